@@ -1,0 +1,41 @@
+import { parseClassification } from '../domain/parse-model-output.ts';
+import type { Problem } from '../domain/types.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { callModel, type ModelCallSettings } from './model-call.ts';
+import type { Prompts } from './prompts.ts';
+import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+
+export interface ClassifyProblemInput extends ProblemRef {
+  problem: Problem;
+}
+
+export interface Classification {
+  visualizable: boolean;
+  reason: string;
+  subject: string;
+  image_type: string;
+}
+
+export function createClassifyProblem(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+  return async function classifyProblem(input: ClassifyProblemInput): Promise<StepOutcome<Classification>> {
+    const { problem } = input;
+    const hints = [
+      problem.subject ? `Subject given with the problem: ${problem.subject}` : '',
+      problem.image_type ? `Image type given with the problem: ${problem.image_type}` : '',
+      problem.caption ? `Caption of the intended figure: ${problem.caption}` : '',
+    ].filter(Boolean);
+    const { text, usage } = await callModel(dependencies.model, {
+      step: 'classify',
+      problemId: input.problemId,
+      system: dependencies.prompts.render('classify.system'),
+      parts: [{ type: 'text', text: dependencies.prompts.render('classify.user', { question: problem.question, hints: hints.join('\n') }) }],
+    });
+    const parsed = parseClassification(text);
+    await dependencies.store.put(
+      `${problemPrefix(input)}/classification.json`,
+      JSON.stringify({ answer: text, parsed: parsed.ok ? parsed.value : null, reason: parsed.ok ? null : parsed.reason }, null, 2),
+      'application/json',
+    );
+    return parsed.ok ? { ok: true, value: parsed.value, usage } : { ok: false, reason: parsed.reason, usage };
+  };
+}

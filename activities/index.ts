@@ -1,0 +1,40 @@
+import type { Renderer } from '../render/renderer.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { createAnswerQuiz } from './answer.ts';
+import { createClassifyProblem } from './classify.ts';
+import { createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
+import { createJudgeImage } from './judge.ts';
+import type { ModelCallSettings } from './model-call.ts';
+import { createPlanDiagram } from './plan.ts';
+import { loadPrompts, type Prompts } from './prompts.ts';
+import { createGenerateQuizzes } from './quiz.ts';
+import { createRecordActivities } from './records.ts';
+import { createRenderDiagram } from './render.ts';
+
+/** Every model call: registered on the `llm` task queue. */
+export function createLlmActivities(dependencies: { model: ModelCallSettings; store: ArtifactStore; prompts?: Prompts }) {
+  const stepDependencies = { ...dependencies, prompts: dependencies.prompts ?? loadPrompts() };
+  return {
+    classifyProblem: createClassifyProblem(stepDependencies),
+    planDiagram: createPlanDiagram(stepDependencies),
+    writeDiagramCode: createWriteDiagramCode(stepDependencies),
+    repairDiagramCode: createRepairDiagramCode(stepDependencies),
+    judgeImage: createJudgeImage(stepDependencies),
+    generateQuizzes: createGenerateQuizzes(stepDependencies),
+    answerQuiz: createAnswerQuiz(stepDependencies),
+  };
+}
+
+/** CPU-bound rendering of untrusted code: registered on the `render` task queue. */
+export function createRenderActivities(dependencies: { renderer: Renderer; store: ArtifactStore }) {
+  return { renderDiagram: createRenderDiagram(dependencies) };
+}
+
+/** Light storage work next to the workflows: registered on the `workflows` task queue. */
+export function createStorageActivities(dependencies: { store: ArtifactStore }) {
+  return createRecordActivities(dependencies);
+}
+
+export type LlmActivities = ReturnType<typeof createLlmActivities>;
+export type RenderActivities = ReturnType<typeof createRenderActivities>;
+export type StorageActivities = ReturnType<typeof createStorageActivities>;

@@ -1,0 +1,37 @@
+import { parsePlan } from '../domain/parse-model-output.ts';
+import type { Problem } from '../domain/types.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { callModel, type ModelCallSettings } from './model-call.ts';
+import type { Prompts } from './prompts.ts';
+import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+
+export interface PlanDiagramInput extends ProblemRef {
+  problem: Problem;
+  subject: string;
+  imageType: string;
+}
+
+export function createPlanDiagram(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+  return async function planDiagram(input: PlanDiagramInput): Promise<StepOutcome<{ planKey: string }>> {
+    const { text, usage } = await callModel(dependencies.model, {
+      step: 'plan',
+      problemId: input.problemId,
+      system: dependencies.prompts.render('plan.system'),
+      parts: [
+        {
+          type: 'text',
+          text: dependencies.prompts.render('plan.user', {
+            question: input.problem.question,
+            subject: input.subject,
+            image_type: input.imageType,
+          }),
+        },
+      ],
+    });
+    const parsed = parsePlan(text);
+    if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
+    const planKey = `${problemPrefix(input)}/plan.json`;
+    await dependencies.store.put(planKey, JSON.stringify(parsed.value, null, 2), 'application/json');
+    return { ok: true, value: { planKey }, usage };
+  };
+}

@@ -1,0 +1,47 @@
+import type { RenderErrorKind, Renderer } from '../render/renderer.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { currentCancellationSignal } from './cancellation.ts';
+import { problemPrefix, type ProblemRef } from './types.ts';
+
+export interface RenderDiagramInput extends ProblemRef {
+  codeKey: string;
+  attempt: number;
+  dpi: number;
+  timeoutSeconds: number;
+}
+
+export type RenderDiagramOutput =
+  | { ok: true; imageKey: string; figureKeys: string[]; width: number; height: number }
+  | { ok: false; kind: RenderErrorKind; message: string };
+
+export function createRenderDiagram(dependencies: { renderer: Renderer; store: ArtifactStore }) {
+  return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
+    const code = await dependencies.store.getText(input.codeKey);
+    const attemptPrefix = `${problemPrefix(input)}/attempt-${input.attempt}`;
+    const result = await dependencies.renderer.render({
+      code,
+      jobId: `${input.problemKey}-${input.attempt}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+      dpi: input.dpi,
+      timeoutMs: input.timeoutSeconds * 1000,
+      signal: currentCancellationSignal(),
+    });
+    const { output, durationMs } = result;
+    if (!result.ok) {
+      await dependencies.store.put(
+        `${attemptPrefix}/render.json`,
+        JSON.stringify({ ok: false, kind: result.kind, message: result.message, output, durationMs }, null, 2),
+        'application/json',
+      );
+      return { ok: false, kind: result.kind, message: result.message };
+    }
+    const figureKeys = result.images.map((_, index) => `${attemptPrefix}/figure-${index + 1}.png`);
+    await Promise.all(result.images.map((image, index) => dependencies.store.put(figureKeys[index]!, image, 'image/png')));
+    await dependencies.store.put(
+      `${attemptPrefix}/render.json`,
+      JSON.stringify({ ok: true, figures: figureKeys, width: result.width, height: result.height, output, durationMs }, null, 2),
+      'application/json',
+    );
+    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height };
+  };
+}
+

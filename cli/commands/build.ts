@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import { basename, extname } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { invalidRecordsKey, stagedInputKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
+import { taskQueues } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
+import { readProblemsFile } from '../../domain/read-input-file.ts';
+import type { BuildSummary } from '../../domain/summary.ts';
+import { ZERO_USAGE, type ManifestRecord } from '../../domain/types.ts';
+import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
+import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
+import { createStore, resolveProvider } from '../../workers/runtime.ts';
+import { buildWorkflowId, type DatasetBuildInput, type DatasetBuildOutput, type ProblemSettings } from '../../workflows/definitions.ts';
+import { badInput, infrastructureFailure } from '../errors.ts';
+import type { Output } from '../output.ts';
+import { followProgress } from '../progress.ts';
+import { openTemporal, workflowUiUrl } from '../temporal.ts';
+
+export interface BuildOptions {
+  buildId?: string;
+  json: boolean;
+  progress: boolean;
+  skipInvalid: boolean;
+  /** Run in-process workers even against an external cluster. */
+  workers: boolean;
+  /** `npm start`: fall back to the scripted endpoint when no API key is set. */
+  allowScripted: boolean;
+}
+
+const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export async function buildCommand(inputPath: string, config: Config, options: BuildOptions, output: Output): Promise<void> {
+  const staged = await validateInput(inputPath, options.skipInvalid, output);
+  const buildId = options.buildId ?? defaultBuildId(inputPath, staged.digest);
+  if (!BUILD_ID.test(buildId)) {
+    throw badInput(`--build-id ${JSON.stringify(buildId)}: use 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+
+  const store = createStore(config);
+  const runWorkersHere = config.temporal.address === undefined || options.workers;
+  // Decide the provider before starting anything, so a missing key is a config error (exit 2).
+  if (runWorkersHere) {
+    try {
+      resolveProvider(config, { allowScripted: options.allowScripted });
+    } catch (error) {
+      throw badInput((error as Error).message);
+    }
+  }
+  await stageInput(store, buildId, staged);
+
+  const temporal = await openTemporal(config, { startServer: true, log: output.line });
+  let workers: RunningWorkers | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    const onSignal = (signal: string) => reject(infrastructureFailure(`interrupted by ${signal}: the build keeps its state; run the same command again to resume`));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  interrupted.catch(() => {});
+  try {
+    if (runWorkersHere) {
+      workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, allowScripted: options.allowScripted });
+      for (const description of workers.descriptions) output.line(description);
+      workers.done.catch(() => {});
+    } else {
+      output.line(`using the Temporal cluster at ${temporal.address}; dedicated workers must be running (scigen worker --queue workflows|llm|render)`);
+    }
+
+    const workflowId = buildWorkflowId(buildId);
+    const handle = temporal.client.workflow.getHandle<(input: DatasetBuildInput) => Promise<DatasetBuildOutput>>(workflowId);
+    const previous = await handle.describe().catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    });
+    if (previous?.status.name === 'COMPLETED') {
+      output.line(`build ${buildId} already finished; its summary:`);
+    } else {
+      const input: DatasetBuildInput = {
+        buildId,
+        inputKey: stagedInputKey(buildId),
+        problemCount: staged.problems.length,
+        invalidCount: staged.invalid.length,
+        concurrency: config.build.concurrency,
+        settings: problemSettings(config),
+      };
+      try {
+        await temporal.client.workflow.start('datasetBuildWorkflow', {
+          workflowId,
+          taskQueue: taskQueues(config).workflows,
+          args: [input],
+          // The same build id re-attaches to a running build instead of starting a second one.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `dataset build ${buildId}: ${staged.problems.length} problems from ${basename(inputPath)}`,
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      output.line(
+        previous === null
+          ? `build ${buildId}: ${staged.problems.length} problems${staged.invalid.length ? ` (+${staged.invalid.length} invalid, recorded)` : ''}`
+          : previous.status.name === 'RUNNING'
+            ? `build ${buildId}: re-attached to the running build`
+            : `build ${buildId}: resuming (previous run ${previous.status.name.toLowerCase()}); finished problems are not redone`,
+      );
+    }
+    const uiLink = workflowUiUrl(temporal, workflowId);
+    if (temporal.uiUrl) output.line(`Temporal UI: ${temporal.uiUrl}${uiLink ? `  (this build: ${uiLink})` : ''}`);
+
+    const result = await Promise.race([
+      followProgress(handle, { enabled: options.progress, output }).then(() => handle.result()),
+      interrupted,
+      ...(workers ? [workers.done.then(() => Promise.reject(infrastructureFailure('the in-process workers stopped before the build finished')))] : []),
+    ]);
+    const summary = JSON.parse(await store.getText(`${buildPrefix(buildId)}/summary.json`)) as BuildSummary;
+    printSummary(summary, result, output);
+    if (options.json) output.json(summary);
+  } finally {
+    await workers?.shutdown();
+    await temporal.close();
+  }
+}
+
+interface ValidatedInput {
+  problems: StagedProblem[];
+  invalid: ManifestRecord[];
+  /** Identifies the input, so the same build id with another input is refused. */
+  digest: string;
+}
+
+async function validateInput(inputPath: string, skipInvalid: boolean, output: Output): Promise<ValidatedInput> {
+  const parsed = await readProblemsFile(inputPath);
+  const wholeFileErrors = parsed.errors.filter((error) => error.index < 0);
+  if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
+    const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
+    if (parsed.errors.length > 50) lines.push(`… and ${parsed.errors.length - 50} more`);
+    const hint = wholeFileErrors.length === 0 ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid' : '';
+    throw badInput(`invalid input:\n${lines.join('\n')}${hint}`);
+  }
+  for (const error of parsed.errors) output.line(`skipping ${formatInputError(inputPath, error)}`);
+
+  const problems = parsed.problems.map((problem) => ({ problemKey: problemKey(problem.id), problem }));
+  const seen = new Map<string, string | number>();
+  for (const { problemKey: key, problem } of problems) {
+    const other = seen.get(key);
+    if (other !== undefined) throw badInput(`${inputPath}: ids ${JSON.stringify(other)} and ${JSON.stringify(problem.id)} map to the same key ${key}`);
+    seen.set(key, problem.id);
+  }
+  const invalid = parsed.errors.map((error) => invalidRecord(error, inputPath));
+  const digest = createHash('sha256')
+    .update(JSON.stringify(problems))
+    .update(JSON.stringify(invalid))
+    .digest('hex');
+  return { problems, invalid, digest };
+}
+
+function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
+  return {
+    id: error.id ?? `line-${error.line ?? error.index + 1}`,
+    verdict: 'invalid',
+    reasons: [formatInputError(inputPath, error)],
+    subject: null,
+    image_type: null,
+    image: null,
+    code: null,
+    plan: null,
+    judge: null,
+    r_inv: null,
+    render_attempts: 0,
+    usage: ZERO_USAGE,
+    extra: {},
+  };
+}
+
+function defaultBuildId(inputPath: string, digest: string): string {
+  const stem = basename(inputPath, extname(inputPath)).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60);
+  return `${stem || 'build'}-${digest.slice(0, 8)}`;
+}
+
+/** Writes the validated input once; a build id already used for another input is refused. */
+async function stageInput(store: ArtifactStore, buildId: string, staged: ValidatedInput): Promise<void> {
+  const digestKey = `${buildPrefix(buildId)}/input.sha256`;
+  try {
+    const existing = (await store.getText(digestKey)).trim();
+    if (existing !== staged.digest) {
+      throw badInput(`build ${buildId} already exists with a different input; choose another --build-id`);
+    }
+    return;
+  } catch (error) {
+    if (!(error instanceof ArtifactNotFoundError)) throw error;
+  }
+  await store.put(stagedInputKey(buildId), staged.problems.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
+  if (staged.invalid.length > 0) {
+    await store.put(invalidRecordsKey(buildId), staged.invalid.map((record) => `${JSON.stringify(record)}\n`).join(''), 'application/x-ndjson');
+  }
+  // Written last: its presence means the staged input is complete.
+  await store.put(digestKey, `${staged.digest}\n`, 'text/plain');
+}
+
+export function problemSettings(config: Config): ProblemSettings {
+  return {
+    policy: config.policy,
+    maxRenderAttempts: config.render.maxAttempts,
+    dpi: config.render.dpi,
+    renderTimeoutSeconds: config.render.timeoutSeconds,
+    llmMaxAttempts: config.llm.maxAttempts,
+    llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
+    taskQueues: taskQueues(config),
+  };
+}
+
+function printSummary(summary: BuildSummary, result: DatasetBuildOutput, output: Output): void {
+  const verdicts = Object.entries(summary.verdicts)
+    .filter(([, count]) => count > 0)
+    .map(([verdict, count]) => `${verdict} ${count}`)
+    .join(', ');
+  output.line('');
+  output.line(`build ${summary.build_id} finished: ${summary.problems} problems — ${verdicts}`);
+  if (summary.r_inv_mean !== null) output.line(`mean R_inv ${summary.r_inv_mean.toFixed(3)} over judged images`);
+  if (summary.judge_means) {
+    output.line(`judge means: ${Object.entries(summary.judge_means).map(([dimension, mean]) => `${dimension} ${mean.toFixed(2)}`).join(', ')}`);
+  }
+  output.line(`tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)}`);
+  output.line(`manifest: ${result.manifestUri}`);
+  output.line(`summary:  ${result.summaryUri}`);
+}

@@ -1,0 +1,109 @@
+import { Command, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { buildCommand } from './commands/build.ts';
+import { devCommand, statusCommand, workerCommand } from './commands/serve.ts';
+import { CliError } from './errors.ts';
+import { createOutput, type Output } from './output.ts';
+
+// The SDK's own logs would drown the progress bar; warnings and errors still reach stderr.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const program = new Command()
+  .name('scigen')
+  .description('Build verified scientific-diagram datasets from text problems, as durable Temporal workflows.')
+  .showHelpAfterError()
+  .exitOverride();
+
+function configOption() {
+  return new Option('--config <file>', 'JSON config file (explicit flags > file > environment > defaults)');
+}
+
+function readConfig(options: { config?: string }, explicit: Record<string, unknown> = {}): Config {
+  return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit });
+}
+
+program
+  .command('build')
+  .description('start (or re-attach to, or resume) a dataset build and wait for it')
+  .argument('<input>', 'problems: JSONL, or a JSON array (SciGenBench layout)')
+  .option('--build-id <id>', 'names the build; the same id again resumes it (default: file name + input hash)')
+  .addOption(configOption())
+  .option('--json', 'print the summary JSON as the last stdout line')
+  .option('--no-progress', 'no progress bar')
+  .option('--skip-invalid', 'record invalid input lines as verdict "invalid" instead of refusing to start')
+  .option('--workers', 'run in-process workers even with TEMPORAL_ADDRESS')
+  .option('--concurrency <n>', 'problems in flight at once', (value) => Number(value))
+  .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
+  .action(async (input: string, options) => {
+    const output = createOutput({ json: Boolean(options.json) });
+    const config = readConfig(options, options.concurrency !== undefined ? { build: { concurrency: options.concurrency } } : {});
+    await buildCommand(
+      input,
+      config,
+      {
+        buildId: options.buildId,
+        json: Boolean(options.json),
+        progress: options.progress !== false,
+        skipInvalid: Boolean(options.skipInvalid),
+        workers: Boolean(options.workers),
+        allowScripted: Boolean(options.demo),
+      },
+      output,
+    );
+  });
+
+program
+  .command('dev')
+  .description('run the embedded Temporal dev server (UI on :8233, state under .scigen/) and all workers')
+  .addOption(configOption())
+  .action(async (options) => devCommand(readConfig(options), createOutput({ json: false })));
+
+program
+  .command('worker')
+  .description('run one dedicated worker process for a task queue')
+  .requiredOption('--queue <queue>', 'workflows | llm | render')
+  .addOption(configOption())
+  .action(async (options) => workerCommand(options.queue, readConfig(options), createOutput({ json: false })));
+
+program
+  .command('status')
+  .description("a build's progress")
+  .argument('<build-id>')
+  .addOption(configOption())
+  .option('--json', 'print the status as JSON')
+  .action(async (buildId: string, options) =>
+    statusCommand(buildId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
+  );
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return 0;
+  } catch (error) {
+    return report(error, createOutput({ json: false }));
+  }
+}
+
+function report(error: unknown, output: Output): number {
+  if (error instanceof CliError) {
+    process.stderr.write(`scigen: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`scigen: ${error.message}\n`);
+    return 2;
+  }
+  if (typeof error === 'object' && error !== null && 'exitCode' in error && 'code' in error && String(error.code).startsWith('commander.')) {
+    // Commander already printed its message (or help).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  void output;
+  process.stderr.write(`scigen: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}
+
+process.exitCode = await main();
+// Native Temporal handles can keep the loop alive after a command finished.
+setTimeout(() => process.exit(process.exitCode), 200).unref();

@@ -1,0 +1,22 @@
+/**
+ * Human-readable lines. With `--json`, stdout is kept for the summary JSON, so people-facing lines
+ * go to stderr.
+ */
+export interface Output {
+  line(text: string): void;
+  json(value: unknown): void;
+  readonly stream: NodeJS.WriteStream;
+}
+
+export function createOutput(options: { json: boolean }): Output {
+  const stream = options.json ? process.stderr : process.stdout;
+  return {
+    stream,
+    line(text) {
+      stream.write(`${text}\n`);
+    },
+    json(value) {
+      process.stdout.write(`${JSON.stringify(value)}\n`);
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import type { WorkflowHandle } from '@temporalio/client';
+import { progressQuery, type BuildProgress } from '../workflows/definitions.ts';
+import type { Output } from './output.ts';
+
+const POLL_INTERVAL_MILLISECONDS = 500;
+
+/**
+ * Shows a build's progress until its workflow closes: a live bar on a terminal, a line per change
+ * otherwise (logs, CI). Reads the build's progress query, so it works for any build, anywhere.
+ */
+export async function followProgress(handle: WorkflowHandle, options: { enabled: boolean; output: Output }): Promise<void> {
+  const closed = handle.result().then(
+    () => true,
+    () => true,
+  );
+  let finished = false;
+  void closed.then(() => {
+    finished = true;
+  });
+  if (!options.enabled) {
+    await closed;
+    return;
+  }
+
+  const interactive = options.output.stream.isTTY === true;
+  const bar = interactive
+    ? new cliProgress.SingleBar(
+        {
+          stream: options.output.stream,
+          format: '{bar} {value}/{total} problems | {verdicts} | in flight {inFlight} | {tokens} tokens, ${cost} | ETA {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: false,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let lastLine = '';
+  const startedAt = Date.now();
+
+  while (!finished) {
+    const progress = await handle.query(progressQuery).catch(() => null);
+    if (progress) {
+      const fields = progressFields(progress);
+      if (bar) {
+        if (bar.getTotal() !== progress.total) bar.start(progress.total, progress.completed, fields);
+        bar.update(progress.completed, fields);
+      } else {
+        const line = `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | in flight ${progress.inFlight}`;
+        if (line !== lastLine) options.output.line(`${line} | ${Math.round((Date.now() - startedAt) / 1000)}s`);
+        lastLine = line;
+      }
+    }
+    await Promise.race([sleep(POLL_INTERVAL_MILLISECONDS), closed]);
+  }
+  if (bar) {
+    const progress = await handle.query(progressQuery).catch(() => null);
+    if (progress) bar.update(progress.completed, progressFields(progress));
+    bar.stop();
+  }
+}
+
+function progressFields(progress: BuildProgress) {
+  const verdicts = Object.entries(progress.counts)
+    .filter(([, count]) => count > 0)
+    .map(([verdict, count]) => `${verdict} ${count}`)
+    .join(', ');
+  return {
+    verdicts: verdicts || 'starting',
+    inFlight: progress.inFlight,
+    tokens: progress.usage.input_tokens + progress.usage.output_tokens,
+    cost: progress.usage.cost_usd.toFixed(4),
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * Validation of the problem input (CONTRACT.md, Input): JSONL or a JSON array. Every bad record is
+ * reported with its line and field, never silently dropped. Pure: the file is read by
+ * read-input-file.ts, and problemKey is used by workflow code, so no Node builtins here.
+ */
+import { validateQuiz } from './parse-model-output.ts';
+import { OPTION_LETTERS } from './types.ts';
+import type { Problem, Quiz } from './types.ts';
+
+export interface InputError {
+  /** 1-based line where the record starts; null when not known. */
+  line: number | null;
+  /** 0-based position of the record in the input; -1 for an error about the input as a whole. */
+  index: number;
+  /** The offending field, e.g. `question` or `quizzes[0].options.B`; null for the record itself. */
+  field: string | null;
+  message: string;
+  /** The record's id when it had a usable one, so a skipped record can still be named in the manifest. */
+  id?: string | number;
+}
+
+export interface ParsedProblems {
+  problems: Problem[];
+  errors: InputError[];
+}
+
+const KNOWN_FIELDS = new Set(['id', 'question', 'answer', 'subject', 'image_type', 'caption', 'quizzes']);
+const OPTIONAL_STRING_FIELDS = ['subject', 'image_type', 'caption'] as const;
+
+interface RawRecord {
+  value: unknown;
+  line: number | null;
+  index: number;
+}
+
+type FieldError = { field: string | null; message: string };
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** V8 reports where JSON broke as "position N" (and newer versions as "line L column C"). */
+function lineOfParseError(text: string, message: string): number | null {
+  const position = /position (\d+)/.exec(message);
+  if (position?.[1] === undefined) return null;
+  return lineAt(text, Number(position[1]));
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let index = 0; index < offset && index < text.length; index++) {
+    if (text.charCodeAt(index) === 10) line++;
+  }
+  return line;
+}
+
+/**
+ * The line on which each element of the top-level array starts, found with one string-aware scan.
+ * JSON.parse has already accepted the text, so the scan only needs to track depth and strings.
+ */
+function arrayElementLines(text: string, openIndex: number): number[] {
+  const lines: number[] = [];
+  let line = lineAt(text, openIndex);
+  let depth = 0;
+  let inString = false;
+  let awaitingElement = false;
+  for (let index = openIndex; index < text.length; index++) {
+    const character = text[index];
+    if (character === '\n') line++;
+    if (inString) {
+      if (character === '\\') index++;
+      else if (character === '"') inString = false;
+      continue;
+    }
+    if (awaitingElement && character !== undefined && !/\s/.test(character) && character !== ']') {
+      lines.push(line);
+      awaitingElement = false;
+    }
+    if (character === '"') inString = true;
+    else if (character === '[' || character === '{') {
+      depth++;
+      if (depth === 1) awaitingElement = true;
+    } else if (character === ']' || character === '}') {
+      depth--;
+      if (depth === 0) break;
+    } else if (character === ',' && depth === 1) awaitingElement = true;
+  }
+  return lines;
+}
+
+function readJsonArray(text: string, openIndex: number): { records: RawRecord[]; errors: InputError[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      records: [],
+      errors: [{ line: lineOfParseError(text, message), index: -1, field: null, message: `malformed JSON array: ${message}` }],
+    };
+  }
+  if (!Array.isArray(parsed)) {
+    return { records: [], errors: [{ line: 1, index: -1, field: null, message: 'expected a JSON array of problems' }] };
+  }
+  const lines = arrayElementLines(text, openIndex);
+  const linesKnown = lines.length === parsed.length;
+  return {
+    records: parsed.map((value: unknown, index) => ({ value, index, line: linesKnown ? (lines[index] ?? null) : null })),
+    errors: [],
+  };
+}
+
+function readJsonLines(text: string, sourceName: string): { records: RawRecord[]; errors: InputError[] } {
+  const records: RawRecord[] = [];
+  const errors: InputError[] = [];
+  // A pretty-printed .json file that is not an array fails on its first line; say what was expected.
+  const hint = /\.json$/i.test(sourceName) ? ' (expected one JSON object per line, or a JSON array of problems)' : '';
+  let index = -1;
+  for (const [position, rawLine] of text.split('\n').entries()) {
+    const content = rawLine.trim();
+    if (content === '') continue;
+    const line = position + 1;
+    index++;
+    try {
+      records.push({ value: JSON.parse(content), line, index });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      errors.push({ line, index, field: null, message: `malformed JSON: ${message}${hint}` });
+    }
+  }
+  return { records, errors };
+}
+
+function normalizeQuizInput(quiz: unknown): unknown {
+  if (!isObject(quiz)) return quiz;
+  const options = quiz['options'];
+  const normalized: Record<string, unknown> = { ...quiz };
+  if (Array.isArray(options) && options.length === OPTION_LETTERS.length) {
+    normalized['options'] = Object.fromEntries(OPTION_LETTERS.map((letter, index) => [letter, options[index]]));
+  }
+  return normalized;
+}
+
+function validateQuizzes(value: unknown): { quizzes?: Quiz[]; errors: FieldError[] } {
+  if (value === undefined || value === null) return { errors: [] };
+  if (!Array.isArray(value)) {
+    return { errors: [{ field: 'quizzes', message: `must be an array of quizzes, got ${describeType(value)}` }] };
+  }
+  const quizzes: Quiz[] = [];
+  const errors: FieldError[] = [];
+  for (const [index, quiz] of value.entries()) {
+    const options = isObject(quiz) ? quiz['options'] : undefined;
+    if (Array.isArray(options) && options.length !== OPTION_LETTERS.length) {
+      errors.push({
+        field: `quizzes[${index}].options`,
+        message: `must be {A, B, C, D} or an array of 4 strings, got an array of ${options.length}`,
+      });
+      continue;
+    }
+    const check = validateQuiz(normalizeQuizInput(quiz));
+    if (check.ok) quizzes.push(check.value);
+    else errors.push({ field: check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`, message: check.problem });
+  }
+  // An empty list brings no quizzes: the build generates them, as for a problem without the field.
+  return { quizzes: quizzes.length > 0 ? quizzes : undefined, errors };
+}
+
+function validId(value: unknown): value is string | number {
+  return (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function validateRecord(value: Record<string, unknown>): { problem: Problem; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const id = value['id'];
+  if (!validId(id)) {
+    errors.push({
+      field: 'id',
+      message:
+        id === undefined || id === null
+          ? 'required, must be a non-empty string or a finite number'
+          : `must be a non-empty string or a finite number, got ${typeof id === 'string' ? 'an empty string' : describeType(id)}`,
+    });
+  }
+  const question = value['question'];
+  if (typeof question !== 'string' || question.trim() === '') {
+    errors.push({
+      field: 'question',
+      message:
+        question === undefined || question === null
+          ? 'required, must be a non-empty string'
+          : `must be a non-empty string, got ${typeof question === 'string' ? 'an empty string' : describeType(question)}`,
+    });
+  }
+  const problem: Problem = { id: validId(id) ? id : '', question: typeof question === 'string' ? question : '', extra: {} };
+
+  const answer = value['answer'];
+  if (typeof answer === 'string') problem.answer = answer;
+  else if (typeof answer === 'number' && Number.isFinite(answer)) problem.answer = String(answer);
+  else if (answer !== undefined && answer !== null) {
+    errors.push({ field: 'answer', message: `must be a string or a number, got ${describeType(answer)}` });
+  }
+
+  for (const field of OPTIONAL_STRING_FIELDS) {
+    const text = value[field];
+    if (typeof text === 'string') {
+      if (text.trim() !== '') problem[field] = text;
+    } else if (text !== undefined && text !== null) {
+      errors.push({ field, message: `must be a string, got ${describeType(text)}` });
+    }
+  }
+
+  const quizzes = validateQuizzes(value['quizzes']);
+  errors.push(...quizzes.errors);
+  if (quizzes.quizzes !== undefined) problem.quizzes = quizzes.quizzes;
+
+  for (const [key, extraValue] of Object.entries(value)) {
+    if (!KNOWN_FIELDS.has(key)) problem.extra[key] = extraValue;
+  }
+  return { problem, errors };
+}
+
+function describeLocation(line: number | null, index: number): string {
+  return line !== null ? `line ${line}` : `[${index}]`;
+}
+
+/**
+ * Validates every record; `problems` holds the valid ones in input order, `errors` every problem
+ * found (a record may have several). `sourceName` only shapes hints in messages.
+ */
+export function parseProblemsText(text: string, sourceName: string): ParsedProblems {
+  const withoutByteOrderMark = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const firstContent = withoutByteOrderMark.search(/\S/);
+  const read =
+    firstContent !== -1 && withoutByteOrderMark[firstContent] === '['
+      ? readJsonArray(withoutByteOrderMark, firstContent)
+      : readJsonLines(withoutByteOrderMark, sourceName);
+
+  const problems: Problem[] = [];
+  const errors: InputError[] = [...read.errors];
+  const firstByKey = new Map<string, { id: string | number; line: number | null; index: number }>();
+  for (const record of read.records) {
+    const where = { line: record.line, index: record.index };
+    if (!isObject(record.value)) {
+      errors.push({ ...where, field: null, message: `expected a JSON object, got ${describeType(record.value)}` });
+      continue;
+    }
+    const { problem, errors: fieldErrors } = validateRecord(record.value);
+    const idIsValid = validId(record.value['id']);
+    if (idIsValid) {
+      // Keys, not raw ids, must be unique: 1 and "1" would share a workflow id and an artifact folder.
+      const key = problemKey(problem.id);
+      const first = firstByKey.get(key);
+      if (first === undefined) firstByKey.set(key, { id: problem.id, ...where });
+      else {
+        const location = describeLocation(first.line, first.index);
+        fieldErrors.push({
+          field: 'id',
+          message:
+            String(first.id) === String(problem.id)
+              ? `duplicate id ${JSON.stringify(problem.id)}, first seen on ${location}`
+              : `id ${JSON.stringify(problem.id)} has the same key as id ${JSON.stringify(first.id)} on ${location}`,
+        });
+      }
+    }
+    if (fieldErrors.length === 0) problems.push(problem);
+    for (const fieldError of fieldErrors) {
+      errors.push({ ...where, ...fieldError, ...(idIsValid ? { id: problem.id } : {}) });
+    }
+  }
+  if (problems.length === 0 && errors.length === 0) {
+    errors.push({ line: null, index: -1, field: null, message: 'no problems found' });
+  }
+  return { problems, errors };
+}
+
+/** `samples/bad.jsonl:3: field "question": required, must be a non-empty string` */
+export function formatInputError(sourceName: string, error: InputError): string {
+  const location =
+    error.line !== null ? `${sourceName}:${error.line}` : error.index >= 0 ? `${sourceName}[${error.index}]` : sourceName;
+  const body = error.field !== null ? `field "${error.field}": ${error.message}` : error.message;
+  return `${location}: ${body}`;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: tiny, pure and stable across runs and machines. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
+const SAFE_KEY = /^[A-Za-z0-9._-]+$/;
+/** Leaves room under the 255-byte file name limit and keeps workflow ids short. */
+const MAX_READABLE_LENGTH = 80;
+
+/**
+ * A problem id made safe for file names and workflow ids. Simple ids stay as they are; others get
+ * unsafe characters replaced by `_` plus a hash of the original, so distinct ids stay distinct.
+ */
+export function problemKey(id: string | number): string {
+  const text = String(id);
+  if (SAFE_KEY.test(text) && text !== '.' && text !== '..' && text.length <= MAX_READABLE_LENGTH) return text;
+  const readable = text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_READABLE_LENGTH);
+  return `${readable}-${fnv1a(text)}`;
+}
+

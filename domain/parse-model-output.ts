@@ -1,0 +1,377 @@
+/**
+ * Parsers for the model answers the LLM wire contract accepts (CONTRACT.md). Each returns a value
+ * instead of throwing: a parse failure is a business outcome the workflow branches on (retry the
+ * step, record a reason), not an exception Temporal would retry blindly.
+ * Imported by workflow code: no Node builtins.
+ */
+import { z } from 'zod';
+import { JUDGE_DIMENSIONS, OPTION_LETTERS, SUBJECTS } from './types.ts';
+import type { JudgeDimension, JudgeScores, OptionLetter, Quiz, Subject } from './types.ts';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface Classification {
+  visualizable: boolean;
+  reason: string;
+  subject: Subject;
+  image_type: string;
+}
+
+export interface Plan {
+  content: string[];
+  layout: string[];
+  labels: string[];
+  constraints: string[];
+}
+
+export interface Judgement {
+  scores: JudgeScores;
+  /** What the judge wrote before its JSON, trimmed; '' when it answered with JSON only. */
+  reasoning: string;
+  /** Per-dimension explanations, when the judge added fields such as `Layout_Precision_reasoning`. */
+  dimension_reasoning: Partial<Record<JudgeDimension, string>>;
+}
+
+/** The wire names of the judge dimensions, as the judge prompt asks for them. */
+export const JUDGE_WIRE_KEYS: Record<JudgeDimension, string> = {
+  correctness_fidelity: 'Correctness_Fidelity',
+  layout_precision: 'Layout_Precision',
+  readability_occlusion: 'Readability_Occlusion',
+  scientific_plausibility: 'Scientific_Plausibility',
+  expressiveness_richness: 'Expressiveness_Richness',
+};
+
+type JsonObject = Record<string, unknown>;
+
+interface LocatedJson {
+  value: JsonObject;
+  /** The text before the JSON (and before its code fence, if fenced). */
+  before: string;
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseObject(text: string): JsonObject | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isJsonObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// `\r?` because some providers answer with CRLF line endings.
+const FENCED_BLOCK = /^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n([\s\S]*?)^[ \t]*```[ \t]*\r?$/gm;
+
+interface FencedBlock {
+  language: string;
+  body: string;
+  start: number;
+}
+
+function fencedBlocks(text: string): FencedBlock[] {
+  return [...text.matchAll(FENCED_BLOCK)].map((match) => ({
+    language: (match[1] ?? '').toLowerCase(),
+    body: match[2] ?? '',
+    start: match.index,
+  }));
+}
+
+/**
+ * The index of the `}` closing the object opened at `start`, or -1. Tracks JSON strings so braces
+ * inside them do not count.
+ */
+function matchingBrace(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let index = start; index < text.length; index++) {
+    const character = text[index];
+    if (inString) {
+      if (character === '\\') index++;
+      else if (character === '"') inString = false;
+      continue;
+    }
+    if (character === '"') inString = true;
+    else if (character === '{') depth++;
+    else if (character === '}') {
+      depth--;
+      if (depth === 0) return index;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Every top-level object in prose, left to right. A `{` that does not open parseable JSON (a set
+ * in the reasoning, an unclosed brace) is skipped rather than allowed to swallow the rest.
+ */
+function objectsInProse(text: string): { value: JsonObject; start: number }[] {
+  const found: { value: JsonObject; start: number }[] = [];
+  let index = text.indexOf('{');
+  while (index !== -1) {
+    const end = matchingBrace(text, index);
+    const value = end === -1 ? undefined : parseObject(text.slice(index, end + 1));
+    if (value !== undefined) {
+      found.push({ value, start: index });
+      index = text.indexOf('{', end + 1);
+    } else {
+      index = text.indexOf('{', index + 1);
+    }
+  }
+  return found;
+}
+
+const TRAILING_FENCE_OPENER = /```[ \t]*[\w+.-]*[ \t]*$/;
+
+function locateJson(text: string): LocatedJson | undefined {
+  const whole = parseObject(text.trim());
+  if (whole !== undefined) return { value: whole, before: '' };
+
+  const blocks = fencedBlocks(text).filter((block) => block.language === 'json' || block.language === '');
+  for (const block of blocks.reverse()) {
+    const value = parseObject(block.body.trim());
+    if (value !== undefined) return { value, before: text.slice(0, block.start) };
+  }
+
+  const last = objectsInProse(text).at(-1);
+  if (last === undefined) return undefined;
+  // An unterminated or malformed fence around the JSON leaves its opener in the prose.
+  return { value: last.value, before: text.slice(0, last.start).replace(TRAILING_FENCE_OPENER, '') };
+}
+
+/**
+ * The JSON object in a model answer: bare, in a ```json (or plain ```) fence, or surrounded by
+ * prose, in which case the last top-level object wins because judges reason first, then answer.
+ */
+export function extractJson(text: string): Parsed<JsonObject> {
+  const located = locateJson(text);
+  if (located === undefined) return { ok: false, reason: 'answer has no JSON object' };
+  return { ok: true, value: located.value };
+}
+
+function describeIssue(step: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return `${step} answer is invalid`;
+  const path = issue.path
+    .map((segment, position) =>
+      typeof segment === 'number' ? `[${segment}]` : position === 0 ? String(segment) : `.${String(segment)}`,
+    )
+    .join('');
+  return path === '' ? `${step} answer ${issue.message}` : `${step} answer field ${path}: ${issue.message}`;
+}
+
+function parseWithSchema<T>(step: string, text: string, schema: z.ZodType<T>): Parsed<T> {
+  const json = extractJson(text);
+  if (!json.ok) return { ok: false, reason: `${step} answer has no JSON object` };
+  const result = schema.safeParse(json.value);
+  if (!result.success) return { ok: false, reason: describeIssue(step, result.error) };
+  return { ok: true, value: result.data };
+}
+
+/** Zod's error option, telling a missing field from one of the wrong type. */
+function missingOr(message: string) {
+  return { error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : message) };
+}
+
+const nonEmptyString = z
+  .string(missingOr('must be a non-empty string'))
+  .trim()
+  .min(1, { error: 'must be a non-empty string' });
+
+function subjectFrom(value: string): Subject | undefined {
+  const wanted = value.trim().toLowerCase();
+  return SUBJECTS.find((subject) => subject.toLowerCase() === wanted);
+}
+
+const classificationSchema = z.object({
+  visualizable: z.boolean(missingOr('must be true or false')),
+  reason: z.string(missingOr('must be a string')).trim(),
+  subject: z.string(missingOr(`must be one of ${SUBJECTS.join(', ')}`)).transform((value, context) => {
+    const subject = subjectFrom(value);
+    if (subject === undefined) {
+      context.addIssue({ code: 'custom', message: `is "${value}", expected one of ${SUBJECTS.join(', ')}` });
+      return z.NEVER;
+    }
+    return subject;
+  }),
+  image_type: nonEmptyString,
+});
+
+export function parseClassification(text: string): Parsed<Classification> {
+  return parseWithSchema('classify', text, classificationSchema);
+}
+
+const planItems = z.array(nonEmptyString, missingOr('must be an array of strings'));
+
+const planSchema = z.object({
+  content: planItems.min(1, { error: 'must name at least one item' }),
+  layout: planItems,
+  labels: planItems,
+  constraints: planItems,
+});
+
+export function parsePlan(text: string): Parsed<Plan> {
+  return parseWithSchema('plan', text, planSchema);
+}
+
+const PYTHON_LANGUAGES = new Set(['python', 'py', 'python3']);
+const IMPORTS_MATPLOTLIB = /^[ \t]*(?:import[ \t]+[^\n#]*\bmatplotlib\b|from[ \t]+matplotlib\b)/m;
+const UNCLOSED_PYTHON_FENCE = /^[ \t]*```[ \t]*(?:python3?|py)\b/im;
+
+/** The script from the one fenced python block the code, repair and refine steps must answer with. */
+export function parseCode(text: string): Parsed<string> {
+  const blocks = fencedBlocks(text).filter((block) => PYTHON_LANGUAGES.has(block.language));
+  if (blocks.length > 1) {
+    return { ok: false, reason: `code answer has ${blocks.length} python blocks, expected exactly one` };
+  }
+  const block = blocks[0];
+  if (block === undefined) {
+    if (UNCLOSED_PYTHON_FENCE.test(text)) {
+      return { ok: false, reason: 'code answer has an unclosed python block (output cut off?)' };
+    }
+    return { ok: false, reason: 'code answer has no fenced python block' };
+  }
+  const script = block.body.replace(/\s+$/, '') + '\n';
+  if (script.trim() === '') return { ok: false, reason: 'code answer has an empty python block' };
+  if (!IMPORTS_MATPLOTLIB.test(script)) {
+    return { ok: false, reason: 'code answer script does not import matplotlib' };
+  }
+  return { ok: true, value: script };
+}
+
+/** Lowercase letters and digits only, so `Layout_Precision`, `layout precision` and `LayoutPrecision` meet. */
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function findField(object: JsonObject, wireKey: string, normalizedNames: string[]): { found: boolean; value: unknown } {
+  if (Object.hasOwn(object, wireKey)) return { found: true, value: object[wireKey] };
+  const key = Object.keys(object).find((candidate) => normalizedNames.includes(normalizeKey(candidate)));
+  return key === undefined ? { found: false, value: undefined } : { found: true, value: object[key] };
+}
+
+const NUMERIC_STRING = /^\s*-?\d+(?:\.\d+)?\s*$/;
+
+function scoreFrom(value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : NaN;
+  return number === 0 || number === 1 || number === 2 ? number : undefined;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+/** The judge's five 0–2 scores. A missing or out-of-range score fails the parse; it never becomes 0. */
+export function parseJudgement(text: string): Parsed<Judgement> {
+  const located = locateJson(text);
+  if (located === undefined) return { ok: false, reason: 'judge answer has no JSON object' };
+  const scores: Partial<JudgeScores> = {};
+  const dimensionReasoning: Partial<Record<JudgeDimension, string>> = {};
+  for (const dimension of JUDGE_DIMENSIONS) {
+    const wireKey = JUDGE_WIRE_KEYS[dimension];
+    const normalized = normalizeKey(wireKey);
+    const field = findField(located.value, wireKey, [normalized]);
+    if (!field.found) return { ok: false, reason: `judge score ${wireKey} is missing` };
+    const score = scoreFrom(field.value);
+    if (score === undefined) {
+      return { ok: false, reason: `judge score ${wireKey} is ${describeValue(field.value)}, expected 0, 1 or 2` };
+    }
+    scores[dimension] = score;
+    const explanation = findField(located.value, `${wireKey}_reasoning`, [`${normalized}reasoning`, `${normalized}reason`]);
+    if (typeof explanation.value === 'string' && explanation.value.trim() !== '') {
+      dimensionReasoning[dimension] = explanation.value.trim();
+    }
+  }
+  return {
+    ok: true,
+    value: { scores: scores as JudgeScores, reasoning: located.before.trim(), dimension_reasoning: dimensionReasoning },
+  };
+}
+
+export type QuizCheck =
+  | { ok: true; value: Quiz }
+  | { ok: false; reason: string; field: string | null; problem: string };
+
+function optionLetterFrom(value: unknown): OptionLetter | undefined {
+  if (typeof value !== 'string') return undefined;
+  const letter = value.trim().toUpperCase();
+  return OPTION_LETTERS.find((candidate) => candidate === letter);
+}
+
+function quizFailure(field: string | null, problem: string): QuizCheck {
+  return { ok: false, reason: field === null ? `quiz ${problem}` : `${field}: ${problem}`, field, problem };
+}
+
+/**
+ * Checks one quiz, from a model or from the input: options exactly A–D, non-empty and distinct (two
+ * equal options make the quiz unanswerable from the image), and a correct option among them.
+ * `field` is the path inside the quiz that is wrong (null: the quiz itself), so callers can point at it.
+ */
+export function validateQuiz(quiz: unknown): QuizCheck {
+  if (!isJsonObject(quiz)) return quizFailure(null, 'must be an object');
+  const question = quiz['question'];
+  if (typeof question !== 'string' || question.trim() === '') {
+    return quizFailure('question', question === undefined ? 'is required' : 'must be a non-empty string');
+  }
+  const options = quiz['options'];
+  if (!isJsonObject(options)) return quizFailure('options', 'must be an object with keys A, B, C, D');
+  const unexpected = Object.keys(options).filter((key) => !(OPTION_LETTERS as readonly string[]).includes(key));
+  if (unexpected.length > 0) {
+    return quizFailure('options', `has unexpected keys ${unexpected.join(', ')}, expected A, B, C, D`);
+  }
+  const normalized: Partial<Record<OptionLetter, string>> = {};
+  const seen = new Map<string, OptionLetter>();
+  for (const letter of OPTION_LETTERS) {
+    const option = options[letter];
+    if (typeof option !== 'string' || option.trim() === '') {
+      return quizFailure(`options.${letter}`, option === undefined ? 'is required' : 'must be a non-empty string');
+    }
+    const text = option.trim();
+    const duplicateOf = seen.get(text);
+    if (duplicateOf !== undefined) return quizFailure(`options.${letter}`, `repeats option ${duplicateOf}`);
+    seen.set(text, letter);
+    normalized[letter] = text;
+  }
+  const correctOption = optionLetterFrom(quiz['correct_option']);
+  if (correctOption === undefined) {
+    const given = quiz['correct_option'];
+    return quizFailure('correct_option', given === undefined ? 'is required, one of A, B, C, D' : `is ${describeValue(given)}, expected one of A, B, C, D`);
+  }
+  return {
+    ok: true,
+    value: { question: question.trim(), options: normalized as Record<OptionLetter, string>, correct_option: correctOption },
+  };
+}
+
+export function parseQuizzes(text: string): Parsed<Quiz[]> {
+  const json = extractJson(text);
+  if (!json.ok) return { ok: false, reason: 'quiz answer has no JSON object' };
+  const quizzes = json.value['quizzes'];
+  if (!Array.isArray(quizzes)) {
+    return { ok: false, reason: `quiz answer field quizzes: ${quizzes === undefined ? 'is required' : 'must be an array'}` };
+  }
+  if (quizzes.length === 0) return { ok: false, reason: 'quiz answer has no quizzes' };
+  const value: Quiz[] = [];
+  for (const [index, quiz] of quizzes.entries()) {
+    const check = validateQuiz(quiz);
+    if (!check.ok) {
+      const field = check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`;
+      return { ok: false, reason: `quiz answer field ${field}: ${check.problem}` };
+    }
+    value.push(check.value);
+  }
+  return { ok: true, value };
+}
+
+/** A capital A–D with no letter, digit or underscore on either side. */
+const STANDALONE_LETTER = /(?<![\p{L}\p{N}_])[ABCD](?![\p{L}\p{N}_])/gu;
+
+/** The contract's rule, taken literally: the last standalone option letter in the answer. */
+export function parseAnswerLetter(text: string): Parsed<OptionLetter> {
+  const last = [...text.matchAll(STANDALONE_LETTER)].at(-1);
+  const letter = last === undefined ? undefined : optionLetterFrom(last[0]);
+  if (letter === undefined) return { ok: false, reason: 'answer has no standalone option letter A-D' };
+  return { ok: true, value: letter };
+}

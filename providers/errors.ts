@@ -1,0 +1,337 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Step } from '../domain/types.ts';
+
+// No SDK runtime imports here on purpose: workflows import the error type lists below to fill
+// `nonRetryableErrorTypes`, and the workflow bundle must not pull in the provider SDKs. SDK
+// errors are therefore recognised by shape (status, name, code), which both SDKs keep stable.
+
+/** Failure types Temporal should retry: the same request may well succeed a little later. */
+export const RETRYABLE_PROVIDER_ERROR_TYPES = [
+  'ProviderRateLimited',
+  'ProviderUnavailable',
+  'ProviderTimeout',
+  'ProviderConnectionError',
+  // An empty answer is usually a sampling or serving hiccup (no candidates, a dropped stream,
+  // thinking that used up the output budget); asking again often works and the activity's
+  // maximumAttempts bounds the cost. A refusal, by contrast, repeats for the same prompt.
+  'ProviderEmptyAnswer',
+  // Something the sorter did not recognise (a proxy answering HTML with 200, an SDK change);
+  // retried a bounded number of times rather than failing the problem on the first surprise.
+  'ProviderUnexpectedError',
+] as const;
+
+/** Failure types that fail the step for good: asking again gives the same answer. */
+export const NON_RETRYABLE_PROVIDER_ERROR_TYPES = [
+  'ProviderAuthError',
+  'ProviderBadRequest',
+  'ProviderNotFound',
+  'ProviderRefused',
+] as const;
+
+export type RetryableProviderErrorType = (typeof RETRYABLE_PROVIDER_ERROR_TYPES)[number];
+export type NonRetryableProviderErrorType = (typeof NON_RETRYABLE_PROVIDER_ERROR_TYPES)[number];
+export type ProviderErrorType = RetryableProviderErrorType | NonRetryableProviderErrorType;
+
+export type ProviderName = 'openai' | 'gemini';
+
+export interface ProviderErrorContext {
+  step: Step;
+  problemId: string;
+  /** Values that must never reach a message or detail (the API key); removed wherever they occur. */
+  secrets?: readonly string[];
+}
+
+/** The one detail record every provider failure carries; plain JSON for Temporal's converter. */
+export interface ProviderFailureDetails {
+  provider: ProviderName;
+  step: Step;
+  problemId: string;
+  status?: number;
+  retryAfterMs?: number;
+  /** The provider's own explanation, with anything that looks like a key removed. */
+  providerMessage?: string;
+  providerCode?: string;
+  requestId?: string;
+}
+
+export interface ProviderFailureOptions {
+  provider: ProviderName;
+  type: ProviderErrorType;
+  message: string;
+  context: ProviderErrorContext;
+  status?: number;
+  retryAfterMs?: number;
+  providerMessage?: string;
+  providerCode?: string;
+  requestId?: string;
+}
+
+export function isRetryableProviderErrorType(type: string): type is RetryableProviderErrorType {
+  return (RETRYABLE_PROVIDER_ERROR_TYPES as readonly string[]).includes(type);
+}
+
+/**
+ * Builds the ApplicationFailure for a provider problem. Retryability follows from the type alone,
+ * so the lists above and the failures thrown can never disagree.
+ */
+export function createProviderFailure(options: ProviderFailureOptions): ApplicationFailure {
+  const { provider, type, context } = options;
+  const retryable = isRetryableProviderErrorType(type);
+  const details: ProviderFailureDetails = { provider, step: context.step, problemId: context.problemId };
+  if (options.status !== undefined) details.status = options.status;
+  if (options.retryAfterMs !== undefined) details.retryAfterMs = options.retryAfterMs;
+  if (options.providerMessage) details.providerMessage = redactSecrets(options.providerMessage, context.secrets);
+  if (options.providerCode) details.providerCode = redactSecrets(options.providerCode, context.secrets);
+  if (options.requestId) details.requestId = options.requestId;
+  return ApplicationFailure.create({
+    type,
+    message: redactSecrets(options.message, context.secrets),
+    nonRetryable: !retryable,
+    // A delay the server asked for only matters when Temporal will retry at all.
+    nextRetryDelay: retryable ? options.retryAfterMs : undefined,
+    details: [details],
+  });
+}
+
+/** Sorts anything the openai SDK (or its fetch) threw into a provider failure. */
+export function sortOpenAiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
+  if (error instanceof ApplicationFailure) return error;
+  const provider = 'openai';
+  const status = numberField(error, 'status');
+  if (status !== undefined) {
+    const body = objectField(error, 'error');
+    const headers = headersField(error);
+    return failureForStatus({
+      provider,
+      context,
+      status,
+      retryAfterMs: retryDelayFromHeaders(headers),
+      providerMessage: stringField(body, 'message'),
+      providerCode: stringField(body, 'code') ?? stringField(body, 'type'),
+      requestId: headers?.get('x-request-id') ?? undefined,
+      authRejected: false,
+    });
+  }
+  return failureForTransport(provider, context, error);
+}
+
+/** Sorts anything @google/genai (or its fetch) threw into a provider failure. */
+export function sortGeminiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
+  if (error instanceof ApplicationFailure) return error;
+  const provider = 'gemini';
+  const status = numberField(error, 'status');
+  if (status !== undefined && nameOf(error) === 'ApiError') {
+    // genai's ApiError keeps no headers; its message is the JSON error body, which is where the
+    // Gemini API puts retry hints (google.rpc.RetryInfo) and the reason a key was rejected.
+    const body = parseGoogleErrorBody(error instanceof Error ? error.message : undefined);
+    return failureForStatus({
+      provider,
+      context,
+      status,
+      retryAfterMs: body.retryAfterMs ?? retryDelayFromHeaders(headersField(error)),
+      providerMessage: body.message,
+      providerCode: body.reason ?? body.status,
+      requestId: undefined,
+      // The Gemini API answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+      authRejected: body.reason === 'API_KEY_INVALID' || /api key not valid/i.test(body.message ?? ''),
+    });
+  }
+  return failureForTransport(provider, context, error);
+}
+
+/**
+ * How long the server asked us to wait, from `retry-after-ms` or `Retry-After` (seconds or an
+ * HTTP date). Undefined when absent, unreadable or not in the future.
+ */
+export function retryDelayFromHeaders(headers: HeaderReader | undefined): number | undefined {
+  if (!headers) return undefined;
+  const milliseconds = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  if (Number.isFinite(milliseconds) && milliseconds > 0) return Math.round(milliseconds);
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (!retryAfter) return undefined;
+  if (/^\d+(\.\d+)?$/.test(retryAfter)) {
+    const seconds = Number.parseFloat(retryAfter);
+    return seconds > 0 ? Math.round(seconds * 1000) : undefined;
+  }
+  const date = Date.parse(retryAfter);
+  if (Number.isNaN(date)) return undefined;
+  const untilDate = date - Date.now();
+  return untilDate > 0 ? untilDate : undefined;
+}
+
+/** Removes the given secrets and anything shaped like an API key or bearer token. */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let redacted = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) redacted = redacted.split(secret).join('[redacted]');
+  }
+  return redacted
+    .replace(/Bearer\s+[^\s"',]+/gi, 'Bearer [redacted]')
+    .replace(/\bsk-[A-Za-z0-9_*-]{6,}/g, '[redacted]')
+    .replace(/\bAIza[A-Za-z0-9_-]{10,}/g, '[redacted]');
+}
+
+interface HeaderReader {
+  get(name: string): string | null;
+}
+
+interface StatusFacts {
+  provider: ProviderName;
+  context: ProviderErrorContext;
+  status: number;
+  retryAfterMs: number | undefined;
+  providerMessage: string | undefined;
+  providerCode: string | undefined;
+  requestId: string | undefined;
+  authRejected: boolean;
+}
+
+function failureForStatus(facts: StatusFacts): ApplicationFailure {
+  const { provider, context, status, retryAfterMs } = facts;
+  const at = `at step ${context.step}`;
+  const because = facts.providerMessage ? `: ${truncate(facts.providerMessage, 300)}` : '';
+  const build = (type: ProviderErrorType, message: string): ApplicationFailure =>
+    createProviderFailure({
+      provider,
+      type,
+      message,
+      context,
+      status,
+      retryAfterMs,
+      providerMessage: facts.providerMessage,
+      providerCode: facts.providerCode,
+      requestId: facts.requestId,
+    });
+  const retryHint = retryAfterMs === undefined ? '' : `, retry after ${formatSeconds(retryAfterMs)}`;
+
+  // Auth messages leave out the provider's text: some providers echo part of the key back.
+  if (status === 401 || facts.authRejected) return build('ProviderAuthError', `invalid API key for ${provider} (${status}) ${at}`);
+  if (status === 403) return build('ProviderAuthError', `API key not allowed to use this ${provider} model (403) ${at}`);
+  if (status === 429) return build('ProviderRateLimited', `${provider} rate limited (429) ${at}${retryHint}`);
+  if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408) ${at}${retryHint}`);
+  if (status === 409) return build('ProviderUnavailable', `${provider} busy with a conflicting request (409) ${at}${retryHint}`);
+  if (status >= 500) return build('ProviderUnavailable', `${provider} unavailable (${status}) ${at}${retryHint}`);
+  if (status === 404) return build('ProviderNotFound', `${provider} has no such model or endpoint (404) ${at}${because}`);
+  if (status === 422) return build('ProviderBadRequest', `${provider} could not process the request (422) ${at}${because}`);
+  if (status >= 400) return build('ProviderBadRequest', `${provider} rejected the request (${status}) ${at}${because}`);
+  return build('ProviderUnexpectedError', `${provider} answered with unexpected status ${status} ${at}${because}`);
+}
+
+const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError', 'APIConnectionTimeoutError']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const REFUSED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+const LOOKUP_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+
+function failureForTransport(provider: ProviderName, context: ProviderErrorContext, error: unknown): ApplicationFailure {
+  const chain = causeChain(error);
+  const names = chain.map(nameOf);
+  const codes = chain.map((link) => stringField(link, 'code')).filter((code): code is string => code !== undefined);
+  const at = `at step ${context.step}`;
+  const build = (type: ProviderErrorType, message: string, providerCode?: string): ApplicationFailure =>
+    createProviderFailure({ provider, type, message, context, providerCode });
+
+  if (names.some((name) => TIMEOUT_NAMES.has(name)) || codes.some((code) => TIMEOUT_CODES.has(code))) {
+    return build('ProviderTimeout', `${provider} did not answer in time ${at}`, codes[0]);
+  }
+  const resetCode = codes.find((code) => RESET_CODES.has(code));
+  if (resetCode) return build('ProviderConnectionError', `connection to ${provider} was reset ${at}`, resetCode);
+  const refusedCode = codes.find((code) => REFUSED_CODES.has(code));
+  if (refusedCode) return build('ProviderConnectionError', `could not connect to ${provider} ${at} (connection refused)`, refusedCode);
+  const lookupCode = codes.find((code) => LOOKUP_CODES.has(code));
+  if (lookupCode) return build('ProviderConnectionError', `could not resolve the ${provider} host ${at}`, lookupCode);
+  if (names.includes('APIConnectionError') || chain.some((link) => link instanceof TypeError && /fetch failed/i.test(link.message))) {
+    return build('ProviderConnectionError', `could not reach ${provider} ${at}`, codes[0]);
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return createProviderFailure({
+    provider,
+    type: 'ProviderUnexpectedError',
+    message: `unexpected error from ${provider} ${at}: ${truncate(detail, 300)}`,
+    context,
+  });
+}
+
+interface GoogleErrorFacts {
+  message?: string;
+  status?: string;
+  reason?: string;
+  retryAfterMs?: number;
+}
+
+function parseGoogleErrorBody(text: string | undefined): GoogleErrorFacts {
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+  const body = objectField(parsed, 'error');
+  const facts: GoogleErrorFacts = { message: stringField(body, 'message'), status: stringField(body, 'status') };
+  const details = body && Array.isArray(body['details']) ? (body['details'] as unknown[]) : [];
+  for (const detail of details) {
+    const kind = stringField(detail, '@type') ?? '';
+    if (kind.endsWith('google.rpc.ErrorInfo')) facts.reason = stringField(detail, 'reason');
+    if (kind.endsWith('google.rpc.RetryInfo')) facts.retryAfterMs = parseGoogleDuration(stringField(detail, 'retryDelay'));
+  }
+  return facts;
+}
+
+/** google.protobuf.Duration in JSON form: "3s", "1.5s". */
+function parseGoogleDuration(value: string | undefined): number | undefined {
+  const match = value ? /^(\d+(?:\.\d+)?)s$/.exec(value.trim()) : null;
+  if (!match?.[1]) return undefined;
+  const milliseconds = Math.round(Number.parseFloat(match[1]) * 1000);
+  return milliseconds > 0 ? milliseconds : undefined;
+}
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let link: unknown = error;
+  while (link !== undefined && link !== null && chain.length < 6 && !chain.includes(link)) {
+    chain.push(link);
+    link = typeof link === 'object' ? (link as { cause?: unknown }).cause : undefined;
+  }
+  return chain;
+}
+
+function nameOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return '';
+  const name = stringField(value, 'name');
+  const constructorName = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  // The openai SDK's error classes keep the default `name` ("Error"); their class name says more.
+  if ((!name || name === 'Error') && typeof constructorName === 'string') return constructorName;
+  return name ?? '';
+}
+
+function objectField(value: unknown, key: string): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'object' && field !== null ? (field as Record<string, unknown>) : undefined;
+}
+
+function stringField(value: unknown, key: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' ? field : undefined;
+}
+
+function numberField(value: unknown, key: string): number | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'number' && Number.isFinite(field) ? field : undefined;
+}
+
+function headersField(value: unknown): HeaderReader | undefined {
+  const headers = objectField(value, 'headers');
+  return headers && typeof headers['get'] === 'function' ? (headers as unknown as HeaderReader) : undefined;
+}
+
+function formatSeconds(milliseconds: number): string {
+  return `${Math.round(milliseconds / 100) / 10}s`;
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}

@@ -1,0 +1,212 @@
+import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatInputError, parseProblemsText, problemKey } from '../../domain/input.ts';
+import { readProblemsFile } from '../../domain/read-input-file.ts';
+
+const quiz = { question: 'What is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
+
+function jsonl(...records: unknown[]): string {
+  return records.map((record) => JSON.stringify(record)).join('\n') + '\n';
+}
+
+function formatted(text: string, source = 'problems.jsonl'): string[] {
+  return parseProblemsText(text, source).errors.map((error) => formatInputError(source, error));
+}
+
+describe('parseProblemsText, JSONL', () => {
+  it('reads valid problems, converts answers and keeps unknown fields in extra', () => {
+    const text = jsonl(
+      { id: 'geo-1', question: 'A triangle has sides 3, 4, 5.', answer: 6, subject: 'Mathematics', source: 'textbook', tags: ['a'] },
+      { id: 2, question: 'A ball falls.', caption: 'free fall', quizzes: [quiz] },
+    );
+    const result = parseProblemsText(`\n${text}\n   \n`, 'problems.jsonl');
+    expect(result.errors).toEqual([]);
+    expect(result.problems).toEqual([
+      {
+        id: 'geo-1',
+        question: 'A triangle has sides 3, 4, 5.',
+        answer: '6',
+        subject: 'Mathematics',
+        extra: { source: 'textbook', tags: ['a'] },
+      },
+      { id: 2, question: 'A ball falls.', caption: 'free fall', quizzes: [quiz], extra: {} },
+    ]);
+  });
+
+  it('treats null optional fields and empty quiz lists as absent', () => {
+    const result = parseProblemsText(jsonl({ id: 1, question: 'q', answer: null, subject: null, quizzes: [] }), 'p.jsonl');
+    expect(result).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [] });
+  });
+
+  it('reports a malformed line with its line number and keeps going', () => {
+    const text = `${JSON.stringify({ id: 1, question: 'q' })}\n\n{"id": 2, "question": }\n${JSON.stringify({ id: 3, question: 'q' })}\n`;
+    const result = parseProblemsText(text, 'bad.jsonl');
+    expect(result.problems.map((problem) => problem.id)).toEqual([1, 3]);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toMatchObject({ line: 3, index: 1, field: null });
+    expect(formatInputError('bad.jsonl', result.errors[0]!)).toMatch(/^bad\.jsonl:3: malformed JSON: /);
+  });
+
+  it('names the missing question', () => {
+    expect(formatted(jsonl({ id: 1, question: 'q' }, { id: 2, question: 'q' }, { id: 3 }), 'samples/bad.jsonl')).toEqual([
+      'samples/bad.jsonl:3: field "question": required, must be a non-empty string',
+    ]);
+  });
+
+  it('reports every bad field of a record and carries its id', () => {
+    const result = parseProblemsText(jsonl({ id: 'x', question: '  ', subject: 5, quizzes: [{ ...quiz, correct_option: 'F' }] }), 'p.jsonl');
+    expect(result.problems).toEqual([]);
+    expect(result.errors).toEqual([
+      { line: 1, index: 0, field: 'question', message: 'must be a non-empty string, got an empty string', id: 'x' },
+      { line: 1, index: 0, field: 'subject', message: 'must be a string, got number', id: 'x' },
+      { line: 1, index: 0, field: 'quizzes[0].correct_option', message: 'is "F", expected one of A, B, C, D', id: 'x' },
+    ]);
+  });
+
+  it('rejects bad ids and non-object lines', () => {
+    expect(formatted(jsonl({ question: 'q' }, { id: '', question: 'q' }, { id: true, question: 'q' }, [1, 2]))).toEqual([
+      'problems.jsonl:1: field "id": required, must be a non-empty string or a finite number',
+      'problems.jsonl:2: field "id": must be a non-empty string or a finite number, got an empty string',
+      'problems.jsonl:3: field "id": must be a non-empty string or a finite number, got boolean',
+      'problems.jsonl:4: expected a JSON object, got array',
+    ]);
+  });
+
+  it('names both lines of a duplicate id', () => {
+    const text = jsonl({ id: 'a', question: 'q' }, { id: 'b', question: 'q' }, { id: 'a', question: 'again' });
+    const result = parseProblemsText(text, 'p.jsonl');
+    expect(result.problems.map((problem) => problem.id)).toEqual(['a', 'b']);
+    expect(result.errors.map((error) => formatInputError('p.jsonl', error))).toEqual([
+      'p.jsonl:3: field "id": duplicate id "a", first seen on line 1',
+    ]);
+  });
+
+  it('treats ids that share a key as duplicates', () => {
+    expect(formatted(jsonl({ id: 7, question: 'q' }, { id: '7', question: 'q' }))).toEqual([
+      'problems.jsonl:2: field "id": duplicate id "7", first seen on line 1',
+    ]);
+  });
+
+  it('reports empty input once', () => {
+    expect(formatted('', 'empty.jsonl')).toEqual(['empty.jsonl: no problems found']);
+    expect(formatted(' \n\n \n', 'empty.jsonl')).toEqual(['empty.jsonl: no problems found']);
+    expect(formatted('[]', 'empty.json')).toEqual(['empty.json: no problems found']);
+  });
+
+  it('hints at the layouts when a .json file is neither JSONL nor an array', () => {
+    expect(formatted('{\n  "id": 1,\n  "question": "q"\n}\n', 'one.json')[0]).toMatch(
+      /^one\.json:1: malformed JSON: .*\(expected one JSON object per line, or a JSON array of problems\)$/,
+    );
+  });
+});
+
+describe('parseProblemsText, JSON array', () => {
+  const array = `\uFEFF[
+  {
+    "id": "sci/1",
+    "question": "Draw the circuit.",
+    "quizzes": [{"question": "How many resistors?", "options": ["1", "2", "3", "4"], "correct_option": "b"}]
+  },
+  {"id": 2, "question": "has a \\"[\\" in it, {"},
+  {
+    "id": 3
+  }
+]`;
+
+  it('normalizes options given as a list and lowercase letters', () => {
+    const result = parseProblemsText(array, 'bench.json');
+    expect(result.problems).toEqual([
+      {
+        id: 'sci/1',
+        question: 'Draw the circuit.',
+        quizzes: [{ question: 'How many resistors?', options: { A: '1', B: '2', C: '3', D: '4' }, correct_option: 'B' }],
+        extra: {},
+      },
+      { id: 2, question: 'has a "[" in it, {', extra: {} },
+    ]);
+  });
+
+  it('reports element errors with the line where the element starts', () => {
+    expect(formatted(array, 'bench.json')).toEqual(['bench.json:8: field "question": required, must be a non-empty string']);
+  });
+
+  it('rejects option lists of the wrong length', () => {
+    const text = JSON.stringify([{ id: 1, question: 'q', quizzes: [{ ...quiz, options: ['1', '2', '3'] }] }]);
+    expect(formatted(text, 'a.json')).toEqual([
+      'a.json:1: field "quizzes[0].options": must be {A, B, C, D} or an array of 4 strings, got an array of 3',
+    ]);
+  });
+
+  it('reports a malformed array once, with the line when the engine says where', () => {
+    const errors = parseProblemsText('[\n  {"id": 1, "question": "q"},\n  {"id": 2,, }\n]', 'broken.json').errors;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ index: -1, field: null });
+    expect(errors[0]!.message).toMatch(/^malformed JSON array: /);
+    if (errors[0]!.line !== null) expect(errors[0]!.line).toBe(3);
+  });
+
+  it('falls back to the index when no line is known', () => {
+    expect(formatInputError('a.json', { line: null, index: 4, field: 'question', message: 'required' })).toBe(
+      'a.json[4]: field "question": required',
+    );
+  });
+});
+
+describe('problemKey', () => {
+  it('keeps simple ids readable', () => {
+    expect(problemKey('geo-1')).toBe('geo-1');
+    expect(problemKey(42)).toBe('42');
+    expect(problemKey('v1.2_final')).toBe('v1.2_final');
+  });
+
+  it('replaces unsafe characters and appends a stable hash', () => {
+    const key = problemKey('math/geometry 1');
+    expect(key).toMatch(/^math_geometry_1-[0-9a-f]{8}$/);
+    expect(problemKey('math/geometry 1')).toBe(key);
+    expect(problemKey('math geometry/1')).not.toBe(key);
+    expect(problemKey('math_geometry_1')).toBe('math_geometry_1');
+  });
+
+  it('never yields a path traversal or an overlong name', () => {
+    expect(problemKey('..')).toMatch(/^\.\.-[0-9a-f]{8}$/);
+    expect(problemKey('.')).toMatch(/^\.-[0-9a-f]{8}$/);
+    const long = problemKey('x'.repeat(500));
+    expect(long.length).toBeLessThanOrEqual(89);
+    expect(long).not.toBe(problemKey('x'.repeat(501)));
+  });
+});
+
+describe('readProblemsFile', () => {
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'scigen-input-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('reads and validates a file', async () => {
+    const path = join(directory, 'ok.jsonl');
+    await writeFile(path, jsonl({ id: 1, question: 'q' }));
+    expect(await readProblemsFile(path)).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [] });
+  });
+
+  it('explains a missing file and a directory', async () => {
+    const missing = join(directory, 'missing.jsonl');
+    const [missingError] = (await readProblemsFile(missing)).errors;
+    expect(formatInputError(missing, missingError!)).toBe(`${missing}: no such file`);
+    const [directoryError] = (await readProblemsFile(directory)).errors;
+    expect(directoryError!.message).toBe('is a directory, expected a JSONL or JSON file');
+  });
+
+  it.skipIf(process.getuid?.() === 0)('explains an unreadable file', async () => {
+    const path = join(directory, 'secret.jsonl');
+    await writeFile(path, jsonl({ id: 1, question: 'q' }));
+    await chmod(path, 0o000);
+    expect((await readProblemsFile(path)).errors[0]!.message).toBe('permission denied');
+  });
+});

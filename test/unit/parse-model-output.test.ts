@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import {
+  extractJson,
+  parseAnswerLetter,
+  parseClassification,
+  parseCode,
+  parseJudgement,
+  parsePlan,
+  parseQuizzes,
+  validateQuiz,
+} from '../../domain/parse-model-output.ts';
+
+const fullScores = {
+  Correctness_Fidelity: 2,
+  Layout_Precision: 1,
+  Readability_Occlusion: 2,
+  Scientific_Plausibility: 2,
+  Expressiveness_Richness: 0,
+};
+
+function reasonOf(result: { ok: boolean; reason?: string }): string | undefined {
+  return result.ok ? undefined : result.reason;
+}
+
+describe('extractJson', () => {
+  it('reads bare JSON', () => {
+    expect(extractJson('  {"a": 1}\n')).toEqual({ ok: true, value: { a: 1 } });
+  });
+
+  it('reads a ```json fenced block and a plain fence', () => {
+    expect(extractJson('Here you go:\n```json\n{"a": 1}\n```\nDone.')).toEqual({ ok: true, value: { a: 1 } });
+    expect(extractJson('```\n{"b": [1, 2]}\n```')).toEqual({ ok: true, value: { b: [1, 2] } });
+  });
+
+  it('finds JSON surrounded by prose', () => {
+    expect(extractJson('Sure! {"a": "x"} Hope that helps.')).toEqual({ ok: true, value: { a: 'x' } });
+  });
+
+  it('takes the last top-level object, not a nested one', () => {
+    const text = 'First thought {"draft": 1}. Final: {"outer": {"inner": 2}, "n": 3}';
+    expect(extractJson(text)).toEqual({ ok: true, value: { outer: { inner: 2 }, n: 3 } });
+  });
+
+  it('ignores braces inside strings and stray braces in prose', () => {
+    const text = 'The set {1, 2 is unclosed; answer: {"label": "a } and { b", "quote": "\\"}"}';
+    expect(extractJson(text)).toEqual({ ok: true, value: { label: 'a } and { b', quote: '"}' } });
+  });
+
+  it('fails on garbage and on arrays', () => {
+    expect(extractJson('no json here')).toEqual({ ok: false, reason: 'answer has no JSON object' });
+    expect(extractJson('{not: json}').ok).toBe(false);
+    expect(extractJson('[1, 2]').ok).toBe(false);
+  });
+});
+
+describe('parseClassification', () => {
+  it('normalizes the subject case', () => {
+    const result = parseClassification(
+      '```json\n{"visualizable": true, "reason": "has a triangle", "subject": "mathematics", "image_type": "plane geometry"}\n```',
+    );
+    expect(result).toEqual({
+      ok: true,
+      value: { visualizable: true, reason: 'has a triangle', subject: 'Mathematics', image_type: 'plane geometry' },
+    });
+  });
+
+  it('rejects an unknown subject, an empty image type and a missing field', () => {
+    expect(
+      reasonOf(parseClassification('{"visualizable": true, "reason": "", "subject": "Astrology", "image_type": "chart"}')),
+    ).toMatch(/^classify answer field subject: is "Astrology", expected one of Mathematics/);
+    expect(
+      reasonOf(parseClassification('{"visualizable": false, "reason": "r", "subject": "Physics", "image_type": "  "}')),
+    ).toBe('classify answer field image_type: must be a non-empty string');
+    expect(reasonOf(parseClassification('{"reason": "r", "subject": "Physics", "image_type": "optics"}'))).toBe(
+      'classify answer field visualizable: is required',
+    );
+    expect(reasonOf(parseClassification('I cannot help.'))).toBe('classify answer has no JSON object');
+  });
+});
+
+describe('parsePlan', () => {
+  it('accepts empty optional lists', () => {
+    expect(parsePlan('{"content": ["triangle ABC"], "layout": [], "labels": [], "constraints": []}')).toEqual({
+      ok: true,
+      value: { content: ['triangle ABC'], layout: [], labels: [], constraints: [] },
+    });
+  });
+
+  it('requires content and string items', () => {
+    expect(reasonOf(parsePlan('{"content": [], "layout": [], "labels": [], "constraints": []}'))).toBe(
+      'plan answer field content: must name at least one item',
+    );
+    expect(reasonOf(parsePlan('{"content": ["a"], "layout": [3], "labels": [], "constraints": []}'))).toBe(
+      'plan answer field layout[0]: must be a non-empty string',
+    );
+    expect(reasonOf(parsePlan('{"content": ["a"], "layout": [], "labels": []}'))).toBe(
+      'plan answer field constraints: is required',
+    );
+  });
+});
+
+describe('parseCode', () => {
+  const script = 'import matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\n';
+
+  it('takes the one python block', () => {
+    expect(parseCode(`Here is the script:\n\n\`\`\`python\n${script}\`\`\`\nIt draws a line.`)).toEqual({ ok: true, value: script });
+    expect(parseCode(`\`\`\`py\nfrom matplotlib import pyplot as plt\n\`\`\``)).toEqual({
+      ok: true,
+      value: 'from matplotlib import pyplot as plt\n',
+    });
+  });
+
+  it('reads CRLF answers', () => {
+    const result = parseCode('Script:\r\n```python\r\nimport matplotlib.pyplot as plt\r\n```\r\n');
+    expect(result.ok && result.value).toBe('import matplotlib.pyplot as plt\n');
+    expect(extractJson('```json\r\n{"a": 1}\r\n```\r\n')).toEqual({ ok: true, value: { a: 1 } });
+  });
+
+  it('ignores non-python blocks next to it', () => {
+    expect(parseCode(`\`\`\`bash\npip install matplotlib\n\`\`\`\n\`\`\`python\n${script}\`\`\``)).toEqual({ ok: true, value: script });
+  });
+
+  it('rejects several python blocks', () => {
+    expect(reasonOf(parseCode(`\`\`\`python\n${script}\`\`\`\nand\n\`\`\`python\n${script}\`\`\``))).toBe(
+      'code answer has 2 python blocks, expected exactly one',
+    );
+  });
+
+  it('rejects bare code, untagged fences and cut-off blocks', () => {
+    expect(reasonOf(parseCode(script))).toBe('code answer has no fenced python block');
+    expect(reasonOf(parseCode(`\`\`\`\n${script}\`\`\``))).toBe('code answer has no fenced python block');
+    expect(reasonOf(parseCode(`\`\`\`python\n${script}`))).toBe('code answer has an unclosed python block (output cut off?)');
+  });
+
+  it('rejects scripts without matplotlib', () => {
+    expect(reasonOf(parseCode('```python\nprint("hello")\n```'))).toBe('code answer script does not import matplotlib');
+    expect(reasonOf(parseCode('```python\n# import matplotlib\nprint(1)\n```'))).toBe('code answer script does not import matplotlib');
+  });
+});
+
+describe('parseJudgement', () => {
+  it('reads bare JSON with no reasoning', () => {
+    expect(parseJudgement(JSON.stringify(fullScores))).toEqual({
+      ok: true,
+      value: {
+        scores: {
+          correctness_fidelity: 2,
+          layout_precision: 1,
+          readability_occlusion: 2,
+          scientific_plausibility: 2,
+          expressiveness_richness: 0,
+        },
+        reasoning: '',
+        dimension_reasoning: {},
+      },
+    });
+  });
+
+  it('keeps the reasoning written before fenced JSON', () => {
+    const text = `The triangle is right but labels overlap {slightly}.\n\n\`\`\`json\n${JSON.stringify(fullScores, null, 2)}\n\`\`\`\n`;
+    const result = parseJudgement(text);
+    expect(result.ok && result.value.reasoning).toBe('The triangle is right but labels overlap {slightly}.');
+  });
+
+  it('keeps the reasoning written before bare JSON in prose', () => {
+    const result = parseJudgement(`Looks good overall. ${JSON.stringify(fullScores)}`);
+    expect(result.ok && result.value.reasoning).toBe('Looks good overall.');
+  });
+
+  it('accepts numeric strings, 2.0 and case-insensitive keys, and keeps per-dimension reasoning', () => {
+    const result = parseJudgement(
+      '{"correctness_fidelity": "2", "LAYOUT_PRECISION": 2.0, "Readability_Occlusion": 1, "scientific plausibility": 0, ' +
+        '"ExpressivenessRichness": 1, "Layout_Precision_reasoning": "aligned"}',
+    );
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        scores: {
+          correctness_fidelity: 2,
+          layout_precision: 2,
+          readability_occlusion: 1,
+          scientific_plausibility: 0,
+          expressiveness_richness: 1,
+        },
+        reasoning: '',
+        dimension_reasoning: { layout_precision: 'aligned' },
+      },
+    });
+  });
+
+  it('names the field of an out-of-range or malformed score', () => {
+    const withScore = (value: unknown) => JSON.stringify({ ...fullScores, Layout_Precision: value });
+    expect(reasonOf(parseJudgement(withScore(3)))).toBe('judge score Layout_Precision is 3, expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore(1.5)))).toBe('judge score Layout_Precision is 1.5, expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore(-1)))).toBe('judge score Layout_Precision is -1, expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore('high')))).toBe('judge score Layout_Precision is "high", expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore('')))).toBe('judge score Layout_Precision is "", expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore(null)))).toBe('judge score Layout_Precision is null, expected 0, 1 or 2');
+  });
+
+  it('fails on a missing score instead of counting it as zero', () => {
+    const { Scientific_Plausibility: _dropped, ...rest } = fullScores;
+    expect(reasonOf(parseJudgement(JSON.stringify(rest)))).toBe('judge score Scientific_Plausibility is missing');
+  });
+
+  it('fails on garbage', () => {
+    expect(reasonOf(parseJudgement('The image is great, 2/2 everywhere.'))).toBe('judge answer has no JSON object');
+  });
+});
+
+describe('parseQuizzes and validateQuiz', () => {
+  const quiz = { question: 'How long is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
+
+  it('reads quizzes and normalizes the correct option', () => {
+    const result = parseQuizzes(`\`\`\`json\n${JSON.stringify({ quizzes: [quiz, { ...quiz, correct_option: 'b' }] })}\n\`\`\``);
+    expect(result.ok && result.value.map((item) => item.correct_option)).toEqual(['C', 'B']);
+  });
+
+  it('rejects empty lists, duplicates, missing options and bad letters', () => {
+    expect(reasonOf(parseQuizzes('{"quizzes": []}'))).toBe('quiz answer has no quizzes');
+    expect(reasonOf(parseQuizzes('{"questions": []}'))).toBe('quiz answer field quizzes: is required');
+    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }] })))).toBe(
+      'quiz answer field quizzes[0].options.C: repeats option A',
+    );
+    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [quiz, { ...quiz, options: { A: '3', B: '4', C: '5' } }] })))).toBe(
+      'quiz answer field quizzes[1].options.D: is required',
+    );
+    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, correct_option: 'E' }] })))).toBe(
+      'quiz answer field quizzes[0].correct_option: is "E", expected one of A, B, C, D',
+    );
+    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: ['not a quiz'] })))).toBe(
+      'quiz answer field quizzes[0]: must be an object',
+    );
+  });
+
+  it('validateQuiz reports the field for input validation', () => {
+    const check = validateQuiz({ ...quiz, options: { ...quiz.options, E: '7' } });
+    expect(check).toEqual({
+      ok: false,
+      field: 'options',
+      problem: 'has unexpected keys E, expected A, B, C, D',
+      reason: 'options: has unexpected keys E, expected A, B, C, D',
+    });
+  });
+});
+
+describe('parseAnswerLetter', () => {
+  it.each([
+    ['B', 'B'],
+    ['The answer is B.', 'B'],
+    ['(C)', 'C'],
+    ['**D**', 'D'],
+    ['Answer: A', 'A'],
+    ['Option C looks wrong; the right one is D', 'D'],
+    ['A cat sits on the mat', 'A'],
+    ['Between B and C, I pick C.', 'C'],
+    ['Final answer: \\boxed{B}', 'B'],
+    ['B) 4 cm', 'B'],
+    ['answer:A', 'A'],
+  ])('%j -> %s', (text, letter) => {
+    expect(parseAnswerLetter(text)).toEqual({ ok: true, value: letter });
+  });
+
+  it.each([['I cannot tell.'], ['ABCD'], ['the answer is b'], ['Dx and Ay'], ['E'], ['']])('%j has no letter', (text) => {
+    expect(parseAnswerLetter(text)).toEqual({ ok: false, reason: 'answer has no standalone option letter A-D' });
+  });
+});

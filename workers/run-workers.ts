@@ -1,0 +1,73 @@
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { taskQueues } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
+import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
+
+export const QUEUE_KINDS = ['workflows', 'llm', 'render'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+
+export interface RunningWorkers {
+  /** One line per worker for the console. */
+  descriptions: string[];
+  /** Settles when every worker has stopped; rejects if one fails. */
+  done: Promise<void>;
+  /** Stops polling, lets in-flight tasks finish (or hands them back), and releases resources. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts workers for the given queues in this process: all three in embedded mode, one for
+ * `scigen worker --queue`. Each queue gets only the dependencies it needs, so a render worker
+ * never holds an API key and a workflows worker never a renderer.
+ */
+export async function runWorkers(
+  config: Config,
+  options: { connection: NativeConnection; queues: readonly QueueKind[]; allowScripted: boolean },
+): Promise<RunningWorkers> {
+  const queues = taskQueues(config);
+  const store = createStore(config);
+  const common = { connection: options.connection, namespace: config.temporal.namespace, store };
+  const workers: Worker[] = [];
+  const descriptions: string[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+
+  try {
+    if (options.queues.includes('workflows')) {
+      workers.push(await createWorkflowsWorker({ ...common, taskQueue: queues.workflows }));
+      descriptions.push(`workflows worker on ${queues.workflows} (artifacts: ${store.root})`);
+    }
+    if (options.queues.includes('llm')) {
+      const runtime = await createModelRuntime(config, { allowScripted: options.allowScripted });
+      cleanups.push(runtime.close);
+      workers.push(await createLlmWorker({ ...common, taskQueue: queues.llm, model: runtime.model, concurrency: config.workers.llmConcurrency }));
+      descriptions.push(`llm worker on ${queues.llm}: ${runtime.description}`);
+    }
+    if (options.queues.includes('render')) {
+      const { renderer, slots } = await createRendererRuntime(config);
+      cleanups.push(() => renderer.close());
+      workers.push(await createRenderWorker({ ...common, taskQueue: queues.render, renderer, slots }));
+      descriptions.push(`render worker on ${queues.render}: ${slots} slots, ${renderer.describe()}`);
+    }
+  } catch (error) {
+    await Promise.all(cleanups.map((cleanup) => cleanup().catch(() => {})));
+    throw error;
+  }
+
+  const done = Promise.all(workers.map((worker) => worker.run())).then(() => undefined);
+  let stopping: Promise<void> | undefined;
+  return {
+    descriptions,
+    done,
+    shutdown() {
+      stopping ??= (async () => {
+        for (const worker of workers) {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+        }
+        await done.catch(() => {});
+        await Promise.all(cleanups.map((cleanup) => cleanup().catch(() => {})));
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { ModelCallSettings } from '../activities/model-call.ts';
+import type { Config } from '../config/schema.ts';
+import { createProvider } from '../providers/create-provider.ts';
+import { createOpenAiProvider } from '../providers/openai.ts';
+import type { ModelProvider } from '../providers/provider.ts';
+import { createRenderer } from '../render/create-renderer.ts';
+import { findPython } from '../render/find-python.ts';
+import type { Renderer } from '../render/renderer.ts';
+import { loadScript, startScriptedEndpoint } from '../scripted/server.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { createArtifactStore } from '../storage/create-store.ts';
+
+export type ResolvedProvider = 'gemini' | 'openai' | 'scripted';
+
+/** Thrown when no provider can be used; the message says what to set. */
+export class ProviderNotConfiguredError extends Error {
+  override readonly name = 'ProviderNotConfiguredError';
+}
+
+/**
+ * `auto` picks gemini when GEMINI_API_KEY is set, else openai when OPENAI_API_KEY is set, else the
+ * scripted demo endpoint when the caller allows it (`npm start`), else a clear error.
+ */
+export function resolveProvider(config: Config, options: { allowScripted: boolean }, environment = process.env): ResolvedProvider {
+  if (config.provider !== 'auto') return config.provider;
+  if (environment['GEMINI_API_KEY'] || environment['GOOGLE_API_KEY']) return 'gemini';
+  if (environment['OPENAI_API_KEY']) return 'openai';
+  if (options.allowScripted) return 'scripted';
+  throw new ProviderNotConfiguredError(
+    'no model provider configured: set GEMINI_API_KEY or OPENAI_API_KEY (with OPENAI_BASE_URL for an OpenAI-compatible server), ' +
+      'or SCIGEN_PROVIDER=scripted to use the bundled scripted endpoint (canned answers for the sample problems only)',
+  );
+}
+
+export interface ModelRuntime {
+  model: ModelCallSettings;
+  /** One line for the console: which provider answers, and where. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** The provider and per-step model choices an llm worker runs with. Starts the scripted endpoint when chosen. */
+export async function createModelRuntime(config: Config, options: { allowScripted: boolean }): Promise<ModelRuntime> {
+  const resolved = resolveProvider(config, options);
+  const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
+  let provider: ModelProvider;
+  let description: string;
+  let close = async () => {};
+  if (resolved === 'scripted') {
+    const endpoint = await startScriptedEndpoint({ script: await loadScript(config.scripted.responses) });
+    // The scripted endpoint speaks the OpenAI wire protocol, so the real openai SDK talks to it.
+    provider = createOpenAiProvider({ apiKey: 'scripted-endpoint', baseURL: endpoint.openAiBaseUrl, timeoutMs });
+    description =
+      `scripted endpoint at ${endpoint.openAiBaseUrl} (no API key set: canned answers from ${config.scripted.responses}; ` +
+      'set GEMINI_API_KEY or OPENAI_API_KEY for a real model)';
+    close = () => endpoint.close();
+  } else {
+    provider = createProvider({
+      provider: resolved,
+      timeoutMs,
+      ...(config.openai.baseUrl ? { openAiBaseUrl: config.openai.baseUrl } : {}),
+      ...(config.gemini.baseUrl ? { geminiBaseUrl: config.gemini.baseUrl } : {}),
+    });
+    const baseUrl = resolved === 'openai' ? config.openai.baseUrl ?? process.env['OPENAI_BASE_URL'] : config.gemini.baseUrl;
+    description = `${resolved}${baseUrl ? ` at ${baseUrl}` : ''}`;
+  }
+  const models = resolved === 'gemini' ? config.gemini.models : config.openai.models;
+  return { model: { provider, models, temperatures: config.temperatures, prices: config.prices }, description, close };
+}
+
+export async function createRendererRuntime(config: Config): Promise<{ renderer: Renderer; slots: number }> {
+  const python = await findPython(config.render.python ? { python: config.render.python } : {});
+  const renderer = createRenderer({ python, workDirectory: join(config.stateDirectory, 'render-jobs') });
+  return { renderer, slots: config.render.slots ?? availableParallelism() };
+}
+
+export function createStore(config: Config): ArtifactStore {
+  return createArtifactStore(config.artifacts!);
+}

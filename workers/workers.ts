@@ -1,0 +1,48 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
+import type { ModelCallSettings } from '../activities/model-call.ts';
+import type { Renderer } from '../render/renderer.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { workflowBundle } from './workflow-bundle.ts';
+
+export interface WorkerConnection {
+  connection: NativeConnection;
+  namespace: string;
+}
+
+/** Workflows plus the light storage activities they lean on (reading pages, writing records). */
+export async function createWorkflowsWorker(options: WorkerConnection & { taskQueue: string; store: ArtifactStore }): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createStorageActivities({ store: options.store }),
+  });
+}
+
+/** Every model call. Concurrency caps what one process asks of a provider at once. */
+export async function createLlmWorker(
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; model: ModelCallSettings; concurrency: number },
+): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createLlmActivities({ model: options.model, store: options.store }),
+    maxConcurrentActivityTaskExecutions: options.concurrency,
+  });
+}
+
+/** Rendering is CPU-bound: one activity slot per render slot, so the machine is never oversubscribed. */
+export async function createRenderWorker(
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; renderer: Renderer; slots: number },
+): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createRenderActivities({ renderer: options.renderer, store: options.store }),
+    maxConcurrentActivityTaskExecutions: options.slots,
+  });
+}

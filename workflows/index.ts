@@ -1,0 +1,2 @@
+export { datasetBuildWorkflow } from './build.ts';
+export { problemWorkflow } from './problem.ts';

@@ -1,0 +1,207 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
+import type { ProblemOutcome } from '../activities/records.ts';
+import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
+import { addUsage, ZERO_USAGE, type Quiz, type Usage } from '../domain/types.ts';
+import { searchAttributes, type ProblemWorkflowInput, type ProblemWorkflowOutput } from './definitions.ts';
+
+/** A model step that failed for good (non-retryable, or out of attempts): the problem ends `failed`. */
+class StepFailed extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * One problem's whole lifecycle: classify -> plan -> code -> render (repair on error) -> judge
+ * -> quiz -> answer -> filter -> record. Each step is an activity, so a crash resumes at the
+ * step that was running and no finished model call is paid for twice.
+ */
+export async function problemWorkflow(input: ProblemWorkflowInput): Promise<ProblemWorkflowOutput> {
+  const { settings, problem } = input;
+  const llm = proxyActivities<LlmActivities>({
+    taskQueue: settings.taskQueues.llm,
+    startToCloseTimeout: `${settings.llmTimeoutSeconds + 30}s`,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: settings.llmMaxAttempts },
+  });
+  const renderer = proxyActivities<RenderActivities>({
+    taskQueue: settings.taskQueues.render,
+    // The renderer enforces its own wall clock; this only catches a lost worker.
+    startToCloseTimeout: `${settings.renderTimeoutSeconds + 60}s`,
+    retry: { initialInterval: '1s', maximumAttempts: 5 },
+  });
+  const storage = proxyActivities<StorageActivities>({
+    taskQueue: settings.taskQueues.workflows,
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '1s', maximumAttempts: 20 },
+  });
+
+  const reference = { buildId: input.buildId, problemKey: input.problemKey, problemId: problem.id };
+  let usage: Usage = ZERO_USAGE;
+  const outcome: ProblemOutcome = {
+    verdict: 'failed',
+    reasons: [],
+    subject: problem.subject ?? null,
+    imageType: problem.image_type ?? null,
+    imageKey: null,
+    codeKey: null,
+    planKey: null,
+    judge: null,
+    rInv: null,
+    renderAttempts: 0,
+    usage: ZERO_USAGE,
+  };
+
+  function enterStage(stage: string, details: string): void {
+    upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
+    setCurrentDetails(`**${stage}** — ${details}`);
+  }
+
+  /** Runs an activity that reports usage; a failure Temporal gave up on ends the problem with a reason. */
+  async function invoke<R extends { usage: Usage }>(step: string, run: () => Promise<R>): Promise<R> {
+    try {
+      const result = await run();
+      usage = addUsage(usage, result.usage);
+      return result;
+    } catch (error) {
+      if (error instanceof ActivityFailure && !isCancellation(error)) throw new StepFailed(`${step}: ${describeFailure(error)}`);
+      throw error;
+    }
+  }
+
+  /** A model step whose answer must be usable; an unusable one ends the problem with the parser's reason. */
+  async function modelStep<T>(step: string, run: () => Promise<{ ok: true; value: T; usage: Usage } | { ok: false; reason: string; usage: Usage }>): Promise<T> {
+    const result = await invoke(step, run);
+    if (!result.ok) throw new StepFailed(`${step}: ${result.reason}`);
+    return result.value;
+  }
+
+  try {
+    enterStage('classify', 'is the problem visualizable?');
+    const classification = await modelStep('classify', () => llm.classifyProblem({ ...reference, problem }));
+    outcome.subject = classification.subject;
+    outcome.imageType = classification.image_type;
+    upsertSearchAttributes([
+      { key: searchAttributes.subject, value: classification.subject },
+      { key: searchAttributes.imageType, value: classification.image_type },
+    ]);
+    if (!classification.visualizable) {
+      outcome.verdict = 'skipped';
+      outcome.reasons = [`not visualizable: ${classification.reason}`];
+      return await finish();
+    }
+    const diagram = { ...reference, problem, subject: classification.subject, imageType: classification.image_type };
+
+    enterStage('plan', 'content, layout, labels, constraints');
+    const { planKey } = await modelStep('plan', () => llm.planDiagram(diagram));
+    outcome.planKey = planKey;
+
+    let lastError = '';
+    let previousKey: string | null = null;
+    for (let attempt = 1; attempt <= settings.maxRenderAttempts && outcome.imageKey === null; attempt++) {
+      outcome.renderAttempts = attempt;
+      enterStage('code', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
+      const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
+        previousKey === null
+          ? await invoke('code', () => llm.writeDiagramCode({ ...diagram, planKey, attempt }))
+          : await invoke('repair', () => llm.repairDiagramCode({ ...diagram, planKey, attempt, previousKey: previousKey!, error: lastError }));
+      if (!written.ok) {
+        lastError = `the answer held no usable script: ${written.reason}`;
+        previousKey = written.answerKey;
+        continue;
+      }
+      outcome.codeKey = written.value.codeKey;
+      enterStage('render', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
+      const rendered = await renderer.renderDiagram({
+        ...reference,
+        codeKey: written.value.codeKey,
+        attempt,
+        dpi: settings.dpi,
+        timeoutSeconds: settings.renderTimeoutSeconds,
+      });
+      upsertSearchAttributes([{ key: searchAttributes.renderAttempts, value: attempt }]);
+      if (rendered.ok) {
+        outcome.imageKey = rendered.imageKey;
+      } else {
+        lastError = `${rendered.kind}: ${rendered.message}`;
+        previousKey = written.value.codeKey;
+      }
+    }
+    if (outcome.imageKey === null) {
+      outcome.reasons = [`render failed after ${outcome.renderAttempts} attempts: ${firstLine(lastError)}`];
+      return await finish();
+    }
+    const imageKey = outcome.imageKey;
+
+    enterStage('judge', 'five dimensions, 0–2 each');
+    const { scores } = await modelStep('judge', () => llm.judgeImage({ ...reference, problem, imageKey }));
+    outcome.judge = scores;
+
+    let quizzes: Quiz[];
+    if (problem.quizzes && problem.quizzes.length > 0) {
+      quizzes = problem.quizzes;
+    } else {
+      enterStage('quiz', 'atomic questions about the given setup');
+      quizzes = (await modelStep('quiz', () => llm.generateQuizzes({ ...reference, problem }))).quizzes;
+    }
+
+    enterStage('answer', `${quizzes.length} quizzes answered from the image alone`);
+    const answers = await Promise.all(
+      quizzes.map(async (quiz, index) => {
+        const result = await invoke('answer', () => llm.answerQuiz({ ...reference, imageKey, quiz, index }));
+        // An answer without a readable letter counts as wrong, as the benchmark grades it.
+        return { chosen: result.ok ? result.value.chosen : null, correct: quiz.correct_option };
+      }),
+    );
+    outcome.rInv = computeRInv(answers);
+    upsertSearchAttributes([{ key: searchAttributes.rInv, value: outcome.rInv }]);
+
+    const decision = applyFilterPolicy(scores, outcome.rInv, settings.policy);
+    outcome.verdict = decision.accepted ? 'accepted' : 'rejected';
+    outcome.reasons = decision.reasons;
+    return await finish();
+  } catch (error) {
+    if (!(error instanceof StepFailed)) throw error;
+    outcome.verdict = 'failed';
+    outcome.reasons = [error.reason];
+    return await finish();
+  }
+
+  async function finish(): Promise<ProblemWorkflowOutput> {
+    outcome.usage = usage;
+    enterStage('record', `verdict ${outcome.verdict}`);
+    await storage.recordProblemResult({
+      buildId: input.buildId,
+      problemKey: input.problemKey,
+      problemId: problem.id,
+      extra: problem.extra,
+      outcome,
+    });
+    upsertSearchAttributes([
+      { key: searchAttributes.verdict, value: outcome.verdict },
+      { key: searchAttributes.stage, value: 'done' },
+    ]);
+    setCurrentDetails(`**done** — ${outcome.verdict}${outcome.reasons.length ? `: ${outcome.reasons.join('; ')}` : ''}`);
+    return { id: problem.id, verdict: outcome.verdict, usage };
+  }
+}
+
+/** The words of the failure that ended an activity, without Temporal's wrapping. */
+function describeFailure(failure: ActivityFailure): string {
+  const cause = failure.cause;
+  if (cause instanceof ApplicationFailure) return cause.message;
+  if (cause) return `${cause.name}: ${cause.message}`;
+  return failure.message;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((candidate) => candidate.trim() !== '') ?? text;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
