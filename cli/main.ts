@@ -1,14 +1,15 @@
 import { Command, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
 import { devCommand, statusCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
+import { createConsoleLogger, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
 
 // The SDK's own logs would drown the progress bar; warnings and errors still reach stderr.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: createConsoleLogger(logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL'])) });
 
 const program = new Command()
   .name('scigen')

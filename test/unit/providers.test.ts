@@ -1,0 +1,428 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GenerateContentResponse } from '@google/genai';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createProvider } from '../../providers/create-provider.ts';
+import {
+  NON_RETRYABLE_PROVIDER_ERROR_TYPES,
+  RETRYABLE_PROVIDER_ERROR_TYPES,
+  retryDelayFromHeaders,
+  sortGeminiError,
+  sortOpenAiError,
+} from '../../providers/errors.ts';
+import type { ProviderErrorContext, ProviderFailureDetails } from '../../providers/errors.ts';
+import { createGeminiProvider, readGeminiResponse } from '../../providers/gemini.ts';
+import { createOpenAiProvider, readOpenAiCompletion } from '../../providers/openai.ts';
+import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
+import { startScriptedEndpoint } from '../../scripted/server.ts';
+import type { ScriptedEndpoint } from '../../scripted/server.ts';
+import type { Script } from '../../scripted/script.ts';
+
+const PLANTED_KEY = 'sk-test-PLANTED-SECRET';
+/** A 1x1 PNG is not needed: the endpoint checks the wire shape, not the pixels. */
+const IMAGE_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5]);
+
+const script: Script = {
+  problems: {
+    shape: {
+      plan: 'PLAN-ANSWER',
+      judge: [{ when: 'pendulum', text: 'JUDGE-PENDULUM' }, { text: 'JUDGE-OTHER' }],
+    },
+    '*': { quiz: 'QUIZ-SHARED' },
+  },
+};
+
+let endpoint: ScriptedEndpoint;
+
+beforeAll(async () => {
+  endpoint = await startScriptedEndpoint({ script, port: 0 });
+});
+
+afterAll(async () => {
+  await endpoint.close();
+});
+
+interface ProviderCase {
+  name: 'openai' | 'gemini';
+  create(options?: { timeoutMs?: number; baseUrl?: string }): ModelProvider;
+}
+
+const providerCases: ProviderCase[] = [
+  {
+    name: 'openai',
+    create: (options = {}) =>
+      createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: options.baseUrl ?? endpoint.openAiBaseUrl, timeoutMs: options.timeoutMs ?? 10_000 }),
+  },
+  {
+    name: 'gemini',
+    create: (options = {}) =>
+      createGeminiProvider({ apiKey: PLANTED_KEY, baseUrl: options.baseUrl ?? endpoint.geminiBaseUrl, timeoutMs: options.timeoutMs ?? 10_000 }),
+  },
+];
+
+function request(overrides: Partial<ModelRequest> & Pick<ModelRequest, 'problemId'>): ModelRequest {
+  return { step: 'plan', model: 'model-test', parts: [{ type: 'text', text: 'Draw the setup.' }], ...overrides };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    return error as ApplicationFailure;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function detailsOf(failure: ApplicationFailure): ProviderFailureDetails {
+  return failure.details?.[0] as ProviderFailureDetails;
+}
+
+function expectNoSecret(failure: ApplicationFailure): void {
+  const visible = JSON.stringify({
+    message: failure.message,
+    type: failure.type,
+    details: failure.details,
+    stack: failure.stack,
+    cause: String(failure.cause),
+  });
+  expect(visible).not.toContain('PLANTED-SECRET');
+}
+
+describe.each(providerCases)('$name provider against the scripted endpoint', ({ name, create }) => {
+  const problem = (label: string): string => `${name}-${label}`;
+
+  it('sends system and user text plus an image part, with the scigen headers, and maps usage', async () => {
+    const provider = create();
+    expect(provider.name).toBe(name);
+    const response = await provider.generate(
+      request({
+        problemId: 'shape',
+        step: 'judge',
+        system: 'abcd',
+        parts: [
+          { type: 'text', text: 'a pendulum' },
+          { type: 'image', mimeType: 'image/png', data: IMAGE_BYTES },
+        ],
+        temperature: 0.2,
+      }),
+    );
+    // The endpoint only answers well-formed requests whose text contains the `when` substring.
+    expect(response.text).toBe('JUDGE-PENDULUM');
+    expect(response.model).toBe('model-test');
+    // "abcd\na pendulum" is 15 characters -> 4 tokens, plus the endpoint's fixed charge per image.
+    expect(response.usage).toEqual({ inputTokens: 4 + 258, outputTokens: Math.ceil('JUDGE-PENDULUM'.length / 4) });
+    expect(endpoint.requests.at(-1)).toMatchObject({ protocol: name, step: 'judge', problem: 'shape', model: 'model-test', status: 200 });
+  });
+
+  it('sends a text-only request and picks the reply by `when`', async () => {
+    const response = await create().generate(request({ problemId: 'shape', step: 'judge', parts: [{ type: 'text', text: 'a spring' }] }));
+    expect(response.text).toBe('JUDGE-OTHER');
+    expect(response.usage.inputTokens).toBe(Math.ceil('a spring'.length / 4));
+  });
+
+  it('fails with a non-retryable ProviderNotFound for an unscripted problem, in one request', async () => {
+    const failure = await failureOf(create().generate(request({ problemId: problem('unscripted') })));
+    expect(failure.type).toBe('ProviderNotFound');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('(404)');
+    expect(failure.message).toContain('step plan');
+    expect(detailsOf(failure)).toMatchObject({ provider: name, step: 'plan', problemId: problem('unscripted'), status: 404 });
+    expect(endpoint.count({ problem: problem('unscripted') })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it('sorts 429 with Retry-After: 3 into a retryable ProviderRateLimited with nextRetryDelay 3s', async () => {
+    endpoint.addFaults({ problem: problem('rate-limited'), step: 'plan' }, { status: 429, retryAfterSeconds: 3 });
+    const failure = await failureOf(create().generate(request({ problemId: problem('rate-limited') })));
+    expect(failure.type).toBe('ProviderRateLimited');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBe(3000);
+    expect(failure.message).toBe(`${name} rate limited (429) at step plan, retry after 3s`);
+    expect(endpoint.count({ problem: problem('rate-limited') })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it.each([500, 503])('sorts %i into a retryable ProviderUnavailable, in one request', async (status) => {
+    const problemId = problem(`unavailable-${status}`);
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderUnavailable');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.nextRetryDelay).toBeUndefined();
+    expect(failure.message).toContain(`unavailable (${status})`);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+  });
+
+  it('sorts 401 into a non-retryable ProviderAuthError, even when the body echoes the key', async () => {
+    const problemId = problem('unauthorized');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}.` });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderAuthError');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('invalid API key');
+    expect(failure.message).toContain(`for ${name} (401)`);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it('sorts 400 into a non-retryable ProviderBadRequest that keeps the reason, without the key', async () => {
+    const problemId = problem('bad-request');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 400, message: `temperature too high (key ${PLANTED_KEY})` });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderBadRequest');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('temperature too high');
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it('sorts a reset connection into a retryable ProviderConnectionError, in one request', async () => {
+    const problemId = problem('reset');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'reset' });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderConnectionError');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe(`connection to ${name} was reset at step plan`);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it('sorts a hanging answer into a retryable ProviderTimeout after timeoutMs, in one request', async () => {
+    const problemId = problem('hang');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'hang' });
+    const started = Date.now();
+    const failure = await failureOf(create({ timeoutMs: 300 }).generate(request({ problemId })));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(failure.type).toBe('ProviderTimeout');
+    expect(failure.nonRetryable).toBe(false);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+    expectNoSecret(failure);
+  });
+
+  it('sorts a refused connection into a retryable ProviderConnectionError', async () => {
+    const closedUrl = await closedPortUrl();
+    const failure = await failureOf(
+      create({ baseUrl: name === 'openai' ? `${closedUrl}/v1` : closedUrl }).generate(request({ problemId: problem('refused') })),
+    );
+    expect(failure.type).toBe('ProviderConnectionError');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toContain('connection refused');
+  });
+
+  it('passes cancellation through as the abort reason, not as a provider failure', async () => {
+    const problemId = problem('cancelled');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'hang' });
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    const answer = create().generate(request({ problemId, signal: controller.signal }));
+    await expect.poll(() => endpoint.count({ problem: problemId })).toBe(1);
+    controller.abort(reason);
+    await expect(answer).rejects.toBe(reason);
+  });
+});
+
+describe('openai answers without usable text', () => {
+  const context: ProviderErrorContext = { step: 'judge', problemId: 'p1' };
+  const completion = (choice: unknown): ChatCompletion =>
+    ({ id: 'c', object: 'chat.completion', created: 0, model: 'gpt-test', choices: choice ? [choice] : [] }) as ChatCompletion;
+
+  it('sorts a refusal into a non-retryable ProviderRefused, through the real SDK', async () => {
+    const refusingFetch = async (): Promise<Response> =>
+      Response.json(
+        completion({ index: 0, message: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: 'stop' }),
+      );
+    const provider = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: 'http://127.0.0.1:9/v1', timeoutMs: 1000, fetch: refusingFetch });
+    const failure = await failureOf(provider.generate(request({ problemId: 'p1' })));
+    expect(failure.type).toBe('ProviderRefused');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe("model refused: I can't help with that. (openai, step plan)");
+  });
+
+  it('sorts content_filter into ProviderRefused "model refused: safety"', () => {
+    const failure = catchFailure(() =>
+      readOpenAiCompletion(completion({ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'content_filter' }), 'gpt-test', context),
+    );
+    expect(failure.type).toBe('ProviderRefused');
+    expect(failure.message).toContain('model refused: safety');
+  });
+
+  it('sorts no choices or null content into ProviderEmptyAnswer', () => {
+    const noChoices = catchFailure(() => readOpenAiCompletion(completion(undefined), 'gpt-test', context));
+    expect(noChoices.type).toBe('ProviderEmptyAnswer');
+    expect(noChoices.nonRetryable).toBe(false);
+    const nullContent = catchFailure(() =>
+      readOpenAiCompletion(completion({ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'length' }), 'gpt-test', context),
+    );
+    expect(nullContent.type).toBe('ProviderEmptyAnswer');
+    expect(nullContent.message).toContain('finish reason: length');
+  });
+});
+
+describe('gemini answers without usable text', () => {
+  const context: ProviderErrorContext = { step: 'judge', problemId: 'p1' };
+  const response = (fields: Partial<GenerateContentResponse>): GenerateContentResponse =>
+    Object.assign(new GenerateContentResponse(), fields);
+
+  it('sorts a blocked prompt or a SAFETY / RECITATION / PROHIBITED_CONTENT finish into ProviderRefused', () => {
+    const blocked = catchFailure(() =>
+      readGeminiResponse(response({ promptFeedback: { blockReason: 'SAFETY' as never } }), 'gemini-test', context),
+    );
+    expect(blocked.type).toBe('ProviderRefused');
+    expect(blocked.nonRetryable).toBe(true);
+    expect(blocked.message).toContain('model refused: safety');
+    for (const finishReason of ['SAFETY', 'RECITATION', 'PROHIBITED_CONTENT']) {
+      const refused = catchFailure(() =>
+        readGeminiResponse(
+          response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: finishReason as never, index: 0 }] }),
+          'gemini-test',
+          context,
+        ),
+      );
+      expect(refused.type).toBe('ProviderRefused');
+      expect(refused.message).toContain('model refused:');
+    }
+  });
+
+  it('sorts no candidates or empty text into ProviderEmptyAnswer', () => {
+    const noCandidates = catchFailure(() => readGeminiResponse(response({ candidates: [] }), 'gemini-test', context));
+    expect(noCandidates.type).toBe('ProviderEmptyAnswer');
+    const emptyText = catchFailure(() =>
+      readGeminiResponse(
+        response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' as never, index: 0 }] }),
+        'gemini-test',
+        context,
+      ),
+    );
+    expect(emptyText.type).toBe('ProviderEmptyAnswer');
+    expect(emptyText.message).toContain('MAX_TOKENS');
+  });
+
+  it('counts thinking tokens as output', () => {
+    const answer = readGeminiResponse(
+      response({
+        candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP' as never, index: 0 }],
+        usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 2, thoughtsTokenCount: 5 },
+        modelVersion: 'gemini-2.5-flash-001',
+      }),
+      'gemini-test',
+      context,
+    );
+    expect(answer).toEqual({ text: 'ok', usage: { inputTokens: 10, outputTokens: 7 }, model: 'gemini-2.5-flash-001' });
+  });
+});
+
+describe('error sorting details', () => {
+  const context: ProviderErrorContext = { step: 'code', problemId: 'p1', secrets: [PLANTED_KEY] };
+
+  it('reads retry-after-ms, Retry-After seconds and Retry-After dates', () => {
+    expect(retryDelayFromHeaders(new Headers({ 'retry-after-ms': '1500', 'retry-after': '9' }))).toBe(1500);
+    expect(retryDelayFromHeaders(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    const fromDate = retryDelayFromHeaders(new Headers({ 'retry-after': inTenSeconds }));
+    expect(fromDate).toBeGreaterThan(8_000);
+    expect(fromDate).toBeLessThanOrEqual(10_000);
+    expect(retryDelayFromHeaders(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
+    expect(retryDelayFromHeaders(new Headers())).toBeUndefined();
+  });
+
+  it('treats the Gemini API answer to a bad key (400 API_KEY_INVALID) as ProviderAuthError', () => {
+    const error = Object.assign(
+      new Error(
+        JSON.stringify({
+          error: {
+            code: 400,
+            message: 'API key not valid. Please pass a valid API key.',
+            status: 'INVALID_ARGUMENT',
+            details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+          },
+        }),
+      ),
+      { name: 'ApiError', status: 400 },
+    );
+    const failure = sortGeminiError(error, context);
+    expect(failure.type).toBe('ProviderAuthError');
+    expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('sorts 408 and 409 as retryable, 403 and 422 as not', () => {
+    const openAiError = (status: number) => Object.assign(new Error(`${status}`), { status, headers: new Headers(), error: {} });
+    expect(sortOpenAiError(openAiError(408), context)).toMatchObject({ type: 'ProviderTimeout', nonRetryable: false });
+    expect(sortOpenAiError(openAiError(409), context)).toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+    expect(sortOpenAiError(openAiError(403), context)).toMatchObject({ type: 'ProviderAuthError', nonRetryable: true });
+    expect(sortOpenAiError(openAiError(422), context)).toMatchObject({ type: 'ProviderBadRequest', nonRetryable: true });
+  });
+
+  it('keeps the secret out of messages for errors it does not recognise', () => {
+    const failure = sortOpenAiError(new Error(`surprise with ${PLANTED_KEY} and Bearer abc.def`), context);
+    expect(failure.type).toBe('ProviderUnexpectedError');
+    expect(failure.message).not.toContain('PLANTED-SECRET');
+    expect(failure.message).not.toContain('abc.def');
+  });
+
+  it('lists every type once, retryable or not', () => {
+    const all = [...RETRYABLE_PROVIDER_ERROR_TYPES, ...NON_RETRYABLE_PROVIDER_ERROR_TYPES];
+    expect(new Set(all).size).toBe(all.length);
+    expect(NON_RETRYABLE_PROVIDER_ERROR_TYPES).toEqual(
+      expect.arrayContaining(['ProviderAuthError', 'ProviderBadRequest', 'ProviderNotFound', 'ProviderRefused']),
+    );
+  });
+});
+
+describe('createProvider', () => {
+  const savedBaseUrl = process.env['OPENAI_BASE_URL'];
+
+  afterEach(() => {
+    if (savedBaseUrl === undefined) delete process.env['OPENAI_BASE_URL'];
+    else process.env['OPENAI_BASE_URL'] = savedBaseUrl;
+  });
+
+  it('reads the key from the environment and names the missing variable', () => {
+    expect(() => createProvider({ provider: 'openai', timeoutMs: 1000 }, {})).toThrow(/^OPENAI_API_KEY is not set; /);
+    expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000 }, {})).toThrow(/^GEMINI_API_KEY is not set/);
+    expect(createProvider({ provider: 'gemini', timeoutMs: 1000 }, { GOOGLE_API_KEY: PLANTED_KEY }).name).toBe('gemini');
+  });
+
+  it('talks to the base URL from settings or the environment', async () => {
+    const fromEnv = createProvider(
+      { provider: 'gemini', timeoutMs: 5000 },
+      { GEMINI_API_KEY: PLANTED_KEY, SCIGEN_GEMINI_BASE_URL: endpoint.geminiBaseUrl },
+    );
+    expect((await fromEnv.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    const fromSettings = createProvider(
+      { provider: 'openai', openAiBaseUrl: endpoint.openAiBaseUrl, timeoutMs: 5000 },
+      { OPENAI_API_KEY: PLANTED_KEY, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
+    );
+    expect((await fromSettings.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+  });
+
+  it('gives an explicit openai base URL precedence over OPENAI_BASE_URL, which the SDK reads otherwise', async () => {
+    process.env['OPENAI_BASE_URL'] = await closedPortUrl();
+    const explicit = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: endpoint.openAiBaseUrl, timeoutMs: 5000 });
+    expect((await explicit.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    process.env['OPENAI_BASE_URL'] = endpoint.openAiBaseUrl;
+    const fromEnv = createOpenAiProvider({ apiKey: PLANTED_KEY, timeoutMs: 5000 });
+    expect((await fromEnv.generate(request({ problemId: 'shape', step: 'quiz' }))).text).toBe('QUIZ-SHARED');
+  });
+});
+
+function catchFailure(action: () => unknown): ApplicationFailure {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    return error as ApplicationFailure;
+  }
+  throw new Error('expected a failure');
+}
+
+/** A URL on which nothing listens: a port the OS handed out and that was closed again. */
+async function closedPortUrl(): Promise<string> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
