@@ -139,8 +139,9 @@ def format_syntax_error(error, script_name):
 
 def shorten_frames(stack, script_name):
     """Keeps the script's frames and the frame that raised, each named as a reader knows it."""
-    frames = list(stack)
-    # Frames before the script's own are runpy's and this harness's: noise for the repair step.
+    # This harness's frames (runpy's call into the script, a hook that raised) are noise for the
+    # repair step, and so is everything before the script's first frame.
+    frames = [frame for frame in stack if frame.filename != __file__]
     while frames and frames[0].filename != script_name:
         frames.pop(0)
     kept = []
@@ -231,7 +232,7 @@ def save_figures(job_directory, dpi):
                 "kind": "limit",
                 "message": (
                     f"figure {index} is {width_inches:g}x{height_inches:g} inches, over "
-                    f"{MAX_PIXELS_PER_SIDE} pixels at {dpi} dpi; use a smaller figsize"
+                    f"{MAX_PIXELS_PER_SIDE} pixels at {dpi:g} dpi; use a smaller figsize"
                 ),
             }
         file_name = f"figure-{index}.png"
@@ -239,12 +240,16 @@ def save_figures(job_directory, dpi):
         try:
             save_png(figure, path, dpi)
         except BaseException as error:  # noqa: BLE001 — drawing runs the script's artists
-            return records, {
-                "kind": classify_exception(error),
-                # The traceback is matplotlib's own drawing code; its last line names the cause.
-                "message": f"saving figure {index} failed: "
-                + "".join(traceback.format_exception_only(type(error), error)).strip(),
-            }
+            # The traceback is matplotlib's own drawing code; its last line names the cause.
+            message = f"saving figure {index} failed: " + "".join(
+                traceback.format_exception_only(type(error), error)
+            ).strip()
+            if isinstance(error, ValueError) and "Image size" in str(error):
+                message += (
+                    "\n(figures are saved with bbox_inches='tight', which grows to include every"
+                    " artist: one is placed far outside the axes, e.g. text at a huge coordinate)"
+                )
+            return records, {"kind": classify_exception(error), "message": message}
         width, height, ink_fraction = measure_ink(path)
         records.append(
             {

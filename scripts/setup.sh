@@ -79,16 +79,24 @@ setup_node_packages() {
     echo "setup: node packages ok (existing install matches package-lock.json)"
     return
   fi
-  local started=$SECONDS log_file
+  local started=$SECONDS log_file how="npm ci"
   log_file="$(mktemp)"
   if ! npm ci --no-audit --no-fund >"$log_file" 2>&1; then
-    show_log_tail "$log_file"
-    fail "npm ci failed"
+    # npm ci also demands lock entries for optional packages of other platforms; a registry that
+    # does not serve those (a partial mirror) leaves them out of the lock and npm ci refuses.
+    # `npm install --no-save` installs the same locked versions without rewriting the lock.
+    if grep -q "can only install packages when your package.json and package-lock.json" "$log_file" \
+      && npm install --no-save --no-audit --no-fund >"$log_file" 2>&1; then
+      how="npm install --no-save, as npm ci found package-lock.json incomplete"
+    else
+      show_log_tail "$log_file"
+      fail "npm ci failed"
+    fi
   fi
   rm -f "$log_file"
   verify_native_packages
   echo "$wanted_stamp" >"$node_stamp_file"
-  echo "setup: node packages installed in $((SECONDS - started)) s"
+  echo "setup: node packages installed in $((SECONDS - started)) s ($how)"
 }
 
 # --- python venv ---------------------------------------------------------------------------------

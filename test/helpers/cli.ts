@@ -1,0 +1,56 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { findFreePort } from '../../infra/dev-server.ts';
+
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const cliPath = join(repositoryRoot, 'bin', 'scigen.mjs');
+
+/** An isolated place for one test's CLI runs: own state directory, ports and task queues. */
+export interface CliSandbox {
+  stateDirectory: string;
+  temporalPort: number;
+  uiPort: number;
+  environment: Record<string, string>;
+  run(args: string[], extraEnvironment?: Record<string, string>): ResultPromise<{ reject: false; all: true }>;
+}
+
+export async function createCliSandbox(name: string, environment: Record<string, string> = {}): Promise<CliSandbox> {
+  const stateDirectory = await mkdtemp(join(tmpdir(), `scigen-${name}-`));
+  const temporalPort = await findFreePort();
+  const uiPort = await findFreePort();
+  const baseEnvironment: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/root',
+    SCIGEN_STATE_DIR: stateDirectory,
+    SCIGEN_TEMPORAL_PORT: String(temporalPort),
+    SCIGEN_TEMPORAL_UI_PORT: String(uiPort),
+    SCIGEN_TASK_QUEUE_PREFIX: `test-${name}-${process.pid}`,
+    ...environment,
+  };
+  return {
+    stateDirectory,
+    temporalPort,
+    uiPort,
+    environment: baseEnvironment,
+    run(args, extraEnvironment = {}) {
+      // Only the variables given here: a developer's real API keys must never leak into a test run.
+      return execa('node', [cliPath, ...args], {
+        cwd: repositoryRoot,
+        env: { ...baseEnvironment, ...extraEnvironment },
+        extendEnv: false,
+        reject: false,
+        all: true,
+      });
+    },
+  };
+}
+
+export function readJsonLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}

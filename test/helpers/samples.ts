@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadScript } from '../../scripted/server.ts';
+import type { Script } from '../../scripted/script.ts';
+import { repositoryRoot } from './cli.ts';
+
+export interface ExpectedVerdict {
+  verdict: string;
+  render_attempts: number;
+  reasons_include: string[];
+  subject: string;
+  image_type: string;
+}
+
+export const samplesDirectory = join(repositoryRoot, 'samples');
+
+export async function loadSampleScript(): Promise<Script> {
+  return loadScript(join(samplesDirectory, 'scripted-responses.json'));
+}
+
+export async function loadExpectedVerdicts(): Promise<Record<string, ExpectedVerdict>> {
+  return JSON.parse(await readFile(join(samplesDirectory, 'expected-verdicts.json'), 'utf8')) as Record<string, ExpectedVerdict>;
+}
