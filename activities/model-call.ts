@@ -1,6 +1,6 @@
 import type { Step, Usage } from '../domain/types.ts';
 import type { ModelPart, ModelProvider } from '../providers/provider.ts';
-import { currentCancellationSignal } from './cancellation.ts';
+import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
 
 export type ModelStep = Exclude<Step, 'refine' | 'image'>;
 
@@ -24,7 +24,7 @@ export interface ModelCall {
 /** One model request for a step, with the step's model and temperature; returns the text and its cost. */
 export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<{ text: string; usage: Usage }> {
   const model = settings.models[call.step];
-  const response = await settings.provider.generate({
+  const response = await withHeartbeats(settings.provider.generate({
     step: call.step,
     problemId: String(call.problemId),
     model,
@@ -32,7 +32,7 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
     parts: call.parts,
     temperature: settings.temperatures[call.step],
     signal: currentCancellationSignal(),
-  });
+  }));
   const price = settings.prices[model] ?? settings.prices[response.model];
   const cost = price
     ? (response.usage.inputTokens * price.input + response.usage.outputTokens * price.output) / 1_000_000

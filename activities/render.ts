@@ -1,6 +1,6 @@
 import type { RenderErrorKind, Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { currentCancellationSignal } from './cancellation.ts';
+import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
 import { problemPrefix, type ProblemRef } from './types.ts';
 
 export interface RenderDiagramInput extends ProblemRef {
@@ -18,13 +18,13 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
   return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
     const code = await dependencies.store.getText(input.codeKey);
     const attemptPrefix = `${problemPrefix(input)}/attempt-${input.attempt}`;
-    const result = await dependencies.renderer.render({
+    const result = await withHeartbeats(dependencies.renderer.render({
       code,
       jobId: `${input.problemKey}-${input.attempt}`.replace(/[^A-Za-z0-9._-]/g, '_'),
       dpi: input.dpi,
       timeoutMs: input.timeoutSeconds * 1000,
       signal: currentCancellationSignal(),
-    });
+    }));
     const { output, durationMs } = result;
     if (!result.ok) {
       await dependencies.store.put(

@@ -66,9 +66,11 @@ const harnessResultSchema = z.object({
 type Failure = { ok: false; kind: RenderErrorKind; message: string };
 type Outcome = { ok: true; images: Uint8Array[]; width: number; height: number } | Failure;
 
+type StopReason = 'timeout' | 'output-limit' | 'aborted' | 'closed';
+
 interface HarnessRun {
   /** How the run ended: on its own, or stopped by us for the reason named. */
-  ending: 'exited' | 'timeout' | 'output-limit' | 'aborted';
+  ending: 'exited' | StopReason;
   exitCode: number | undefined;
   signal: string | undefined;
   output: string;
@@ -90,7 +92,8 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
   const { python, workDirectory } = options;
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const keepJobDirectories = options.keepJobDirectories ?? false;
-  const activeRuns = new Set<{ pid: number; finished: Promise<unknown> }>();
+  const activeRuns = new Set<{ stop: (reason: StopReason) => void }>();
+  const rendersInFlight = new Set<Promise<unknown>>();
   let closed = false;
   let fontCacheTemplate: Promise<FontCacheTemplate> | undefined;
 
@@ -151,6 +154,7 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
 
   /** The one place python is spawned; the sandboxed renderer replaces this command line. */
   async function runHarness(jobDirectory: string, request: RenderRequest): Promise<HarnessRun> {
+    if (closed) throw new Error('the renderer was closed during the render');
     const subprocess = execa(
       python,
       ['-s', '-B', harnessPath, join(jobDirectory, 'script.py'), jobDirectory, String(request.dpi)],
@@ -176,7 +180,7 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
     let ending: HarnessRun['ending'] = 'exited';
     let exited = false;
     let drainTimer: NodeJS.Timeout | undefined;
-    const stop = (reason: Exclude<HarnessRun['ending'], 'exited'>): void => {
+    const stop = (reason: StopReason): void => {
       if (ending !== 'exited') return;
       ending = reason;
       if (!exited) killProcessGroup(pid);
@@ -195,8 +199,10 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
     const timeoutTimer = setTimeout(() => stop('timeout'), request.timeoutMs);
     const onAbort = (): void => stop('aborted');
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort while the job directory was being prepared came before this listener.
+    if (request.signal?.aborted) stop('aborted');
 
-    const run = { pid, finished: subprocess.catch(() => undefined) };
+    const run = { stop };
     activeRuns.add(run);
     try {
       const result = await subprocess;
@@ -216,7 +222,8 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
       case 'output-limit':
         return failure('limit', `the script printed more than ${maxOutputBytes} bytes and was stopped; print less`);
       case 'aborted':
-        throw new Error('unreachable: aborted runs are rethrown before interpretation');
+      case 'closed':
+        throw new Error(`unreachable: a run ${run.ending} is rethrown before interpretation`);
       case 'exited':
         break;
     }
@@ -235,7 +242,7 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
     }
     let harnessResult: z.infer<typeof harnessResultSchema>;
     try {
-      harnessResult = harnessResultSchema.parse(JSON.parse(Buffer.from(resultFile.bytes).toString('utf8')));
+      harnessResult = harnessResultSchema.parse(JSON.parse(resultFile.bytes.toString('utf8')));
     } catch (error) {
       return failure('invalid-output', `result.json is not what the harness writes: ${String(error)}`);
     }
@@ -260,33 +267,45 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
     return { ok: true, images: images.map((image) => image.bytes), width: first.width, height: first.height };
   }
 
+  async function renderJob(request: RenderRequest): Promise<RenderResult> {
+    if (!JOB_ID_PATTERN.test(request.jobId)) {
+      throw new TypeError(`job id ${JSON.stringify(request.jobId)} must be 1-100 of [A-Za-z0-9._-]`);
+    }
+    if (!(request.dpi > 0 && request.dpi <= 1200) || !(request.timeoutMs > 0)) {
+      throw new RangeError(`dpi ${request.dpi} must be in (0, 1200] and timeoutMs ${request.timeoutMs} positive`);
+    }
+    request.signal?.throwIfAborted();
+
+    const started = performance.now();
+    await mkdir(workDirectory, { recursive: true });
+    // realpath: the containment checks compare against the directory's canonical path.
+    const jobDirectory = await realpath(await mkdtemp(join(workDirectory, `${request.jobId}-`)));
+    try {
+      await prepareJobDirectory(jobDirectory, request.code);
+      const run = await runHarness(jobDirectory, request);
+      // Cancellation is not a render outcome: it propagates, so the caller's cancellation holds.
+      if (run.ending === 'aborted') throw request.signal?.reason ?? new Error('render aborted');
+      if (run.ending === 'closed') throw new Error('the renderer was closed during the render');
+      const outcome = await interpretRun(run, jobDirectory, request);
+      const durationMs = Math.round(performance.now() - started);
+      return { ...outcome, output: run.output, durationMs };
+    } finally {
+      if (!keepJobDirectories) {
+        // A leftover scratch directory costs disk, not correctness: each job gets a new one.
+        await rm(jobDirectory, { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+  }
+
   return {
     async render(request: RenderRequest): Promise<RenderResult> {
       if (closed) throw new Error('the renderer is closed');
-      if (!JOB_ID_PATTERN.test(request.jobId)) {
-        throw new TypeError(`job id ${JSON.stringify(request.jobId)} must be 1-100 of [A-Za-z0-9._-]`);
-      }
-      if (!(request.dpi > 0 && request.dpi <= 1200) || !(request.timeoutMs > 0)) {
-        throw new RangeError(`dpi ${request.dpi} and timeoutMs ${request.timeoutMs} must be positive`);
-      }
-      request.signal?.throwIfAborted();
-
-      const started = performance.now();
-      await mkdir(workDirectory, { recursive: true });
-      // realpath: the containment checks below compare against the directory's canonical path.
-      const jobDirectory = await realpath(await mkdtemp(join(workDirectory, `${request.jobId}-`)));
+      const rendering = renderJob(request);
+      rendersInFlight.add(rendering);
       try {
-        await prepareJobDirectory(jobDirectory, request.code);
-        const run = await runHarness(jobDirectory, request);
-        if (run.ending === 'aborted') throw request.signal?.reason ?? new Error('render aborted');
-        const outcome = await interpretRun(run, jobDirectory, request);
-        const durationMs = Math.round(performance.now() - started);
-        return { ...outcome, output: run.output, durationMs };
+        return await rendering;
       } finally {
-        if (!keepJobDirectories) {
-          // A leftover scratch directory costs disk, not correctness: each job gets a new one.
-          await rm(jobDirectory, { recursive: true, force: true }).catch(() => undefined);
-        }
+        rendersInFlight.delete(rendering);
       }
     },
 
@@ -296,8 +315,9 @@ export function createSubprocessRenderer(options: SubprocessRendererOptions): Re
 
     async close(): Promise<void> {
       closed = true;
-      for (const run of activeRuns) killProcessGroup(run.pid);
-      await Promise.all([...activeRuns].map((run) => run.finished));
+      for (const run of activeRuns) run.stop('closed');
+      // Renders still preparing may copy from the font cache template; it goes once they are done.
+      await Promise.allSettled(rendersInFlight);
       const template = await fontCacheTemplate?.catch(() => undefined);
       if (template !== undefined) await rm(template.directory, { recursive: true, force: true });
     },
@@ -317,8 +337,10 @@ function killProcessGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch (error) {
-    // ESRCH: the group is already gone.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    // ESRCH: the group is already gone. EPERM: gone too, its id now another user's. This runs in
+    // stream and timer callbacks, where a throw would take the whole worker down.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ESRCH' && code !== 'EPERM') throw error;
   }
 }
 

@@ -208,6 +208,7 @@ setup_minio() {
     show_log_tail .tools/minio-build.log
     fail "go install github.com/minio/minio@latest failed"
   fi
+  rm -f .tools/minio-build.log
   echo "setup: minio built in $((SECONDS - started)) s"
 }
 

@@ -12,6 +12,8 @@ import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
 import { addUsage, ZERO_USAGE, type Quiz, type Usage } from '../domain/types.ts';
 import { searchAttributes, type ProblemWorkflowInput, type ProblemWorkflowOutput } from './definitions.ts';
 
+const HEARTBEAT_TIMEOUT_SECONDS = 15;
+
 /** A model step that failed for good (non-retryable, or out of attempts): the problem ends `failed`. */
 class StepFailed extends Error {
   constructor(readonly reason: string) {
@@ -29,12 +31,15 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   const llm = proxyActivities<LlmActivities>({
     taskQueue: settings.taskQueues.llm,
     startToCloseTimeout: `${settings.llmTimeoutSeconds + 30}s`,
+    // Calls heartbeat while they wait: a dead worker's call is retried after this, not the full timeout.
+    heartbeatTimeout: `${HEARTBEAT_TIMEOUT_SECONDS}s`,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: settings.llmMaxAttempts },
   });
   const renderer = proxyActivities<RenderActivities>({
     taskQueue: settings.taskQueues.render,
     // The renderer enforces its own wall clock; this only catches a lost worker.
     startToCloseTimeout: `${settings.renderTimeoutSeconds + 60}s`,
+    heartbeatTimeout: `${HEARTBEAT_TIMEOUT_SECONDS}s`,
     retry: { initialInterval: '1s', maximumAttempts: 5 },
   });
   const storage = proxyActivities<StorageActivities>({

@@ -266,6 +266,16 @@ plt.plot([0, 1], [0, 1])
     const started = Date.now();
     await expect(rendering).rejects.toThrow('cancelled by test');
     expect(Date.now() - started).toBeLessThan(5000);
+    const jobId = `test-${jobCounter}`;
+    expect((await readdir(workDirectory)).filter((entry) => entry.startsWith(`${jobId}-`))).toEqual([]);
+  });
+
+  it('stops renders in flight when closed', async () => {
+    const closing = createSubprocessRenderer({ python: await findPython(), workDirectory: join(workDirectory, 'closing') });
+    const rendering = closing.render({ code: 'while True:\n    pass\n', jobId: 'closing', dpi: 100, timeoutMs: 60_000 });
+    await closing.close();
+    await expect(rendering).rejects.toThrow('closed');
+    await expect(closing.render({ code: '', jobId: 'after-close', dpi: 100, timeoutMs: 1000 })).rejects.toThrow('closed');
   });
 
   it('reports a memory hog as a limit', async () => {
@@ -288,14 +298,15 @@ plt.plot([0, 1], [0, 1])
   });
 
   it.each([
-    ['a symlink', 'os.symlink("real.png", "figure-1.png")', 'invalid-output'],
-    ['a hard link', 'os.link("real.png", "figure-1.png")', 'invalid-output'],
-    ['a FIFO', 'os.mkfifo("figure-1.png")', 'invalid-output'],
-    ['not a PNG', 'open("figure-1.png", "wb").write(b"GIF89a" + bytes(100))', 'invalid-output'],
+    ['a symlink', 'os.symlink("real.png", "figure-1.png")', 'invalid-output', 'not a regular file'],
+    ['a hard link', 'os.link("real.png", "figure-1.png")', 'invalid-output', 'linked elsewhere'],
+    ['a FIFO', 'os.mkfifo("figure-1.png")', 'invalid-output', 'not a regular file'],
+    ['not a PNG', 'open("figure-1.png", "wb").write(b"GIF89a" + bytes(100))', 'invalid-output', 'PNG signature'],
     [
       'a truncated PNG',
       'data = open("real.png", "rb").read()\nopen("figure-1.png", "wb").write(data[: len(data) // 2])',
       'invalid-output',
+      'truncated',
     ],
     [
       'a PNG header claiming 10000x10000 pixels',
@@ -305,9 +316,12 @@ plt.plot([0, 1], [0, 1])
         'open("figure-1.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk)',
       ].join('\n'),
       'limit',
+      '10000x10000',
     ],
-  ])('refuses a forged result whose figure is %s', async (_description, planting, kind) => {
-    expectFailure(await render(forgeResultThenExit(planting)), kind);
+  ])('refuses a forged result whose figure is %s', async (_description, planting, kind, reason) => {
+    const result = await render(forgeResultThenExit(planting));
+    expectFailure(result, kind);
+    expect(result.message).toContain(reason);
   });
 
   it('reports a script that ends python before the harness could write its result', async () => {

@@ -1,0 +1,35 @@
+import { Context } from '@temporalio/activity';
+
+/** How often a long call reports that its worker is alive; the SDK throttles what it sends. */
+const HEARTBEAT_INTERVAL_MILLISECONDS = 2_000;
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    // Outside an activity (a script or a unit test).
+    return undefined;
+  }
+}
+
+/** The running activity's cancellation signal; undefined outside an activity. */
+export function currentCancellationSignal(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
+}
+
+/**
+ * Heartbeats while `work` runs. A worker that dies mid-call then stops heartbeating, and Temporal
+ * retries the activity elsewhere after the heartbeat timeout instead of the much longer
+ * start-to-close timeout; heartbeats are also how a cancellation reaches the activity.
+ */
+export async function withHeartbeats<T>(work: Promise<T>): Promise<T> {
+  const context = currentContext();
+  if (!context) return work;
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MILLISECONDS);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
