@@ -53,6 +53,7 @@ export interface DevServerOptions {
 export interface DevServer {
   /** `host:port` for `Connection.connect({ address })`. */
   readonly address: string;
+  /** Where the UI of a server we started listens; for a reused server, where it would by default. */
   readonly uiUrl: string;
   readonly namespace: string;
   /** False when a server already listened on the port; then `stop()` leaves it running. */

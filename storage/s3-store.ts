@@ -52,11 +52,13 @@ export function createDefaultS3Client(): S3Client {
   const endpointConfigured =
     process.env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'] !== 'true' &&
     Boolean(process.env['AWS_ENDPOINT_URL_S3'] || process.env['AWS_ENDPOINT_URL']);
+  // The SDK calls a region provider on every request; resolve once per client.
+  let region: Promise<string> | undefined;
   return new S3Client({
     // Temporal retries the activity that called the store; SDK retries on top would multiply them.
     maxAttempts: 1,
     forcePathStyle: endpointConfigured,
-    region: resolveRegion,
+    region: () => (region ??= resolveRegion()),
     // With the fallback region a bucket elsewhere answers with a redirect the SDK can follow.
     followRegionRedirects: true,
   });

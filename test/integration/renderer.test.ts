@@ -273,8 +273,9 @@ plt.plot([0, 1], [0, 1])
   it('stops renders in flight when closed', async () => {
     const closing = createSubprocessRenderer({ python: await findPython(), workDirectory: join(workDirectory, 'closing') });
     const rendering = closing.render({ code: 'while True:\n    pass\n', jobId: 'closing', dpi: 100, timeoutMs: 60_000 });
+    const rejection = expect(rendering).rejects.toThrow('closed');
     await closing.close();
-    await expect(rendering).rejects.toThrow('closed');
+    await rejection;
     await expect(closing.render({ code: '', jobId: 'after-close', dpi: 100, timeoutMs: 1000 })).rejects.toThrow('closed');
   });
 
