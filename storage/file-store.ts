@@ -85,7 +85,8 @@ export function createFileStore(location: string): ArtifactStore {
     await mkdir(path.dirname(target), { recursive: true });
     const temporary = path.join(
       path.dirname(target),
-      `${temporaryPrefix}${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}`,
+      // The name is kept short of the 255-byte limit whatever the key's length.
+      `${temporaryPrefix}${path.basename(target).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}`,
     );
     const file = await open(temporary, 'wx');
     try {

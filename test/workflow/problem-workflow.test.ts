@@ -2,8 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
 import type { ManifestRecord, Problem } from '../../domain/types.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
@@ -41,7 +42,7 @@ const script: Script = {
   },
 };
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: createConsoleLogger() });
 
 describe('problemWorkflow on a real dev server, real activities and the scripted endpoint', () => {
   let server: DevServer;
