@@ -53,8 +53,8 @@ export async function createModelRuntime(config: Config, options: { allowScripte
     // The scripted endpoint speaks the OpenAI wire protocol, so the real openai SDK talks to it.
     provider = createOpenAiProvider({ apiKey: 'scripted-endpoint', baseURL: endpoint.openAiBaseUrl, timeoutMs });
     description =
-      `scripted endpoint at ${endpoint.openAiBaseUrl} (no API key set: canned answers from ${config.scripted.responses}; ` +
-      'set GEMINI_API_KEY or OPENAI_API_KEY for a real model)';
+      `scripted endpoint at ${endpoint.openAiBaseUrl} — not a real model: canned answers for the sample problems from ` +
+      `${config.scripted.responses}; set GEMINI_API_KEY or OPENAI_API_KEY to use one`;
     close = () => endpoint.close();
   } else {
     provider = createProvider({

@@ -98,7 +98,7 @@ describe('scigen build on the bundled samples', () => {
     const demo = await createCliSandbox('demo');
     const result = await demo.run(['build', 'samples/scigenbench.json', '--demo', '--no-progress']);
     expect(result.exitCode, result.all).toBe(0);
-    expect(result.all).toMatch(/scripted endpoint at http:\/\/127\.0\.0\.1:\d+\/v1 \(no API key set/);
+    expect(result.all).toMatch(/scripted endpoint at http:\/\/127\.0\.0\.1:\d+\/v1 — not a real model/);
     const manifest = result.all.match(/manifest: (file:\/\/\S+)/)![1]!;
     const records = readJsonLines<ManifestRecord>(await readFile(new URL(manifest), 'utf8'));
     expect(records.map((record) => record.id)).toEqual([2001, 'sgb-wire-field']);
