@@ -13,7 +13,9 @@ export function createConsoleLogger(minimum: LogLevel = 'WARN'): Logger {
     if (LEVELS.indexOf(level) < threshold) return;
     // Normal for single-queue workers (llm, render), which register no workflows by design.
     if (message.startsWith('No workflows registered')) return;
-    process.stderr.write(`${level.toLowerCase()}: ${describe(message, meta)}\n`);
+    // On a terminal, clear the progress bar's line first; the bar redraws itself below.
+    const clearLine = process.stderr.isTTY ? '\r\x1b[2K' : '';
+    process.stderr.write(`${clearLine}${level.toLowerCase()}: ${describe(message, meta)}\n`);
   };
   return {
     log,

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { ManifestRecord } from '../../domain/types.ts';
 import { isPortListening } from '../../infra/dev-server.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { createCliSandbox, readJsonLines, repositoryRoot, type CliSandbox } from '../helpers/cli.ts';
 import { loadExpectedVerdicts, loadSampleScript, samplesDirectory, type ExpectedVerdict } from '../helpers/samples.ts';
 
 const CONTRACT_FIELDS = ['id', 'verdict', 'reasons', 'subject', 'image_type', 'image', 'code', 'plan', 'judge', 'r_inv', 'render_attempts', 'usage', 'extra'];
@@ -103,5 +104,17 @@ describe('scigen build on the bundled samples', () => {
     const records = readJsonLines<ManifestRecord>(await readFile(new URL(manifest), 'utf8'));
     expect(records.map((record) => record.id)).toEqual([2001, 'sgb-wire-field']);
     checkAgainstExpected(records, expected);
+  });
+
+  it('npm start, with no API key, builds the samples on the scripted endpoint and prints the UI, summary and manifest', async () => {
+    const demo = await createCliSandbox('npm-start');
+    const result = await execa('npm', ['start'], { cwd: repositoryRoot, env: demo.environment, extendEnv: false, reject: false, all: true });
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.all).toContain('setup: node packages ok');
+    expect(result.all).toMatch(/scripted endpoint at http:\/\/127\.0\.0\.1:\d+\/v1 — not a real model/);
+    expect(result.all).toContain(`Temporal UI: http://localhost:${demo.uiPort}`);
+    expect(result.all).toMatch(/build problems-\w+ finished: 16 problems — accepted 11, rejected 2, skipped 2, failed 1/);
+    const manifest = result.all.match(/manifest: (file:\/\/\S+)/)![1]!;
+    expect(readJsonLines<ManifestRecord>(await readFile(new URL(manifest), 'utf8'))).toHaveLength(16);
   });
 });
