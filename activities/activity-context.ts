@@ -12,6 +12,11 @@ function currentContext(): Context | undefined {
   }
 }
 
+/** Records progress details on the running activity (and proves the worker alive); a no-op outside one. */
+export function heartbeat(details?: unknown): void {
+  currentContext()?.heartbeat(details);
+}
+
 /** The running activity's cancellation signal; undefined outside an activity. */
 export function currentCancellationSignal(): AbortSignal | undefined {
   return currentContext()?.cancellationSignal;

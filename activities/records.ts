@@ -1,7 +1,8 @@
-import { ApplicationFailure } from '@temporalio/common';
+import pLimit from 'p-limit';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
-import type { JudgeScores, ManifestRecord, Problem, Usage, Verdict } from '../domain/types.ts';
+import { ZERO_USAGE, type JudgeScores, type ManifestRecord, type Problem, type Usage, type Verdict } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
+import { heartbeat } from './activity-context.ts';
 
 /** One line of a build's staged input (`builds/<build>/input.jsonl`). */
 export interface StagedProblem {
@@ -13,16 +14,20 @@ export function buildPrefix(buildId: string): string {
   return `builds/${buildId}`;
 }
 
-export const stagedInputKey = (buildId: string) => `${buildPrefix(buildId)}/input.jsonl`;
+/** The staged input, page by page: the workflow reads one page at a time, never the whole dataset. */
+export const stagedInputPageKey = (buildId: string, page: number) => `${buildPrefix(buildId)}/input/page-${String(page).padStart(6, '0')}.jsonl`;
 /** Manifest records of input lines that failed validation (`--skip-invalid`). */
 export const invalidRecordsKey = (buildId: string) => `${buildPrefix(buildId)}/invalid.jsonl`;
 const recordKey = (buildId: string, problemKey: string) => `${buildPrefix(buildId)}/records/${problemKey}.json`;
 
 export interface ReadProblemPageInput {
   buildId: string;
-  inputKey: string;
-  offset: number;
-  limit: number;
+  pageKey: string;
+}
+
+export interface ReadProblemRecordInput {
+  buildId: string;
+  problemKey: string;
 }
 
 export interface ProblemPageEntry extends StagedProblem {
@@ -55,13 +60,37 @@ export interface RecordProblemResultInput {
 
 export interface FinalizeBuildInput {
   buildId: string;
-  inputKey: string;
+  inputPages: string[];
+  /** A cancelled build: only problems with a record get a line. Otherwise a missing record is a failed line. */
+  partial: boolean;
 }
 
 export interface FinalizeBuildOutput {
   manifestUri: string;
   summaryUri: string;
   summary: BuildSummary;
+}
+
+/** Record reads in flight at once: plenty for S3, harmless for files. */
+const RECORD_READ_CONCURRENCY = 32;
+
+/** A problem with no record when the build finished (its record could not be written): never dropped. */
+function missingRecord(entry: StagedProblem): ManifestRecord {
+  return {
+    id: entry.problem.id,
+    verdict: 'failed',
+    reasons: ['no result was recorded for this problem'],
+    subject: entry.problem.subject ?? null,
+    image_type: entry.problem.image_type ?? null,
+    image: null,
+    code: null,
+    plan: null,
+    judge: null,
+    r_inv: null,
+    render_attempts: 0,
+    usage: ZERO_USAGE,
+    extra: entry.problem.extra,
+  };
 }
 
 export function createRecordActivities(dependencies: { store: ArtifactStore }) {
@@ -85,13 +114,21 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
   }
 
   async function readProblemPage(input: ReadProblemPageInput): Promise<ProblemPageEntry[]> {
-    const page = (await readStagedInput(input.inputKey)).slice(input.offset, input.offset + input.limit);
+    const page = await readStagedInput(input.pageKey);
+    const limit = pLimit(RECORD_READ_CONCURRENCY);
     return Promise.all(
-      page.map(async (entry): Promise<ProblemPageEntry> => {
-        const record = await readRecord(input.buildId, entry.problemKey);
-        return record ? { ...entry, finished: { verdict: record.verdict, usage: record.usage } } : entry;
-      }),
+      page.map((entry) =>
+        limit(async (): Promise<ProblemPageEntry> => {
+          const record = await readRecord(input.buildId, entry.problemKey);
+          return record ? { ...entry, finished: { verdict: record.verdict, usage: record.usage } } : entry;
+        }),
+      ),
     );
+  }
+
+  async function readProblemRecord(input: ReadProblemRecordInput): Promise<{ verdict: Verdict; usage: Usage } | null> {
+    const record = await readRecord(input.buildId, input.problemKey);
+    return record ? { verdict: record.verdict, usage: record.usage } : null;
   }
 
   async function recordProblemResult(input: RecordProblemResultInput): Promise<void> {
@@ -116,19 +153,26 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
   }
 
   async function finalizeBuild(input: FinalizeBuildInput): Promise<FinalizeBuildOutput> {
-    const staged = await readStagedInput(input.inputKey);
     const invalidRecords = await readInvalidRecords(input.buildId);
     const accumulator = createSummaryAccumulator();
+    const limit = pLimit(RECORD_READ_CONCURRENCY);
+    let written = 0;
 
-    // Records are read one at a time and streamed out, so the manifest is never held whole.
+    // One page of records at a time, read concurrently and written in input order, so the manifest
+    // is never held whole and a million-problem build finishes in bounded memory.
     async function* manifestLines(): AsyncIterable<string> {
-      for (const entry of staged) {
-        const record = await readRecord(input.buildId, entry.problemKey);
-        if (!record) {
-          throw ApplicationFailure.nonRetryable(`no result recorded for problem ${JSON.stringify(entry.problem.id)}`, 'MissingProblemRecord');
+      for (const pageKey of input.inputPages) {
+        const page = await readStagedInput(pageKey);
+        const records = await Promise.all(page.map((entry) => limit(() => readRecord(input.buildId, entry.problemKey))));
+        for (const [index, found] of records.entries()) {
+          const entry = page[index]!;
+          const record = found ?? (input.partial ? null : missingRecord(entry));
+          if (record === null) continue;
+          accumulator.add(record);
+          written += 1;
+          yield `${JSON.stringify(record)}\n`;
         }
-        accumulator.add(record);
-        yield `${JSON.stringify(record)}\n`;
+        heartbeat({ written });
       }
       for (const record of invalidRecords) {
         accumulator.add(record);
@@ -157,5 +201,5 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
     }
   }
 
-  return { readProblemPage, recordProblemResult, finalizeBuild };
+  return { readProblemPage, readProblemRecord, recordProblemResult, finalizeBuild };
 }

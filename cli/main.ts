@@ -3,7 +3,8 @@ import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
-import { devCommand, statusCommand, workerCommand } from './commands/serve.ts';
+import { cancelCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
+import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
@@ -35,11 +36,15 @@ program
   .option('--no-progress', 'no progress bar')
   .option('--skip-invalid', 'record invalid input lines as verdict "invalid" instead of refusing to start')
   .option('--workers', 'run in-process workers even with TEMPORAL_ADDRESS')
-  .option('--concurrency <n>', 'problems in flight at once', (value) => Number(value))
+  .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
+  .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
-    const config = readConfig(options, options.concurrency !== undefined ? { build: { concurrency: options.concurrency } } : {});
+    const build: Record<string, number> = {};
+    if (options.window !== undefined) build['windowSize'] = options.window;
+    if (options.budget !== undefined) build['budgetUsd'] = options.budget;
+    const config = readConfig(options, Object.keys(build).length > 0 ? { build } : {});
     await buildCommand(
       input,
       config,
@@ -77,6 +82,38 @@ program
   .action(async (buildId: string, options) =>
     statusCommand(buildId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
   );
+
+program
+  .command('pause')
+  .description('stop starting new problems; those in flight finish')
+  .argument('<build-id>')
+  .addOption(configOption())
+  .action(async (buildId: string, options) => pauseCommand(buildId, readConfig(options), createOutput({ json: false })));
+
+program
+  .command('resume')
+  .description('start new problems again (optionally raising the budget)')
+  .argument('<build-id>')
+  .option('--budget <usd>', 'the new budget in US dollars', (value) => Number(value))
+  .addOption(configOption())
+  .action(async (buildId: string, options) =>
+    resumeCommand(buildId, readConfig(options), options.budget === undefined ? {} : { budgetUsd: options.budget }, createOutput({ json: false })),
+  );
+
+program
+  .command('cancel')
+  .description('cancel the problems in flight and write the manifest of those that finished')
+  .argument('<build-id>')
+  .addOption(configOption())
+  .action(async (buildId: string, options) => cancelCommand(buildId, readConfig(options), createOutput({ json: false })));
+
+program
+  .command('window')
+  .description('change how many problems a running build keeps in flight')
+  .argument('<build-id>')
+  .argument('<size>', 'problems in flight', (value) => Number(value))
+  .addOption(configOption())
+  .action(async (buildId: string, size: number, options) => windowCommand(buildId, size, readConfig(options), createOutput({ json: false })));
 
 async function main(): Promise<number> {
   try {

@@ -20,3 +20,10 @@ export function createOutput(options: { json: boolean }): Output {
     },
   };
 }
+
+/** 45s, 12m, 3.5h: an ETA at the precision people read it. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
+}

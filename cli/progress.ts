@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type BuildProgress } from '../workflows/definitions.ts';
-import type { Output } from './output.ts';
+import { formatDuration, type Output } from './output.ts';
 
 const POLL_INTERVAL_MILLISECONDS = 500;
 
@@ -29,7 +29,7 @@ export async function followProgress(handle: WorkflowHandle, options: { enabled:
     ? new cliProgress.SingleBar(
         {
           stream: options.output.stream,
-          format: '{bar} {value}/{total} problems | {verdicts} | in flight {inFlight} | {tokens} tokens, ${cost} | ETA {eta_formatted}',
+          format: '{bar} {value}/{total} problems | {verdicts} | {state} | {tokens} tokens, ${cost} | ETA {eta}',
           hideCursor: true,
           clearOnComplete: false,
           etaBuffer: 50,
@@ -48,7 +48,7 @@ export async function followProgress(handle: WorkflowHandle, options: { enabled:
         if (bar.getTotal() !== progress.total) bar.start(progress.total, progress.completed, fields);
         bar.update(progress.completed, fields);
       } else {
-        const line = `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | in flight ${progress.inFlight}`;
+        const line = `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | ${fields.state}`;
         if (line !== lastLine) options.output.line(`${line} | ${Math.round((Date.now() - startedAt) / 1000)}s`);
         lastLine = line;
       }
@@ -67,9 +67,11 @@ function progressFields(progress: BuildProgress) {
     .filter(([, count]) => count > 0)
     .map(([verdict, count]) => `${verdict} ${count}`)
     .join(', ');
+  const state = progress.phase === 'running' ? `in flight ${progress.inFlight}` : `${progress.phase}${progress.pausedBy ? ` by ${progress.pausedBy}` : ''}, in flight ${progress.inFlight}`;
   return {
     verdicts: verdicts || 'starting',
-    inFlight: progress.inFlight,
+    state,
+    eta: progress.etaSeconds === null ? '…' : formatDuration(progress.etaSeconds),
     tokens: progress.usage.input_tokens + progress.usage.output_tokens,
     cost: progress.usage.cost_usd.toFixed(4),
   };

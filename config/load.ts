@@ -25,7 +25,8 @@ const ENVIRONMENT_OVERRIDES: Array<{ variable: string; path: string; kind: 'stri
   { variable: 'SCIGEN_ARTIFACTS', path: 'artifacts', kind: 'string' },
   { variable: 'SCIGEN_PYTHON', path: 'render.python', kind: 'string' },
   { variable: 'SCIGEN_RENDER_SLOTS', path: 'render.slots', kind: 'number' },
-  { variable: 'SCIGEN_CONCURRENCY', path: 'build.concurrency', kind: 'number' },
+  { variable: 'SCIGEN_WINDOW_SIZE', path: 'build.windowSize', kind: 'number' },
+  { variable: 'SCIGEN_BUDGET_USD', path: 'build.budgetUsd', kind: 'number' },
 ];
 
 export interface LoadConfigOptions {

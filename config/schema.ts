@@ -134,8 +134,14 @@ export const configSchema = z
       .prefault({}),
     build: z
       .object({
-        /** Problems in flight at once per build. @default 16 */
-        concurrency: z.int().min(1).max(10_000).default(16),
+        /** Problems in flight at once per build (the sliding window); change it live with `scigen window`. @default 32 */
+        windowSize: z.int().min(1).max(10_000).default(32),
+        /** Pause the build once finished problems cost this much (USD); resume with a higher budget. */
+        budgetUsd: z.number().positive().optional(),
+        /** Problems per staged input page: the unit the build reads and finalizes in. @default 500 */
+        pageSize: z.int().min(1).max(100_000).default(500),
+        /** Continue as new once a build run's history has this many events (or when the server suggests it). @default 10000 */
+        continueAsNewEvents: z.int().min(100).max(40_000).default(10_000),
       })
       .strict()
       .prefault({}),

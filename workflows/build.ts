@@ -1,163 +1,258 @@
 import {
-  ApplicationFailure,
-  ChildWorkflowFailure,
+  allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
-  executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
-  allHandlersFinished,
+  startChild,
   workflowInfo,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StorageActivities } from '../activities/index.ts';
 import type { ProblemPageEntry } from '../activities/records.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import {
+  pauseSignal,
+  problemFinishedSignal,
   problemWorkflowId,
   progressQuery,
+  resumeSignal,
   searchAttributes,
-  type BuildProgress,
+  setWindowSizeUpdate,
+  type BuildPhase,
   type DatasetBuildInput,
   type DatasetBuildOutput,
+  type ProblemFinished,
 } from './definitions.ts';
 import { problemWorkflow } from './problem.ts';
 
-/** Problems read per page of staged input. */
-const PAGE_SIZE = 200;
-
-/** Where a continued build picks up, carried across continue-as-new. */
+/** Everything a build carries into its next run when it continues as new: a cursor and running totals. */
 export interface BuildCursor {
-  offset: number;
+  /** Index of the next problem to start. */
+  next: number;
   counts: Record<Verdict, number>;
   usage: Usage;
+  /** Keys of the problems in flight; they signal whichever run is current when they finish. */
+  inFlight: string[];
+  /** Finish signals from problems this build had not reached yet (children of an earlier, failed run). */
+  early: ProblemFinished[];
+  pausedBy: 'user' | 'budget' | null;
+  windowSize: number;
+  budgetUsd: number | null;
+  runs: number;
+  /** For the rate: workflow time the measure started, and problems completed by then. */
+  rateSince: { atMs: number; completed: number };
 }
 
+const MAX_WINDOW_SIZE = 10_000;
+
 /**
- * A dataset build: reads the staged input in pages, runs one child workflow per problem with at
- * most `concurrency` in flight, continues as new before its history grows large, and finally
- * writes manifest.jsonl and summary.json.
+ * A dataset build. Reads the staged input a page at a time and keeps a sliding window of problem
+ * workflows in flight. Children outlive the run that started them (ABANDON) and report back with a
+ * signal, so the build continues as new without draining the window, carrying only a cursor and
+ * totals. Pause, resume, window size and cancellation steer it; finalize streams the records into
+ * manifest.jsonl and summary.json.
  */
 export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: BuildCursor): Promise<DatasetBuildOutput> {
   const storage = proxyActivities<StorageActivities>({
     taskQueue: input.settings.taskQueues.workflows,
     startToCloseTimeout: '10m',
-    retry: { initialInterval: '1s', maximumAttempts: 20 },
+    heartbeatTimeout: '1m',
+    retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 50 },
   });
 
-  const counts: Record<Verdict, number> = cursor?.counts ?? emptyCounts();
+  const counts: Record<Verdict, number> = cursor?.counts ?? { ...emptyCounts(), invalid: input.invalidCount };
   let usage: Usage = cursor?.usage ?? ZERO_USAGE;
-  let offset = cursor?.offset ?? 0;
-  let inFlight = 0;
-  // A child's fault that is not a problem outcome (cancellation, storage out of retries) ends the build.
+  let next = cursor?.next ?? 0;
+  const inFlight = new Set<string>(cursor?.inFlight ?? []);
+  const early = new Map<string, ProblemFinished>((cursor?.early ?? []).map((finished) => [finished.problemKey, finished]));
+  let pausedBy: 'user' | 'budget' | null = cursor?.pausedBy ?? null;
+  let windowSize = cursor?.windowSize ?? input.windowSize;
+  let budgetUsd = cursor?.budgetUsd ?? input.budgetUsd;
+  const runs = cursor?.runs ?? 0;
+  const rateSince = cursor?.rateSince ?? { atMs: Date.now(), completed: completedCount() };
+  let phase: BuildPhase = 'running';
+  let pendingStarts = 0;
+  // A fault that is not a problem outcome (storage out of retries, say) ends the build.
   let fault: unknown = null;
-  let phase: BuildProgress['phase'] = 'running';
   const total = input.problemCount + input.invalidCount;
-  if (!cursor) counts.invalid = input.invalidCount;
 
-  setHandler(progressQuery, () => ({
-    buildId: input.buildId,
-    total,
-    completed: VERDICTS.reduce((sum, verdict) => sum + counts[verdict], 0),
-    inFlight,
-    counts: { ...counts },
-    usage,
-    phase,
-  }));
-
-  function settle(verdict: Verdict, problemUsage: Usage): void {
-    counts[verdict] += 1;
-    usage = addUsage(usage, problemUsage);
+  function completedCount(): number {
+    return VERDICTS.reduce((sum, verdict) => sum + counts[verdict], 0);
   }
 
-  async function runProblem(entry: ProblemPageEntry): Promise<void> {
-    const workflowId = problemWorkflowId(input.buildId, entry.problemKey);
+  function checkBudget(): void {
+    if (budgetUsd !== null && usage.cost_usd >= budgetUsd && pausedBy === null) pausedBy = 'budget';
+  }
+
+  function settle(verdict: Verdict | null, problemUsage: Usage): void {
+    usage = addUsage(usage, problemUsage);
+    if (verdict !== null) counts[verdict] += 1;
+    checkBudget();
+  }
+
+  setHandler(problemFinishedSignal, (finished) => {
+    if (inFlight.delete(finished.problemKey)) settle(finished.verdict, finished.usage);
+    else early.set(finished.problemKey, finished);
+  });
+  setHandler(pauseSignal, () => {
+    pausedBy ??= 'user';
+  });
+  setHandler(resumeSignal, (options) => {
+    if (options.budgetUsd !== undefined) budgetUsd = options.budgetUsd;
+    pausedBy = null;
+    checkBudget();
+  });
+  setHandler(
+    setWindowSizeUpdate,
+    (size) => {
+      windowSize = size;
+      return windowSize;
+    },
+    {
+      validator: (size) => {
+        if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW_SIZE) throw new Error(`window size must be an integer from 1 to ${MAX_WINDOW_SIZE}`);
+      },
+    },
+  );
+  setHandler(progressQuery, () => {
+    const completed = completedCount();
+    const elapsedMinutes = (Date.now() - rateSince.atMs) / 60_000;
+    const finishedSince = completed - rateSince.completed;
+    const problemsPerMinute = finishedSince > 0 && elapsedMinutes > 0 ? finishedSince / elapsedMinutes : null;
+    return {
+      buildId: input.buildId,
+      total,
+      completed,
+      inFlight: inFlight.size,
+      counts: { ...counts },
+      usage,
+      phase: pausedBy !== null && phase === 'running' ? 'paused' : phase,
+      pausedBy,
+      windowSize,
+      budgetUsd,
+      problemsPerMinute,
+      etaSeconds: problemsPerMinute ? Math.round(((total - completed) / problemsPerMinute) * 60) : null,
+      runs,
+    };
+  });
+
+  async function startProblem(entry: ProblemPageEntry): Promise<void> {
+    pendingStarts += 1;
     try {
-      const result = await executeChild(problemWorkflow, {
-        workflowId,
+      await startChild(problemWorkflow, {
+        workflowId: problemWorkflowId(input.buildId, entry.problemKey),
         taskQueue: input.settings.taskQueues.workflows,
         args: [{ buildId: input.buildId, problemKey: entry.problemKey, problem: entry.problem, settings: input.settings }],
+        // Children outlive a run that continues as new; they report back by signal.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // A problem that completed is never run again; one that failed or was cancelled may be.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         typedSearchAttributes: [
           { key: searchAttributes.buildId, value: input.buildId },
           { key: searchAttributes.stage, value: 'queued' },
         ],
         staticSummary: `problem ${String(entry.problem.id)}`,
       });
-      settle(result.verdict, result.usage);
     } catch (error) {
-      if (isCancellation(error) || !(error instanceof ChildWorkflowFailure)) throw error;
-      // A problem workflow that failed as a whole still gets its manifest line, with the reason.
-      const reason = `problem workflow failed: ${error.cause?.message ?? error.message}`;
-      await storage.recordProblemResult({
-        buildId: input.buildId,
-        problemKey: entry.problemKey,
-        problemId: entry.problem.id,
-        extra: entry.problem.extra,
-        outcome: {
-          verdict: 'failed',
-          reasons: [reason],
-          subject: entry.problem.subject ?? null,
-          imageType: entry.problem.image_type ?? null,
-          imageKey: null,
-          codeKey: null,
-          planKey: null,
-          judge: null,
-          rInv: null,
-          renderAttempts: 0,
-          usage: ZERO_USAGE,
-        },
-      });
-      settle('failed', ZERO_USAGE);
-    }
-  }
-
-  async function drain(): Promise<void> {
-    await condition(() => inFlight === 0);
-    if (fault !== null) throw fault;
-  }
-
-  while (offset < input.problemCount) {
-    const page = await storage.readProblemPage({ buildId: input.buildId, inputKey: input.inputKey, offset, limit: PAGE_SIZE });
-    if (page.length === 0) {
-      throw ApplicationFailure.nonRetryable(`staged input ends at ${offset} of ${input.problemCount} problems`, 'StagedInputTruncated');
-    }
-    for (const entry of page) {
-      if (entry.finished) {
-        settle(entry.finished.verdict, entry.finished.usage);
-        continue;
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // Started by an earlier run of this build: still running (it will signal), or completed.
+      const record = await storage.readProblemRecord({ buildId: input.buildId, problemKey: entry.problemKey });
+      if (record && inFlight.delete(entry.problemKey)) {
+        early.delete(entry.problemKey);
+        settle(record.verdict, record.usage);
       }
-      await condition(() => inFlight < input.concurrency || fault !== null);
-      if (fault !== null) throw fault;
-      inFlight += 1;
-      runProblem(entry)
-        .catch((error: unknown) => {
-          fault ??= error;
-        })
-        .finally(() => {
-          inFlight -= 1;
-        });
-    }
-    offset += page.length;
-
-    if (offset < input.problemCount && workflowInfo().continueAsNewSuggested) {
-      // Children report to the run that started them, so the window drains before the new run.
-      await drain();
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof datasetBuildWorkflow>(input, { offset, counts, usage });
+    } finally {
+      pendingStarts -= 1;
     }
   }
-  await drain();
 
-  phase = 'finalizing';
-  const finalized = await storage.finalizeBuild({ buildId: input.buildId, inputKey: input.inputKey });
-  phase = 'finished';
-  return {
-    buildId: input.buildId,
-    manifestUri: finalized.manifestUri,
-    summaryUri: finalized.summaryUri,
-    counts: { ...finalized.summary.verdicts },
-    usage: finalized.summary.usage,
-  };
+  async function continueAsNewIfDue(): Promise<void> {
+    const info = workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength < input.continueAsNewEvents) return;
+    await condition(() => pendingStarts === 0 || fault !== null);
+    if (fault !== null) throw fault;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof datasetBuildWorkflow>(input, {
+      next,
+      counts,
+      usage,
+      inFlight: [...inFlight],
+      early: [...early.values()],
+      pausedBy,
+      windowSize,
+      budgetUsd,
+      runs: runs + 1,
+      rateSince,
+    });
+  }
+
+  async function finalize(partial: boolean): Promise<DatasetBuildOutput> {
+    phase = 'finalizing';
+    const finalized = await storage.finalizeBuild({ buildId: input.buildId, inputPages: input.inputPages, partial });
+    phase = 'finished';
+    return {
+      buildId: input.buildId,
+      manifestUri: finalized.manifestUri,
+      summaryUri: finalized.summaryUri,
+      counts: { ...finalized.summary.verdicts },
+      usage: finalized.summary.usage,
+    };
+  }
+
+  try {
+    while (next < input.problemCount) {
+      const pageIndex = Math.floor(next / input.pageSize);
+      const page = await storage.readProblemPage({ buildId: input.buildId, pageKey: input.inputPages[pageIndex]! });
+      for (let index = next - pageIndex * input.pageSize; index < page.length; index++) {
+        await continueAsNewIfDue();
+        const entry = page[index]!;
+        const signalled = early.get(entry.problemKey);
+        early.delete(entry.problemKey);
+        if (entry.finished) {
+          settle(entry.finished.verdict, entry.finished.usage);
+        } else if (signalled) {
+          settle(signalled.verdict, signalled.usage);
+        } else {
+          await condition(() => (pausedBy === null && inFlight.size < windowSize) || fault !== null);
+          if (fault !== null) throw fault;
+          inFlight.add(entry.problemKey);
+          startProblem(entry).catch((error: unknown) => {
+            fault ??= error;
+          });
+        }
+        next = pageIndex * input.pageSize + index + 1;
+      }
+      if (page.length < input.pageSize && next < input.problemCount) {
+        throw new Error(`staged input page ${pageIndex} has ${page.length} problems, expected ${input.pageSize}`);
+      }
+    }
+    await condition(() => (inFlight.size === 0 && pendingStarts === 0) || fault !== null);
+    if (fault !== null) throw fault;
+    return await finalize(false);
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Cancelled: cancel what is in flight, wait for it to close, and write the manifest of what finished.
+    await CancellationScope.nonCancellable(async () => {
+      phase = 'cancelling';
+      await condition(() => pendingStarts === 0);
+      await Promise.all(
+        [...inFlight].map((problemKey) =>
+          getExternalWorkflowHandle(problemWorkflowId(input.buildId, problemKey))
+            .cancel()
+            .catch(() => inFlight.delete(problemKey)),
+        ),
+      );
+      await condition(() => inFlight.size === 0, '10 minutes');
+      await finalize(true);
+    });
+    throw error;
+  }
 }
 
 function emptyCounts(): Record<Verdict, number> {

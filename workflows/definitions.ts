@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FilterPolicy, Problem, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
@@ -58,13 +58,18 @@ export interface ProblemWorkflowOutput {
 
 export interface DatasetBuildInput {
   buildId: string;
-  /** Artifact key of the staged, validated problems (JSONL), read in pages by an activity. */
-  inputKey: string;
+  /** Artifact keys of the staged, validated problems: JSONL pages of `pageSize` lines, read one at a time. */
+  inputPages: string[];
+  pageSize: number;
   problemCount: number;
   /** Invalid input lines recorded with verdict `invalid` (--skip-invalid). */
   invalidCount: number;
-  /** Children in flight at once. */
-  concurrency: number;
+  /** Children in flight at once (the sliding window); changeable live with `setWindowSizeUpdate`. */
+  windowSize: number;
+  /** Pause the build once finished problems cost this much (USD); null for no cap. */
+  budgetUsd: number | null;
+  /** Continue as new once this run's history has this many events (or when the server suggests it). */
+  continueAsNewEvents: number;
   settings: ProblemSettings;
 }
 
@@ -76,6 +81,8 @@ export interface DatasetBuildOutput {
   usage: Usage;
 }
 
+export type BuildPhase = 'running' | 'paused' | 'cancelling' | 'finalizing' | 'finished';
+
 export interface BuildProgress {
   buildId: string;
   total: number;
@@ -83,10 +90,32 @@ export interface BuildProgress {
   inFlight: number;
   counts: Record<Verdict, number>;
   usage: Usage;
-  phase: 'running' | 'finalizing' | 'finished';
+  phase: BuildPhase;
+  /** Why the build is paused: asked to, or the budget is spent. */
+  pausedBy: 'user' | 'budget' | null;
+  windowSize: number;
+  budgetUsd: number | null;
+  /** Problems finished per minute since this build (re)started; null before the first. */
+  problemsPerMinute: number | null;
+  etaSeconds: number | null;
+  /** How many times the build continued as new. */
+  runs: number;
+}
+
+/** What a problem workflow tells its build when it closes. */
+export interface ProblemFinished {
+  problemKey: string;
+  /** null when the problem was cancelled before it reached a verdict. */
+  verdict: Verdict | null;
+  usage: Usage;
 }
 
 export const progressQuery = defineQuery<BuildProgress>('progress');
+export const problemFinishedSignal = defineSignal<[ProblemFinished]>('problemFinished');
+export const pauseSignal = defineSignal('pause');
+/** Resumes a paused build; with a budget, raises the cap first. */
+export const resumeSignal = defineSignal<[{ budgetUsd?: number | null }]>('resume');
+export const setWindowSizeUpdate = defineUpdate<number, [number]>('setWindowSize');
 
 export function buildWorkflowId(buildId: string): string {
   return `build/${buildId}`;

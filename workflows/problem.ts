@@ -1,7 +1,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
   isCancellation,
+  TemporalFailure,
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -10,7 +13,14 @@ import type { LlmActivities, RenderActivities, StorageActivities } from '../acti
 import type { ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
 import { addUsage, ZERO_USAGE, type Quiz, type Usage } from '../domain/types.ts';
-import { searchAttributes, type ProblemWorkflowInput, type ProblemWorkflowOutput } from './definitions.ts';
+import {
+  buildWorkflowId,
+  problemFinishedSignal,
+  searchAttributes,
+  type ProblemFinished,
+  type ProblemWorkflowInput,
+  type ProblemWorkflowOutput,
+} from './definitions.ts';
 
 const HEARTBEAT_TIMEOUT_SECONDS = 15;
 
@@ -173,27 +183,49 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     outcome.reasons = decision.reasons;
     return await finish();
   } catch (error) {
-    if (!(error instanceof StepFailed)) throw error;
+    if (isCancellation(error)) {
+      // Tell the build this problem closed without a verdict, so a cancelled build stops waiting for it.
+      await CancellationScope.nonCancellable(() => notifyBuild(null));
+      throw error;
+    }
+    // A plain Error is a bug in this code: it fails the workflow task, which retries once fixed.
+    if (!(error instanceof StepFailed || error instanceof TemporalFailure)) throw error;
     outcome.verdict = 'failed';
-    outcome.reasons = [error.reason];
+    outcome.reasons = [error instanceof StepFailed ? error.reason : `problem workflow failed: ${error.message}`];
     return await finish();
+  }
+
+  /** Reports to the build that started this problem; a problem run on its own has no build to tell. */
+  async function notifyBuild(verdict: ProblemFinished['verdict']): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(buildWorkflowId(input.buildId)).signal(problemFinishedSignal, { problemKey: input.problemKey, verdict, usage });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+    }
   }
 
   async function finish(): Promise<ProblemWorkflowOutput> {
     outcome.usage = usage;
     enterStage('record', `verdict ${outcome.verdict}`);
-    await storage.recordProblemResult({
-      buildId: input.buildId,
-      problemKey: input.problemKey,
-      problemId: problem.id,
-      extra: problem.extra,
-      outcome,
-    });
+    try {
+      await storage.recordProblemResult({
+        buildId: input.buildId,
+        problemKey: input.problemKey,
+        problemId: problem.id,
+        extra: problem.extra,
+        outcome,
+      });
+    } catch (error) {
+      // The build must not wait forever for a problem whose record could not be written.
+      if (!isCancellation(error)) await notifyBuild('failed');
+      throw error;
+    }
     upsertSearchAttributes([
       { key: searchAttributes.verdict, value: outcome.verdict },
       { key: searchAttributes.stage, value: 'done' },
     ]);
     setCurrentDetails(`**done** — ${outcome.verdict}${outcome.reasons.length ? `: ${outcome.reasons.join('; ')}` : ''}`);
+    await notifyBuild(outcome.verdict);
     return { id: problem.id, verdict: outcome.verdict, usage };
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { invalidRecordsKey, stagedInputKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
+import { CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { invalidRecordsKey, stagedInputPageKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
 import { taskQueues } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
@@ -47,7 +47,7 @@ export async function buildCommand(inputPath: string, config: Config, options: B
       throw badInput((error as Error).message);
     }
   }
-  await stageInput(store, buildId, staged);
+  const { pageSize, pageCount } = await stageInput(store, buildId, staged, config.build.pageSize);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
@@ -77,10 +77,13 @@ export async function buildCommand(inputPath: string, config: Config, options: B
     } else {
       const input: DatasetBuildInput = {
         buildId,
-        inputKey: stagedInputKey(buildId),
+        inputPages: Array.from({ length: pageCount }, (_, page) => stagedInputPageKey(buildId, page)),
+        pageSize,
         problemCount: staged.problems.length,
         invalidCount: staged.invalid.length,
-        concurrency: config.build.concurrency,
+        windowSize: config.build.windowSize,
+        budgetUsd: config.build.budgetUsd ?? null,
+        continueAsNewEvents: config.build.continueAsNewEvents,
         settings: problemSettings(config),
       };
       try {
@@ -107,7 +110,7 @@ export async function buildCommand(inputPath: string, config: Config, options: B
     if (temporal.uiUrl) output.line(`Temporal UI: ${temporal.uiUrl}${uiLink ? `  (this build: ${uiLink})` : ''}`);
 
     const result = await Promise.race([
-      followProgress(handle, { enabled: options.progress, output }).then(() => handle.result()),
+      followProgress(handle, { enabled: options.progress, output }).then(() => handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store))),
       interrupted,
       ...(workers ? [workers.done.then(() => Promise.reject(infrastructureFailure('the in-process workers stopped before the build finished')))] : []),
     ]);
@@ -118,6 +121,19 @@ export async function buildCommand(inputPath: string, config: Config, options: B
     await workers?.shutdown();
     await temporal.close();
   }
+}
+
+/** A build that closed without finishing: say what happened, where the partial manifest is, and how to go on. */
+async function explainClosedBuild(error: unknown, buildId: string, store: ArtifactStore): Promise<never> {
+  if (!(error instanceof WorkflowFailedError)) throw error;
+  const resume = `run the same command again to resume it (finished problems are not redone)`;
+  if (error.cause instanceof CancelledFailure) {
+    const manifestKey = `${buildPrefix(buildId)}/manifest.jsonl`;
+    const written = (await store.exists(manifestKey)) ? `; manifest of the finished problems: ${store.uri(manifestKey)}` : '';
+    throw infrastructureFailure(`build ${buildId} was cancelled${written}; ${resume}`);
+  }
+  if (error.cause instanceof TerminatedFailure) throw infrastructureFailure(`build ${buildId} was terminated; ${resume}`);
+  throw infrastructureFailure(`build ${buildId} failed: ${error.cause?.message ?? error.message}; ${resume}`);
 }
 
 interface ValidatedInput {
@@ -176,24 +192,40 @@ function defaultBuildId(inputPath: string, digest: string): string {
   return `${stem || 'build'}-${digest.slice(0, 8)}`;
 }
 
-/** Writes the validated input once; a build id already used for another input is refused. */
-async function stageInput(store: ArtifactStore, buildId: string, staged: ValidatedInput): Promise<void> {
-  const digestKey = `${buildPrefix(buildId)}/input.sha256`;
+/** What `builds/<build>/input.json` says of the staged input; written last, so its presence means complete. */
+interface StagedInputDescription {
+  digest: string;
+  pageSize: number;
+  pageCount: number;
+  problemCount: number;
+}
+
+/**
+ * Writes the validated input once, in pages; a build id already used for another input is refused.
+ * A resumed build keeps the page size it was staged with.
+ */
+async function stageInput(store: ArtifactStore, buildId: string, staged: ValidatedInput, pageSize: number): Promise<StagedInputDescription> {
+  const descriptionKey = `${buildPrefix(buildId)}/input.json`;
   try {
-    const existing = (await store.getText(digestKey)).trim();
-    if (existing !== staged.digest) {
+    const existing = JSON.parse(await store.getText(descriptionKey)) as StagedInputDescription;
+    if (existing.digest !== staged.digest) {
       throw badInput(`build ${buildId} already exists with a different input; choose another --build-id`);
     }
-    return;
+    return existing;
   } catch (error) {
     if (!(error instanceof ArtifactNotFoundError)) throw error;
   }
-  await store.put(stagedInputKey(buildId), staged.problems.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
+  const pageCount = Math.ceil(staged.problems.length / pageSize);
+  for (let page = 0; page < pageCount; page++) {
+    const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
+    await store.put(stagedInputPageKey(buildId, page), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
+  }
   if (staged.invalid.length > 0) {
     await store.put(invalidRecordsKey(buildId), staged.invalid.map((record) => `${JSON.stringify(record)}\n`).join(''), 'application/x-ndjson');
   }
-  // Written last: its presence means the staged input is complete.
-  await store.put(digestKey, `${staged.digest}\n`, 'text/plain');
+  const description: StagedInputDescription = { digest: staged.digest, pageSize, pageCount, problemCount: staged.problems.length };
+  await store.put(descriptionKey, `${JSON.stringify(description, null, 2)}\n`, 'application/json');
+  return description;
 }
 
 export function problemSettings(config: Config): ProblemSettings {

@@ -1,9 +1,6 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { taskQueues } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { runWorkers, QUEUE_KINDS, type QueueKind } from '../../workers/run-workers.ts';
 import { resolveProvider } from '../../workers/runtime.ts';
-import { buildWorkflowId, progressQuery } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { openTemporal } from '../temporal.ts';
@@ -37,35 +34,6 @@ export async function workerCommand(queue: string, config: Config, output: Outpu
     output.line(`connected to ${temporal.address} (namespace ${temporal.namespace}); SIGTERM or Ctrl-C stops after in-flight tasks`);
     await Promise.race([untilSignal(), workers.done]);
     await workers.shutdown();
-  } finally {
-    await temporal.close();
-  }
-}
-
-/** `scigen status <build-id>`: the build's progress, read from its workflow. */
-export async function statusCommand(buildId: string, config: Config, options: { json: boolean }, output: Output): Promise<void> {
-  const temporal = await openTemporal(config, { startServer: false, log: () => {} });
-  try {
-    const handle = temporal.client.workflow.getHandle(buildWorkflowId(buildId));
-    const description = await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) throw badInput(`no build ${buildId} on ${temporal.address} (namespace ${temporal.namespace})`);
-      throw error;
-    });
-    const progress = await handle.query(progressQuery).catch(() => null);
-    const status = { buildId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime ?? null, progress };
-    if (options.json) {
-      output.json(status);
-      return;
-    }
-    output.line(`build ${buildId}: ${status.status.toLowerCase()} (started ${description.startTime.toISOString()})`);
-    if (progress) {
-      const verdicts = Object.entries(progress.counts).map(([verdict, count]) => `${verdict} ${count}`).join(', ');
-      output.line(`${progress.completed}/${progress.total} problems, ${progress.inFlight} in flight, ${progress.phase}`);
-      output.line(verdicts);
-      output.line(`tokens in ${progress.usage.input_tokens}, out ${progress.usage.output_tokens}, cost $${progress.usage.cost_usd.toFixed(4)}`);
-    } else {
-      output.line(`progress unavailable: no worker is polling ${taskQueues(config).workflows}`);
-    }
   } finally {
     await temporal.close();
   }

@@ -82,7 +82,7 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
 
   it('finishes with one manifest line per problem and repeats no model call that had completed', async () => {
     const buildId = 'resume-e2e';
-    const args = ['build', 'samples/problems.jsonl', '--build-id', buildId, '--concurrency', '4', '--no-progress'];
+    const args = ['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '4', '--no-progress'];
     const problemIds = readJsonLines<{ id: string }>(await readFile(join(samplesDirectory, 'problems.jsonl'), 'utf8')).map((problem) => problem.id);
 
     const first = sandbox.run(args);

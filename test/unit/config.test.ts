@@ -19,14 +19,14 @@ describe('loadConfig', () => {
   it('applies explicit value > file > environment > default', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
     const file = join(directory, 'config.json');
-    await writeFile(file, JSON.stringify({ build: { concurrency: 8 }, render: { dpi: 200 } }));
+    await writeFile(file, JSON.stringify({ build: { windowSize: 8 }, render: { dpi: 200 } }));
     const config = loadConfig({
       file,
-      explicit: { build: { concurrency: 3 } },
-      environment: { SCIGEN_CONCURRENCY: '5', SCIGEN_TEMPORAL_PORT: '7999', SCIGEN_ARTIFACTS: 's3://bucket/prefix', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' },
+      explicit: { build: { windowSize: 3 } },
+      environment: { SCIGEN_WINDOW_SIZE: '5', SCIGEN_TEMPORAL_PORT: '7999', SCIGEN_ARTIFACTS: 's3://bucket/prefix', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' },
       baseDirectory: directory,
     });
-    expect(config.build.concurrency).toBe(3);
+    expect(config.build.windowSize).toBe(3);
     expect(config.render.dpi).toBe(200);
     expect(config.temporal.devServer.port).toBe(7999);
     expect(config.artifacts).toBe('s3://bucket/prefix');

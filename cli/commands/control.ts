@@ -1,0 +1,114 @@
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { taskQueues } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import {
+  buildWorkflowId,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setWindowSizeUpdate,
+  type BuildProgress,
+} from '../../workflows/definitions.ts';
+import { badInput } from '../errors.ts';
+import { formatDuration, type Output } from '../output.ts';
+import { openTemporal, type TemporalSession } from '../temporal.ts';
+
+const STAGES = ['queued', 'classify', 'plan', 'code', 'render', 'judge', 'quiz', 'answer', 'record'] as const;
+
+/** Runs `action` against a build's workflow, with a clear error when there is no such build. */
+async function withBuild<T>(buildId: string, config: Config, action: (handle: WorkflowHandle, temporal: TemporalSession) => Promise<T>): Promise<T> {
+  const temporal = await openTemporal(config, { startServer: false, log: () => {} });
+  try {
+    const handle = temporal.client.workflow.getHandle(buildWorkflowId(buildId));
+    await handle.describe().catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) throw badInput(`no build ${buildId} on ${temporal.address} (namespace ${temporal.namespace})`);
+      throw error;
+    });
+    return await action(handle, temporal);
+  } finally {
+    await temporal.close();
+  }
+}
+
+/** How many of the build's problems are running, per stage, from the search attributes they keep current. */
+export async function countStages(client: Client, buildId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  await Promise.all(
+    STAGES.map(async (stage) => {
+      const { count } = await client.workflow.count(`ScigenBuildId = '${buildId}' AND ExecutionStatus = 'Running' AND ScigenStage = '${stage}'`);
+      if (count > 0) counts[stage] = count;
+    }),
+  );
+  return counts;
+}
+
+/** `scigen status <build-id>`: progress, per verdict and per stage, rate and ETA. */
+export async function statusCommand(buildId: string, config: Config, options: { json: boolean }, output: Output): Promise<void> {
+  await withBuild(buildId, config, async (handle, temporal) => {
+    const description = await handle.describe();
+    const progress = await handle.query(progressQuery).catch(() => null);
+    const stages = description.status.name === 'RUNNING' ? await countStages(temporal.client, buildId).catch(() => ({})) : {};
+    const status = { buildId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime ?? null, progress, stages };
+    if (options.json) {
+      output.json(status);
+      return;
+    }
+    output.line(`build ${buildId}: ${status.status.toLowerCase()} (started ${description.startTime.toISOString()})`);
+    if (!progress) {
+      output.line(`progress unavailable: no worker is polling ${taskQueues(config).workflows}`);
+      return;
+    }
+    for (const line of describeProgress(progress, stages)) output.line(line);
+  });
+}
+
+export function describeProgress(progress: BuildProgress, stages: Record<string, number> = {}): string[] {
+  const verdicts = Object.entries(progress.counts).map(([verdict, count]) => `${verdict} ${count}`).join(', ');
+  const lines = [
+    `${progress.completed}/${progress.total} problems, ${progress.inFlight} in flight (window ${progress.windowSize}), ${progress.phase}${progress.pausedBy ? ` by ${progress.pausedBy}` : ''}`,
+    verdicts,
+  ];
+  const stageText = Object.entries(stages).map(([stage, count]) => `${stage} ${count}`).join(', ');
+  if (stageText) lines.push(`in flight by stage: ${stageText}`);
+  const rate = progress.problemsPerMinute === null ? 'rate unknown yet' : `${progress.problemsPerMinute.toFixed(1)} problems/min`;
+  const eta = progress.etaSeconds === null ? '' : `, ETA ${formatDuration(progress.etaSeconds)}`;
+  lines.push(`${rate}${eta}`);
+  const budget = progress.budgetUsd === null ? '' : ` of a $${progress.budgetUsd.toFixed(2)} budget`;
+  lines.push(`tokens in ${progress.usage.input_tokens}, out ${progress.usage.output_tokens}, cost $${progress.usage.cost_usd.toFixed(4)}${budget}`);
+  return lines;
+}
+
+/** `scigen pause <build-id>`: no new problems start; those in flight finish. */
+export async function pauseCommand(buildId: string, config: Config, output: Output): Promise<void> {
+  await withBuild(buildId, config, async (handle) => {
+    await handle.signal(pauseSignal);
+    output.line(`build ${buildId}: pausing — problems in flight finish, no new ones start; \`scigen resume ${buildId}\` continues`);
+  });
+}
+
+/** `scigen resume <build-id> [--budget USD]`: starts new problems again, optionally with a higher budget. */
+export async function resumeCommand(buildId: string, config: Config, options: { budgetUsd?: number }, output: Output): Promise<void> {
+  if (options.budgetUsd !== undefined && !(options.budgetUsd > 0)) throw badInput('--budget must be a positive number of US dollars');
+  await withBuild(buildId, config, async (handle) => {
+    await handle.signal(resumeSignal, options.budgetUsd === undefined ? {} : { budgetUsd: options.budgetUsd });
+    output.line(`build ${buildId}: resumed${options.budgetUsd === undefined ? '' : ` with a budget of $${options.budgetUsd.toFixed(2)}`}`);
+  });
+}
+
+/** `scigen cancel <build-id>`: cancels problems in flight and writes the manifest of what finished. */
+export async function cancelCommand(buildId: string, config: Config, output: Output): Promise<void> {
+  await withBuild(buildId, config, async (handle) => {
+    await handle.cancel();
+    output.line(`build ${buildId}: cancelling — problems in flight are cancelled, then the manifest of finished problems is written`);
+    output.line(`the same \`scigen build … --build-id ${buildId}\` later resumes it`);
+  });
+}
+
+/** `scigen window <build-id> <size>`: changes the number of problems in flight, live. */
+export async function windowCommand(buildId: string, size: number, config: Config, output: Output): Promise<void> {
+  if (!Number.isInteger(size) || size < 1) throw badInput(`window size ${size}: expected a positive integer`);
+  await withBuild(buildId, config, async (handle) => {
+    const applied = await handle.executeUpdate(setWindowSizeUpdate, { args: [size] });
+    output.line(`build ${buildId}: window size ${applied}`);
+  });
+}
