@@ -1,0 +1,113 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ManifestRecord } from '../../domain/types.ts';
+import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
+import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
+import { buildWorkflowId, progressQuery, SEARCH_ATTRIBUTE_TYPES, type BuildProgress } from '../../workflows/definitions.ts';
+import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { loadSampleScript } from '../helpers/samples.ts';
+
+/** Polls the build's progress query until `accept` holds; fails with the last progress seen. */
+async function waitForProgress(client: Client, buildId: string, accept: (progress: BuildProgress) => boolean, timeoutMs = 120_000): Promise<BuildProgress> {
+  const deadline = Date.now() + timeoutMs;
+  let last: BuildProgress | null = null;
+  while (Date.now() < deadline) {
+    last = await client.workflow.getHandle(buildWorkflowId(buildId)).query(progressQuery).catch(() => last);
+    if (last && accept(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`progress never matched; last: ${JSON.stringify(last)}`);
+}
+
+describe('steering a running build: pause, resume, window size, budget, cancel', () => {
+  let server: DevServer;
+  let endpoint: ScriptedEndpoint;
+  let sandbox: CliSandbox;
+  let client: Client;
+
+  beforeAll(async () => {
+    endpoint = await startScriptedEndpoint({ script: await loadSampleScript(), latencyMs: 200 });
+    sandbox = await createCliSandbox('control', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  });
+  afterAll(async () => {
+    await client?.connection.close();
+    await endpoint?.close();
+    await server?.stop();
+  });
+
+  it('pause stops new problems, window changes live, resume continues, cancel writes what finished, and the same id resumes', async () => {
+    const buildId = 'control-e2e';
+    const args = ['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '2', '--no-progress'];
+    const first = sandbox.run(args);
+
+    await waitForProgress(client, buildId, (progress) => progress.completed >= 3);
+    expect((await sandbox.run(['pause', buildId])).exitCode).toBe(0);
+    const paused = await waitForProgress(client, buildId, (progress) => progress.phase === 'paused' && progress.inFlight === 0);
+    expect(paused.pausedBy).toBe('user');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const stillPaused = await waitForProgress(client, buildId, () => true);
+    expect(stillPaused.completed).toBe(paused.completed);
+    expect(stillPaused.inFlight).toBe(0);
+
+    const resized = await sandbox.run(['window', buildId, '5']);
+    expect(resized.exitCode, resized.all).toBe(0);
+    expect((await waitForProgress(client, buildId, () => true)).windowSize).toBe(5);
+    expect((await sandbox.run(['window', buildId, '0'])).exitCode).toBe(2);
+
+    const status = await sandbox.run(['status', buildId]);
+    expect(status.stdout).toContain('paused by user');
+
+    expect((await sandbox.run(['resume', buildId])).exitCode).toBe(0);
+    const widened = await waitForProgress(client, buildId, (progress) => progress.phase === 'running' && progress.inFlight > 2);
+    expect(widened.inFlight).toBeLessThanOrEqual(5);
+    const beforeCancel = await waitForProgress(client, buildId, (progress) => progress.completed > paused.completed);
+
+    expect((await sandbox.run(['cancel', buildId])).exitCode).toBe(0);
+    const cancelled = await first;
+    expect(cancelled.exitCode, cancelled.all).toBe(1);
+    expect(cancelled.all).toContain(`build ${buildId} was cancelled; manifest of the finished problems`);
+    const manifestPath = join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl');
+    const partial = readJsonLines<ManifestRecord>(await readFile(manifestPath, 'utf8'));
+    expect(partial.length).toBeGreaterThanOrEqual(beforeCancel.completed);
+    expect(partial.length).toBeLessThan(16);
+    expect(new Set(partial.map((record) => record.id)).size).toBe(partial.length);
+    expect((await client.workflow.getHandle(buildWorkflowId(buildId)).describe()).status.name).toBe('CANCELLED');
+
+    const requestsBefore = endpoint.requests.length;
+    const resumed = await sandbox.run(args);
+    expect(resumed.exitCode, resumed.all).toBe(0);
+    expect(resumed.all).toContain('resuming (previous run cancelled)');
+    const full = readJsonLines<ManifestRecord>(await readFile(manifestPath, 'utf8'));
+    expect(full).toHaveLength(16);
+    // Problems that finished before the cancel were not asked of the model again.
+    const finishedBefore = new Set(partial.map((record) => String(record.id)));
+    expect(endpoint.requests.slice(requestsBefore).filter((request) => finishedBefore.has(request.problem ?? ''))).toEqual([]);
+  });
+
+  it('a budget pauses the build when spent and resume with a higher budget finishes it', async () => {
+    const buildId = 'budget-e2e';
+    const configFile = join(sandbox.stateDirectory, 'priced.json');
+    // Prices far above real ones, so a few problems spend the budget.
+    const price = { input: 1000, output: 1000 };
+    await writeFile(configFile, JSON.stringify({ prices: { 'gpt-4.1': price, 'gpt-4.1-mini': price } }));
+    const build = sandbox.run(['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '2', '--budget', '5', '--config', configFile, '--no-progress']);
+    const paused = await waitForProgress(client, buildId, (progress) => progress.pausedBy === 'budget' && progress.inFlight === 0);
+    expect(paused.usage.cost_usd).toBeGreaterThanOrEqual(5);
+    expect(paused.completed).toBeLessThan(16);
+    const resumed = await sandbox.run(['resume', buildId, '--budget', '100000']);
+    expect(resumed.exitCode, resumed.all).toBe(0);
+    const finished = await build;
+    expect(finished.exitCode, finished.all).toBe(0);
+    const summary = JSON.parse(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'summary.json'), 'utf8')) as { usage: { cost_usd: number; input_tokens: number; output_tokens: number } };
+    expect(summary.usage.cost_usd).toBeCloseTo(((summary.usage.input_tokens + summary.usage.output_tokens) * 1000) / 1e6, 6);
+  });
+});
