@@ -1,0 +1,63 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildSummary } from '../../domain/summary.ts';
+import type { ManifestRecord } from '../../domain/types.ts';
+import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
+import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
+import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
+import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { syntheticProblems, syntheticScript } from '../helpers/synthetic.ts';
+
+describe('a 500-problem build that continues as new several times', () => {
+  let server: DevServer;
+  let endpoint: ScriptedEndpoint;
+  let sandbox: CliSandbox;
+  let client: Client;
+
+  beforeAll(async () => {
+    endpoint = await startScriptedEndpoint({ script: syntheticScript });
+    sandbox = await createCliSandbox('scale', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
+    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  });
+  afterAll(async () => {
+    await client?.connection.close();
+    await endpoint?.close();
+    await server?.stop();
+  });
+
+  it('writes exactly one manifest line per problem with consistent totals', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'scigen-scale-'));
+    const problems = syntheticProblems(500, 25);
+    const inputFile = join(directory, 'problems.jsonl');
+    await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
+    const configFile = join(directory, 'config.json');
+    // A low threshold and small pages, so 500 problems cross several runs and page boundaries.
+    await writeFile(configFile, JSON.stringify({ build: { windowSize: 24, pageSize: 64, continueAsNewEvents: 400 } }));
+
+    const buildId = 'scale-e2e';
+    const result = await sandbox.run(['build', inputFile, '--build-id', buildId, '--config', configFile, '--json', '--no-progress']);
+    expect(result.exitCode, result.all).toBe(0);
+
+    const manifest = readJsonLines<ManifestRecord>(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'));
+    expect(manifest.map((record) => record.id)).toEqual(problems.map((problem) => problem.id));
+    const drawn = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
+    expect(manifest.filter((record) => record.verdict === 'accepted')).toHaveLength(drawn);
+    expect(manifest.filter((record) => record.verdict === 'skipped')).toHaveLength(500 - drawn);
+
+    const summary = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as BuildSummary;
+    expect(summary.problems).toBe(500);
+    expect(summary.verdicts).toEqual({ accepted: drawn, rejected: 0, skipped: 500 - drawn, failed: 0, invalid: 0 });
+    expect(summary.usage.input_tokens).toBe(manifest.reduce((sum, record) => sum + record.usage.input_tokens, 0));
+    // Each problem asked the model exactly what its pipeline needs, once.
+    expect(endpoint.count({ step: 'classify' })).toBe(500);
+    expect(endpoint.count({ step: 'answer' })).toBe(drawn);
+
+    const runs = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` })) runs.push(execution);
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+  });
+});
