@@ -9,7 +9,7 @@ import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
 import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
-import { syntheticProblems, syntheticScript } from '../helpers/synthetic.ts';
+import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
 const MODEL_STEP_OF_ACTIVITY: Record<string, string> = {
   classifyProblem: 'classify',
@@ -62,11 +62,11 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     };
     for (const queue of QUEUES) startWorker(queue);
 
-    let buildResult: Awaited<ReturnType<CliSandbox['run']>> | null = null;
+    const latest: { build: Awaited<ReturnType<CliSandbox['run']>> | null } = { build: null };
     const runBuild = async () => {
       // The CLI may lose its connection while the server restarts; running it again re-attaches.
-      for (let attempt = 0; attempt < 5 && buildResult?.exitCode !== 0; attempt++) {
-        buildResult = await sandbox.run(['build', inputFile, '--build-id', buildId, '--window', String(WINDOW_SIZE), '--no-progress'], cluster);
+      for (let attempt = 0; attempt < 5 && latest.build?.exitCode !== 0; attempt++) {
+        latest.build = await sandbox.run(['build', inputFile, '--build-id', buildId, '--window', String(WINDOW_SIZE), '--no-progress'], cluster);
       }
     };
     const build = runBuild();
@@ -74,7 +74,7 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     for (let round = 0; round < 3; round++) {
       await pause(2000 + Math.random() * 4000);
       // Each disruption must land while the build is still running, or the test proves nothing.
-      expect(buildResult?.exitCode).not.toBe(0);
+      expect(latest.build?.exitCode).not.toBe(0);
       for (const queue of QUEUES) workers.get(queue)?.kill('SIGKILL');
       if (round === 1) {
         await server.stop();
@@ -86,7 +86,7 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     stopping = true;
     for (const process of workers.values()) process.kill('SIGTERM');
     await Promise.all(workers.values());
-    expect(buildResult!.exitCode, buildResult!.all).toBe(0);
+    expect(latest.build?.exitCode, latest.build?.all).toBe(0);
 
     const manifest = readJsonLines<ManifestRecord>(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'));
     expect(manifest.map((record) => record.id)).toEqual(problems.map((problem) => problem.id));

@@ -93,6 +93,12 @@ describe('scigen build on the bundled samples', () => {
     expect(again.all).toContain('already finished');
     expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!)).toEqual(summary);
     expect(endpoint.requests.length).toBe(before);
+
+    // The same build id with another input is refused before anything runs.
+    const other = await sandbox.run(['build', 'samples/scigenbench.json', '--build-id', 'samples-e2e']);
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toContain('build samples-e2e already exists with a different input');
+    expect(endpoint.requests.length).toBe(before);
   });
 
   it('builds the SciGenBench JSON array layout with the scripted demo endpoint when no key is set', async () => {

@@ -9,7 +9,7 @@ import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
 import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
-import { syntheticProblems, syntheticScript } from '../helpers/synthetic.ts';
+import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
 describe('a 500-problem build that continues as new several times', () => {
   let server: DevServer;

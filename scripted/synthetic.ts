@@ -1,7 +1,7 @@
-import type { Script } from '../../scripted/script.ts';
+import type { Script } from './script.ts';
 
 /**
- * A synthetic dataset for scale tests: `count` problems, of which every `drawEvery`-th goes through
+ * A synthetic dataset for scale tests and benchmarks: `count` problems, of which every `drawEvery`-th goes through
  * the whole pipeline (classify … answer, with a real render) and the rest are judged not
  * visualizable — so the build's own machinery, not rendering, is what a test of hundreds exercises.
  */
@@ -31,6 +31,7 @@ export const syntheticScript: Script = {
       ],
       plan: PLAN,
       code: CODE,
+      repair: CODE,
       judge: JUDGE,
       quiz: QUIZ,
       answer: 'A ball is drawn. Answer: A',

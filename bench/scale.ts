@@ -1,0 +1,27 @@
+// npm run bench:scale -- --problems 10000 — a long build end to end: wall time, peak memory of the
+// workers' process and the Temporal server, history events per run (continue-as-new keeps each small).
+import { parseArgs } from 'node:util';
+import { runScenario } from './pipeline-harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    problems: { type: 'string', default: '10000' },
+    'draw-every': { type: 'string', default: '10' },
+    window: { type: 'string', default: '64' },
+    'latency-ms': { type: 'string', default: '0' },
+  },
+});
+const result = await runScenario({
+  name: 'scale',
+  problems: Number(values.problems),
+  drawEvery: Number(values['draw-every']),
+  windowSize: Number(values.window),
+  latencyMs: Number(values['latency-ms']),
+  measureMemory: true,
+});
+console.log(`problems:            ${result.problems} (every ${values['draw-every']}th rendered, the rest skipped at classify)`);
+console.log(`build time:          ${result.buildSeconds.toFixed(1)} s (${result.problemsPerSecond.toFixed(2)} problems/s); wall ${result.wallSeconds.toFixed(1)} s`);
+console.log(`model requests:      ${result.modelRequests}`);
+console.log(`build runs:          ${result.runs} (continue-as-new)`);
+console.log(`history events/run:  max ${result.historyEventsPerRun[0]}, all ${result.historyEventsPerRun.join(' ')}`);
+console.log(`peak RSS:            workers (scigen build) ${result.peakResidentMegabytes.workers?.toFixed(0)} MB, Temporal dev server ${result.peakResidentMegabytes.temporalServer?.toFixed(0)} MB`);
