@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
 import { cancelCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logLevelFromEnvironment } from './logger.ts';
@@ -114,6 +115,17 @@ program
   .argument('<size>', 'problems in flight', (value) => Number(value))
   .addOption(configOption())
   .action(async (buildId: string, size: number, options) => windowCommand(buildId, size, readConfig(options), createOutput({ json: false })));
+
+program
+  .command('inspect')
+  .description("a problem's step history: attempts, durations, failures and artifact URIs")
+  .argument('<build-id>')
+  .argument('<problem-id>')
+  .addOption(configOption())
+  .option('--json', 'print the inspection as JSON')
+  .action(async (buildId: string, problemId: string, options) =>
+    inspectCommand(buildId, problemId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
+  );
 
 async function main(): Promise<number> {
   try {

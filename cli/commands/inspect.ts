@@ -1,0 +1,218 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { Config } from '../../config/schema.ts';
+import { problemKey } from '../../domain/input.ts';
+import type { ManifestRecord } from '../../domain/types.ts';
+import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
+import { createStore } from '../../workers/runtime.ts';
+import { problemWorkflowId } from '../../workflows/definitions.ts';
+import { badInput } from '../errors.ts';
+import type { Output } from '../output.ts';
+import { openTemporal } from '../temporal.ts';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const STEP_OF_ACTIVITY: Record<string, string> = {
+  classifyProblem: 'classify',
+  planDiagram: 'plan',
+  writeDiagramCode: 'code',
+  repairDiagramCode: 'repair',
+  renderDiagram: 'render',
+  judgeImage: 'judge',
+  generateQuizzes: 'quiz',
+  answerQuiz: 'answer',
+  recordProblemResult: 'record',
+};
+
+/** One activity call of a problem, as its history tells it. */
+export interface InspectedStep {
+  step: string;
+  activity: string;
+  summary: string | null;
+  attempts: number;
+  status: 'completed' | 'failed' | 'timed out' | 'cancelled' | 'running' | 'scheduled';
+  scheduledAt: string | null;
+  durationSeconds: number | null;
+  /** The model's answer was unusable, the render failed, or the activity failed: in words. */
+  problem: string | null;
+  /** Failure of the attempt before the last, when there were retries. */
+  previousAttemptFailure: string | null;
+  artifacts: string[];
+}
+
+export interface Inspection {
+  buildId: string;
+  problemId: string;
+  workflowId: string;
+  status: string;
+  steps: InspectedStep[];
+  record: ManifestRecord | null;
+}
+
+/** `scigen inspect <build> <problem>`: the problem's steps, attempts, durations, failures and artifacts. */
+export async function inspectCommand(buildId: string, problemId: string, config: Config, options: { json: boolean }, output: Output): Promise<void> {
+  const store = createStore(config);
+  const temporalSession = await openTemporal(config, { startServer: false, log: () => {} });
+  let inspection: Inspection;
+  try {
+    const workflowId = problemWorkflowId(buildId, problemKey(problemId));
+    const handle = temporalSession.client.workflow.getHandle(workflowId);
+    const description = await handle.describe().catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) throw badInput(`no problem ${JSON.stringify(problemId)} in build ${buildId} (workflow ${workflowId} not found)`);
+      throw error;
+    });
+    const history = await handle.fetchHistory();
+    const uri = (key: string) => store.uri(key);
+    inspection = {
+      buildId,
+      problemId,
+      workflowId,
+      status: description.status.name,
+      steps: stepsFromHistory(history.events ?? [], uri),
+      record: await readRecord(store, buildId, problemKey(problemId)),
+    };
+  } finally {
+    await temporalSession.close();
+  }
+  if (options.json) {
+    output.json(inspection);
+    return;
+  }
+  for (const line of describeInspection(inspection)) output.line(line);
+}
+
+async function readRecord(store: ReturnType<typeof createStore>, buildId: string, key: string): Promise<ManifestRecord | null> {
+  try {
+    return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) return null;
+    throw error;
+  }
+}
+
+export function stepsFromHistory(events: HistoryEvent[], uri: (key: string) => string): InspectedStep[] {
+  const steps = new Map<string, InspectedStep & { startedAtMs: number | null; scheduledAtMs: number | null }>();
+  for (const event of events) {
+    const at = timestampMilliseconds(event.eventTime);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const activity = scheduled.activityType?.name ?? 'unknown';
+      steps.set(String(event.eventId), {
+        step: STEP_OF_ACTIVITY[activity] ?? activity,
+        activity,
+        summary: decodeSummary(event),
+        attempts: 0,
+        status: 'scheduled',
+        scheduledAt: at === null ? null : new Date(at).toISOString(),
+        scheduledAtMs: at,
+        startedAtMs: null,
+        durationSeconds: null,
+        problem: null,
+        previousAttemptFailure: null,
+        artifacts: [],
+      });
+      continue;
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      const step = steps.get(String(started.scheduledEventId));
+      if (step) {
+        step.attempts = started.attempt ?? 1;
+        step.status = 'running';
+        step.startedAtMs = at;
+        step.previousAttemptFailure = started.lastFailure?.message ?? null;
+      }
+      continue;
+    }
+    const closing =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskTimedOutEventAttributes ??
+      event.activityTaskCanceledEventAttributes;
+    if (!closing) continue;
+    const step = steps.get(String(closing.scheduledEventId));
+    if (!step) continue;
+    const from = step.scheduledAtMs;
+    step.durationSeconds = from !== null && at !== null ? (at - from) / 1000 : null;
+    if (event.activityTaskCompletedEventAttributes) {
+      step.status = 'completed';
+      const result = decodePayload(event.activityTaskCompletedEventAttributes.result?.payloads?.[0]);
+      step.problem = outcomeProblem(result);
+      step.artifacts = artifactKeys(result).map(uri);
+    } else if (event.activityTaskFailedEventAttributes) {
+      step.status = 'failed';
+      step.problem = event.activityTaskFailedEventAttributes.failure?.message ?? 'failed';
+    } else if (event.activityTaskTimedOutEventAttributes) {
+      step.status = 'timed out';
+      step.problem = event.activityTaskTimedOutEventAttributes.failure?.message ?? 'timed out';
+    } else {
+      step.status = 'cancelled';
+    }
+  }
+  return [...steps.values()].map(({ startedAtMs: _started, scheduledAtMs: _scheduled, ...step }) => step);
+}
+
+export function describeInspection(inspection: Inspection): string[] {
+  const record = inspection.record;
+  const verdict = record ? `${record.verdict}${record.reasons.length ? ` (${record.reasons.join('; ')})` : ''}` : 'no verdict yet';
+  const lines = [`problem ${inspection.problemId} of build ${inspection.buildId}: ${verdict}`, `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`, ''];
+  inspection.steps.forEach((step, index) => {
+    const attempts = step.attempts > 1 ? `${step.attempts} attempts` : step.attempts === 1 ? '1 attempt' : 'not started';
+    const duration = step.durationSeconds === null ? '' : `${step.durationSeconds.toFixed(2)} s`;
+    const outcome = step.problem ? `${step.status}: ${step.problem}` : step.status;
+    lines.push(`${String(index + 1).padStart(3)}. ${step.step.padEnd(8)} ${(step.summary ?? '').padEnd(24)} ${attempts.padEnd(11)} ${duration.padStart(8)}  ${outcome}`);
+    if (step.previousAttemptFailure) lines.push(`       earlier attempt failed: ${step.previousAttemptFailure}`);
+    for (const artifact of step.artifacts) lines.push(`       ${artifact}`);
+  });
+  if (record) {
+    lines.push('');
+    if (record.judge) lines.push(`judge: ${Object.entries(record.judge).map(([dimension, score]) => `${dimension} ${score}`).join(', ')}`);
+    if (record.r_inv !== null) lines.push(`R_inv: ${record.r_inv.toFixed(2)}`);
+    lines.push(`render attempts: ${record.render_attempts}`);
+    lines.push(`tokens in ${record.usage.input_tokens}, out ${record.usage.output_tokens}, cost $${record.usage.cost_usd.toFixed(4)}`);
+    for (const [name, value] of [['image', record.image], ['code', record.code], ['plan', record.plan]] as const) {
+      if (value) lines.push(`${name}: ${value}`);
+    }
+  }
+  return lines;
+}
+
+function timestampMilliseconds(timestamp: HistoryEvent['eventTime']): number | null {
+  if (!timestamp) return null;
+  return Number(timestamp.seconds ?? 0) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6);
+}
+
+function decodePayload(payload: temporal.api.common.v1.IPayload | null | undefined): unknown {
+  if (!payload) return null;
+  try {
+    return defaultPayloadConverter.fromPayload(payload);
+  } catch {
+    return null;
+  }
+}
+
+function decodeSummary(event: HistoryEvent): string | null {
+  const summary = decodePayload(event.userMetadata?.summary);
+  return typeof summary === 'string' ? summary : null;
+}
+
+/** Why a completed activity's result is not a success: an unusable model answer or a failed render. */
+function outcomeProblem(result: unknown): string | null {
+  if (typeof result !== 'object' || result === null || !('ok' in result) || result.ok !== false) return null;
+  const { reason, kind, message } = result as { reason?: string; kind?: string; message?: string };
+  if (reason) return `unusable answer: ${reason}`;
+  return `${kind ?? 'error'}: ${(message ?? '').split('\n').filter(Boolean).at(-1) ?? ''}`;
+}
+
+/** Artifact keys an activity returned (`planKey`, `codeKey`, `imageKey`, `figureKeys`, …), wherever they sit. */
+function artifactKeys(result: unknown): string[] {
+  const keys: string[] = [];
+  const visit = (value: unknown, name: string) => {
+    if (typeof value === 'string' && /Keys?$/.test(name) && value.startsWith('builds/')) keys.push(value);
+    else if (Array.isArray(value)) for (const item of value) visit(item, name);
+    else if (typeof value === 'object' && value !== null) for (const [key, inner] of Object.entries(value)) visit(inner, key);
+  };
+  visit(result, '');
+  return [...new Set(keys)];
+}

@@ -1,0 +1,97 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
+import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
+import { createCliSandbox, type CliSandbox } from '../helpers/cli.ts';
+import { loadSampleScript } from '../helpers/samples.ts';
+
+const PLANTED_KEY = 'sk-PLANTED-7f3c9e1d5b2a4c6e8f0a1b3c5d7e9f20';
+
+/** Every file under a directory, as text (binary files too: a key inside a PNG would still show). */
+async function* filesUnder(directory: string): AsyncIterable<{ path: string; text: string }> {
+  for (const entry of await readdir(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) yield* filesUnder(path);
+    else if (entry.isFile()) yield { path, text: (await readFile(path)).toString('latin1') };
+  }
+}
+
+/** History as searchable text: payload bytes decoded, so a key inside any input or result shows. */
+function historyText(history: unknown): string {
+  return JSON.stringify(history, (_, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+}
+
+describe('auditing a build: inspect, and no API key in history, artifacts or logs', () => {
+  let server: DevServer;
+  let endpoint: ScriptedEndpoint;
+  let sandbox: CliSandbox;
+
+  beforeAll(async () => {
+    endpoint = await startScriptedEndpoint({ script: await loadSampleScript() });
+    // An auth failure too, whose error paths must not echo the key either.
+    endpoint.addFaults({ problem: 'phys-incline-block', step: 'plan' }, { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}` });
+    sandbox = await createCliSandbox('secrets', { OPENAI_API_KEY: PLANTED_KEY, OPENAI_BASE_URL: endpoint.openAiBaseUrl, SCIGEN_LOG_LEVEL: 'debug' });
+    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+    await server?.stop();
+  });
+
+  it('is absent from every workflow history of the build, every artifact and the CLI output', async () => {
+    const buildId = 'secrets-e2e';
+    const result = await sandbox.run(['build', 'samples/problems.jsonl', '--build-id', buildId, '--no-progress']);
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.all).toContain('invalid API key for openai');
+    expect(result.all).not.toContain(PLANTED_KEY);
+
+    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    let histories = 0;
+    try {
+      for await (const execution of client.workflow.list({ query: `WorkflowId STARTS_WITH 'build/${buildId}'` })) {
+        const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+        const text = historyText(history);
+        expect(text.length).toBeGreaterThan(100);
+        expect(text.includes(PLANTED_KEY), `history of ${execution.workflowId}`).toBe(false);
+        histories += 1;
+      }
+    } finally {
+      await client.connection.close();
+    }
+    expect(histories).toBeGreaterThanOrEqual(17);
+
+    let files = 0;
+    for await (const file of filesUnder(join(sandbox.stateDirectory, 'artifacts'))) {
+      expect(file.text.includes(PLANTED_KEY), file.path).toBe(false);
+      files += 1;
+    }
+    expect(files).toBeGreaterThan(50);
+    // The key did reach the model endpoint: it was really in use.
+    expect(endpoint.count()).toBeGreaterThan(0);
+  });
+
+  it('scigen inspect tells a problem\'s steps, attempts, failures and artifacts from its history', async () => {
+    const inspected = await sandbox.run(['inspect', 'secrets-e2e', 'chem-haber-process']);
+    expect(inspected.exitCode, inspected.all).toBe(0);
+    expect(inspected.stdout).toContain('problem chem-haber-process of build secrets-e2e: accepted');
+    expect(inspected.stdout).toMatch(/plan\s.*2 attempts/);
+    expect(inspected.stdout).toContain('earlier attempt failed: openai unavailable (503)');
+    expect(inspected.stdout).toMatch(/file:\/\/\S+\/problems\/chem-haber-process\/attempt-1\/figure-1\.png/);
+
+    const failed = await sandbox.run(['inspect', 'secrets-e2e', 'chem-titration-curve', '--json']);
+    const inspection = JSON.parse(failed.stdout) as { steps: Array<{ step: string; problem: string | null }>; record: { verdict: string } };
+    expect(inspection.record.verdict).toBe('failed');
+    expect(inspection.steps.filter((step) => step.step === 'render').map((step) => step.problem)).toEqual([
+      expect.stringContaining('AttributeError'),
+      expect.stringContaining('ZeroDivisionError'),
+      expect.stringContaining('ZeroDivisionError'),
+    ]);
+
+    const missing = await sandbox.run(['inspect', 'secrets-e2e', 'no-such-problem']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('no problem "no-such-problem" in build secrets-e2e');
+  });
+});
