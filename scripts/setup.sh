@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup behind `npm start` and `npm test`: installs what is missing, and on later runs
 # only compares stamps, so it stays well under a few seconds.
-#   --test-tools   also provide the tools only tests need (MinIO).
+#   --test-tools   also provide the tools only tests need (MinIO, Chromium).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -212,26 +212,43 @@ setup_minio() {
   echo "setup: minio built in $((SECONDS - started)) s"
 }
 
-# --- bubblewrap (render sandbox) -----------------------------------------------------------------
-setup_bubblewrap() {
-  if command -v bwrap >/dev/null; then
-    echo "setup: bubblewrap ok"
-    return
+# --- Debian packages: bubblewrap (render sandbox), chromium (browser tests) ------------------------
+apt_updated=false
+
+# apt_install PACKAGE COMMAND PURPOSE: installs PACKAGE when COMMAND is missing, as root with apt-get.
+apt_install() {
+  local package=$1 command=$2 purpose=$3
+  if command -v "$command" >/dev/null; then
+    echo "setup: $package ok"
+    return 0
   fi
   if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
-    # Not fatal: the renderer probes at start which isolation works and refuses when none does.
-    echo "setup: bubblewrap missing; not installed (needs root and apt-get). Install the bubblewrap package for the render sandbox"
-    return
+    echo "setup: $package missing and not installed (needs root and apt-get); install the $package package for $purpose"
+    return 1
   fi
   local started=$SECONDS log_file
   log_file="$(mktemp)"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >"$log_file" 2>&1; then
+  if [[ "$apt_updated" == false ]]; then
+    apt-get update -qq >"$log_file" 2>&1 || true
+    apt_updated=true
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >>"$log_file" 2>&1; then
     show_log_tail "$log_file"
-    echo "setup: warning: installing bubblewrap failed; the renderer will use another isolation if one works" >&2
-    return
+    echo "setup: warning: installing $package failed; $purpose will not work" >&2
+    return 1
   fi
   rm -f "$log_file"
-  echo "setup: bubblewrap installed in $((SECONDS - started)) s"
+  echo "setup: $package installed in $((SECONDS - started)) s"
+}
+
+setup_bubblewrap() {
+  # Not fatal: the renderer probes at start which isolation works and refuses when none does.
+  apt_install bubblewrap bwrap "the render sandbox" || true
+}
+
+setup_chromium() {
+  # The browser tests fail with a clear message when it is missing.
+  apt_install chromium chromium "the browser tests (report, Temporal UI)" || true
 }
 
 setup_node_packages
@@ -240,3 +257,6 @@ if [[ "$test_tools" == true ]]; then
   setup_minio
 fi
 setup_bubblewrap
+if [[ "$test_tools" == true ]]; then
+  setup_chromium
+fi
