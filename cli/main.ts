@@ -3,7 +3,7 @@ import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
-import { cancelCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
+import { cancelCommand, listCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
@@ -125,6 +125,28 @@ program
   .option('--json', 'print the inspection as JSON')
   .action(async (buildId: string, problemId: string, options) =>
     inspectCommand(buildId, problemId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
+  );
+
+program
+  .command('list')
+  .description("a build's problems, filtered by verdict, subject, image type or stage (from Temporal's visibility)")
+  .argument('<build-id>')
+  .option('--verdict <verdict>', 'accepted | rejected | skipped | failed')
+  .option('--subject <subject>', 'Mathematics | Physics | Chemistry | Biology | Universal')
+  .option('--image-type <type>', 'e.g. Circuit, Plane Geometry')
+  .option('--stage <stage>', 'where running problems are: classify, plan, code, render, judge, quiz, answer, record')
+  .option('--query <text>', 'more visibility-query text, ANDed with the filters')
+  .option('--limit <n>', 'at most this many', (value) => Number(value), 100)
+  .option('--json', 'print the problems as JSON')
+  .addOption(configOption())
+  .action(async (buildId: string, options) =>
+    listCommand(
+      buildId,
+      { verdict: options.verdict, subject: options.subject, imageType: options.imageType, stage: options.stage, query: options.query },
+      readConfig(options),
+      { json: Boolean(options.json), limit: options.limit },
+      createOutput({ json: Boolean(options.json) }),
+    ),
   );
 
 async function main(): Promise<number> {

@@ -112,3 +112,61 @@ export async function windowCommand(buildId: string, size: number, config: Confi
     output.line(`build ${buildId}: window size ${applied}`);
   });
 }
+
+export interface ListFilters {
+  verdict?: string;
+  subject?: string;
+  imageType?: string;
+  stage?: string;
+  /** Extra visibility-query text, ANDed with the rest. */
+  query?: string;
+}
+
+/** The visibility query that `scigen list` runs; also what users paste into `temporal workflow list --query`. */
+export function problemListQuery(buildId: string, filters: ListFilters): string {
+  const quote = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
+  const clauses = [`ScigenBuildId = ${quote(buildId)}`];
+  if (filters.verdict) clauses.push(`ScigenVerdict = ${quote(filters.verdict)}`);
+  if (filters.subject) clauses.push(`ScigenSubject = ${quote(filters.subject)}`);
+  if (filters.imageType) clauses.push(`ScigenImageType = ${quote(filters.imageType)}`);
+  if (filters.stage) clauses.push(`ScigenStage = ${quote(filters.stage)}`);
+  if (filters.query) clauses.push(`(${filters.query})`);
+  return clauses.join(' AND ');
+}
+
+/** `scigen list <build-id> [filters]`: the build's problem workflows matching the filters, from visibility. */
+export async function listCommand(buildId: string, filters: ListFilters, config: Config, options: { json: boolean; limit: number }, output: Output): Promise<void> {
+  const temporal = await openTemporal(config, { startServer: false, log: () => {} });
+  try {
+    const query = problemListQuery(buildId, filters);
+    const rows: Array<Record<string, unknown>> = [];
+    for await (const execution of temporal.client.workflow.list({ query })) {
+      const attributes = execution.typedSearchAttributes;
+      const value = (name: string) => attributes.getAll().find((pair) => pair.key.name === name)?.value ?? null;
+      rows.push({
+        workflowId: execution.workflowId,
+        problem: execution.workflowId.split('/problem/')[1] ?? execution.workflowId,
+        status: execution.status.name,
+        stage: value('ScigenStage'),
+        verdict: value('ScigenVerdict'),
+        subject: value('ScigenSubject'),
+        imageType: value('ScigenImageType'),
+        renderAttempts: value('ScigenRenderAttempts'),
+        rInv: value('ScigenRInv'),
+      });
+      if (rows.length >= options.limit) break;
+    }
+    if (options.json) {
+      output.json({ query, problems: rows });
+      return;
+    }
+    output.line(`query: ${query}`);
+    for (const row of rows) {
+      const rInv = typeof row['rInv'] === 'number' ? ` R_inv ${(row['rInv'] as number).toFixed(2)}` : '';
+      output.line(`${String(row['problem']).padEnd(32)} ${String(row['verdict'] ?? row['stage'] ?? row['status']).padEnd(9)} ${String(row['subject'] ?? '').padEnd(12)} ${String(row['imageType'] ?? '').padEnd(22)}${rInv}`);
+    }
+    output.line(`${rows.length} problem${rows.length === 1 ? '' : 's'}${rows.length >= options.limit ? ` (limit ${options.limit}; --limit shows more)` : ''}`);
+  } finally {
+    await temporal.close();
+  }
+}

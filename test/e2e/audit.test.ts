@@ -90,6 +90,16 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
       expect.stringContaining('ZeroDivisionError'),
     ]);
 
+    // Visibility queries over the search attributes the problems keep current.
+    const failedList = await sandbox.run(['list', 'secrets-e2e', '--verdict', 'failed', '--json']);
+    expect(failedList.exitCode, failedList.all).toBe(0);
+    const listed = JSON.parse(failedList.stdout) as { query: string; problems: Array<{ problem: string; verdict: string; stage: string }> };
+    expect(listed.query).toBe("ScigenBuildId = 'secrets-e2e' AND ScigenVerdict = 'failed'");
+    expect(listed.problems.map((problem) => problem.problem).sort()).toEqual(['chem-titration-curve', 'phys-incline-block']);
+    expect(listed.problems.every((problem) => problem.verdict === 'failed' && problem.stage === 'done')).toBe(true);
+    const physics = await sandbox.run(['list', 'secrets-e2e', '--subject', 'Physics', '--verdict', 'rejected']);
+    expect(physics.stdout).toContain('phys-lens-ray-diagram');
+
     const missing = await sandbox.run(['inspect', 'secrets-e2e', 'no-such-problem']);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain('no problem "no-such-problem" in build secrets-e2e');
