@@ -122,5 +122,5 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     }
     // Four disruptions, each repeating at most the calls in flight: one per problem in the window.
     expect(extraAttempts).toBeLessThanOrEqual(WINDOW_SIZE * 4);
-  });
+  }, 600_000);
 });

@@ -59,5 +59,5 @@ describe('a 500-problem build that continues as new several times', () => {
     const runs = [];
     for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` })) runs.push(execution);
     expect(runs.length).toBeGreaterThanOrEqual(4);
-  });
+  }, 600_000);
 });
