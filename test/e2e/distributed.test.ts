@@ -46,7 +46,7 @@ describe('distributed: separate worker processes, S3 artifacts on MinIO, workers
 
   it('a 300-problem build completes with one manifest line per problem and every referenced artifact in S3', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-distributed-input-'));
-    const problems = syntheticProblems(300, 6);
+    const problems = syntheticProblems(300, 10);
     const inputFile = join(directory, 'problems.jsonl');
     await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
     const cluster = { TEMPORAL_ADDRESS: server.address };
@@ -70,7 +70,7 @@ describe('distributed: separate worker processes, S3 artifacts on MinIO, workers
     });
     let kills = 0;
     while (!finished) {
-      await pause(2000 + Math.random() * 2000);
+      await pause(4000 + Math.random() * 4000);
       if (finished) break;
       // A random worker dies without warning; its supervisor (the loop above) starts it again.
       workers[Math.floor(Math.random() * WORKERS.length)]!.kill('SIGKILL');
