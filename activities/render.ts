@@ -1,4 +1,5 @@
-import type { RenderErrorKind, Renderer } from '../render/renderer.ts';
+import { describeFindings } from '../render/introspection.ts';
+import type { RenderErrorKind, RenderIntrospection, Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
 import { problemPrefix, type ProblemRef } from './types.ts';
@@ -10,9 +11,14 @@ export interface RenderDiagramInput extends ProblemRef {
   timeoutSeconds: number;
 }
 
-export type RenderDiagramOutput =
+/**
+ * `findings` are short sentences from the harness's introspection ("label 'F = 25 N' overlaps an
+ * arrow", "the figure is blank …"); the whole record is the `introspectionKey` artifact.
+ */
+export type RenderDiagramOutput = (
   | { ok: true; imageKey: string; figureKeys: string[]; width: number; height: number }
-  | { ok: false; kind: RenderErrorKind; message: string };
+  | { ok: false; kind: RenderErrorKind; message: string }
+) & { introspectionKey: string | null; findings: string[] };
 
 export function createRenderDiagram(dependencies: { renderer: Renderer; store: ArtifactStore }) {
   return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
@@ -26,22 +32,32 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
       signal: currentCancellationSignal(),
     }));
     const { output, durationMs } = result;
+    const findings = describeFindings(result.introspection);
+    const introspectionKey = await storeIntrospection(dependencies.store, attemptPrefix, result.introspection);
     if (!result.ok) {
       await dependencies.store.put(
         `${attemptPrefix}/render.json`,
-        JSON.stringify({ ok: false, kind: result.kind, message: result.message, output, durationMs }, null, 2),
+        JSON.stringify({ ok: false, kind: result.kind, message: result.message, findings, output, durationMs }, null, 2),
         'application/json',
       );
-      return { ok: false, kind: result.kind, message: result.message };
+      return { ok: false, kind: result.kind, message: result.message, introspectionKey, findings };
     }
     const figureKeys = result.images.map((_, index) => `${attemptPrefix}/figure-${index + 1}.png`);
     await Promise.all(result.images.map((image, index) => dependencies.store.put(figureKeys[index]!, image, 'image/png')));
     await dependencies.store.put(
       `${attemptPrefix}/render.json`,
-      JSON.stringify({ ok: true, figures: figureKeys, width: result.width, height: result.height, output, durationMs }, null, 2),
+      JSON.stringify({ ok: true, figures: figureKeys, width: result.width, height: result.height, findings, output, durationMs }, null, 2),
       'application/json',
     );
-    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height };
+    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height, introspectionKey, findings };
   };
+}
+
+/** Every text, box and overlap the harness measured, next to the figures, for the report to show. */
+async function storeIntrospection(store: ArtifactStore, attemptPrefix: string, introspection: RenderIntrospection | undefined): Promise<string | null> {
+  if (introspection === undefined) return null;
+  const key = `${attemptPrefix}/introspection.json`;
+  await store.put(key, JSON.stringify(introspection, null, 2), 'application/json');
+  return key;
 }
 

@@ -19,6 +19,72 @@ export interface RenderRequest {
   signal?: AbortSignal;
 }
 
+/** A box in the pixels of the saved PNG, origin top-left: [left, top, right, bottom]. */
+export type PixelBox = [number, number, number, number];
+
+export interface TextArtist {
+  text: string;
+  bbox: PixelBox;
+  /** title, axis-label, tick-label, legend, table, annotation or text. */
+  role: string;
+  /** Points. */
+  fontSize: number | null;
+  /** Index into the figure's axes, or null for figure-level text. */
+  axes: number | null;
+}
+
+export interface ArtistOverlap {
+  kind: 'text-text' | 'text-line' | 'text-patch';
+  /** Index into the figure's texts. */
+  text: number;
+  /** Index into the figure's texts for text-text, else null. */
+  other: number | null;
+  /** What the text overlaps, in words: "label 'B'", "an arrow", "line 'velocity'". */
+  otherDescription: string;
+  otherBbox: PixelBox;
+  /** Shared pixels, for text-text only. */
+  area: number | null;
+}
+
+export interface AxesFacts {
+  bbox: PixelBox;
+  xlim: [number | null, number | null];
+  ylim: [number | null, number | null];
+  axisOn: boolean;
+  aspect: string | number | null;
+  projection: string;
+  title: string;
+  xlabel: string;
+  ylabel: string;
+  lines: number;
+  patches: number;
+  texts: number;
+  collections: number;
+  images: number;
+}
+
+/** What the harness measured on one saved figure: the evidence next to the PNG. */
+export interface FigureIntrospection {
+  /** 1-based, in creation order (the PNG is figure-N.png). */
+  figure: number;
+  width: number;
+  height: number;
+  widthInches: number | null;
+  heightInches: number | null;
+  dpi: number | null;
+  inkFraction: number;
+  blank: boolean;
+  axes: AxesFacts[];
+  texts: TextArtist[];
+  /** True when the figure drew more texts than are listed. */
+  textsTruncated: boolean;
+  overlaps: ArtistOverlap[];
+}
+
+export interface RenderIntrospection {
+  figures: FigureIntrospection[];
+}
+
 export type RenderResult =
   | {
       ok: true;
@@ -29,11 +95,25 @@ export type RenderResult =
       /** Captured stdout+stderr, truncated. */
       output: string;
       durationMs: number;
+      introspection: RenderIntrospection;
     }
-  | { ok: false; kind: RenderErrorKind; message: string; output: string; durationMs: number };
+  | {
+      ok: false;
+      kind: RenderErrorKind;
+      message: string;
+      output: string;
+      durationMs: number;
+      /** Present when figures were saved before the render was judged a failure (e.g. blank). */
+      introspection?: RenderIntrospection;
+    };
 
 export interface Renderer {
   render(request: RenderRequest): Promise<RenderResult>;
+  /**
+   * Probes the isolation and starts the render slots; rejects when nothing isolates. `render`
+   * calls it too; workers call it first so they refuse to start instead of failing every job.
+   */
+  start(): Promise<void>;
   /** One line for startup logs: interpreter, isolation level. */
   describe(): string;
   close(): Promise<void>;
