@@ -1,7 +1,7 @@
 import { parseAnswerLetter } from '../domain/parse-model-output.ts';
 import type { OptionLetter, Quiz } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, type ModelCallSettings } from './model-call.ts';
+import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
 import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
@@ -17,7 +17,7 @@ export function createAnswerQuiz(dependencies: { model: ModelCallSettings; promp
   return async function answerQuiz(input: AnswerQuizInput): Promise<StepOutcome<{ chosen: OptionLetter; correct: boolean }>> {
     const image = await dependencies.store.get(input.imageKey);
     const { quiz } = input;
-    const { text, usage } = await callModel(dependencies.model, {
+    const answer = await callModel(dependencies.model, {
       step: 'answer',
       problemId: input.problemId,
       system: dependencies.prompts.render('answer.system'),
@@ -26,7 +26,8 @@ export function createAnswerQuiz(dependencies: { model: ModelCallSettings; promp
         { type: 'text', text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }) },
       ],
     });
-    const parsed = parseAnswerLetter(text);
+    const { text, usage } = answer;
+    const parsed = parseAnswer('answer', answer, parseAnswerLetter);
     const correct = parsed.ok && parsed.value === quiz.correct_option;
     await dependencies.store.put(
       `${problemPrefix(input)}/answers/quiz-${input.index + 1}.json`,

@@ -1,7 +1,7 @@
-import { parseClassification } from '../domain/parse-model-output.ts';
+import { classificationAnswerSchema, parseClassification } from '../domain/parse-model-output.ts';
 import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, type ModelCallSettings } from './model-call.ts';
+import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
 import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
@@ -24,13 +24,15 @@ export function createClassifyProblem(dependencies: { model: ModelCallSettings; 
       problem.image_type ? `Image type given with the problem: ${problem.image_type}` : '',
       problem.caption ? `Caption of the intended figure: ${problem.caption}` : '',
     ].filter(Boolean);
-    const { text, usage } = await callModel(dependencies.model, {
+    const answer = await callModel(dependencies.model, {
       step: 'classify',
       problemId: input.problemId,
       system: dependencies.prompts.render('classify.system'),
       parts: [{ type: 'text', text: dependencies.prompts.render('classify.user', { question: problem.question, hints: hints.join('\n') }) }],
+      responseSchema: { name: 'classification', schema: classificationAnswerSchema },
     });
-    const parsed = parseClassification(text);
+    const { text, usage } = answer;
+    const parsed = parseAnswer('classify', answer, parseClassification);
     await dependencies.store.put(
       `${problemPrefix(input)}/classification.json`,
       JSON.stringify({ answer: text, parsed: parsed.ok ? parsed.value : null, reason: parsed.ok ? null : parsed.reason }, null, 2),

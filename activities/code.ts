@@ -1,7 +1,7 @@
 import { parseCode } from '../domain/parse-model-output.ts';
 import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, type ModelCallSettings } from './model-call.ts';
+import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
 import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
@@ -62,16 +62,17 @@ async function requestScript(
   step: 'code' | 'repair',
   userText: string,
 ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-  const { text, usage } = await callModel(dependencies.model, {
+  const answer = await callModel(dependencies.model, {
     step,
     problemId: input.problemId,
     system: dependencies.prompts.render('code.system'),
     parts: [{ type: 'text', text: userText }],
   });
+  const { text, usage } = answer;
   const attemptPrefix = `${problemPrefix(input)}/attempt-${input.attempt}`;
   const answerKey = `${attemptPrefix}/${step}-answer.md`;
   await dependencies.store.put(answerKey, text, 'text/markdown');
-  const parsed = parseCode(text);
+  const parsed = parseAnswer(step, answer, parseCode);
   if (!parsed.ok) return { ok: false, reason: parsed.reason, usage, answerKey };
   const codeKey = `${attemptPrefix}/diagram.py`;
   await dependencies.store.put(codeKey, parsed.value, 'text/x-python');

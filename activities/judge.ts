@@ -1,7 +1,7 @@
-import { parseJudgement } from '../domain/parse-model-output.ts';
+import { judgementAnswerSchema, parseJudgement } from '../domain/parse-model-output.ts';
 import type { JudgeScores, Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, type ModelCallSettings } from './model-call.ts';
+import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
 import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
@@ -13,7 +13,7 @@ export interface JudgeImageInput extends ProblemRef {
 export function createJudgeImage(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
   return async function judgeImage(input: JudgeImageInput): Promise<StepOutcome<{ scores: JudgeScores; judgeKey: string }>> {
     const image = await dependencies.store.get(input.imageKey);
-    const { text, usage } = await callModel(dependencies.model, {
+    const answer = await callModel(dependencies.model, {
       step: 'judge',
       problemId: input.problemId,
       system: dependencies.prompts.render('judge.system'),
@@ -21,8 +21,10 @@ export function createJudgeImage(dependencies: { model: ModelCallSettings; promp
         { type: 'text', text: dependencies.prompts.render('judge.user', { question: input.problem.question }) },
         { type: 'image', mimeType: 'image/png', data: image },
       ],
+      responseSchema: { name: 'judgement', schema: judgementAnswerSchema },
     });
-    const parsed = parseJudgement(text);
+    const { text, usage } = answer;
+    const parsed = parseAnswer('judge', answer, parseJudgement);
     const judgeKey = `${problemPrefix(input)}/judge.json`;
     await dependencies.store.put(
       judgeKey,

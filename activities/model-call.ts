@@ -1,17 +1,29 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Parsed } from '../domain/parse-model-output.ts';
 import type { Step, Usage } from '../domain/types.ts';
-import type { ModelPart, ModelProvider } from '../providers/provider.ts';
+import { providerFailureDetails } from '../providers/errors.ts';
+import { fitImage, type ImageLimits } from '../providers/image.ts';
+import type { ModelPart, ModelProvider, ModelResponse, ResponseSchema, TokenUsage } from '../providers/provider.ts';
 import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
 
 export type ModelStep = Exclude<Step, 'refine' | 'image'>;
 
-/** USD per million tokens. */
-export type PriceTable = Record<string, { input: number; output: number }>;
+/** USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache (default: `input`). */
+export type PriceTable = Record<string, { input: number; output: number; cachedInput?: number }>;
 
 export interface ModelCallSettings {
   provider: ModelProvider;
   models: Record<ModelStep, string>;
   temperatures: Record<ModelStep, number>;
   prices: PriceTable;
+  /**
+   * Send the JSON steps' answer schema in the provider's native schema mode. Off, the answer is
+   * asked for in the prompt only and found by the tolerant parser. @default false
+   */
+  structuredOutput?: boolean;
+  /** @default 1024 px long side, 2 MiB */
+  imageLimits?: ImageLimits;
 }
 
 export interface ModelCall {
@@ -19,27 +31,111 @@ export interface ModelCall {
   problemId: string | number;
   system?: string;
   parts: ModelPart[];
+  /** The JSON shape of the answer; sent only when the provider's structuredOutput is on. */
+  responseSchema?: ResponseSchema;
 }
 
-/** One model request for a step, with the step's model and temperature; returns the text and its cost. */
-export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<{ text: string; usage: Usage }> {
+export interface ModelAnswer {
+  text: string;
+  usage: Usage;
+  /** The provider's finish reason; null when the response held no answer candidate at all. */
+  finishReason: string | null;
+  /** Stopped at the output token limit. */
+  truncated: boolean;
+}
+
+/**
+ * One model request for a step, with the step's model and temperature; images shrunk to the
+ * model limits first. Returns the text and what it cost. Provider failures pass through (they
+ * are sorted already), with the cost of a billed refusal added to their details.
+ */
+export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<ModelAnswer> {
   const model = settings.models[call.step];
-  const response = await withHeartbeats(settings.provider.generate({
-    step: call.step,
-    problemId: String(call.problemId),
-    model,
-    system: call.system,
-    parts: call.parts,
-    temperature: settings.temperatures[call.step],
-    signal: currentCancellationSignal(),
-  }));
-  const price = settings.prices[model] ?? settings.prices[response.model];
-  const cost = price
-    ? (response.usage.inputTokens * price.input + response.usage.outputTokens * price.output) / 1_000_000
-    : 0;
+  const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
+  let response: ModelResponse;
+  try {
+    response = await withHeartbeats(
+      settings.provider.generate({
+        step: call.step,
+        problemId: String(call.problemId),
+        model,
+        system: call.system,
+        parts,
+        temperature: settings.temperatures[call.step],
+        ...(settings.structuredOutput && call.responseSchema ? { responseSchema: call.responseSchema } : {}),
+        signal: currentCancellationSignal(),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ApplicationFailure) {
+      const billed = providerFailureDetails(error)?.usage;
+      if (billed) billed.cost_usd = costOf(settings.prices, model, model, { inputTokens: billed.input_tokens, outputTokens: billed.output_tokens, cachedInputTokens: 0 });
+    }
+    throw error;
+  }
+  const { usage } = response;
   return {
     text: response.text,
-    usage: { input_tokens: response.usage.inputTokens, output_tokens: response.usage.outputTokens, cost_usd: cost },
+    usage: {
+      input_tokens: usage.inputTokens,
+      output_tokens: usage.outputTokens,
+      cost_usd: costOf(settings.prices, model, response.model, usage),
+    },
+    finishReason: response.finishReason,
+    truncated: response.truncated,
   };
 }
 
+/**
+ * Parses a step's answer, telling an empty or cut-off answer apart from a malformed one: both are
+ * parse failures of the step (the model was paid and answered; asking the same again is the
+ * workflow's decision), with a reason that says which.
+ */
+export function parseAnswer<T>(step: ModelStep, answer: ModelAnswer, parse: (text: string) => Parsed<T>): Parsed<T> {
+  if (answer.text.trim() === '') {
+    const why = answer.finishReason === null ? 'no answer candidates' : `finish reason ${answer.finishReason}`;
+    return { ok: false, reason: `${step === 'answer' ? 'answer' : `${step} answer`} is empty (${why})` };
+  }
+  const parsed = parse(answer.text);
+  if (parsed.ok || !answer.truncated) return parsed;
+  return { ok: false, reason: `${parsed.reason} (the answer was cut off at the model's output limit)` };
+}
+
+/** An image no shrinking makes sendable fails the step for good: asking again cannot help. */
+function fitForModel(part: Extract<ModelPart, { type: 'image' }>, limits: ImageLimits | undefined): Extract<ModelPart, { type: 'image' }> {
+  try {
+    return fitImage(part, limits);
+  } catch (error) {
+    throw ApplicationFailure.create({
+      type: 'ImageNotSendable',
+      message: `the figure cannot be sent to the model: ${error instanceof Error ? error.message : String(error)}`,
+      nonRetryable: true,
+    });
+  }
+}
+
+const unpricedModels = new Set<string>();
+
+function costOf(prices: PriceTable, requestedModel: string, answeringModel: string, usage: TokenUsage): number {
+  const price = prices[requestedModel] ?? prices[answeringModel];
+  if (!price) {
+    reportUnpriced(requestedModel);
+    return 0;
+  }
+  const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const dollars =
+    (usage.inputTokens - cached) * price.input + cached * (price.cachedInput ?? price.input) + usage.outputTokens * price.output;
+  return dollars / 1_000_000;
+}
+
+function reportUnpriced(model: string): void {
+  if (unpricedModels.has(model)) return;
+  unpricedModels.add(model);
+  const message = `no price for model "${model}": its calls count as $0; add it to the config's "prices" (USD per million tokens)`;
+  try {
+    Context.current().log.warn(message);
+  } catch {
+    // Outside an activity (a script or a unit test) there is no activity logger.
+    console.warn(message);
+  }
+}

@@ -1,7 +1,7 @@
-import { parsePlan } from '../domain/parse-model-output.ts';
+import { parsePlan, planAnswerSchema } from '../domain/parse-model-output.ts';
 import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, type ModelCallSettings } from './model-call.ts';
+import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
 import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
@@ -13,7 +13,7 @@ export interface PlanDiagramInput extends ProblemRef {
 
 export function createPlanDiagram(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
   return async function planDiagram(input: PlanDiagramInput): Promise<StepOutcome<{ planKey: string }>> {
-    const { text, usage } = await callModel(dependencies.model, {
+    const answer = await callModel(dependencies.model, {
       step: 'plan',
       problemId: input.problemId,
       system: dependencies.prompts.render('plan.system'),
@@ -27,8 +27,10 @@ export function createPlanDiagram(dependencies: { model: ModelCallSettings; prom
           }),
         },
       ],
+      responseSchema: { name: 'diagram_plan', schema: planAnswerSchema },
     });
-    const parsed = parsePlan(text);
+    const { usage } = answer;
+    const parsed = parseAnswer('plan', answer, parsePlan);
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
     const planKey = `${problemPrefix(input)}/plan.json`;
     await dependencies.store.put(planKey, JSON.stringify(parsed.value, null, 2), 'application/json');

@@ -139,8 +139,11 @@ function deepMerge(base: Record<string, unknown>, override: Record<string, unkno
   return result;
 }
 
-/** Task queue names derived from the configured prefix. */
-export function taskQueues(config: Config): { workflows: string; llm: string; render: string } {
+/**
+ * The workflows and render task queues, named from the configured prefix. Model calls go to one
+ * queue per provider (workers/llm-queue.ts), so that a provider's rate limit is one queue's.
+ */
+export function taskQueues(config: Config): { workflows: string; render: string } {
   const prefix = config.temporal.taskQueuePrefix;
-  return { workflows: `${prefix}-workflows`, llm: `${prefix}-llm`, render: `${prefix}-render` };
+  return { workflows: `${prefix}-workflows`, render: `${prefix}-render` };
 }

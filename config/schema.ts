@@ -24,11 +24,39 @@ const stepTemperatures = z
   })
   .strict();
 
-/** USD per million tokens, keyed by model name. Unknown models cost 0 and are reported once. */
+/**
+ * USD per million tokens, keyed by model name. `cachedInput` is the rate for input tokens served
+ * from the provider's prompt cache (default: the input rate). Unknown models cost 0 and are
+ * reported once per worker.
+ */
 const priceTable = z.record(
   z.string(),
-  z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict(),
+  z
+    .object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cachedInput: z.number().nonnegative().optional() })
+    .strict(),
 );
+
+/**
+ * List prices of the default models and their close relatives (standard tier, prompts under
+ * 200k tokens), as the providers published them in 2025. Entries in the config's `prices` are
+ * merged over these, so one override does not drop the rest; check your provider's price page.
+ */
+export const DEFAULT_PRICES: z.output<typeof priceTable> = {
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10 },
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+};
+
+/** Requests per minute for one provider's llm task queue, across all workers. */
+const requestsPerMinute = z.number().positive().max(600_000);
+
+/** What `requestsPerMinute` is when not set and the provider's own API is used. */
+export const DEFAULT_REQUESTS_PER_MINUTE = { openai: 450, gemini: 140 } as const;
 
 /**
  * The whole configuration. Defaults live here; `config/load.ts` merges
@@ -51,6 +79,19 @@ export const configSchema = z
           quiz: 'gpt-4.1-mini',
           answer: 'gpt-4.1-mini',
         }),
+        /**
+         * Ask for the JSON steps' answers in the API's schema mode (`response_format: json_schema`,
+         * strict). Turn it off for OpenAI-compatible servers without it; the tolerant parser then
+         * reads JSON from plain text. @default true
+         */
+        structuredOutput: z.boolean().default(true),
+        /**
+         * Model calls per minute for all workers together: the openai task queue's server-side
+         * rate (Temporal's maxTaskQueueActivitiesPerSecond = this / 60). Set it a little below
+         * your account's limit. @default 450 against the OpenAI API (its 500 RPM at usage tier 1,
+         * with headroom); no limit when `baseUrl` points at another server (vLLM, Ollama, a proxy)
+         */
+        requestsPerMinute: requestsPerMinute.optional(),
       })
       .strict()
       .prefault({}),
@@ -66,6 +107,15 @@ export const configSchema = z
           quiz: 'gemini-2.5-flash',
           answer: 'gemini-2.5-flash',
         }),
+        /** Ask for the JSON steps' answers with `responseMimeType: application/json` + `responseJsonSchema`. @default true */
+        structuredOutput: z.boolean().default(true),
+        /**
+         * Model calls per minute for all workers together (the gemini task queue's server-side
+         * rate). One queue serves every Gemini model, so this is bounded by the slowest default
+         * model's limit. @default 140 against the Gemini API (gemini-2.5-pro's 150 RPM at tier 1,
+         * with headroom); no limit when `baseUrl` points at another server
+         */
+        requestsPerMinute: requestsPerMinute.optional(),
       })
       .strict()
       .prefault({}),
@@ -85,7 +135,7 @@ export const configSchema = z
       quiz: 0.3,
       answer: 0,
     }),
-    prices: priceTable.default({}),
+    prices: priceTable.optional().transform((prices) => ({ ...DEFAULT_PRICES, ...prices })),
     llm: z
       .object({
         /** One HTTP request's limit. @default 120 */
@@ -127,8 +177,41 @@ export const configSchema = z
         timeoutSeconds: z.number().positive().max(600).default(20),
         /** Render attempts per problem: the first code plus repairs. @default 3 */
         maxAttempts: z.int().min(1).max(10).default(3),
-        /** Concurrent renders per worker. @default number of cores */
+        /** Concurrent renders per worker, one sandboxed zygote each. @default number of cores */
         slots: z.int().min(1).optional(),
+        /**
+         * How scripts are isolated. `auto` probes bubblewrap, then unshare namespaces, then a bare
+         * unprivileged uid with a seccomp guard, and uses the first that works; the worker refuses to
+         * start when none does. @default "auto"
+         */
+        isolation: z.enum(['auto', 'bubblewrap', 'namespaces', 'unprivileged-uid']).default('auto'),
+        /** First of the unprivileged uids render slots run as (one per slot; ids with an account are skipped). @default 850000 */
+        uidBase: z.int().min(1000).max(2_000_000_000).default(850_000),
+        /** A slot's zygote is replaced after this many jobs. @default 200 */
+        recycleAfterJobs: z.int().min(1).default(200),
+        limits: z
+          .object({
+            /** @default 10 */
+            cpuSeconds: z.int().min(1).max(600).default(10),
+            /** Address space per process. @default 2048 */
+            addressSpaceMebibytes: z.int().min(256).default(2048),
+            /** Processes and threads per slot, its zygote included. @default 64 */
+            processes: z.int().min(4).default(64),
+            /** @default 64 */
+            fileSizeMebibytes: z.int().min(1).default(64),
+            /** @default 256 */
+            openFiles: z.int().min(32).default(256),
+            /** Captured stdout+stderr per job. @default 1048576 */
+            outputBytes: z.int().min(1024).default(1024 * 1024),
+            /** Largest PNG accepted. @default 20 */
+            imageMebibytes: z.int().min(1).default(20),
+            /** Largest PNG side, checked from its header before decoding. @default 8192 */
+            imageSidePixels: z.int().min(256).max(65_535).default(8192),
+            /** All a bubblewrap job may write (its tmpfs). @default 256 */
+            scratchMebibytes: z.int().min(16).default(256),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -155,7 +238,10 @@ export const configSchema = z
       .prefault({}),
     workers: z
       .object({
-        /** Concurrent model calls per llm worker. @default 32 */
+        /**
+         * Model calls one llm worker process runs at once (its maxConcurrentActivityTaskExecutions);
+         * the request rate is the provider's `requestsPerMinute`, shared by all workers. @default 32
+         */
         llmConcurrency: z.int().min(1).default(32),
       })
       .strict()

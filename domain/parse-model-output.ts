@@ -175,37 +175,47 @@ function missingOr(message: string) {
   return { error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : message) };
 }
 
+// Non-emptiness is a refinement, not `.min(1)`: these schemas also become the JSON Schema sent
+// in the providers' schema modes, and length keywords are outside the subset both APIs accept.
 const nonEmptyString = z
   .string(missingOr('must be a non-empty string'))
   .trim()
-  .min(1, { error: 'must be a non-empty string' });
+  .refine((value) => value.length > 0, { error: 'must be a non-empty string' });
 
-function subjectFrom(value: string): Subject | undefined {
+/** Models write "physics" or "PHYSICS" when no schema holds them to the enum; the canonical name is meant. */
+function canonicalSubject(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
   const wanted = value.trim().toLowerCase();
-  return SUBJECTS.find((subject) => subject.toLowerCase() === wanted);
+  return SUBJECTS.find((subject) => subject.toLowerCase() === wanted) ?? value;
 }
 
-const classificationSchema = z.object({
+/**
+ * The classify answer. Its JSON Schema (output side: the subject enum) is what the providers'
+ * schema modes ask for; the same schema then validates the answer, schema mode or not.
+ */
+export const classificationAnswerSchema = z.object({
   visualizable: z.boolean(missingOr('must be true or false')),
   reason: z.string(missingOr('must be a string')).trim(),
-  subject: z.string(missingOr(`must be one of ${SUBJECTS.join(', ')}`)).transform((value, context) => {
-    const subject = subjectFrom(value);
-    if (subject === undefined) {
-      context.addIssue({ code: 'custom', message: `is "${value}", expected one of ${SUBJECTS.join(', ')}` });
-      return z.NEVER;
-    }
-    return subject;
-  }),
+  subject: z.preprocess(
+    canonicalSubject,
+    z.enum(SUBJECTS, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required'
+          : `is ${describeValue(issue.input)}, expected one of ${SUBJECTS.join(', ')}`,
+    }),
+  ),
   image_type: nonEmptyString,
 });
 
 export function parseClassification(text: string): Parsed<Classification> {
-  return parseWithSchema('classify', text, classificationSchema);
+  return parseWithSchema('classify', text, classificationAnswerSchema);
 }
 
 const planItems = z.array(nonEmptyString, missingOr('must be an array of strings'));
 
-const planSchema = z.object({
+/** The plan answer: ImgCoder's four parts. Sent as the schema and used to validate, like classify's. */
+export const planAnswerSchema = z.object({
   content: planItems.min(1, { error: 'must name at least one item' }),
   layout: planItems,
   labels: planItems,
@@ -213,7 +223,7 @@ const planSchema = z.object({
 });
 
 export function parsePlan(text: string): Parsed<Plan> {
-  return parseWithSchema('plan', text, planSchema);
+  return parseWithSchema('plan', text, planAnswerSchema);
 }
 
 const PYTHON_LANGUAGES = new Set(['python', 'py', 'python3']);
@@ -254,40 +264,61 @@ function findField(object: JsonObject, wireKey: string, normalizedNames: string[
 
 const NUMERIC_STRING = /^\s*-?\d+(?:\.\d+)?\s*$/;
 
-function scoreFrom(value: unknown): number | undefined {
-  const number = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : NaN;
-  return number === 0 || number === 1 || number === 2 ? number : undefined;
-}
-
 function describeValue(value: unknown): string {
   return typeof value === 'number' ? String(value) : JSON.stringify(value);
 }
 
-/** The judge's five 0–2 scores. A missing or out-of-range score fails the parse; it never becomes 0. */
+const SCORE_MESSAGE = (issue: { input: unknown }) =>
+  issue.input === undefined ? 'is missing' : `is ${describeValue(issue.input)}, expected 0, 1 or 2`;
+const judgeScore = z.int({ error: SCORE_MESSAGE }).min(0, { error: SCORE_MESSAGE }).max(2, { error: SCORE_MESSAGE });
+
+/**
+ * The judge answer in the wire names of CONTRACT.md. `reasoning` comes first so that a model held
+ * to this schema reasons before it scores; without a schema the reasoning is the prose before
+ * the JSON, which the parser moves into this field before validating.
+ */
+export const judgementAnswerSchema = z.object({
+  reasoning: z.string(),
+  Correctness_Fidelity: judgeScore,
+  Layout_Precision: judgeScore,
+  Readability_Occlusion: judgeScore,
+  Scientific_Plausibility: judgeScore,
+  Expressiveness_Richness: judgeScore,
+});
+
+/**
+ * The judge's five 0–2 scores. Tolerant reading first (key spelling, numeric strings, reasoning
+ * in prose), then judgementAnswerSchema decides. A missing or out-of-range score fails the
+ * parse; it never becomes 0.
+ */
 export function parseJudgement(text: string): Parsed<Judgement> {
   const located = locateJson(text);
   if (located === undefined) return { ok: false, reason: 'judge answer has no JSON object' };
-  const scores: Partial<JudgeScores> = {};
+  const fieldReasoning = located.value['reasoning'];
+  const proseReasoning = located.before.trim();
+  const candidate: Record<string, unknown> = {
+    reasoning: proseReasoning || (typeof fieldReasoning === 'string' ? fieldReasoning.trim() : ''),
+  };
   const dimensionReasoning: Partial<Record<JudgeDimension, string>> = {};
   for (const dimension of JUDGE_DIMENSIONS) {
     const wireKey = JUDGE_WIRE_KEYS[dimension];
     const normalized = normalizeKey(wireKey);
     const field = findField(located.value, wireKey, [normalized]);
-    if (!field.found) return { ok: false, reason: `judge score ${wireKey} is missing` };
-    const score = scoreFrom(field.value);
-    if (score === undefined) {
-      return { ok: false, reason: `judge score ${wireKey} is ${describeValue(field.value)}, expected 0, 1 or 2` };
-    }
-    scores[dimension] = score;
+    candidate[wireKey] = typeof field.value === 'string' && NUMERIC_STRING.test(field.value) ? Number(field.value) : field.value;
     const explanation = findField(located.value, `${wireKey}_reasoning`, [`${normalized}reasoning`, `${normalized}reason`]);
     if (typeof explanation.value === 'string' && explanation.value.trim() !== '') {
       dimensionReasoning[dimension] = explanation.value.trim();
     }
   }
-  return {
-    ok: true,
-    value: { scores: scores as JudgeScores, reasoning: located.before.trim(), dimension_reasoning: dimensionReasoning },
-  };
+  const result = judgementAnswerSchema.safeParse(candidate);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    return { ok: false, reason: `judge score ${String(issue?.path[0] ?? '')} ${issue?.message ?? 'is invalid'}` };
+  }
+  const scores = Object.fromEntries(
+    JUDGE_DIMENSIONS.map((dimension) => [dimension, result.data[JUDGE_WIRE_KEYS[dimension] as keyof typeof result.data]]),
+  ) as JudgeScores;
+  return { ok: true, value: { scores, reasoning: result.data.reasoning, dimension_reasoning: dimensionReasoning } };
 }
 
 export type QuizCheck =
@@ -345,6 +376,24 @@ export function validateQuiz(quiz: unknown): QuizCheck {
   };
 }
 
+const quizOption = z.string();
+
+/**
+ * The quiz answer's shape, sent as the schema in schema mode. validateQuiz adds what a JSON Schema
+ * cannot say (options distinct and non-empty) and normalizes; this schema then checks the result.
+ */
+export const quizAnswerSchema = z.object({
+  quizzes: z
+    .array(
+      z.object({
+        question: z.string(),
+        options: z.object({ A: quizOption, B: quizOption, C: quizOption, D: quizOption }),
+        correct_option: z.enum(OPTION_LETTERS),
+      }),
+    )
+    .min(1),
+});
+
 export function parseQuizzes(text: string): Parsed<Quiz[]> {
   const json = extractJson(text);
   if (!json.ok) return { ok: false, reason: 'quiz answer has no JSON object' };
@@ -362,8 +411,18 @@ export function parseQuizzes(text: string): Parsed<Quiz[]> {
     }
     value.push(check.value);
   }
+  const checked = quizAnswerSchema.safeParse({ quizzes: value });
+  if (!checked.success) return { ok: false, reason: describeIssue('quiz', checked.error) };
   return { ok: true, value };
 }
+
+/** The answer schemas of the JSON steps, by step: what schema mode asks for and what validates. */
+export const ANSWER_SCHEMAS = {
+  classify: classificationAnswerSchema,
+  plan: planAnswerSchema,
+  judge: judgementAnswerSchema,
+  quiz: quizAnswerSchema,
+} as const;
 
 /** A capital A–D with no letter, digit or underscore on either side. */
 const STANDALONE_LETTER = /(?<![\p{L}\p{N}_])[ABCD](?![\p{L}\p{N}_])/gu;

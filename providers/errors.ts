@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Step } from '../domain/types.ts';
+import type { Step, Usage } from '../domain/types.ts';
+import type { TokenUsage } from './provider.ts';
 
 // No SDK runtime imports here on purpose: workflows import the error type lists below to fill
 // `nonRetryableErrorTypes`, and the workflow bundle must not pull in the provider SDKs. SDK
@@ -11,16 +12,15 @@ export const RETRYABLE_PROVIDER_ERROR_TYPES = [
   'ProviderUnavailable',
   'ProviderTimeout',
   'ProviderConnectionError',
-  // An empty answer is usually a sampling or serving hiccup (no candidates, a dropped stream,
-  // thinking that used up the output budget); asking again often works and the activity's
-  // maximumAttempts bounds the cost. A refusal, by contrast, repeats for the same prompt.
-  'ProviderEmptyAnswer',
   // Something the sorter did not recognise (a proxy answering HTML with 200, an SDK change);
   // retried a bounded number of times rather than failing the problem on the first surprise.
   'ProviderUnexpectedError',
 ] as const;
 
-/** Failure types that fail the step for good: asking again gives the same answer. */
+/**
+ * Failure types that fail the step for good: asking again gives the same answer. An empty or
+ * cut-off answer is neither: it is a parse failure of the step (activities/model-call.ts).
+ */
 export const NON_RETRYABLE_PROVIDER_ERROR_TYPES = [
   'ProviderAuthError',
   'ProviderBadRequest',
@@ -37,6 +37,10 @@ export type ProviderName = 'openai' | 'gemini';
 export interface ProviderErrorContext {
   step: Step;
   problemId: string;
+  /** The model asked; named in messages where it is the likely cause (404, 403). */
+  model?: string;
+  /** The client's deadline for one request, named when it ran out. */
+  timeoutMs?: number;
   /** Values that must never reach a message or detail (the API key); removed wherever they occur. */
   secrets?: readonly string[];
 }
@@ -46,12 +50,18 @@ export interface ProviderFailureDetails {
   provider: ProviderName;
   step: Step;
   problemId: string;
+  model?: string;
   status?: number;
   retryAfterMs?: number;
   /** The provider's own explanation, with anything that looks like a key removed. */
   providerMessage?: string;
   providerCode?: string;
   requestId?: string;
+  /**
+   * Tokens the provider billed for a response that still failed the step (a refusal). The
+   * provider fills the tokens; callModel adds the cost; the workflow adds it to the problem.
+   */
+  usage?: Usage;
 }
 
 export interface ProviderFailureOptions {
@@ -64,6 +74,7 @@ export interface ProviderFailureOptions {
   providerMessage?: string;
   providerCode?: string;
   requestId?: string;
+  usage?: Usage;
 }
 
 export function isRetryableProviderErrorType(type: string): type is RetryableProviderErrorType {
@@ -72,17 +83,20 @@ export function isRetryableProviderErrorType(type: string): type is RetryablePro
 
 /**
  * Builds the ApplicationFailure for a provider problem. Retryability follows from the type alone,
- * so the lists above and the failures thrown can never disagree.
+ * so the lists above and the failures thrown can never disagree. Messages are written for the
+ * manifest, where the workflow prefixes the step ("plan: invalid API key for openai (401)").
  */
 export function createProviderFailure(options: ProviderFailureOptions): ApplicationFailure {
   const { provider, type, context } = options;
   const retryable = isRetryableProviderErrorType(type);
   const details: ProviderFailureDetails = { provider, step: context.step, problemId: context.problemId };
+  if (context.model) details.model = context.model;
   if (options.status !== undefined) details.status = options.status;
   if (options.retryAfterMs !== undefined) details.retryAfterMs = options.retryAfterMs;
   if (options.providerMessage) details.providerMessage = redactSecrets(options.providerMessage, context.secrets);
   if (options.providerCode) details.providerCode = redactSecrets(options.providerCode, context.secrets);
   if (options.requestId) details.requestId = options.requestId;
+  if (options.usage) details.usage = options.usage;
   return ApplicationFailure.create({
     type,
     message: redactSecrets(options.message, context.secrets),
@@ -93,10 +107,25 @@ export function createProviderFailure(options: ProviderFailureOptions): Applicat
   });
 }
 
+/** Token counts of a billed answer that failed the step, in the manifest's form; callModel fills in the cost. */
+export function billedUsage(usage: TokenUsage): Usage {
+  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: 0 };
+}
+
+/** The provider details of a failure built by createProviderFailure, if it is one. */
+export function providerFailureDetails(failure: ApplicationFailure): ProviderFailureDetails | undefined {
+  const first = failure.details?.[0];
+  return isRecord(first) && (first['provider'] === 'openai' || first['provider'] === 'gemini')
+    ? (first as unknown as ProviderFailureDetails)
+    : undefined;
+}
+
 /** Sorts anything the openai SDK (or its fetch) threw into a provider failure. */
 export function sortOpenAiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   const provider = 'openai';
+  // APIError (openai/src/core/error.ts) carries `status`, `headers` (a Headers) and the body's
+  // `error` object; APIConnectionError has no status and keeps the fetch error as `cause`.
   const status = numberField(error, 'status');
   if (status !== undefined) {
     const body = objectField(error, 'error');
@@ -121,8 +150,9 @@ export function sortGeminiError(error: unknown, context: ProviderErrorContext): 
   const provider = 'gemini';
   const status = numberField(error, 'status');
   if (status !== undefined && nameOf(error) === 'ApiError') {
-    // genai's ApiError keeps no headers; its message is the JSON error body, which is where the
-    // Gemini API puts retry hints (google.rpc.RetryInfo) and the reason a key was rejected.
+    // genai's ApiError keeps no headers (throwErrorIfNotOK stringifies the JSON body into the
+    // message); the body is where the Gemini API puts retry hints (google.rpc.RetryInfo) and
+    // the reason a key was rejected (google.rpc.ErrorInfo).
     const body = parseGoogleErrorBody(error instanceof Error ? error.message : undefined);
     return failureForStatus({
       provider,
@@ -140,23 +170,41 @@ export function sortGeminiError(error: unknown, context: ProviderErrorContext): 
 }
 
 /**
- * How long the server asked us to wait, from `retry-after-ms` or `Retry-After` (seconds or an
- * HTTP date). Undefined when absent, unreadable or not in the future.
+ * How long the server asked us to wait: `retry-after-ms`, else `Retry-After` (seconds or an
+ * HTTP date), else, when a limit is exhausted, OpenAI's `x-ratelimit-reset-requests` /
+ * `x-ratelimit-reset-tokens` ("1s", "6m0s", "20ms"). Undefined when absent or unreadable.
  */
 export function retryDelayFromHeaders(headers: HeaderReader | undefined): number | undefined {
   if (!headers) return undefined;
   const milliseconds = Number.parseFloat(headers.get('retry-after-ms') ?? '');
   if (Number.isFinite(milliseconds) && milliseconds > 0) return Math.round(milliseconds);
   const retryAfter = headers.get('retry-after')?.trim();
-  if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) {
-    const seconds = Number.parseFloat(retryAfter);
-    return seconds > 0 ? Math.round(seconds * 1000) : undefined;
+  if (retryAfter) {
+    if (/^\d+(\.\d+)?$/.test(retryAfter)) {
+      const seconds = Number.parseFloat(retryAfter);
+      if (seconds > 0) return Math.round(seconds * 1000);
+    } else {
+      const untilDate = Date.parse(retryAfter) - Date.now();
+      if (untilDate > 0) return untilDate;
+    }
   }
-  const date = Date.parse(retryAfter);
-  if (Number.isNaN(date)) return undefined;
-  const untilDate = date - Date.now();
-  return untilDate > 0 ? untilDate : undefined;
+  let reset: number | undefined;
+  for (const limit of ['requests', 'tokens']) {
+    if (headers.get(`x-ratelimit-remaining-${limit}`)?.trim() !== '0') continue;
+    const delay = parseResetDuration(headers.get(`x-ratelimit-reset-${limit}`));
+    if (delay !== undefined) reset = Math.max(reset ?? 0, delay);
+  }
+  return reset;
+}
+
+/** "1s", "6m0s", "1h2m3.5s", "20ms" -> milliseconds. */
+function parseResetDuration(value: string | null): number | undefined {
+  const text = value?.trim();
+  if (!text || !/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
+  const unitMilliseconds: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+  let total = 0;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number.parseFloat(match[1]!) * unitMilliseconds[match[2]!]!;
+  return total > 0 ? Math.round(total) : undefined;
 }
 
 /** Removes the given secrets and anything shaped like an API key or bearer token. */
@@ -188,8 +236,8 @@ interface StatusFacts {
 
 function failureForStatus(facts: StatusFacts): ApplicationFailure {
   const { provider, context, status, retryAfterMs } = facts;
-  const at = `at step ${context.step}`;
   const because = facts.providerMessage ? `: ${truncate(facts.providerMessage, 300)}` : '';
+  const model = context.model ? ` "${context.model}"` : '';
   const build = (type: ProviderErrorType, message: string): ApplicationFailure =>
     createProviderFailure({
       provider,
@@ -205,16 +253,17 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
   const retryHint = retryAfterMs === undefined ? '' : `, retry after ${formatSeconds(retryAfterMs)}`;
 
   // Auth messages leave out the provider's text: some providers echo part of the key back.
-  if (status === 401 || facts.authRejected) return build('ProviderAuthError', `invalid API key for ${provider} (${status}) ${at}`);
-  if (status === 403) return build('ProviderAuthError', `API key not allowed to use this ${provider} model (403) ${at}`);
-  if (status === 429) return build('ProviderRateLimited', `${provider} rate limited (429) ${at}${retryHint}`);
-  if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408) ${at}${retryHint}`);
-  if (status === 409) return build('ProviderUnavailable', `${provider} busy with a conflicting request (409) ${at}${retryHint}`);
-  if (status >= 500) return build('ProviderUnavailable', `${provider} unavailable (${status}) ${at}${retryHint}`);
-  if (status === 404) return build('ProviderNotFound', `${provider} has no such model or endpoint (404) ${at}${because}`);
-  if (status === 422) return build('ProviderBadRequest', `${provider} could not process the request (422) ${at}${because}`);
-  if (status >= 400) return build('ProviderBadRequest', `${provider} rejected the request (${status}) ${at}${because}`);
-  return build('ProviderUnexpectedError', `${provider} answered with unexpected status ${status} ${at}${because}`);
+  if (status === 401 || facts.authRejected) return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
+  if (status === 403) return build('ProviderAuthError', `API key for ${provider} may not use model${model} (403)`);
+  if (status === 429) return build('ProviderRateLimited', `rate limited by ${provider} (429)${retryHint}`);
+  if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408)${retryHint}`);
+  if (status === 409) return build('ProviderUnavailable', `${provider} busy with a conflicting request (409)${retryHint}`);
+  if (status >= 500) return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}`);
+  if (status === 404) return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (404)${because}`);
+  if (status === 413) return build('ProviderBadRequest', `request too large for ${provider} (413)${because}`);
+  if (status === 422) return build('ProviderBadRequest', `${provider} could not process the request (422)${because}`);
+  if (status >= 400) return build('ProviderBadRequest', `${provider} rejected the request (${status})${because}`);
+  return build('ProviderUnexpectedError', `${provider} answered with unexpected status ${status}${because}`);
 }
 
 const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError', 'APIConnectionTimeoutError']);
@@ -227,27 +276,31 @@ function failureForTransport(provider: ProviderName, context: ProviderErrorConte
   const chain = causeChain(error);
   const names = chain.map(nameOf);
   const codes = chain.map((link) => stringField(link, 'code')).filter((code): code is string => code !== undefined);
-  const at = `at step ${context.step}`;
   const build = (type: ProviderErrorType, message: string, providerCode?: string): ApplicationFailure =>
     createProviderFailure({ provider, type, message, context, providerCode });
 
   if (names.some((name) => TIMEOUT_NAMES.has(name)) || codes.some((code) => TIMEOUT_CODES.has(code))) {
-    return build('ProviderTimeout', `${provider} did not answer in time ${at}`, codes[0]);
+    const within = context.timeoutMs === undefined ? 'in time' : `within ${formatSeconds(context.timeoutMs)}`;
+    return build('ProviderTimeout', `${provider} did not answer ${within}`, codes[0]);
   }
   const resetCode = codes.find((code) => RESET_CODES.has(code));
-  if (resetCode) return build('ProviderConnectionError', `connection to ${provider} was reset ${at}`, resetCode);
+  if (resetCode) return build('ProviderConnectionError', `connection to ${provider} was reset`, resetCode);
   const refusedCode = codes.find((code) => REFUSED_CODES.has(code));
-  if (refusedCode) return build('ProviderConnectionError', `could not connect to ${provider} ${at} (connection refused)`, refusedCode);
+  if (refusedCode) return build('ProviderConnectionError', `could not connect to ${provider} (connection refused)`, refusedCode);
   const lookupCode = codes.find((code) => LOOKUP_CODES.has(code));
-  if (lookupCode) return build('ProviderConnectionError', `could not resolve the ${provider} host ${at}`, lookupCode);
-  if (names.includes('APIConnectionError') || chain.some((link) => link instanceof TypeError && /fetch failed/i.test(link.message))) {
-    return build('ProviderConnectionError', `could not reach ${provider} ${at}`, codes[0]);
+  if (lookupCode) return build('ProviderConnectionError', `could not resolve the ${provider} host`, lookupCode);
+  if (names.includes('APIConnectionError') || chain.some((link) => link instanceof TypeError && /fetch failed|terminated/i.test(link.message))) {
+    return build('ProviderConnectionError', `could not reach ${provider}`, codes[0]);
+  }
+  // A 200 whose body is not the JSON the SDK expects (a proxy's HTML page, a body cut short).
+  if (chain.some((link) => link instanceof SyntaxError)) {
+    return build('ProviderUnexpectedError', `${provider} sent a response that is not valid JSON`);
   }
   const detail = error instanceof Error ? error.message : String(error);
   return createProviderFailure({
     provider,
     type: 'ProviderUnexpectedError',
-    message: `unexpected error from ${provider} ${at}: ${truncate(detail, 300)}`,
+    message: `unexpected error from ${provider}: ${truncate(detail, 300)}`,
     context,
   });
 }
@@ -305,9 +358,13 @@ function nameOf(value: unknown): string {
   return name ?? '';
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function objectField(value: unknown, key: string): Record<string, unknown> | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[key];
+  if (!isRecord(value)) return undefined;
+  const field = value[key];
   return typeof field === 'object' && field !== null ? (field as Record<string, unknown>) : undefined;
 }
 
@@ -328,7 +385,7 @@ function headersField(value: unknown): HeaderReader | undefined {
   return headers && typeof headers['get'] === 'function' ? (headers as unknown as HeaderReader) : undefined;
 }
 
-function formatSeconds(milliseconds: number): string {
+export function formatSeconds(milliseconds: number): string {
   return `${Math.round(milliseconds / 100) / 10}s`;
 }
 

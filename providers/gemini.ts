@@ -1,9 +1,10 @@
 import { GoogleGenAI } from '@google/genai';
-import type { GenerateContentResponse, Part } from '@google/genai';
+import type { GenerateContentParameters, GenerateContentResponse, Part } from '@google/genai';
 import type { ApplicationFailure } from '@temporalio/common';
-import { createProviderFailure, sortGeminiError } from './errors.ts';
+import { billedUsage, createProviderFailure, sortGeminiError } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type { ModelPart, ModelProvider, ModelRequest, ModelResponse } from './provider.ts';
+import type { ModelPart, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './provider.ts';
+import { toGeminiResponseJsonSchema } from './response-schema.ts';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -35,17 +36,22 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
   return {
     name: 'gemini',
     async generate(request: ModelRequest): Promise<ModelResponse> {
-      const context: ProviderErrorContext = { step: request.step, problemId: request.problemId, secrets: [options.apiKey] };
+      const context: ProviderErrorContext = {
+        step: request.step,
+        problemId: request.problemId,
+        model: request.model,
+        timeoutMs: options.timeoutMs,
+        secrets: [options.apiKey],
+      };
+      const parameters = toGeminiParameters(request);
       let response: GenerateContentResponse;
       try {
         response = await client.models.generateContent({
-          model: request.model,
-          contents: [{ role: 'user', parts: request.parts.map(toGeminiPart) }],
+          ...parameters,
           config: {
-            ...(request.system ? { systemInstruction: request.system } : {}),
-            ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-            // Continuation would send follow-up requests on its own; one call must stay one request.
-            automaticContinuation: false,
+            ...parameters.config,
+            // Request-level httpOptions are merged over the client's (ApiClient.patchHttpOptions),
+            // so the timeout and the single attempt above still hold.
             httpOptions: { headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId } },
             ...(request.signal ? { abortSignal: request.signal } : {}),
           },
@@ -61,54 +67,80 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
   };
 }
 
-const SAFETY_REASONS = new Set([
-  'SAFETY',
-  'BLOCKLIST',
-  'PROHIBITED_CONTENT',
-  'SPII',
-  'IMAGE_SAFETY',
-  'IMAGE_PROHIBITED_CONTENT',
-  'JAILBREAK',
-  'MODEL_ARMOR',
-]);
-const RECITATION_REASONS = new Set(['RECITATION', 'IMAGE_RECITATION']);
+/** The generateContent parameters for a ModelRequest, without transport options; exported for request shape tests. */
+export function toGeminiParameters(request: ModelRequest): GenerateContentParameters {
+  return {
+    model: request.model,
+    contents: [{ role: 'user', parts: request.parts.map(toGeminiPart) }],
+    config: {
+      ...(request.system ? { systemInstruction: request.system } : {}),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      // responseJsonSchema takes JSON Schema as it is; the older responseSchema wants Google's
+      // OpenAPI subset (upper-case types, no additionalProperties). The mime type is required with it.
+      ...(request.responseSchema
+        ? { responseMimeType: 'application/json', responseJsonSchema: toGeminiResponseJsonSchema(request.responseSchema) }
+        : {}),
+      // Continuation would send follow-up requests on its own; one call must stay one request.
+      automaticContinuation: false,
+    },
+  };
+}
+
+const REFUSAL_WORDS: Record<string, string> = {
+  SAFETY: 'safety',
+  IMAGE_SAFETY: 'safety',
+  BLOCKLIST: 'blocked terms',
+  PROHIBITED_CONTENT: 'prohibited content',
+  IMAGE_PROHIBITED_CONTENT: 'prohibited content',
+  SPII: 'sensitive personal information',
+  JAILBREAK: 'safety',
+  MODEL_ARMOR: 'safety',
+  RECITATION: 'recitation',
+  IMAGE_RECITATION: 'recitation',
+  // A prompt blocked for "other" reasons is still the provider declining this prompt.
+  OTHER: 'blocked by the provider',
+};
 
 /**
- * Turns a generateContent response into a ModelResponse, or the failure that explains why it
- * holds no usable answer.
+ * Turns a generateContent response into a ModelResponse, or the failure that explains why the
+ * model would not answer. An empty or cut-off answer is returned as it is: the step's parser
+ * judges it.
  */
 export function readGeminiResponse(
   response: GenerateContentResponse,
   requestedModel: string,
   context: ProviderErrorContext,
 ): ModelResponse {
+  const usage = readUsage(response);
+  // A blocked prompt comes back with promptFeedback.blockReason and no candidates at all.
   const blockReason = response.promptFeedback?.blockReason;
   if (blockReason && blockReason !== 'BLOCKED_REASON_UNSPECIFIED') {
-    throw refusedFailure(RECITATION_REASONS.has(blockReason) ? 'recitation' : 'safety', blockReason, context);
+    throw refusedFailure(REFUSAL_WORDS[blockReason] ?? 'blocked by the provider', blockReason, context, usage);
   }
   const candidate = response.candidates?.[0];
   const finishReason = candidate?.finishReason;
-  if (finishReason && SAFETY_REASONS.has(finishReason)) throw refusedFailure('safety', finishReason, context);
-  if (finishReason && RECITATION_REASONS.has(finishReason)) throw refusedFailure('recitation', finishReason, context);
-  const text = candidate ? response.text : undefined;
-  if (!text) {
-    const reason = candidate ? `finish reason: ${finishReason ?? 'none'}` : 'no candidates';
-    throw createProviderFailure({
-      provider: 'gemini',
-      type: 'ProviderEmptyAnswer',
-      message: `gemini gave an empty answer at step ${context.step} (${reason})`,
-      context,
-    });
+  // OTHER as a finish reason is not a refusal: the candidate just ended; its text (if any) is judged.
+  if (finishReason && finishReason !== 'OTHER' && REFUSAL_WORDS[finishReason]) {
+    throw refusedFailure(REFUSAL_WORDS[finishReason]!, finishReason, context, usage);
   }
+  return {
+    // `text` joins the first candidate's text parts and skips thought parts (GenerateContentResponse.text).
+    text: candidate ? response.text ?? '' : '',
+    usage,
+    model: response.modelVersion || requestedModel,
+    finishReason: candidate ? finishReason ?? 'none' : null,
+    truncated: finishReason === 'MAX_TOKENS',
+  };
+}
+
+function readUsage(response: GenerateContentResponse): TokenUsage {
   const usage = response.usageMetadata;
   return {
-    text,
-    usage: {
-      inputTokens: usage?.promptTokenCount ?? 0,
-      // Thinking tokens are billed as output, and OpenAI's completion_tokens include them too.
-      outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
-    },
-    model: response.modelVersion || requestedModel,
+    // promptTokenCount includes the cached part (cachedContentTokenCount), as OpenAI's prompt_tokens does.
+    inputTokens: usage?.promptTokenCount ?? 0,
+    // Thinking tokens are billed as output, and OpenAI's completion_tokens include them too.
+    outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
+    cachedInputTokens: usage?.cachedContentTokenCount ?? 0,
   };
 }
 
@@ -117,12 +149,13 @@ function toGeminiPart(part: ModelPart): Part {
   return { inlineData: { mimeType: part.mimeType, data: Buffer.from(part.data).toString('base64') } };
 }
 
-function refusedFailure(reason: string, providerReason: string, context: ProviderErrorContext): ApplicationFailure {
+function refusedFailure(reason: string, providerReason: string, context: ProviderErrorContext, usage: TokenUsage): ApplicationFailure {
   return createProviderFailure({
     provider: 'gemini',
     type: 'ProviderRefused',
-    message: `model refused: ${reason} (gemini, step ${context.step}, ${providerReason})`,
+    message: `model refused: ${reason} (gemini ${providerReason})`,
     context,
     providerCode: providerReason,
+    usage: billedUsage(usage),
   });
 }

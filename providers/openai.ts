@@ -3,12 +3,14 @@ import type { ClientOptions } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionContentPart,
+  ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { ApplicationFailure } from '@temporalio/common';
-import { createProviderFailure, sortOpenAiError } from './errors.ts';
+import { billedUsage, createProviderFailure, sortOpenAiError } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type { ModelPart, ModelProvider, ModelRequest, ModelResponse } from './provider.ts';
+import type { ModelPart, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './provider.ts';
+import { toOpenAiResponseFormat } from './response-schema.ts';
 
 export interface OpenAiProviderOptions {
   apiKey: string;
@@ -37,20 +39,19 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
   return {
     name: 'openai',
     async generate(request: ModelRequest): Promise<ModelResponse> {
-      const context: ProviderErrorContext = { step: request.step, problemId: request.problemId, secrets: [options.apiKey] };
+      const context: ProviderErrorContext = {
+        step: request.step,
+        problemId: request.problemId,
+        model: request.model,
+        timeoutMs: options.timeoutMs,
+        secrets: [options.apiKey],
+      };
       let completion: ChatCompletion;
       try {
-        completion = await client.chat.completions.create(
-          {
-            model: request.model,
-            messages: toOpenAiMessages(request),
-            ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-          },
-          {
-            headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
-            signal: request.signal,
-          },
-        );
+        completion = await client.chat.completions.create(toOpenAiBody(request), {
+          headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
+          signal: request.signal,
+        });
       } catch (error) {
         // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
         // inside an activity) so the activity reports cancelled instead of failed.
@@ -62,36 +63,47 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
   };
 }
 
+/** The chat completions request body for a ModelRequest; exported for request shape tests. */
+export function toOpenAiBody(request: ModelRequest): ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    messages: toOpenAiMessages(request),
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    ...(request.responseSchema ? { response_format: toOpenAiResponseFormat(request.responseSchema) } : {}),
+  };
+}
+
 /**
- * Turns a chat completion into a ModelResponse, or the failure that explains why it holds no
- * usable answer.
+ * Turns a chat completion into a ModelResponse, or the failure that explains why the model would
+ * not answer. An empty or cut-off answer is returned as it is: the step's parser judges it.
  */
 export function readOpenAiCompletion(
   completion: ChatCompletion,
   requestedModel: string,
   context: ProviderErrorContext,
 ): ModelResponse {
+  const usage = readUsage(completion);
+  // `choices` is required by the API but missing from some compatible servers' error-ish answers.
   const choice = completion.choices?.[0];
+  // Structured outputs put a model's refusal here instead of in `content` (chat completions API).
   const refusal = choice?.message?.refusal;
-  if (refusal) throw refusedFailure(truncate(refusal, 200), context);
-  if (choice?.finish_reason === 'content_filter') throw refusedFailure('safety', context);
-  const text = choice?.message?.content;
-  if (!text) {
-    const reason = choice ? `finish reason: ${choice.finish_reason}` : 'no choices';
-    throw createProviderFailure({
-      provider: 'openai',
-      type: 'ProviderEmptyAnswer',
-      message: `openai gave an empty answer at step ${context.step} (${reason})`,
-      context,
-    });
-  }
+  if (refusal) throw refusedFailure(truncate(refusal.trim(), 200), context, usage, 'refusal');
+  if (choice?.finish_reason === 'content_filter') throw refusedFailure('safety', context, usage, 'content_filter');
   return {
-    text,
-    usage: {
-      inputTokens: completion.usage?.prompt_tokens ?? 0,
-      outputTokens: completion.usage?.completion_tokens ?? 0,
-    },
+    text: choice?.message?.content ?? '',
+    usage,
     model: completion.model || requestedModel,
+    finishReason: choice ? choice.finish_reason ?? 'none' : null,
+    truncated: choice?.finish_reason === 'length',
+  };
+}
+
+function readUsage(completion: ChatCompletion): TokenUsage {
+  // prompt_tokens counts cached tokens too; completion_tokens includes reasoning tokens.
+  return {
+    inputTokens: completion.usage?.prompt_tokens ?? 0,
+    outputTokens: completion.usage?.completion_tokens ?? 0,
+    cachedInputTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
   };
 }
 
@@ -107,16 +119,19 @@ function toOpenAiMessages(request: ModelRequest): ChatCompletionMessageParam[] {
 
 function toOpenAiPart(part: ModelPart): ChatCompletionContentPart {
   if (part.type === 'text') return { type: 'text', text: part.text };
+  // Images go inline as a base64 data URL; "high" detail because a figure's small labels matter.
   const base64 = Buffer.from(part.data).toString('base64');
-  return { type: 'image_url', image_url: { url: `data:${part.mimeType};base64,${base64}` } };
+  return { type: 'image_url', image_url: { url: `data:${part.mimeType};base64,${base64}`, detail: 'high' } };
 }
 
-function refusedFailure(reason: string, context: ProviderErrorContext): ApplicationFailure {
+function refusedFailure(reason: string, context: ProviderErrorContext, usage: TokenUsage, providerCode: string): ApplicationFailure {
   return createProviderFailure({
     provider: 'openai',
     type: 'ProviderRefused',
-    message: `model refused: ${reason} (openai, step ${context.step})`,
+    message: `model refused: ${reason} (openai)`,
     context,
+    providerCode,
+    usage: billedUsage(usage),
   });
 }
 

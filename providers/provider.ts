@@ -1,9 +1,22 @@
+import type { z } from 'zod';
 import type { Step } from '../domain/types.ts';
 
 /** A piece of a model request: text, or an image sent inline. */
 export type ModelPart =
   | { type: 'text'; text: string }
   | { type: 'image'; mimeType: 'image/png' | 'image/jpeg'; data: Uint8Array };
+
+/**
+ * The JSON shape a step's answer must have, for the provider's native schema mode (OpenAI
+ * `response_format: json_schema`, Gemini `responseJsonSchema`). The zod schema is the one that
+ * validates the answer afterwards, so what is asked for and what is accepted cannot drift apart.
+ */
+export interface ResponseSchema {
+  /** Names the schema for the API: letters, digits, "_" and "-", at most 64 characters. */
+  name: string;
+  /** An object schema whose JSON Schema form stays inside both APIs' supported subset. */
+  schema: z.ZodObject;
+}
 
 export interface ModelRequest {
   /** Which pipeline step asks; sent as the `x-scigen-step` header. */
@@ -16,21 +29,39 @@ export interface ModelRequest {
   /** The user turn. */
   parts: ModelPart[];
   temperature?: number;
+  /** Ask for JSON of this shape in the API's schema mode; absent = free text. */
+  responseSchema?: ResponseSchema;
   /** Aborts the HTTP request (activity cancellation). */
   signal?: AbortSignal;
 }
 
+export interface TokenUsage {
+  /** Every input token, cached ones included. */
+  inputTokens: number;
+  /** Output tokens, reasoning/thinking tokens included (both APIs bill them as output). */
+  outputTokens: number;
+  /** The part of inputTokens served from the provider's prompt cache (billed at a lower rate). */
+  cachedInputTokens: number;
+}
+
 export interface ModelResponse {
+  /** The answer text; '' when the model gave none (see finishReason). */
   text: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: TokenUsage;
   /** The model that answered, as the provider reports it. */
   model: string;
+  /** The provider's finish reason ("stop", "length", "STOP", "MAX_TOKENS", …); null when there was no choice at all. */
+  finishReason: string | null;
+  /** The answer stopped at the output token limit, so it is likely cut off mid-way. */
+  truncated: boolean;
 }
 
 /**
  * One small interface over every model provider. Implementations make exactly one HTTP
- * request per call (SDK retries off) and throw an ApplicationFailure sorted by
- * `sortProviderError`: Temporal is the only retry layer.
+ * request per call (SDK retries off) and throw an ApplicationFailure sorted by the provider's
+ * sorting function (providers/errors.ts): Temporal is the only retry layer. Refusals and safety
+ * blocks throw too (non-retryable); an empty or cut-off answer is returned, because it is a
+ * parse failure of the step, not a provider fault.
  */
 export interface ModelProvider {
   readonly name: 'openai' | 'gemini';

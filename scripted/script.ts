@@ -14,19 +14,39 @@
  * For a request, the replies of (problem, step) are tried in order; the first whose `when`
  * (if any) occurs in the request's text (system + user text, concatenated) is used. A reply with
  * a `fault` answers with that fault for its first `times` matching requests, then is passed over.
- * No matching reply: HTTP 404 with an OpenAI-style error body naming the problem and step.
+ * No matching reply: HTTP 404 with an error body naming the problem and step.
  */
+
+/**
+ * What a fault does, in the wire shape of the protocol the request used (OpenAI chat completions
+ * or Gemini generateContent):
+ * - `http`: an error status with the provider's error body (`status`, `retryAfterSeconds`, `retryAfterMs`, `message`);
+ * - `reset`: the socket is destroyed without an answer;
+ * - `hang`: no answer ever (the client's timeout has to end it);
+ * - `cut-body`: a 200 whose JSON body stops half-way (the connection drops mid-answer);
+ * - `truncated`: a well-formed answer cut off at the output token limit (finish reason
+ *   `length` / `MAX_TOKENS`), its text the first half of the reply that would have come (or `text`);
+ * - `empty`: no answer at all (OpenAI: `choices: []`; Gemini: no `candidates`);
+ * - `safety`: blocked by the safety system (OpenAI: finish reason `content_filter`; Gemini: finish reason `SAFETY` with ratings);
+ * - `refusal`: the model declines (OpenAI: `message.refusal`, `message` its text; Gemini: `promptFeedback.blockReason` PROHIBITED_CONTENT).
+ */
+export type ScriptedFaultKind = 'http' | 'reset' | 'hang' | 'cut-body' | 'truncated' | 'empty' | 'safety' | 'refusal';
+
 export interface ScriptedFault {
-  /** HTTP status to answer with (429, 500, 503, 400, 401, ...); ignored for 'reset' and 'hang'. */
+  /** @default 'http' */
+  kind?: ScriptedFaultKind;
+  /** HTTP status of an `http` fault (429, 500, 503, 400, 401, ...). @default 500 */
   status?: number;
-  /** 'reset' destroys the socket without an answer; 'hang' never answers. */
-  kind?: 'http' | 'reset' | 'hang';
-  /** Sent as the Retry-After header (seconds). */
+  /** Sent as the Retry-After header (seconds) and, for Gemini, as a RetryInfo detail. */
   retryAfterSeconds?: number;
+  /** Sent as OpenAI's `retry-after-ms` header. */
+  retryAfterMs?: number;
   /** How many matching requests get this fault before it is passed over. @default 1 */
   times?: number;
-  /** Error message in the body. */
+  /** The error message of an `http` fault, or the refusal text of a `refusal`. */
   message?: string;
+  /** The cut-off answer of a `truncated` fault. */
+  text?: string;
 }
 
 export interface ScriptedReply {

@@ -5,6 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { STEPS } from '../domain/types.ts';
+import { geminiProtocol } from './gemini-protocol.ts';
+import { openAiProtocol } from './openai-protocol.ts';
+import { countTokens, isRequestProblem, TOKENS_PER_IMAGE, type ErrorFacts, type ProtocolHandler, type ScriptedAnswer } from './protocol.ts';
 import type { Script, ScriptedFault, ScriptedReply, ScriptedStepReplies } from './script.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
@@ -16,17 +19,32 @@ export interface RequestLogEntry {
   protocol: WireProtocol | 'unknown';
   step: string | null;
   problem: string | null;
+  /** The model asked for; null until the request passed the protocol's checks. */
   model: string | null;
   /** HTTP status answered; null when no answer was sent (a 'reset' or 'hang' fault). */
   status: number | null;
   /** Whether a scripted fault answered instead of a reply. */
   faulted: boolean;
+  /** The fault kind, when one answered. */
+  fault: ScriptedFault['kind'] | null;
+  /** Answered 429 by the endpoint's own requests-per-minute limit. */
+  rateLimited: boolean;
+  /** The request asked for JSON in the API's schema mode. */
+  structured: boolean;
+  /** Why a 4xx was answered, in the API's words. */
+  rejection: string | null;
+  /** Tokens reported in the answer's usage; null when no whole answer body was sent. */
+  usage: { inputTokens: number; outputTokens: number } | null;
+  /** The request headers and parsed body, when the endpoint records bodies. */
+  headers?: Record<string, string>;
+  body?: unknown;
 }
 
 export interface RequestFilter {
   step?: string;
   problem?: string;
   protocol?: WireProtocol;
+  status?: number;
 }
 
 export interface ScriptedEndpointOptions {
@@ -37,6 +55,14 @@ export interface ScriptedEndpointOptions {
   host?: string;
   /** Added before every scripted answer, to make concurrency visible. @default 0 */
   latencyMs?: number;
+  /**
+   * Admit at most this many model requests in any 60-second window and answer the rest 429 with
+   * Retry-After (and Gemini's RetryInfo), as a provider's requests-per-minute limit does.
+   * @default no limit
+   */
+  requestsPerMinute?: number;
+  /** Keep every request's headers and parsed body in the log (request shape tests). @default false */
+  recordBodies?: boolean;
 }
 
 /** Where faults added at run time apply. */
@@ -61,7 +87,7 @@ export interface ScriptedEndpoint {
   addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void;
   /** Replaces the script; faults start counting afresh. */
   setScript(script: Script): void;
-  /** Clears the request log and fault counters. */
+  /** Clears the request log, fault counters and the rate window. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -70,28 +96,36 @@ const OPENAI_CHAT_PATH = '/v1/chat/completions';
 // The path @google/genai builds: {baseUrl}/{apiVersion}/models/{model}:generateContent.
 const GEMINI_GENERATE_PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** A fixed token charge per image, close to what the real APIs bill for a small image. */
-const TOKENS_PER_IMAGE = 258;
-const OPENAI_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
-const GEMINI_ROLES = ['user', 'model'];
-const DATA_URL = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}$/i;
-const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+const RATE_WINDOW_MS = 60_000;
+const PROTOCOLS: Record<WireProtocol, ProtocolHandler> = { openai: openAiProtocol, gemini: geminiProtocol };
 
+/**
+ * A protocol-faithful stand-in for the OpenAI chat completions and Gemini generateContent APIs,
+ * driven by the real SDKs: it checks requests the way the APIs do (roles, parts, image bytes,
+ * unknown fields, response schemas; see openai-protocol.ts and gemini-protocol.ts), answers from
+ * a script, and can inject every fault a provider produces (script.ts ScriptedFaultKind).
+ */
 export async function startScriptedEndpoint(options: ScriptedEndpointOptions): Promise<ScriptedEndpoint> {
   const host = options.host ?? '127.0.0.1';
   const latencyMs = options.latencyMs ?? 0;
   const requests: RequestLogEntry[] = [];
   const faultUses = new Map<ScriptedReply, number>();
   const hanging = new Set<ServerResponse>();
+  /** Arrival times of the admitted requests of the last minute, oldest first. */
+  const admitted: number[] = [];
   let replies = normalizeScript(options.script);
   let sequence = 0;
 
-  function selectReply(problem: string, step: string, text: string): ScriptedReply | undefined {
+  function candidates(problem: string, step: string): ScriptedReply[] {
     // Problem-specific replies first, then the '*' fallback, so a problem can script one step
     // (or one `when`) and leave the rest to the shared answers.
-    const candidates = [...(replies.get(problem)?.get(step) ?? [])];
-    if (problem !== '*') candidates.push(...(replies.get('*')?.get(step) ?? []));
-    for (const reply of candidates) {
+    const list = [...(replies.get(problem)?.get(step) ?? [])];
+    if (problem !== '*') list.push(...(replies.get('*')?.get(step) ?? []));
+    return list;
+  }
+
+  function selectReply(problem: string, step: string, text: string): ScriptedReply | undefined {
+    for (const reply of candidates(problem, step)) {
       if (reply.when !== undefined && !text.includes(reply.when)) continue;
       if (reply.fault) {
         const used = faultUses.get(reply) ?? 0;
@@ -104,29 +138,53 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     return undefined;
   }
 
+  /** The text reply a request would get once its faults are used up (what a `truncated` fault cuts). */
+  function textReply(problem: string, step: string, text: string): string | undefined {
+    return candidates(problem, step).find((reply) => reply.text !== undefined && (reply.when === undefined || text.includes(reply.when)))?.text;
+  }
+
+  /** Admits a request under the requests-per-minute limit, or says how long until one would be. */
+  function admit(now: number): { admitted: true } | { admitted: false; retryAfterMs: number } {
+    const limit = options.requestsPerMinute;
+    if (limit === undefined) return { admitted: true };
+    while (admitted.length > 0 && admitted[0]! <= now - RATE_WINDOW_MS) admitted.shift();
+    if (admitted.length < limit) {
+      admitted.push(now);
+      return { admitted: true };
+    }
+    return { admitted: false, retryAfterMs: Math.max(1, admitted[0]! + RATE_WINDOW_MS - now) };
+  }
+
   async function handleModelRequest(
     request: IncomingMessage,
     response: ServerResponse,
-    protocol: WireProtocol,
+    protocolName: WireProtocol,
     entry: RequestLogEntry,
-    pathModel: string | undefined,
+    pathModel: string,
   ): Promise<void> {
-    const answerError = (status: number, message: string, extra: ErrorExtra = {}): void => {
-      entry.status = status;
-      sendError(response, protocol, status, message, extra);
+    const protocol = PROTOCOLS[protocolName];
+    const answerError = (facts: ErrorFacts): void => {
+      entry.status = facts.status;
+      if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
+      const { body, headers } = protocol.errorResponse(facts);
+      sendJson(response, facts.status, body, { ...headers, ...rateHeaders(protocolName) });
     };
 
     const body = await readBody(request);
-    if (body === undefined) return answerError(413, 'Request body too large.');
+    if (body === undefined) return answerError({ status: 413, message: 'Request payload size exceeds the limit: 67108864 bytes.' });
+    if (options.recordBodies) entry.headers = headerRecord(request);
 
-    if (!hasCredentials(request, protocol)) {
-      return answerError(
-        401,
-        protocol === 'openai'
-          ? 'No API key provided: send it as a bearer token in the Authorization header.'
-          : 'No API key provided: send it in the x-goog-api-key header.',
-        { openAiCode: 'missing_api_key' },
-      );
+    if (!hasCredentials(request, protocolName)) {
+      return protocolName === 'openai'
+        ? answerError({
+            status: 401,
+            message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            openAiCode: 'missing_api_key',
+          })
+        : answerError({
+            status: 403,
+            message: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+          });
     }
 
     const step = headerValue(request, 'x-scigen-step');
@@ -134,62 +192,107 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     entry.step = step ?? null;
     entry.problem = problem ?? null;
     if (!step || !problem) {
-      return answerError(400, 'Every scigen request carries the x-scigen-step and x-scigen-problem headers.', {
+      return answerError({
+        status: 400,
+        message: 'Every scigen request carries the x-scigen-step and x-scigen-problem headers.',
         param: step ? 'x-scigen-problem' : 'x-scigen-step',
       });
     }
     if (!(STEPS as readonly string[]).includes(step)) {
-      return answerError(400, `Unknown x-scigen-step "${step}"; expected one of ${STEPS.join(', ')}.`, { param: 'x-scigen-step' });
+      return answerError({ status: 400, message: `Unknown x-scigen-step "${step}"; expected one of ${STEPS.join(', ')}.`, param: 'x-scigen-step' });
+    }
+
+    const admission = admit(Date.now());
+    if (!admission.admitted) {
+      entry.rateLimited = true;
+      return answerError({
+        status: 429,
+        message: `Rate limit reached: ${options.requestsPerMinute} requests per minute. Please try again in ${formatSeconds(admission.retryAfterMs)}.`,
+        retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000),
+        ...(protocolName === 'openai' ? { retryAfterMs: admission.retryAfterMs } : {}),
+      });
     }
 
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
-      return answerError(400, 'The request body is not valid JSON.');
+      return answerError({ status: 400, message: 'We could not parse the JSON body of your request: it is not valid JSON.' });
     }
-    const shape = protocol === 'openai' ? readOpenAiRequest(parsed) : readGeminiRequest(parsed, pathModel ?? '');
-    if ('problem' in shape) return answerError(400, shape.problem, { param: shape.param });
+    if (options.recordBodies) entry.body = parsed;
+    const shape = protocol.readRequest(parsed, pathModel);
+    if (isRequestProblem(shape)) return answerError({ status: 400, message: shape.problem, param: shape.param, openAiCode: shape.code ?? null });
     entry.model = shape.model;
+    entry.structured = shape.structured;
 
     const reply = selectReply(problem, step, shape.text);
     if (latencyMs > 0) await delay(latencyMs);
     if (!reply) {
-      return answerError(404, `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`, {
-        openAiCode: 'no_scripted_reply',
-      });
+      return answerError({ status: 404, message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`, openAiCode: 'no_scripted_reply' });
     }
 
-    if (reply.fault) {
-      entry.faulted = true;
-      const kind = reply.fault.kind ?? 'http';
-      if (kind === 'reset') {
+    const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
+    const answerWith = (answer: ScriptedAnswer, cutBody = false): void => {
+      const outputText = answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' ? answer.text : '';
+      const outputTokens = countTokens(outputText);
+      sequence += 1;
+      const id = protocolName === 'openai' ? `chatcmpl-scripted-${sequence}` : `scripted-${sequence}`;
+      entry.status = 200;
+      // A body cut short never tells the client its usage, so it is not counted as reported.
+      entry.usage = cutBody ? null : { inputTokens, outputTokens };
+      const answerBody = protocol.answerBody(answer, { id, model: shape.model, inputTokens, outputTokens });
+      if (cutBody) sendCutBody(response, answerBody);
+      else sendJson(response, 200, answerBody, rateHeaders(protocolName));
+    };
+
+    const fault = reply.fault;
+    if (!fault) return answerWith({ kind: 'text', text: reply.text ?? '' });
+    entry.faulted = true;
+    entry.fault = fault.kind ?? 'http';
+    switch (fault.kind ?? 'http') {
+      case 'reset':
         request.socket.destroy();
         return;
-      }
-      if (kind === 'hang') {
+      case 'hang':
         hanging.add(response);
         response.on('close', () => hanging.delete(response));
         return;
+      case 'cut-body':
+        return answerWith({ kind: 'text', text: textReply(problem, step, shape.text) ?? 'The answer would have been here.' }, true);
+      case 'truncated': {
+        const whole = fault.text ?? textReply(problem, step, shape.text) ?? '{"answer": "cut off here';
+        return answerWith({ kind: 'truncated', text: fault.text ?? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))) });
       }
-      const status = reply.fault.status ?? 500;
-      return answerError(status, reply.fault.message ?? defaultFaultMessage(status), {
-        retryAfterSeconds: reply.fault.retryAfterSeconds,
-      });
+      case 'empty':
+        return answerWith({ kind: 'empty' });
+      case 'safety':
+        return answerWith({ kind: 'safety' });
+      case 'refusal':
+        return answerWith({ kind: 'refusal', text: fault.message ?? "I'm sorry, but I can't help with that request." });
+      case 'http': {
+        const status = fault.status ?? 500;
+        return answerError({
+          status,
+          message: fault.message ?? defaultFaultMessage(status),
+          ...(fault.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: fault.retryAfterSeconds }),
+          ...(fault.retryAfterMs === undefined ? {} : { retryAfterMs: fault.retryAfterMs }),
+        });
+      }
     }
+  }
 
-    const answer = reply.text ?? '';
-    const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
-    const outputTokens = countTokens(answer);
-    sequence += 1;
-    entry.status = 200;
-    sendJson(
-      response,
-      200,
-      protocol === 'openai'
-        ? openAiCompletion(`chatcmpl-scripted-${sequence}`, shape.model, answer, inputTokens, outputTokens)
-        : geminiResponse(`scripted-${sequence}`, shape.model, answer, inputTokens, outputTokens),
-    );
+  /** OpenAI's rate limit headers, on every answer, as the real API sends them. */
+  function rateHeaders(protocolName: WireProtocol): Record<string, string> {
+    const limit = options.requestsPerMinute;
+    if (protocolName !== 'openai' || limit === undefined) return {};
+    const now = Date.now();
+    const inWindow = admitted.filter((time) => time > now - RATE_WINDOW_MS);
+    const resetMs = inWindow.length === 0 ? 0 : inWindow[0]! + RATE_WINDOW_MS - now;
+    return {
+      'x-ratelimit-limit-requests': String(limit),
+      'x-ratelimit-remaining-requests': String(Math.max(0, limit - inWindow.length)),
+      'x-ratelimit-reset-requests': `${Math.max(0, resetMs)}ms`,
+    };
   }
 
   const server = http.createServer((request, response) => {
@@ -204,8 +307,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const geminiMatch = GEMINI_GENERATE_PATH.exec(url.pathname);
-    const protocol: WireProtocol | 'unknown' =
-      url.pathname === OPENAI_CHAT_PATH ? 'openai' : geminiMatch ? 'gemini' : 'unknown';
+    const protocol: WireProtocol | 'unknown' = url.pathname === OPENAI_CHAT_PATH ? 'openai' : geminiMatch ? 'gemini' : 'unknown';
     const entry: RequestLogEntry = {
       at: new Date().toISOString(),
       protocol,
@@ -214,6 +316,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       model: null,
       status: null,
       faulted: false,
+      fault: null,
+      rateLimited: false,
+      structured: false,
+      rejection: null,
+      usage: null,
     };
     requests.push(entry);
 
@@ -221,23 +328,32 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       const status = protocol === 'unknown' ? 404 : 405;
       entry.status = status;
       request.resume();
-      sendError(response, protocol === 'gemini' ? 'gemini' : 'openai', status, `Unknown request: ${request.method} ${url.pathname}`, {
+      const { body } = PROTOCOLS[protocol === 'gemini' ? 'gemini' : 'openai'].errorResponse({
+        status,
+        message: `Unknown request: ${request.method} ${url.pathname}`,
         openAiCode: 'unknown_url',
       });
+      sendJson(response, status, body);
       return;
     }
 
-    const pathModel = geminiMatch?.[2] === undefined ? undefined : decodeURIComponent(geminiMatch[2]);
+    const pathModel = geminiMatch?.[2] === undefined ? '' : decodeURIComponent(geminiMatch[2]);
     handleModelRequest(request, response, protocol, entry, pathModel).catch((error: unknown) => {
       if (response.headersSent || response.destroyed) return;
       entry.status = 500;
-      sendError(response, protocol, 500, `The scripted endpoint failed: ${error instanceof Error ? error.message : String(error)}`);
+      const { body } = PROTOCOLS[protocol].errorResponse({
+        status: 500,
+        message: `The scripted endpoint failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      sendJson(response, 500, body);
     });
   });
+  // Many SDK clients keep connections alive across requests; a burst must not hit a backlog limit.
+  server.maxConnections = 10_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(options.port ?? 0, host, 511, () => {
       server.off('error', reject);
       resolve();
     });
@@ -255,7 +371,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         (entry) =>
           (filter.step === undefined || entry.step === filter.step) &&
           (filter.problem === undefined || entry.problem === filter.problem) &&
-          (filter.protocol === undefined || entry.protocol === filter.protocol),
+          (filter.protocol === undefined || entry.protocol === filter.protocol) &&
+          (filter.status === undefined || entry.status === filter.status),
       ).length;
     },
     addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void {
@@ -271,6 +388,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     reset(): void {
       requests.length = 0;
       faultUses.clear();
+      admitted.length = 0;
     },
     async close(): Promise<void> {
       for (const response of hanging) response.destroy();
@@ -300,237 +418,6 @@ function normalizeReplies(stepReplies: ScriptedStepReplies): ScriptedReply[] {
   return Array.isArray(stepReplies) ? stepReplies : [stepReplies];
 }
 
-interface RequestShape {
-  model: string;
-  /** All text parts, system first, joined by newlines: what `when` is matched against. */
-  text: string;
-  imageCount: number;
-}
-
-interface ShapeProblem {
-  problem: string;
-  param: string;
-}
-
-function readOpenAiRequest(body: unknown): RequestShape | ShapeProblem {
-  if (!isRecord(body)) return { problem: 'The request body must be a JSON object.', param: '' };
-  const model = body['model'];
-  if (typeof model !== 'string' || model === '') {
-    return { problem: "Missing required parameter: 'model'.", param: 'model' };
-  }
-  const messages = body['messages'];
-  if (!Array.isArray(messages) || messages.length === 0) {
-    return { problem: "Invalid 'messages': expected a non-empty array of messages.", param: 'messages' };
-  }
-  const temperature = body['temperature'];
-  if (temperature !== undefined && temperature !== null && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
-    return { problem: "Invalid 'temperature': expected a number from 0 to 2.", param: 'temperature' };
-  }
-  const texts: string[] = [];
-  let imageCount = 0;
-  for (const [messageIndex, message] of messages.entries()) {
-    const at = `messages[${messageIndex}]`;
-    if (!isRecord(message)) return { problem: `Invalid '${at}': expected an object.`, param: at };
-    const role = message['role'];
-    if (typeof role !== 'string' || !OPENAI_ROLES.includes(role)) {
-      return {
-        problem: `Invalid value for '${at}.role': ${JSON.stringify(role)}; expected one of ${OPENAI_ROLES.join(', ')}.`,
-        param: `${at}.role`,
-      };
-    }
-    const content = message['content'];
-    if (typeof content === 'string') {
-      texts.push(content);
-      continue;
-    }
-    if (!Array.isArray(content)) {
-      return { problem: `Invalid '${at}.content': expected a string or an array of parts.`, param: `${at}.content` };
-    }
-    for (const [partIndex, part] of content.entries()) {
-      const partAt = `${at}.content[${partIndex}]`;
-      if (isRecord(part) && part['type'] === 'text' && typeof part['text'] === 'string') {
-        texts.push(part['text']);
-      } else if (isRecord(part) && part['type'] === 'image_url') {
-        const image = part['image_url'];
-        const imageUrl = isRecord(image) ? image['url'] : undefined;
-        if (typeof imageUrl !== 'string' || !DATA_URL.test(imageUrl)) {
-          return {
-            problem: `Invalid '${partAt}.image_url.url': expected a data: URL with base64 image data.`,
-            param: `${partAt}.image_url.url`,
-          };
-        }
-        imageCount += 1;
-      } else {
-        return { problem: `Invalid '${partAt}': expected a text or image_url part.`, param: partAt };
-      }
-    }
-  }
-  return { model, text: texts.join('\n'), imageCount };
-}
-
-function readGeminiRequest(body: unknown, model: string): RequestShape | ShapeProblem {
-  if (!isRecord(body)) return { problem: 'The request body must be a JSON object.', param: '' };
-  const contents = body['contents'];
-  if (!Array.isArray(contents) || contents.length === 0) {
-    return { problem: '* GenerateContentRequest.contents: contents is not specified', param: 'contents' };
-  }
-  const generationConfig = body['generationConfig'];
-  if (generationConfig !== undefined) {
-    const temperature = isRecord(generationConfig) ? generationConfig['temperature'] : null;
-    if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
-      return { problem: 'Invalid value at generation_config.temperature: expected a number from 0 to 2.', param: 'generationConfig.temperature' };
-    }
-  }
-  const texts: string[] = [];
-  let imageCount = 0;
-  const systemInstruction = body['systemInstruction'];
-  if (systemInstruction !== undefined) {
-    const systemParts = isRecord(systemInstruction) ? systemInstruction['parts'] : undefined;
-    if (!Array.isArray(systemParts) || !systemParts.every((part) => isRecord(part) && typeof part['text'] === 'string')) {
-      return { problem: 'Invalid value at system_instruction: expected text parts.', param: 'systemInstruction' };
-    }
-    for (const part of systemParts as Record<string, unknown>[]) texts.push(String(part['text']));
-  }
-  for (const [contentIndex, content] of contents.entries()) {
-    const at = `contents[${contentIndex}]`;
-    if (!isRecord(content)) return { problem: `Invalid value at ${at}: expected an object.`, param: at };
-    const role = content['role'];
-    if (role !== undefined && (typeof role !== 'string' || !GEMINI_ROLES.includes(role))) {
-      return {
-        problem: `Invalid value at ${at}.role: ${JSON.stringify(role)}; please use a valid role: user, model.`,
-        param: `${at}.role`,
-      };
-    }
-    const parts = content['parts'];
-    if (!Array.isArray(parts) || parts.length === 0) {
-      return { problem: `* GenerateContentRequest.${at}.parts: contents.parts must not be empty.`, param: `${at}.parts` };
-    }
-    for (const [partIndex, part] of parts.entries()) {
-      const partAt = `${at}.parts[${partIndex}]`;
-      if (isRecord(part) && typeof part['text'] === 'string') {
-        texts.push(part['text']);
-      } else if (isRecord(part) && part['inlineData'] !== undefined) {
-        const inlineData = part['inlineData'];
-        const mimeType = isRecord(inlineData) ? inlineData['mimeType'] : undefined;
-        const data = isRecord(inlineData) ? inlineData['data'] : undefined;
-        if (typeof mimeType !== 'string' || mimeType === '') {
-          return { problem: `* GenerateContentRequest.${partAt}.inline_data.mime_type: mime_type is not specified.`, param: `${partAt}.inlineData.mimeType` };
-        }
-        if (typeof data !== 'string' || !BASE64.test(data)) {
-          return { problem: `Invalid value at '${partAt}.inline_data.data': expected base64 data.`, param: `${partAt}.inlineData.data` };
-        }
-        imageCount += 1;
-      } else {
-        return { problem: `* GenerateContentRequest.${partAt}.data: required oneof field 'data' must have one initialized field`, param: partAt };
-      }
-    }
-  }
-  return { model, text: texts.join('\n'), imageCount };
-}
-
-function openAiCompletion(id: string, model: string, answer: string, inputTokens: number, outputTokens: number): unknown {
-  return {
-    id,
-    object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: answer, refusal: null, annotations: [] },
-        logprobs: null,
-        finish_reason: 'stop',
-      },
-    ],
-    usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
-    system_fingerprint: null,
-  };
-}
-
-function geminiResponse(id: string, model: string, answer: string, inputTokens: number, outputTokens: number): unknown {
-  return {
-    candidates: [{ content: { role: 'model', parts: [{ text: answer }] }, finishReason: 'STOP', index: 0 }],
-    usageMetadata: {
-      promptTokenCount: inputTokens,
-      candidatesTokenCount: outputTokens,
-      totalTokenCount: inputTokens + outputTokens,
-    },
-    modelVersion: model,
-    responseId: id,
-  };
-}
-
-interface ErrorExtra {
-  param?: string;
-  openAiCode?: string;
-  retryAfterSeconds?: number;
-}
-
-const GOOGLE_STATUS: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  405: 'UNIMPLEMENTED',
-  408: 'DEADLINE_EXCEEDED',
-  409: 'ABORTED',
-  413: 'INVALID_ARGUMENT',
-  429: 'RESOURCE_EXHAUSTED',
-  499: 'CANCELLED',
-  500: 'INTERNAL',
-  501: 'UNIMPLEMENTED',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
-
-const OPENAI_ERROR_TYPE: Record<number, string> = {
-  401: 'invalid_request_error',
-  403: 'invalid_request_error',
-  404: 'invalid_request_error',
-  429: 'requests',
-};
-
-const OPENAI_ERROR_CODE: Record<number, string> = {
-  401: 'invalid_api_key',
-  403: 'unsupported_country_region_territory',
-  429: 'rate_limit_exceeded',
-};
-
-/** Answers an error in the body shape of the protocol the request used. */
-function sendError(response: ServerResponse, protocol: WireProtocol, status: number, message: string, extra: ErrorExtra = {}): void {
-  const headers: Record<string, string> = {};
-  if (extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(extra.retryAfterSeconds);
-  if (protocol === 'openai') {
-    sendJson(
-      response,
-      status,
-      {
-        error: {
-          message,
-          type: OPENAI_ERROR_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
-          param: extra.param ?? null,
-          code: extra.openAiCode ?? OPENAI_ERROR_CODE[status] ?? null,
-        },
-      },
-      headers,
-    );
-    return;
-  }
-  const details: unknown[] = [];
-  if (extra.retryAfterSeconds !== undefined) {
-    // The Gemini API tells clients how long to wait in a RetryInfo detail, not only in a header.
-    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${extra.retryAfterSeconds}s` });
-  }
-  if (extra.param) {
-    details.push({
-      '@type': 'type.googleapis.com/google.rpc.BadRequest',
-      fieldViolations: [{ field: extra.param, description: message }],
-    });
-  }
-  const googleStatus = GOOGLE_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
-  sendJson(response, status, { error: { code: status, message, status: googleStatus, ...(details.length ? { details } : {}) } }, headers);
-}
-
 function defaultFaultMessage(status: number): string {
   if (status === 429) return 'Rate limit reached for requests. Please try again later.';
   if (status === 401) return 'Incorrect API key provided.';
@@ -542,6 +429,10 @@ function defaultFaultMessage(status: number): string {
   return `Scripted fault with status ${status}.`;
 }
 
+function formatSeconds(milliseconds: number): string {
+  return `${(milliseconds / 1000).toFixed(3)}s`;
+}
+
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.destroyed) return;
   const text = JSON.stringify(body);
@@ -551,6 +442,13 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
     ...headers,
   });
   response.end(text);
+}
+
+/** Promises a whole JSON body, sends half of it, and drops the connection. */
+function sendCutBody(response: ServerResponse, body: unknown): void {
+  const text = Buffer.from(JSON.stringify(body));
+  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.byteLength });
+  response.write(text.subarray(0, Math.floor(text.byteLength / 2)), () => response.destroy());
 }
 
 /** The whole body as text, or undefined when it passes MAX_BODY_BYTES. */
@@ -578,20 +476,24 @@ function headerValue(request: IncomingMessage, name: string): string | undefined
   return first?.trim() ? first.trim() : undefined;
 }
 
-function countTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The request headers without credentials: the log is served over HTTP. */
+function headerRecord(request: IncomingMessage): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    record[name] = name === 'authorization' || name === 'x-goog-api-key' ? '[present]' : Array.isArray(value) ? value.join(', ') : value;
+  }
+  return record;
 }
 
 const faultSchema = z.strictObject({
+  kind: z.enum(['http', 'reset', 'hang', 'cut-body', 'truncated', 'empty', 'safety', 'refusal']).optional(),
   status: z.number().int().min(400).max(599).optional(),
-  kind: z.enum(['http', 'reset', 'hang']).optional(),
   retryAfterSeconds: z.number().nonnegative().optional(),
+  retryAfterMs: z.number().nonnegative().optional(),
   times: z.number().int().positive().optional(),
   message: z.string().optional(),
+  text: z.string().optional(),
 });
 
 const replySchema = z

@@ -40,8 +40,16 @@ export async function runWorkers(
     if (options.queues.includes('llm')) {
       const runtime = await createModelRuntime(config, { allowScripted: options.allowScripted });
       cleanups.push(runtime.close);
-      workers.push(await createLlmWorker({ ...common, taskQueue: queues.llm, model: runtime.model, concurrency: config.workers.llmConcurrency }));
-      descriptions.push(`llm worker on ${queues.llm}: ${runtime.description}`);
+      workers.push(
+        await createLlmWorker({
+          ...common,
+          taskQueue: runtime.taskQueue,
+          model: runtime.model,
+          concurrency: config.workers.llmConcurrency,
+          ...(runtime.requestsPerSecond === undefined ? {} : { requestsPerSecond: runtime.requestsPerSecond }),
+        }),
+      );
+      descriptions.push(`llm worker on ${runtime.taskQueue}: ${runtime.description}`);
     }
     if (options.queues.includes('render')) {
       const { renderer, slots } = await createRendererRuntime(config);

@@ -5,19 +5,16 @@ import type { Config } from '../config/schema.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { createOpenAiProvider } from '../providers/openai.ts';
 import type { ModelProvider } from '../providers/provider.ts';
+import { withRateLimitCooldown } from '../providers/rate-limit-cooldown.ts';
 import { createRenderer } from '../render/create-renderer.ts';
 import { findPython } from '../render/find-python.ts';
 import type { Renderer } from '../render/renderer.ts';
 import { loadScript, startScriptedEndpoint } from '../scripted/server.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createArtifactStore } from '../storage/create-store.ts';
+import { llmRequestsPerSecond, llmTaskQueue, ProviderNotConfiguredError, type ResolvedProvider } from './llm-queue.ts';
 
-export type ResolvedProvider = 'gemini' | 'openai' | 'scripted';
-
-/** Thrown when no provider can be used; the message says what to set. */
-export class ProviderNotConfiguredError extends Error {
-  override readonly name = 'ProviderNotConfiguredError';
-}
+export { ProviderNotConfiguredError, type ResolvedProvider } from './llm-queue.ts';
 
 /**
  * `auto` picks gemini when GEMINI_API_KEY is set, else openai when OPENAI_API_KEY is set, else the
@@ -36,6 +33,10 @@ export function resolveProvider(config: Config, options: { allowScripted: boolea
 
 export interface ModelRuntime {
   model: ModelCallSettings;
+  /** The provider's llm task queue (workers/llm-queue.ts). */
+  taskQueue: string;
+  /** Server-side rate for that queue, in activities per second; undefined = unlimited. */
+  requestsPerSecond: number | undefined;
   /** One line for the console: which provider answers, and where. */
   description: string;
   close(): Promise<void>;
@@ -66,14 +67,63 @@ export async function createModelRuntime(config: Config, options: { allowScripte
     const baseUrl = resolved === 'openai' ? config.openai.baseUrl ?? process.env['OPENAI_BASE_URL'] : config.gemini.baseUrl;
     description = `${resolved}${baseUrl ? ` at ${baseUrl}` : ''}`;
   }
-  const models = resolved === 'gemini' ? config.gemini.models : config.openai.models;
-  return { model: { provider, models, temperatures: config.temperatures, prices: config.prices }, description, close };
+  const providerConfig = resolved === 'gemini' ? config.gemini : config.openai;
+  const requestsPerSecond = llmRequestsPerSecond(config, resolved);
+  // After a 429 the calls this worker still holds go out one request interval apart.
+  const paced = withRateLimitCooldown(provider, { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 });
+  return {
+    model: {
+      provider: paced,
+      models: providerConfig.models,
+      temperatures: config.temperatures,
+      prices: config.prices,
+      structuredOutput: providerConfig.structuredOutput,
+    },
+    taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
+    requestsPerSecond,
+    description: `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
+      `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}`,
+    close,
+  };
 }
 
+/**
+ * The sandboxed renderer a render worker runs, already started: its isolation is probed and its
+ * zygotes are warm, so a machine where nothing isolates fails here, at worker start, with the
+ * reason, instead of failing every render.
+ */
 export async function createRendererRuntime(config: Config): Promise<{ renderer: Renderer; slots: number }> {
   const python = await findPython(config.render.python ? { python: config.render.python } : {});
-  const renderer = createRenderer({ python, workDirectory: join(config.stateDirectory, 'render-jobs') });
-  return { renderer, slots: config.render.slots ?? availableParallelism() };
+  const slots = config.render.slots ?? availableParallelism();
+  const { limits } = config.render;
+  const mebibyte = 1024 * 1024;
+  const renderer = createRenderer({
+    python,
+    workDirectory: join(config.stateDirectory, 'render-jobs'),
+    slots,
+    isolation: config.render.isolation,
+    uidBase: config.render.uidBase,
+    recycleAfterJobs: config.render.recycleAfterJobs,
+    warmUpDpi: config.render.dpi,
+    limits: {
+      cpuSeconds: limits.cpuSeconds,
+      addressSpaceBytes: limits.addressSpaceMebibytes * mebibyte,
+      processes: limits.processes,
+      fileSizeBytes: limits.fileSizeMebibytes * mebibyte,
+      openFiles: limits.openFiles,
+      outputBytes: limits.outputBytes,
+      imageBytes: limits.imageMebibytes * mebibyte,
+      imageSidePixels: limits.imageSidePixels,
+      scratchBytes: limits.scratchMebibytes * mebibyte,
+    },
+  });
+  try {
+    await renderer.start();
+  } catch (error) {
+    await renderer.close();
+    throw error;
+  }
+  return { renderer, slots };
 }
 
 export function createStore(config: Config): ArtifactStore {

@@ -21,9 +21,21 @@ export async function createWorkflowsWorker(options: WorkerConnection & { taskQu
   });
 }
 
-/** Every model call. Concurrency caps what one process asks of a provider at once. */
+/**
+ * Every model call of one provider. `concurrency` caps what this process has in flight;
+ * `requestsPerSecond` is the queue's rate across all its workers, which the Temporal server
+ * enforces when it hands out tasks (maxTaskQueueActivitiesPerSecond), so a second worker adds
+ * capacity without adding rate. Tasks over the rate wait in the queue, not in a worker slot.
+ */
 export async function createLlmWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; model: ModelCallSettings; concurrency: number },
+  options: WorkerConnection & {
+    taskQueue: string;
+    store: ArtifactStore;
+    model: ModelCallSettings;
+    concurrency: number;
+    /** @default no limit */
+    requestsPerSecond?: number;
+  },
 ): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -31,6 +43,7 @@ export async function createLlmWorker(
     taskQueue: options.taskQueue,
     activities: createLlmActivities({ model: options.model, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.concurrency,
+    ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
   });
 }
 

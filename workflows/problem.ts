@@ -5,10 +5,12 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   TemporalFailure,
+  TimeoutFailure,
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
@@ -86,7 +88,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       usage = addUsage(usage, result.usage);
       return result;
     } catch (error) {
-      if (error instanceof ActivityFailure && !isCancellation(error)) throw new StepFailed(`${step}: ${describeFailure(error)}`);
+      if (error instanceof ActivityFailure && !isCancellation(error)) {
+        // A refusal is billed like any answer; its tokens travel in the failure's details.
+        usage = addUsage(usage, billedUsageOf(error));
+        throw new StepFailed(`${step}: ${describeFailure(error, settings.llmMaxAttempts)}`);
+      }
       throw error;
     }
   }
@@ -119,6 +125,8 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     outcome.planKey = planKey;
 
     let lastError = '';
+    // What the renderer measured in the failed attempt's figures (overlaps, blank canvas), for the repair step.
+    let lastFindings: readonly string[] = [];
     let previousKey: string | null = null;
     for (let attempt = 1; attempt <= settings.maxRenderAttempts && outcome.imageKey === null; attempt++) {
       outcome.renderAttempts = attempt;
@@ -126,9 +134,12 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
         previousKey === null
           ? await invoke('code', () => llm.writeDiagramCode({ ...diagram, planKey, attempt }))
-          : await invoke('repair', () => llm.repairDiagramCode({ ...diagram, planKey, attempt, previousKey: previousKey!, error: lastError }));
+          : await invoke('repair', () =>
+              llm.repairDiagramCode({ ...diagram, planKey, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) }),
+            );
       if (!written.ok) {
         lastError = `the answer held no usable script: ${written.reason}`;
+        lastFindings = [];
         previousKey = written.answerKey;
         continue;
       }
@@ -146,6 +157,8 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         outcome.imageKey = rendered.imageKey;
       } else {
         lastError = `${rendered.kind}: ${rendered.message}`;
+        // Results recorded before renders reported findings have none.
+        lastFindings = rendered.findings ?? [];
         previousKey = written.value.codeKey;
       }
     }
@@ -231,11 +244,31 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 }
 
 /** The words of the failure that ended an activity, without Temporal's wrapping. */
-function describeFailure(failure: ActivityFailure): string {
+function describeFailure(failure: ActivityFailure, maxAttempts: number): string {
   const cause = failure.cause;
-  if (cause instanceof ApplicationFailure) return cause.message;
-  if (cause) return `${cause.name}: ${cause.message}`;
-  return failure.message;
+  let words: string;
+  if (cause instanceof ApplicationFailure) words = cause.message;
+  else if (cause instanceof TimeoutFailure) words = `the model call timed out (${(cause.timeoutType ?? 'unknown').toLowerCase().replace(/_/g, '-')} timeout)`;
+  else if (cause) words = `${cause.name}: ${cause.message}`;
+  else words = failure.message;
+  // A retryable fault reaches the manifest only once Temporal has run out of attempts.
+  if (failure.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) words += `; gave up after ${maxAttempts} attempts`;
+  return words;
+}
+
+/** The tokens a failed call was billed for (providers/errors.ts ProviderFailureDetails.usage), if any. */
+function billedUsageOf(failure: ActivityFailure): Usage {
+  const cause = failure.cause;
+  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  const billed = typeof details === 'object' && details !== null ? (details as { usage?: Partial<Usage> }).usage : undefined;
+  if (!billed) return ZERO_USAGE;
+  return { input_tokens: billed.input_tokens ?? 0, output_tokens: billed.output_tokens ?? 0, cost_usd: billed.cost_usd ?? 0 };
+}
+
+/** The repair step's view of a failed render: the error, then what the renderer measured in the figure. */
+function withFindings(error: string, findings: readonly string[]): string {
+  if (findings.length === 0) return error;
+  return `${error}\n\nWhat the renderer measured in the figure:\n${findings.map((finding) => `- ${finding}`).join('\n')}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { BuildSummary } from '../../domain/summary.ts';
 import { ZERO_USAGE, type ManifestRecord } from '../../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
+import { llmTaskQueue, providerForBuild, type ResolvedProvider } from '../../workers/llm-queue.ts';
 import { createStore, resolveProvider } from '../../workers/runtime.ts';
 import { buildWorkflowId, type DatasetBuildInput, type DatasetBuildOutput, type ProblemSettings } from '../../workflows/definitions.ts';
 import { badInput, infrastructureFailure } from '../errors.ts';
@@ -229,6 +230,12 @@ async function stageInput(store: ArtifactStore, buildId: string, staged: Validat
 }
 
 export function problemSettings(config: Config): ProblemSettings {
+  let provider: ResolvedProvider;
+  try {
+    provider = providerForBuild(config);
+  } catch (error) {
+    throw badInput((error as Error).message);
+  }
   return {
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
@@ -236,7 +243,8 @@ export function problemSettings(config: Config): ProblemSettings {
     renderTimeoutSeconds: config.render.timeoutSeconds,
     llmMaxAttempts: config.llm.maxAttempts,
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
-    taskQueues: taskQueues(config),
+    // Model calls go to the provider's own queue, whose rate limit all its workers share.
+    taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
   };
 }
 

@@ -13,7 +13,7 @@ describe('loadConfig', () => {
     expect(config.temporal.devServer).toEqual({ port: 7233, uiPort: 8233 });
     expect(config.stateDirectory).toBe('/work/project/.scigen');
     expect(config.artifacts).toBe('file:///work/project/.scigen/artifacts');
-    expect(taskQueues(config)).toEqual({ workflows: 'scigen-workflows', llm: 'scigen-llm', render: 'scigen-render' });
+    expect(taskQueues(config)).toEqual({ workflows: 'scigen-workflows', render: 'scigen-render' });
   });
 
   it('applies explicit value > file > environment > default', async () => {

@@ -19,10 +19,11 @@ import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
 import { startScriptedEndpoint } from '../../scripted/server.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
+import { makePng } from '../helpers/png.ts';
 
 const PLANTED_KEY = 'sk-test-PLANTED-SECRET';
-/** A 1x1 PNG is not needed: the endpoint checks the wire shape, not the pixels. */
-const IMAGE_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5]);
+/** A real PNG: the endpoint checks that image bytes are the type they claim, as both APIs do. */
+const IMAGE_BYTES = makePng(4, 3);
 
 const script: Script = {
   problems: {
@@ -37,7 +38,7 @@ const script: Script = {
 let endpoint: ScriptedEndpoint;
 
 beforeAll(async () => {
-  endpoint = await startScriptedEndpoint({ script, port: 0 });
+  endpoint = await startScriptedEndpoint({ script, port: 0, recordBodies: true });
 });
 
 afterAll(async () => {
@@ -113,7 +114,8 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(response.text).toBe('JUDGE-PENDULUM');
     expect(response.model).toBe('model-test');
     // "abcd\na pendulum" is 15 characters -> 4 tokens, plus the endpoint's fixed charge per image.
-    expect(response.usage).toEqual({ inputTokens: 4 + 258, outputTokens: Math.ceil('JUDGE-PENDULUM'.length / 4) });
+    expect(response.usage).toEqual({ inputTokens: 4 + 258, outputTokens: Math.ceil('JUDGE-PENDULUM'.length / 4), cachedInputTokens: 0 });
+    expect(response).toMatchObject({ truncated: false, finishReason: name === 'openai' ? 'stop' : 'STOP' });
     expect(endpoint.requests.at(-1)).toMatchObject({ protocol: name, step: 'judge', problem: 'shape', model: 'model-test', status: 200 });
   });
 
@@ -127,8 +129,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     const failure = await failureOf(create().generate(request({ problemId: problem('unscripted') })));
     expect(failure.type).toBe('ProviderNotFound');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('(404)');
-    expect(failure.message).toContain('step plan');
+    expect(failure.message).toMatch(new RegExp(`^${name} has no model "model-test" or no such endpoint \\(404\\): The scripted endpoint has no reply`));
     expect(detailsOf(failure)).toMatchObject({ provider: name, step: 'plan', problemId: problem('unscripted'), status: 404 });
     expect(endpoint.count({ problem: problem('unscripted') })).toBe(1);
     expectNoSecret(failure);
@@ -140,7 +141,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.type).toBe('ProviderRateLimited');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBe(3000);
-    expect(failure.message).toBe(`${name} rate limited (429) at step plan, retry after 3s`);
+    expect(failure.message).toBe(`rate limited by ${name} (429), retry after 3s`);
     expect(endpoint.count({ problem: problem('rate-limited') })).toBe(1);
     expectNoSecret(failure);
   });
@@ -162,8 +163,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     const failure = await failureOf(create().generate(request({ problemId })));
     expect(failure.type).toBe('ProviderAuthError');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('invalid API key');
-    expect(failure.message).toContain(`for ${name} (401)`);
+    expect(failure.message).toBe(`invalid API key for ${name} (401)`);
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -185,7 +185,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     const failure = await failureOf(create().generate(request({ problemId })));
     expect(failure.type).toBe('ProviderConnectionError');
     expect(failure.nonRetryable).toBe(false);
-    expect(failure.message).toBe(`connection to ${name} was reset at step plan`);
+    expect(failure.message).toBe(`connection to ${name} was reset`);
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -198,6 +198,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(failure.type).toBe('ProviderTimeout');
     expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe(`${name} did not answer within 0.3s`);
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -224,10 +225,75 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 });
 
-describe('openai answers without usable text', () => {
+describe.each(providerCases)('$name provider: answers that hold no usable text, from the scripted endpoint', ({ name, create }) => {
+  const problem = (label: string): string => `${name}-answer-${label}`;
+  const planProblem = (label: string, text = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}') => {
+    endpoint.setScript({ problems: { ...script.problems, [problem(label)]: { plan: text } } });
+    return problem(label);
+  };
+
+  it('returns a cut-off answer marked truncated, with its usage, for the step parser to judge', async () => {
+    const problemId = planProblem('truncated');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'truncated' });
+    const response = await create().generate(request({ problemId }));
+    expect(response.truncated).toBe(true);
+    expect(response.finishReason).toBe(name === 'openai' ? 'length' : 'MAX_TOKENS');
+    const whole = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}';
+    expect(response.text).toBe(whole.slice(0, Math.floor(whole.length / 2)));
+    expect(response.usage.outputTokens).toBe(Math.ceil(response.text.length / 4));
+  });
+
+  it('returns an empty answer with no finish reason when there is no choice / candidate at all', async () => {
+    const problemId = planProblem('empty');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'empty' });
+    const response = await create().generate(request({ problemId }));
+    expect(response).toMatchObject({ text: '', finishReason: null, truncated: false });
+    expect(response.usage.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('fails a safety block as a non-retryable ProviderRefused "model refused: safety", with the billed tokens', async () => {
+    const problemId = planProblem('safety');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'safety' });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderRefused');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(name === 'openai' ? 'model refused: safety (openai)' : 'model refused: safety (gemini SAFETY)');
+    expect(detailsOf(failure).usage).toEqual({ input_tokens: Math.ceil('Draw the setup.'.length / 4), output_tokens: 0, cost_usd: 0 });
+  });
+
+  it('fails a refusal as a non-retryable ProviderRefused in words a user understands', async () => {
+    const problemId = planProblem('refusal');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'refusal', message: 'I cannot draw that.' });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.type).toBe('ProviderRefused');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(
+      name === 'openai' ? 'model refused: I cannot draw that. (openai)' : 'model refused: prohibited content (gemini PROHIBITED_CONTENT)',
+    );
+  });
+
+  it('sorts a body cut off mid-answer into a retryable failure, in one request', async () => {
+    const problemId = planProblem('cut-body');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'cut-body' });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.nonRetryable).toBe(false);
+    expect(['ProviderConnectionError', 'ProviderUnexpectedError']).toContain(failure.type);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+  });
+
+  it('honours retry-after-ms (OpenAI) and RetryInfo (Gemini) for nextRetryDelay', async () => {
+    const problemId = planProblem('retry-after-ms');
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 429, retryAfterMs: 1500, retryAfterSeconds: 2 });
+    const failure = await failureOf(create().generate(request({ problemId })));
+    // Gemini's client sees no headers, only the body's RetryInfo, which carries the seconds.
+    expect(failure.nextRetryDelay).toBe(name === 'openai' ? 1500 : 2000);
+  });
+});
+
+describe('openai answers read without the endpoint', () => {
   const context: ProviderErrorContext = { step: 'judge', problemId: 'p1' };
-  const completion = (choice: unknown): ChatCompletion =>
-    ({ id: 'c', object: 'chat.completion', created: 0, model: 'gpt-test', choices: choice ? [choice] : [] }) as ChatCompletion;
+  const completion = (choice: unknown, usage?: unknown): ChatCompletion =>
+    ({ id: 'c', object: 'chat.completion', created: 0, model: 'gpt-test', choices: choice ? [choice] : [], ...(usage ? { usage } : {}) }) as ChatCompletion;
 
   it('sorts a refusal into a non-retryable ProviderRefused, through the real SDK', async () => {
     const refusingFetch = async (): Promise<Response> =>
@@ -238,30 +304,32 @@ describe('openai answers without usable text', () => {
     const failure = await failureOf(provider.generate(request({ problemId: 'p1' })));
     expect(failure.type).toBe('ProviderRefused');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toBe("model refused: I can't help with that. (openai, step plan)");
+    expect(failure.message).toBe("model refused: I can't help with that. (openai)");
   });
 
-  it('sorts content_filter into ProviderRefused "model refused: safety"', () => {
-    const failure = catchFailure(() =>
-      readOpenAiCompletion(completion({ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'content_filter' }), 'gpt-test', context),
+  it('reads cached prompt tokens', () => {
+    const answer = readOpenAiCompletion(
+      completion(
+        { index: 0, message: { role: 'assistant', content: 'ok', refusal: null }, finish_reason: 'stop' },
+        { prompt_tokens: 100, completion_tokens: 7, total_tokens: 107, prompt_tokens_details: { cached_tokens: 64 } },
+      ),
+      'gpt-test',
+      context,
     );
-    expect(failure.type).toBe('ProviderRefused');
-    expect(failure.message).toContain('model refused: safety');
+    expect(answer.usage).toEqual({ inputTokens: 100, outputTokens: 7, cachedInputTokens: 64 });
   });
 
-  it('sorts no choices or null content into ProviderEmptyAnswer', () => {
-    const noChoices = catchFailure(() => readOpenAiCompletion(completion(undefined), 'gpt-test', context));
-    expect(noChoices.type).toBe('ProviderEmptyAnswer');
-    expect(noChoices.nonRetryable).toBe(false);
-    const nullContent = catchFailure(() =>
-      readOpenAiCompletion(completion({ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'length' }), 'gpt-test', context),
+  it('returns null content as an empty answer with its finish reason', () => {
+    const answer = readOpenAiCompletion(
+      completion({ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'length' }),
+      'gpt-test',
+      context,
     );
-    expect(nullContent.type).toBe('ProviderEmptyAnswer');
-    expect(nullContent.message).toContain('finish reason: length');
+    expect(answer).toMatchObject({ text: '', finishReason: 'length', truncated: true });
   });
 });
 
-describe('gemini answers without usable text', () => {
+describe('gemini answers read without the endpoint', () => {
   const context: ProviderErrorContext = { step: 'judge', problemId: 'p1' };
   const response = (fields: Partial<GenerateContentResponse>): GenerateContentResponse =>
     Object.assign(new GenerateContentResponse(), fields);
@@ -273,7 +341,7 @@ describe('gemini answers without usable text', () => {
     expect(blocked.type).toBe('ProviderRefused');
     expect(blocked.nonRetryable).toBe(true);
     expect(blocked.message).toContain('model refused: safety');
-    for (const finishReason of ['SAFETY', 'RECITATION', 'PROHIBITED_CONTENT']) {
+    for (const [finishReason, words] of [['SAFETY', 'safety'], ['RECITATION', 'recitation'], ['PROHIBITED_CONTENT', 'prohibited content']]) {
       const refused = catchFailure(() =>
         readGeminiResponse(
           response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: finishReason as never, index: 0 }] }),
@@ -282,35 +350,37 @@ describe('gemini answers without usable text', () => {
         ),
       );
       expect(refused.type).toBe('ProviderRefused');
-      expect(refused.message).toContain('model refused:');
+      expect(refused.message).toBe(`model refused: ${words} (gemini ${finishReason})`);
     }
   });
 
-  it('sorts no candidates or empty text into ProviderEmptyAnswer', () => {
-    const noCandidates = catchFailure(() => readGeminiResponse(response({ candidates: [] }), 'gemini-test', context));
-    expect(noCandidates.type).toBe('ProviderEmptyAnswer');
-    const emptyText = catchFailure(() =>
-      readGeminiResponse(
-        response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' as never, index: 0 }] }),
-        'gemini-test',
-        context,
-      ),
+  it('returns an empty answer for no candidates or no parts, with the finish reason', () => {
+    expect(readGeminiResponse(response({ candidates: [] }), 'gemini-test', context)).toMatchObject({ text: '', finishReason: null });
+    const noParts = readGeminiResponse(
+      response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' as never, index: 0 }] }),
+      'gemini-test',
+      context,
     );
-    expect(emptyText.type).toBe('ProviderEmptyAnswer');
-    expect(emptyText.message).toContain('MAX_TOKENS');
+    expect(noParts).toMatchObject({ text: '', finishReason: 'MAX_TOKENS', truncated: true });
   });
 
-  it('counts thinking tokens as output', () => {
+  it('counts thinking tokens as output and reads cached prompt tokens', () => {
     const answer = readGeminiResponse(
       response({
         candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP' as never, index: 0 }],
-        usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 2, thoughtsTokenCount: 5 },
+        usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 2, thoughtsTokenCount: 5, cachedContentTokenCount: 4 },
         modelVersion: 'gemini-2.5-flash-001',
       }),
       'gemini-test',
       context,
     );
-    expect(answer).toEqual({ text: 'ok', usage: { inputTokens: 10, outputTokens: 7 }, model: 'gemini-2.5-flash-001' });
+    expect(answer).toEqual({
+      text: 'ok',
+      usage: { inputTokens: 10, outputTokens: 7, cachedInputTokens: 4 },
+      model: 'gemini-2.5-flash-001',
+      finishReason: 'STOP',
+      truncated: false,
+    });
   });
 });
 
@@ -326,6 +396,18 @@ describe('error sorting details', () => {
     expect(fromDate).toBeLessThanOrEqual(10_000);
     expect(retryDelayFromHeaders(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(retryDelayFromHeaders(new Headers())).toBeUndefined();
+  });
+
+  it("reads OpenAI's x-ratelimit-reset-* for an exhausted limit when no Retry-After came", () => {
+    const exhausted = new Headers({
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '1m2.5s',
+      'x-ratelimit-remaining-tokens': '5000',
+      'x-ratelimit-reset-tokens': '6m0s',
+    });
+    expect(retryDelayFromHeaders(exhausted)).toBe(62_500);
+    expect(retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '20ms' }))).toBe(20);
+    expect(retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-requests': '3', 'x-ratelimit-reset-requests': '1s' }))).toBeUndefined();
   });
 
   it('treats the Gemini API answer to a bad key (400 API_KEY_INVALID) as ProviderAuthError', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadScript, startScriptedEndpoint } from '../../scripted/server.ts';
 import type { RequestLogEntry, ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
+import { pngBase64 } from '../helpers/png.ts';
 
 const script: Script = {
   problems: {
@@ -75,7 +76,7 @@ describe('scripted endpoint, OpenAI protocol', () => {
       model: 'gpt-test',
       messages: [
         { role: 'system', content: 'abcd' },
-        { role: 'user', content: [{ type: 'text', text: 'efgh' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+        { role: 'user', content: [{ type: 'text', text: 'efgh' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${pngBase64()}` } }] },
       ],
     };
     const { status, body } = await postOpenAi({ headers: scigenHeaders('p1', 'plan'), body: request });
@@ -90,10 +91,11 @@ describe('scripted endpoint, OpenAI protocol', () => {
     const answer: string = body.choices[0].message.content;
     expect(answer).toBe(script.problems['p1']?.['plan']);
     // "abcd\nefgh" is 9 characters -> 3 tokens, plus the fixed charge for one image.
-    expect(body.usage).toEqual({
+    expect(body.usage).toMatchObject({
       prompt_tokens: 3 + 258,
       completion_tokens: Math.ceil(answer.length / 4),
       total_tokens: 3 + 258 + Math.ceil(answer.length / 4),
+      prompt_tokens_details: { cached_tokens: 0 },
     });
   });
 
@@ -104,7 +106,7 @@ describe('scripted endpoint, OpenAI protocol', () => {
       [{ model: 'gpt-test', messages: 'hello' }, 'messages'],
       [{ model: 'gpt-test', messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
       [
-        { model: 'gpt-test', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] },
+        { model: 'gpt-test', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] },
         'messages[0].content[0].image_url.url',
       ],
     ];
@@ -145,7 +147,7 @@ describe('scripted endpoint, Gemini protocol', () => {
   it('answers generateContent in the Gemini shape', async () => {
     const request = {
       systemInstruction: { parts: [{ text: 'abcd' }] },
-      contents: [{ role: 'user', parts: [{ text: 'efgh' }, { inlineData: { mimeType: 'image/png', data: 'AAAA' } }] }],
+      contents: [{ role: 'user', parts: [{ text: 'efgh' }, { inlineData: { mimeType: 'image/png', data: pngBase64() } }] }],
       generationConfig: { temperature: 0.2 },
     };
     const { status, body } = await postGemini('gemini-test', { headers: scigenHeaders('p1', 'plan'), body: request });
@@ -157,6 +159,7 @@ describe('scripted endpoint, Gemini protocol', () => {
         promptTokenCount: 3 + 258,
         candidatesTokenCount: Math.ceil(answer.length / 4),
         totalTokenCount: 3 + 258 + Math.ceil(answer.length / 4),
+        promptTokensDetails: [{ modality: 'TEXT', tokenCount: 3 + 258 }],
       },
       modelVersion: 'gemini-test',
       responseId: expect.any(String),
@@ -177,13 +180,13 @@ describe('scripted endpoint, Gemini protocol', () => {
     }
   });
 
-  it('answers 401 UNAUTHENTICATED without x-goog-api-key', async () => {
+  it('answers 403 PERMISSION_DENIED without x-goog-api-key, as the Gemini API does for unregistered callers', async () => {
     const response = await postGemini('gemini-test', {
       headers: { ...scigenHeaders('p1', 'plan'), 'x-goog-api-key': undefined },
       body: geminiUser('x'),
     });
-    expect(response.status).toBe(401);
-    expect(response.body.error.status).toBe('UNAUTHENTICATED');
+    expect(response.status).toBe(403);
+    expect(response.body.error.status).toBe('PERMISSION_DENIED');
   });
 });
 
