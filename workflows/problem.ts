@@ -14,7 +14,7 @@ import { RetryState } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
-import { addUsage, ZERO_USAGE, type Quiz, type Usage } from '../domain/types.ts';
+import { addUsage, ZERO_USAGE, type JudgeScores, type Quiz, type Usage } from '../domain/types.ts';
 import {
   buildWorkflowId,
   problemFinishedSignal,
@@ -76,9 +76,12 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     usage: ZERO_USAGE,
   };
 
+  /** The judge's scores once known, kept in the details the UI shows for the rest of the problem. */
+  let judgeNote = '';
+
   function enterStage(stage: string, details: string): void {
     upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
-    setCurrentDetails(`**${stage}** — ${details}`);
+    setCurrentDetails(`**${stage}** — ${details}${judgeNote ? `\n\n${judgeNote}` : ''}`);
   }
 
   /** Runs an activity that reports usage; a failure Temporal gave up on ends the problem with a reason. */
@@ -106,7 +109,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 
   try {
     enterStage('classify', 'is the problem visualizable?');
-    const classification = await modelStep('classify', () => llm.classifyProblem({ ...reference, problem }));
+    const classification = await modelStep('classify', () => llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [{ ...reference, problem }]));
     outcome.subject = classification.subject;
     outcome.imageType = classification.image_type;
     upsertSearchAttributes([
@@ -121,7 +124,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     const diagram = { ...reference, problem, subject: classification.subject, imageType: classification.image_type };
 
     enterStage('plan', 'content, layout, labels, constraints');
-    const { planKey } = await modelStep('plan', () => llm.planDiagram(diagram));
+    const { planKey } = await modelStep('plan', () => llm.planDiagram.executeWithOptions({ summary: 'plan: content, layout, labels, constraints' }, [diagram]));
     outcome.planKey = planKey;
 
     let lastError = '';
@@ -133,9 +136,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       enterStage('code', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
       const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
         previousKey === null
-          ? await invoke('code', () => llm.writeDiagramCode({ ...diagram, planKey, attempt }))
+          ? await invoke('code', () => llm.writeDiagramCode.executeWithOptions({ summary: `code for render attempt ${attempt}` }, [{ ...diagram, planKey, attempt }]))
           : await invoke('repair', () =>
-              llm.repairDiagramCode({ ...diagram, planKey, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) }),
+              llm.repairDiagramCode.executeWithOptions({ summary: `repair for render attempt ${attempt}: ${errorHeadline(lastError).slice(0, 80)}` }, [
+                { ...diagram, planKey, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) },
+              ]),
             );
       if (!written.ok) {
         lastError = `the answer held no usable script: ${written.reason}`;
@@ -145,13 +150,9 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       }
       outcome.codeKey = written.value.codeKey;
       enterStage('render', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
-      const rendered = await renderer.renderDiagram({
-        ...reference,
-        codeKey: written.value.codeKey,
-        attempt,
-        dpi: settings.dpi,
-        timeoutSeconds: settings.renderTimeoutSeconds,
-      });
+      const rendered = await renderer.renderDiagram.executeWithOptions({ summary: `render attempt ${attempt}` }, [
+        { ...reference, codeKey: written.value.codeKey, attempt, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
+      ]);
       upsertSearchAttributes([{ key: searchAttributes.renderAttempts, value: attempt }]);
       if (rendered.ok) {
         outcome.imageKey = rendered.imageKey;
@@ -169,21 +170,24 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     const imageKey = outcome.imageKey;
 
     enterStage('judge', 'five dimensions, 0–2 each');
-    const { scores } = await modelStep('judge', () => llm.judgeImage({ ...reference, problem, imageKey }));
+    const { scores } = await modelStep('judge', () => llm.judgeImage.executeWithOptions({ summary: 'judge: five dimensions, 0–2 each' }, [{ ...reference, problem, imageKey }]));
     outcome.judge = scores;
+    judgeNote = `judge: ${describeScores(scores)}`;
 
     let quizzes: Quiz[];
     if (problem.quizzes && problem.quizzes.length > 0) {
       quizzes = problem.quizzes;
     } else {
       enterStage('quiz', 'atomic questions about the given setup');
-      quizzes = (await modelStep('quiz', () => llm.generateQuizzes({ ...reference, problem }))).quizzes;
+      quizzes = (await modelStep('quiz', () => llm.generateQuizzes.executeWithOptions({ summary: 'quiz: atomic questions about the given setup' }, [{ ...reference, problem }]))).quizzes;
     }
 
     enterStage('answer', `${quizzes.length} quizzes answered from the image alone`);
     const answers = await Promise.all(
       quizzes.map(async (quiz, index) => {
-        const result = await invoke('answer', () => llm.answerQuiz({ ...reference, imageKey, quiz, index }));
+        const result = await invoke('answer', () =>
+          llm.answerQuiz.executeWithOptions({ summary: `answer quiz ${index + 1} of ${quizzes.length} from the image alone` }, [{ ...reference, imageKey, quiz, index }]),
+        );
         // An answer without a readable letter counts as wrong, as the benchmark grades it.
         return { chosen: result.ok ? result.value.chosen : null, correct: quiz.correct_option };
       }),
@@ -221,13 +225,10 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     outcome.usage = usage;
     enterStage('record', `verdict ${outcome.verdict}`);
     try {
-      await storage.recordProblemResult({
-        buildId: input.buildId,
-        problemKey: input.problemKey,
-        problemId: problem.id,
-        extra: problem.extra,
-        outcome,
-      });
+      const summary = [`record: ${outcome.verdict}`, judgeNote, outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`].filter(Boolean).join(' — ');
+      await storage.recordProblemResult.executeWithOptions({ summary }, [
+        { buildId: input.buildId, problemKey: input.problemKey, problemId: problem.id, extra: problem.extra, outcome },
+      ]);
     } catch (error) {
       // The build must not wait forever for a problem whose record could not be written.
       if (!isCancellation(error)) await notifyBuild('failed');
@@ -237,7 +238,8 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       { key: searchAttributes.verdict, value: outcome.verdict },
       { key: searchAttributes.stage, value: 'done' },
     ]);
-    setCurrentDetails(`**done** — ${outcome.verdict}${outcome.reasons.length ? `: ${outcome.reasons.join('; ')}` : ''}`);
+    const reasons = outcome.reasons.length ? `: ${outcome.reasons.join('; ')}` : '';
+    setCurrentDetails(`**done** — ${outcome.verdict}${reasons}${judgeNote ? `\n\n${judgeNote}` : ''}`);
     await notifyBuild(outcome.verdict);
     return { id: problem.id, verdict: outcome.verdict, usage };
   }
@@ -284,4 +286,17 @@ function errorHeadline(error: string): string {
   const lastScriptLine = scriptLines.at(-1)?.[1];
   if (lastScriptLine && !headline.includes(`line ${lastScriptLine}`)) headline = `${headline} (line ${lastScriptLine})`;
   return headline.length > 300 ? `${headline.slice(0, 300)}…` : headline;
+}
+
+const DIMENSION_ABBREVIATIONS: Record<keyof JudgeScores, string> = {
+  correctness_fidelity: 'C&F',
+  layout_precision: 'L&P',
+  readability_occlusion: 'R&O',
+  scientific_plausibility: 'SP',
+  expressiveness_richness: 'E&R',
+};
+
+/** "C&F 2, L&P 1, R&O 2, SP 2, E&R 2": the judge's scores as the UI's timeline shows them. */
+function describeScores(scores: JudgeScores): string {
+  return (Object.keys(DIMENSION_ABBREVIATIONS) as Array<keyof JudgeScores>).map((dimension) => `${DIMENSION_ABBREVIATIONS[dimension]} ${scores[dimension]}`).join(', ');
 }

@@ -161,7 +161,8 @@ export function describeInspection(inspection: Inspection): string[] {
     const attempts = step.attempts > 1 ? `${step.attempts} attempts` : step.attempts === 1 ? '1 attempt' : 'not started';
     const duration = step.durationSeconds === null ? '' : `${step.durationSeconds.toFixed(2)} s`;
     const outcome = step.problem ? `${step.status}: ${step.problem}` : step.status;
-    lines.push(`${String(index + 1).padStart(3)}. ${step.step.padEnd(8)} ${(step.summary ?? '').padEnd(24)} ${attempts.padEnd(11)} ${duration.padStart(8)}  ${outcome}`);
+    lines.push(`${String(index + 1).padStart(3)}. ${step.step.padEnd(8)} ${attempts.padEnd(11)} ${duration.padStart(8)}  ${outcome}`);
+    if (step.summary) lines.push(`       ${step.summary}`);
     if (step.previousAttemptFailure) lines.push(`       earlier attempt failed: ${step.previousAttemptFailure}`);
     for (const artifact of step.artifacts) lines.push(`       ${artifact}`);
   });
