@@ -17,6 +17,14 @@ export function heartbeat(details?: unknown): void {
   currentContext()?.heartbeat(details);
 }
 
+/**
+ * An INFO line through the activity's logger, which adds the workflow and activity ids
+ * (SCIGEN_LOG_FORMAT=json makes them fields); a no-op outside an activity.
+ */
+export function logInfo(message: string, details: Record<string, unknown>): void {
+  currentContext()?.log.info(message, details);
+}
+
 /** The running activity's cancellation signal; undefined outside an activity. */
 export function currentCancellationSignal(): AbortSignal | undefined {
   return currentContext()?.cancellationSignal;

@@ -5,7 +5,7 @@ import type { Step, Usage } from '../domain/types.ts';
 import { providerFailureDetails } from '../providers/errors.ts';
 import { fitImage, type ImageLimits } from '../providers/image.ts';
 import type { ModelPart, ModelProvider, ModelResponse, ResponseSchema, TokenUsage } from '../providers/provider.ts';
-import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
+import { currentCancellationSignal, logInfo, withHeartbeats } from './activity-context.ts';
 
 export type ModelStep = Exclude<Step, 'refine' | 'image'>;
 
@@ -74,12 +74,14 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
     throw error;
   }
   const { usage } = response;
+  const cost = costOf(settings.prices, model, response.model, usage);
+  logInfo('model call', { step: call.step, model: response.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost });
   return {
     text: response.text,
     usage: {
       input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens,
-      cost_usd: costOf(settings.prices, model, response.model, usage),
+      cost_usd: cost,
     },
     finishReason: response.finishReason,
     truncated: response.truncated,

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
 import { ZERO_USAGE, type JudgeScores, type ManifestRecord, type Problem, type Usage, type Verdict } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
-import { heartbeat } from './activity-context.ts';
+import { heartbeat, logInfo } from './activity-context.ts';
 
 /** One line of a build's staged input (`builds/<build>/input.jsonl`). */
 export interface StagedProblem {
@@ -150,6 +150,7 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
       extra: input.extra,
     };
     await store.put(recordKey(input.buildId, input.problemKey), JSON.stringify(record), 'application/json');
+    logInfo('problem recorded', { verdict: record.verdict, reasons: record.reasons, renderAttempts: record.render_attempts, rInv: record.r_inv });
   }
 
   async function finalizeBuild(input: FinalizeBuildInput): Promise<FinalizeBuildOutput> {

@@ -2,17 +2,24 @@ import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 
 const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
+export type LogFormat = 'text' | 'json';
+
 /**
- * The SDK's log lines, one per event, on stderr: an activity retry reads
- * `warn: planDiagram failed (attempt 1, retrying): openai unavailable (503) [build/x/problem/y]`
- * instead of a multi-screen object dump that would bury the progress bar.
+ * The SDK's log lines (workers, workflows, activities), one per event, on stderr.
+ * `text`: `warn: planDiagram: activity failed (attempt 1): openai unavailable (503) [build/x/problem/y]`,
+ * readable next to the progress bar. `json`: one object per line with the build, problem,
+ * workflow and activity ids, for log pipelines.
  */
-export function createConsoleLogger(minimum: LogLevel = 'WARN'): Logger {
+export function createConsoleLogger(minimum: LogLevel = 'WARN', format: LogFormat = 'text'): Logger {
   const threshold = LEVELS.indexOf(minimum);
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
     if (LEVELS.indexOf(level) < threshold) return;
     // Normal for single-queue workers (llm, render), which register no workflows by design.
     if (message.startsWith('No workflows registered')) return;
+    if (format === 'json') {
+      process.stderr.write(`${JSON.stringify(structuredRecord(level, message, meta))}\n`);
+      return;
+    }
     // On a terminal, clear the progress bar's line first; the bar redraws itself below.
     const clearLine = process.stderr.isTTY ? '\r\x1b[2K' : '';
     process.stderr.write(`${clearLine}${level.toLowerCase()}: ${describe(message, meta)}\n`);
@@ -25,6 +32,21 @@ export function createConsoleLogger(minimum: LogLevel = 'WARN'): Logger {
     warn: (message, meta) => log('WARN', message, meta),
     error: (message, meta) => log('ERROR', message, meta),
   };
+}
+
+/** A JSON log record: the SDK's metadata (workflowId, runId, activityId, activityType, taskQueue, …) plus build and problem ids. */
+export function structuredRecord(level: LogLevel, message: string, meta: LogMetadata | undefined): Record<string, unknown> {
+  const record: Record<string, unknown> = { time: new Date().toISOString(), level: level.toLowerCase(), message };
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    record[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
+  }
+  const workflowId = typeof meta?.['workflowId'] === 'string' ? meta['workflowId'] : undefined;
+  const ids = workflowId ? /^build\/([^/]+)(?:\/problem\/(.+))?$/.exec(workflowId) : null;
+  if (ids) {
+    record['buildId'] = ids[1];
+    if (ids[2]) record['problemKey'] = ids[2];
+  }
+  return record;
 }
 
 function describe(message: string, meta: LogMetadata | undefined): string {
@@ -44,4 +66,9 @@ function describe(message: string, meta: LogMetadata | undefined): string {
 export function logLevelFromEnvironment(value: string | undefined): LogLevel {
   const level = value?.toUpperCase() as LogLevel | undefined;
   return level && LEVELS.includes(level) ? level : 'WARN';
+}
+
+/** `SCIGEN_LOG_FORMAT` (text|json). */
+export function logFormatFromEnvironment(value: string | undefined): LogFormat {
+  return value?.toLowerCase() === 'json' ? 'json' : 'text';
 }

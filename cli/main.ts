@@ -7,11 +7,16 @@ import { cancelCommand, listCommand, pauseCommand, resumeCommand, statusCommand,
 import { inspectCommand } from './commands/inspect.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
-import { createConsoleLogger, logLevelFromEnvironment } from './logger.ts';
+import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
 
-// The SDK's own logs would drown the progress bar; warnings and errors still reach stderr.
-Runtime.install({ logger: createConsoleLogger(logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL'])) });
+// The SDK's own logs would drown the progress bar: warnings and errors by default, one line each.
+// SCIGEN_METRICS_ADDRESS (host:port) serves the workers' Prometheus metrics at /metrics.
+const metricsAddress = process.env['SCIGEN_METRICS_ADDRESS'];
+Runtime.install({
+  logger: createConsoleLogger(logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL']), logFormatFromEnvironment(process.env['SCIGEN_LOG_FORMAT'])),
+  ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+});
 
 const program = new Command()
   .name('scigen')

@@ -2,6 +2,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { taskQueues } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
+import { tracingFromEnvironment } from './telemetry.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
 
 export const QUEUE_KINDS = ['workflows', 'llm', 'render'] as const;
@@ -27,10 +28,13 @@ export async function runWorkers(
 ): Promise<RunningWorkers> {
   const queues = taskQueues(config);
   const store = createStore(config);
-  const common = { connection: options.connection, namespace: config.temporal.namespace, store };
+  const tracing = tracingFromEnvironment(`scigen-${options.queues.join('-')}`);
+  const common = { connection: options.connection, namespace: config.temporal.namespace, store, plugins: tracing ? [tracing.plugin] : [] };
   const workers: Worker[] = [];
   const descriptions: string[] = [];
+  // Run after the workers stop; tracing is shut down last so the final spans are flushed.
   const cleanups: Array<() => Promise<void>> = [];
+  if (tracing) descriptions.push(`tracing: OpenTelemetry ${tracing.description}`);
 
   try {
     if (options.queues.includes('workflows')) {
@@ -59,6 +63,7 @@ export async function runWorkers(
     }
   } catch (error) {
     await Promise.all(cleanups.map((cleanup) => cleanup().catch(() => {})));
+    await tracing?.shutdown().catch(() => {});
     throw error;
   }
 
@@ -74,6 +79,7 @@ export async function runWorkers(
         }
         await done.catch(() => {});
         await Promise.all(cleanups.map((cleanup) => cleanup().catch(() => {})));
+        await tracing?.shutdown().catch(() => {});
       })();
       return stopping;
     },

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
 import type { ModelCallSettings } from '../activities/model-call.ts';
 import type { Renderer } from '../render/renderer.ts';
@@ -8,6 +8,8 @@ import { workflowBundle } from './workflow-bundle.ts';
 export interface WorkerConnection {
   connection: NativeConnection;
   namespace: string;
+  /** OpenTelemetry tracing (workers/telemetry.ts), when on. */
+  plugins?: WorkerPlugin[];
 }
 
 /** Workflows plus the light storage activities they lean on (reading pages, writing records). */
@@ -16,7 +18,8 @@ export async function createWorkflowsWorker(options: WorkerConnection & { taskQu
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(),
+    plugins: options.plugins ?? [],
+    workflowBundle: await workflowBundle({ tracing: (options.plugins ?? []).length > 0 }),
     activities: createStorageActivities({ store: options.store }),
   });
 }
@@ -41,6 +44,7 @@ export async function createLlmWorker(
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    plugins: options.plugins ?? [],
     activities: createLlmActivities({ model: options.model, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.concurrency,
     ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
@@ -55,6 +59,7 @@ export async function createRenderWorker(
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    plugins: options.plugins ?? [],
     activities: createRenderActivities({ renderer: options.renderer, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.slots,
   });

@@ -1,13 +1,26 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { OPENTELEMETRY_WORKFLOW_INTERCEPTORS } from './telemetry.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflow code once per process; every workflows worker shares it. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+/**
+ * Bundles the workflow code once per process; every workflows worker shares it. With tracing on,
+ * the OpenTelemetry workflow interceptors go inside the bundle (a prebuilt bundle ignores
+ * interceptor modules given to the worker).
+ */
+export function workflowBundle(options: { tracing: boolean } = { tracing: false }): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(options.tracing);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      logger: quietBundlerLogger,
+      workflowInterceptorModules: options.tracing ? [OPENTELEMETRY_WORKFLOW_INTERCEPTORS] : [],
+    });
+    bundles.set(options.tracing, bundle);
+  }
   return bundle;
 }
 
