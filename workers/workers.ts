@@ -12,6 +12,13 @@ export interface WorkerConnection {
   plugins?: WorkerPlugin[];
 }
 
+/**
+ * On SIGTERM a worker stops polling at once and gives the tasks it holds this long to finish: a
+ * model call in flight is paid for, so it is let complete rather than cancelled and asked again.
+ * Past it, what remains is cancelled and handed back to Temporal.
+ */
+const SHUTDOWN_GRACE_TIME = '60s';
+
 /** Workflows plus the light storage activities they lean on (reading pages, writing records). */
 export async function createWorkflowsWorker(options: WorkerConnection & { taskQueue: string; store: ArtifactStore }): Promise<Worker> {
   return Worker.create({
@@ -19,6 +26,7 @@ export async function createWorkflowsWorker(options: WorkerConnection & { taskQu
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
+    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
     workflowBundle: await workflowBundle({ tracing: (options.plugins ?? []).length > 0 }),
     activities: createStorageActivities({ store: options.store }),
   });
@@ -45,6 +53,7 @@ export async function createLlmWorker(
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
+    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
     activities: createLlmActivities({ model: options.model, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.concurrency,
     ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
@@ -60,6 +69,7 @@ export async function createRenderWorker(
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
+    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
     activities: createRenderActivities({ renderer: options.renderer, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.slots,
   });
