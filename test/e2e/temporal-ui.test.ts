@@ -37,6 +37,10 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
     for (const step of ['classifyProblem', 'planDiagram', 'writeDiagramCode', 'renderDiagram', 'judgeImage', 'answerQuiz', 'recordProblemResult']) {
       await page.getByText(step).first().waitFor({ timeout: 60_000 });
     }
+    // Activity summaries make the timeline read like the pipeline.
+    for (const summary of ['render attempt 1', 'judge: five dimensions', 'record: accepted — judge: C&F']) {
+      await page.getByText(summary).first().waitFor({ timeout: 30_000 });
+    }
     const directory = join(repositoryRoot, 'test-results');
     await mkdir(directory, { recursive: true });
     await page.screenshot({ path: join(directory, 'temporal-ui-problem.png'), fullPage: true });
