@@ -143,6 +143,10 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     // The UI would otherwise fetch a news feed from the internet.
     '--ui-disable-news-fetch',
     '--log-level', 'warn',
+    // WAL with normal sync survives a crash of the server process (not of the machine) and makes
+    // every history write far cheaper: measured 2.7 -> 4.0 problems/s in a 120-problem build here.
+    '--sqlite-pragma', 'journal_mode=wal',
+    '--sqlite-pragma', 'synchronous=normal',
     ...Object.entries(searchAttributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   log(`starting the Temporal dev server on ${address} (UI ${uiUrl}, state ${options.dbFile})`);
