@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
 import { ZERO_USAGE, type JudgeScores, type ManifestRecord, type Problem, type Usage, type Verdict } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
-import { heartbeat, logInfo } from './activity-context.ts';
+import { heartbeat, logInfo, withHeartbeats } from './activity-context.ts';
 
 /** One line of a build's staged input (`builds/<build>/input.jsonl`). */
 export interface StagedProblem {
@@ -116,12 +116,14 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
   async function readProblemPage(input: ReadProblemPageInput): Promise<ProblemPageEntry[]> {
     const page = await readStagedInput(input.pageKey);
     const limit = pLimit(RECORD_READ_CONCURRENCY);
-    return Promise.all(
-      page.map((entry) =>
-        limit(async (): Promise<ProblemPageEntry> => {
-          const record = await readRecord(input.buildId, entry.problemKey);
-          return record ? { ...entry, finished: { verdict: record.verdict, usage: record.usage } } : entry;
-        }),
+    return withHeartbeats(
+      Promise.all(
+        page.map((entry) =>
+          limit(async (): Promise<ProblemPageEntry> => {
+            const record = await readRecord(input.buildId, entry.problemKey);
+            return record ? { ...entry, finished: { verdict: record.verdict, usage: record.usage } } : entry;
+          }),
+        ),
       ),
     );
   }
@@ -183,7 +185,7 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
 
     const manifestKey = `${buildPrefix(input.buildId)}/manifest.jsonl`;
     const summaryKey = `${buildPrefix(input.buildId)}/summary.json`;
-    await store.putStream(manifestKey, manifestLines(), 'application/x-ndjson');
+    await withHeartbeats(store.putStream(manifestKey, manifestLines(), 'application/x-ndjson'));
     const summary = accumulator.finish({ build_id: input.buildId, finished_at: new Date().toISOString() });
     await store.put(summaryKey, `${JSON.stringify(summary, null, 2)}\n`, 'application/json');
     return { manifestUri: store.uri(manifestKey), summaryUri: store.uri(summaryKey), summary };

@@ -61,8 +61,10 @@ const MAX_WINDOW_SIZE = 10_000;
 export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: BuildCursor): Promise<DatasetBuildOutput> {
   const storage = proxyActivities<StorageActivities>({
     taskQueue: input.settings.taskQueues.workflows,
-    startToCloseTimeout: '10m',
-    heartbeatTimeout: '1m',
+    // Reading a page and finalizing heartbeat as they go, so a dead worker's task is retried
+    // within the heartbeat timeout while a long finalize still has room.
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: '20s',
     retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 50 },
   });
 

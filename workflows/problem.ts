@@ -56,7 +56,8 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   });
   const storage = proxyActivities<StorageActivities>({
     taskQueue: settings.taskQueues.workflows,
-    startToCloseTimeout: '2m',
+    // Writing one small record: a worker that died holding it is noticed within seconds, not minutes.
+    startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumAttempts: 20 },
   });
 

@@ -140,5 +140,5 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
     }
     expect(stepsFinishedBeforeKill).toBeGreaterThan(0);
     expect(stepsFinishedAfterKill).toBeGreaterThan(0);
-  });
+  }, 600_000);
 });
