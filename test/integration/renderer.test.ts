@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPython, PythonNotUsableError } from '../../render/find-python.ts';
 import { createRenderer } from '../../render/create-renderer.ts';
 import type { RenderRequest, RenderResult } from '../../render/renderer.ts';
+import { ALLOWED_ENVIRONMENT_KEYS, expectFailure, expectImages, forgeResultThenExit, PNG_SIGNATURE, processesOfUid } from '../helpers/render.ts';
 import type { SandboxedRenderer } from '../../render/sandboxed-renderer.ts';
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const mechanicsDiagram = `
 import numpy as np
@@ -33,60 +31,6 @@ ax.axis("off")
 ax.set_title("Block on a rough incline")
 plt.show()
 `;
-
-const forgeResultThenExit = (planting: string): string => `
-import json, os, struct, zlib
-import matplotlib.pyplot as plt
-fig, ax = plt.subplots()
-ax.plot([0, 1], [0, 1])
-with open("real.png", "wb") as handle:
-    fig.savefig(handle, format="png")
-${planting}
-introspection = {"texts": [], "texts_truncated": False, "overlaps": [], "axes": [], "size_inches": [1, 1], "dpi": 100}
-with open("result.json", "w") as handle:
-    json.dump({"ok": True, "figures": [{"file": "figure-1.png", "width": 10, "height": 10, "blank": False, "ink_fraction": 0.5, "introspection": introspection}]}, handle)
-os._exit(0)
-`;
-
-const allowedEnvironmentKeys = [
-  'PATH',
-  'HOME',
-  'TMPDIR',
-  'MPLBACKEND',
-  'MPLCONFIGDIR',
-  'LANG',
-  'LC_ALL',
-  'PYTHONDONTWRITEBYTECODE',
-  'PYTHONHASHSEED',
-  'PYTHONUNBUFFERED',
-  'OPENBLAS_NUM_THREADS',
-  'OMP_NUM_THREADS',
-];
-
-/** Host pids of the live (non-zombie) processes running as `uid`. */
-function processesOfUid(uid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) pids.push(Number(entry));
-    } catch {
-      // exited while being listed
-    }
-  }
-  return pids;
-}
-
-function expectFailure(result: RenderResult, kind: string): asserts result is Extract<RenderResult, { ok: false }> {
-  if (result.ok) throw new Error(`expected a '${kind}' failure, got ${result.images.length} image(s)`);
-  expect(result.kind, result.message).toBe(kind);
-}
-
-function expectImages(result: RenderResult): asserts result is Extract<RenderResult, { ok: true }> {
-  if (!result.ok) throw new Error(`expected images, got '${result.kind}': ${result.message}\n${result.output}`);
-}
 
 describe('sandboxed renderer: harness semantics', () => {
   let workDirectory: string;
@@ -276,7 +220,7 @@ plt.plot([0, 1], [0, 1])
     expectImages(result);
     expect(result.output).not.toContain('planted');
     const environment = JSON.parse(/ENVIRONMENT=(.*)/.exec(result.output)?.[1] ?? '{}') as Record<string, string>;
-    expect(Object.keys(environment).filter((key) => !allowedEnvironmentKeys.includes(key))).toEqual([]);
+    expect(Object.keys(environment).filter((key) => !ALLOWED_ENVIRONMENT_KEYS.has(key))).toEqual([]);
     // Its own job directory, as the sandbox names it.
     expect(environment['HOME']).toMatch(/\/test-\d+-[0-9a-f]{12}$/);
     expect(environment['TMPDIR']).toBe(environment['HOME']);
