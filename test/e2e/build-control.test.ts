@@ -1,12 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/types.ts';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { buildWorkflowId, progressQuery, SEARCH_ATTRIBUTE_TYPES, type BuildProgress } from '../../workflows/definitions.ts';
-import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import type { ScriptedEndpoint } from '../../scripted/server.ts';
+import { buildWorkflowId, progressQuery, type BuildProgress } from '../../workflows/definitions.ts';
+import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
 /** Polls the build's progress query until `accept` holds; fails with the last progress seen. */
@@ -22,26 +22,17 @@ async function waitForProgress(client: Client, buildId: string, accept: (progres
 }
 
 describe('steering a running build: pause, resume, window size, budget, cancel', () => {
-  let server: DevServer;
+  let cluster: TestCluster;
   let endpoint: ScriptedEndpoint;
   let sandbox: CliSandbox;
   let client: Client;
 
   beforeAll(async () => {
-    endpoint = await startScriptedEndpoint({ script: await loadSampleScript(), latencyMs: 200 });
-    sandbox = await createCliSandbox('control', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
-    server = await ensureDevServer({
-      port: sandbox.temporalPort,
-      uiPort: sandbox.uiPort,
-      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    cluster = await startTestCluster('control', { script: await loadSampleScript(), latencyMs: 200 });
+    ({ endpoint, sandbox, client } = cluster);
   });
   afterAll(async () => {
-    await client?.connection.close();
-    await endpoint?.close();
-    await server?.stop();
+    await cluster?.close();
   });
 
   it('pause stops new problems, window changes live, resume continues, cancel writes what finished, and the same id resumes', async () => {

@@ -1,32 +1,28 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { ManifestRecord } from '../../domain/types.ts';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
-import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import type { ScriptedEndpoint } from '../../scripted/server.ts';
+import { buildWorkflowId } from '../../workflows/definitions.ts';
+import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
 describe('a 500-problem build that continues as new several times', () => {
-  let server: DevServer;
+  let cluster: TestCluster;
   let endpoint: ScriptedEndpoint;
   let sandbox: CliSandbox;
   let client: Client;
 
   beforeAll(async () => {
-    endpoint = await startScriptedEndpoint({ script: syntheticScript });
-    sandbox = await createCliSandbox('scale', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    cluster = await startTestCluster('scale', { script: syntheticScript });
+    ({ endpoint, sandbox, client } = cluster);
   });
   afterAll(async () => {
-    await client?.connection.close();
-    await endpoint?.close();
-    await server?.stop();
+    await cluster?.close();
   });
 
   it('writes exactly one manifest line per problem with consistent totals', async () => {

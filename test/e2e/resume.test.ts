@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemKey } from '../../domain/input.ts';
 import type { ManifestRecord } from '../../domain/types.ts';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
-import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import type { ScriptedEndpoint } from '../../scripted/server.ts';
+import { problemWorkflowId } from '../../workflows/definitions.ts';
+import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript, samplesDirectory } from '../helpers/samples.ts';
 
 const STEP_OF_ACTIVITY: Record<string, string> = {
@@ -56,28 +56,19 @@ async function modelActivities(client: Client, buildId: string, problemIds: stri
 }
 
 describe('a build killed with SIGKILL resumes under the same build id', () => {
-  let server: DevServer;
+  let cluster: TestCluster;
   let endpoint: ScriptedEndpoint;
   let sandbox: CliSandbox;
   let client: Client;
 
   beforeAll(async () => {
-    // Latency keeps the build busy long enough to be killed in the middle.
-    endpoint = await startScriptedEndpoint({ script: await loadSampleScript(), latencyMs: 250 });
-    sandbox = await createCliSandbox('resume', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
-    // The test owns the dev server, so it outlives the killed CLI as a real cluster would.
-    server = await ensureDevServer({
-      port: sandbox.temporalPort,
-      uiPort: sandbox.uiPort,
-      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    // Latency keeps the build busy long enough to be killed in the middle; the test owns the dev
+    // server, so it outlives the killed CLI as a real cluster would.
+    cluster = await startTestCluster('resume', { script: await loadSampleScript(), latencyMs: 250 });
+    ({ endpoint, sandbox, client } = cluster);
   });
   afterAll(async () => {
-    await client?.connection.close();
-    await endpoint?.close();
-    await server?.stop();
+    await cluster?.close();
   });
 
   it('finishes with one manifest line per problem and repeats no model call that had completed', async () => {
