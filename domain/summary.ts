@@ -4,7 +4,7 @@
  * summarized without holding its manifest. Means keep full precision; the report rounds.
  */
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
-import type { JudgeScores, ManifestRecord, Usage, Verdict } from './types.ts';
+import type { JudgeScores, ManifestRecord, Paradigm, Usage, Verdict } from './types.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
@@ -15,6 +15,26 @@ export interface GroupSummary {
   r_inv_mean: number | null;
   /** Mean per dimension over the judged records; null when none was judged. */
   judge_means: JudgeScores | null;
+}
+
+/** One leaderboard cell: a generator's results over a group of problems (the paper's main table). */
+export interface LeaderboardRow extends GroupSummary {
+  /** Means over the images that had a reference image; null when none had. */
+  psnr_mean: number | null;
+  ssim_mean: number | null;
+  /** Images compared with a reference image. */
+  referenced: number;
+}
+
+/** One generator's line of the leaderboard, overall and per subject and image type. */
+export interface GeneratorSummary {
+  generator: string;
+  paradigm: Paradigm;
+  model: string;
+  overall: LeaderboardRow;
+  by_subject: Record<string, LeaderboardRow>;
+  by_image_type: Record<string, LeaderboardRow>;
+  usage: Usage;
 }
 
 export interface BuildSummary {
@@ -28,6 +48,11 @@ export interface BuildSummary {
   by_subject: Record<string, GroupSummary>;
   by_image_type: Record<string, GroupSummary>;
   usage: Usage;
+  /**
+   * The leaderboard: one entry per generator, in the build's order. The top-level counts and
+   * means above are the first generator's (they are what manifest lines carry at top level).
+   */
+  generators: GeneratorSummary[];
   finished_at: string;
 }
 
@@ -138,6 +163,7 @@ export function createSummaryAccumulator(): SummaryAccumulator {
         by_subject: summarizeGroups(bySubject),
         by_image_type: summarizeGroups(byImageType),
         usage: { ...usage },
+        generators: [],
         finished_at: meta.finished_at,
       };
     },

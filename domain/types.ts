@@ -32,6 +32,11 @@ export interface Problem {
   image_type?: string;
   caption?: string;
   quizzes?: Quiz[];
+  /**
+   * A reference image to compare against (PSNR/SSIM): the artifact key it was staged to. The input
+   * names it `reference_image` (or SciGenBench's `image`), a path relative to the input file or a URI.
+   */
+  reference_image_key?: string;
   /** Unknown input fields, carried to the manifest untouched. */
   extra: Record<string, unknown>;
 }
@@ -62,7 +67,57 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
-/** One manifest.jsonl line, exactly the fields CONTRACT.md fixes. */
+/** How a generator makes an image: Matplotlib code that is rendered (ImgCoder), or an image model. */
+export const PARADIGMS = ['code', 'pixel'] as const;
+export type Paradigm = (typeof PARADIGMS)[number];
+
+/** One quiz as graded for one image: what the answerer chose (null: no readable letter). */
+export interface QuizResult {
+  question: string;
+  correct_option: OptionLetter;
+  chosen: OptionLetter | null;
+}
+
+/** One image version of a generator: round 0 is the first image, round N the Nth refinement. */
+export interface ImageVersion {
+  round: number;
+  image: string;
+  code: string | null;
+  judge: JudgeScores | null;
+  /** What the refinement was asked to fix (round >= 1). */
+  critique: string | null;
+}
+
+/**
+ * What one generator made of one problem. A build runs one or more generators on the same
+ * problems (after one shared classify and, for code generators, one shared plan), so they are
+ * compared on equal terms; the manifest line's top-level fields repeat the first generator's result.
+ */
+export interface GeneratorResult {
+  generator: string;
+  paradigm: Paradigm;
+  /** The model that wrote the code or drew the image. */
+  model: string;
+  verdict: Verdict;
+  reasons: string[];
+  /** URI of the final image (the last version), or null. */
+  image: string | null;
+  code: string | null;
+  judge: JudgeScores | null;
+  /** The judge's words: `overall` and one entry per dimension it explained. URI of judge.json in `judge_uri`. */
+  judge_reasoning: { overall: string; dimensions: Partial<Record<JudgeDimension, string>> } | null;
+  judge_uri: string | null;
+  r_inv: number | null;
+  quiz_results: QuizResult[] | null;
+  render_attempts: number;
+  /** Every image version, oldest first; more than one when a refinement round ran. */
+  versions: ImageVersion[];
+  /** PSNR (dB) and SSIM against the problem's reference image, when it has one and an image was made. */
+  reference: { psnr: number; ssim: number } | null;
+  usage: Usage;
+}
+
+/** One manifest.jsonl line: the fields CONTRACT.md fixes, then scigen's additions. */
 export interface ManifestRecord {
   id: string | number;
   verdict: Verdict;
@@ -77,6 +132,17 @@ export interface ManifestRecord {
   render_attempts: number;
   usage: Usage;
   extra: Record<string, unknown>;
+  /** Additions (absent from records written before they existed, and from `invalid` lines): */
+  /** Name of the generator whose result the top-level fields carry (the build's first). */
+  generator?: string;
+  /** URI of the quizzes used (given with the problem or generated), shared by all generators. */
+  quizzes?: string | null;
+  /** The problem's question, for reports and exports. */
+  question?: string;
+  /** URI of the staged reference image, when the problem has one. */
+  reference_image?: string | null;
+  /** One entry per generator of the build, the first one first. */
+  results?: GeneratorResult[];
 }
 
 /** The filter policy (CONTRACT.md defaults). */
