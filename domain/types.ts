@@ -137,8 +137,9 @@ export interface ManifestRecord {
   generator?: string;
   /** URI of the quizzes used (given with the problem or generated), shared by all generators. */
   quizzes?: string | null;
-  /** The problem's question, for reports and exports. */
+  /** The problem's question and given answer, for reports and exports. */
   question?: string;
+  answer?: string | null;
   /** URI of the staged reference image, when the problem has one. */
   reference_image?: string | null;
   /** One entry per generator of the build, the first one first. */
