@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
 import { cancelCommand, listCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { reportCommand } from './commands/report.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
@@ -153,6 +154,16 @@ program
       createOutput({ json: Boolean(options.json) }),
     ),
   );
+
+program
+  .command('report')
+  .description("write a build's static HTML report: leaderboard, charts per subject and image type, gallery")
+  .argument('<build-id>')
+  .option('--out <dir>', 'report directory (default: <state directory>/reports/<build-id>)')
+  .addOption(configOption())
+  .action(async (buildId: string, options) => {
+    await reportCommand(buildId, readConfig(options), { out: options.out }, createOutput({ json: false }));
+  });
 
 async function main(): Promise<number> {
   try {

@@ -9,6 +9,8 @@ export interface ArtifactStore {
   /** Throws ArtifactNotFoundError when absent. */
   get(key: string): Promise<Uint8Array>;
   getText(key: string): Promise<string>;
+  /** The object's bytes in chunks, for artifacts too large to hold (manifests). Throws ArtifactNotFoundError when absent. */
+  getStream(key: string): AsyncIterable<Uint8Array>;
   exists(key: string): Promise<boolean>;
   /** Every key under the prefix (recursive), sorted. */
   list(prefix: string): Promise<string[]>;

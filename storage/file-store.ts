@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -139,6 +140,17 @@ export function createFileStore(location: string): ArtifactStore {
     get,
     async getText(key) {
       return new TextDecoder().decode(await get(key));
+    },
+    async *getStream(key) {
+      const stream = createReadStream(pathOf(key));
+      try {
+        for await (const chunk of stream) yield chunk as Uint8Array;
+      } catch (error) {
+        if (isMissingFile(error)) throw new ArtifactNotFoundError(key, root);
+        throw error;
+      } finally {
+        stream.destroy();
+      }
     },
     async exists(key) {
       try {

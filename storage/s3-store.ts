@@ -190,6 +190,18 @@ export function createS3Store(location: string, options: S3StoreOptions = {}): A
     async getText(key) {
       return new TextDecoder().decode(await get(key));
     },
+    async *getStream(key) {
+      let body;
+      try {
+        body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKeyOf(key) }))).Body;
+      } catch (error) {
+        if (isMissingObject(error)) throw new ArtifactNotFoundError(key, root);
+        throw error;
+      }
+      if (body === undefined) return;
+      // In Node the body is a Readable, which iterates as Buffers.
+      yield* body as unknown as AsyncIterable<Uint8Array>;
+    },
     async exists(key) {
       try {
         await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKeyOf(key) }));

@@ -17,6 +17,7 @@ import { badInput, infrastructureFailure } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
+import { reportAfterBuild } from './report.ts';
 
 export interface BuildOptions {
   buildId?: string;
@@ -117,6 +118,7 @@ export async function buildCommand(inputPath: string, config: Config, options: B
     ]);
     const summary = JSON.parse(await store.getText(`${buildPrefix(buildId)}/summary.json`)) as BuildSummary;
     printSummary(summary, result, output);
+    await reportAfterBuild(buildId, config, output);
     if (options.json) output.json(summary);
   } finally {
     await workers?.shutdown();

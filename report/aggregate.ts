@@ -1,0 +1,168 @@
+/**
+ * The report's view of a manifest: one entry per (problem, generator), and the leaderboard built
+ * one entry at a time (so a build of any size is aggregated without holding its manifest).
+ */
+import { createSummaryAccumulator, UNKNOWN_GROUP, type GeneratorSummary, type LeaderboardRow, type SummaryAccumulator } from '../domain/summary.ts';
+import { addUsage, ZERO_USAGE } from '../domain/types.ts';
+import type { GeneratorResult, ManifestRecord, Paradigm, Usage } from '../domain/types.ts';
+
+/** The generator of manifest lines written before builds ran several generators: ImgCoder's code path. */
+export const LEGACY_GENERATOR = { generator: 'imgcoder', paradigm: 'code' as Paradigm, model: '' };
+
+/** A generator as the build's summary names it, used for lines that carry no per-generator results. */
+export interface KnownGenerator {
+  generator: string;
+  paradigm: Paradigm;
+  model: string;
+}
+
+/** One card of the report: a problem and what one generator made of it. */
+export interface ReportEntry {
+  record: ManifestRecord;
+  result: GeneratorResult;
+}
+
+/** What a line without `results` (older manifests, invalid and skipped lines) says of one generator. */
+function resultFromTopLevel(record: ManifestRecord, generator: KnownGenerator): GeneratorResult {
+  return {
+    generator: generator.generator,
+    paradigm: generator.paradigm,
+    model: generator.model,
+    verdict: record.verdict,
+    reasons: record.reasons,
+    image: record.image,
+    code: record.code,
+    judge: record.judge,
+    judge_reasoning: null,
+    judge_uri: null,
+    r_inv: record.r_inv,
+    quiz_results: null,
+    render_attempts: record.render_attempts,
+    versions: [],
+    reference: null,
+    usage: record.usage,
+  };
+}
+
+/**
+ * The (problem, generator) entries of one manifest line. A line without results stands for every
+ * generator the build ran (a skipped problem was skipped for all of them), or for ImgCoder when the
+ * build predates generators.
+ */
+export function entriesOf(record: ManifestRecord, knownGenerators: readonly KnownGenerator[]): ReportEntry[] {
+  if (record.results !== undefined && record.results.length > 0) return record.results.map((result) => ({ record, result }));
+  const named = record.generator === undefined ? undefined : knownGenerators.find((known) => known.generator === record.generator);
+  const generators =
+    knownGenerators.length > 0 ? knownGenerators : [record.generator === undefined ? LEGACY_GENERATOR : (named ?? { ...LEGACY_GENERATOR, generator: record.generator })];
+  return generators.map((generator) => ({ record, result: resultFromTopLevel(record, generator) }));
+}
+
+interface ReferenceTotals {
+  psnrSum: number;
+  ssimSum: number;
+  count: number;
+}
+
+interface GeneratorTotals {
+  known: KnownGenerator;
+  summary: SummaryAccumulator;
+  overallReference: ReferenceTotals;
+  bySubjectReference: Map<string, ReferenceTotals>;
+  byImageTypeReference: Map<string, ReferenceTotals>;
+  usage: Usage;
+}
+
+function addReference(totals: Map<string, ReferenceTotals>, group: string, reference: { psnr: number; ssim: number }): void {
+  let found = totals.get(group);
+  if (found === undefined) {
+    found = { psnrSum: 0, ssimSum: 0, count: 0 };
+    totals.set(group, found);
+  }
+  found.psnrSum += reference.psnr;
+  found.ssimSum += reference.ssim;
+  found.count++;
+}
+
+function withReference(row: LeaderboardRow | Omit<LeaderboardRow, 'psnr_mean' | 'ssim_mean' | 'referenced'>, reference: ReferenceTotals | undefined): LeaderboardRow {
+  const count = reference?.count ?? 0;
+  return {
+    ...row,
+    psnr_mean: count === 0 ? null : reference!.psnrSum / count,
+    ssim_mean: count === 0 ? null : reference!.ssimSum / count,
+    referenced: count,
+  };
+}
+
+export interface LeaderboardAccumulator {
+  add(entry: ReportEntry): void;
+  /** One row per generator, in the order they first appeared. */
+  finish(buildId: string): GeneratorSummary[];
+}
+
+/**
+ * The paper's main table per generator, overall and per subject and image type. Each generator's
+ * counts and means come from the build summary's own accumulator, fed that generator's results as
+ * if they were the line's top-level fields, so report and summary.json count the same way.
+ */
+export function createLeaderboardAccumulator(): LeaderboardAccumulator {
+  const generators = new Map<string, GeneratorTotals>();
+  return {
+    add({ record, result }) {
+      let totals = generators.get(result.generator);
+      if (totals === undefined) {
+        totals = {
+          known: { generator: result.generator, paradigm: result.paradigm, model: result.model },
+          summary: createSummaryAccumulator(),
+          overallReference: { psnrSum: 0, ssimSum: 0, count: 0 },
+          bySubjectReference: new Map(),
+          byImageTypeReference: new Map(),
+          usage: { ...ZERO_USAGE },
+        };
+        generators.set(result.generator, totals);
+      }
+      if (totals.known.model === '' && result.model !== '') totals.known.model = result.model;
+      totals.summary.add({
+        ...record,
+        verdict: result.verdict,
+        reasons: result.reasons,
+        image: result.image,
+        code: result.code,
+        judge: result.judge,
+        r_inv: result.r_inv,
+        render_attempts: result.render_attempts,
+        usage: result.usage,
+      });
+      totals.usage = addUsage(totals.usage, result.usage);
+      if (result.reference !== null) {
+        const overall = totals.overallReference;
+        overall.psnrSum += result.reference.psnr;
+        overall.ssimSum += result.reference.ssim;
+        overall.count++;
+        addReference(totals.bySubjectReference, record.subject ?? UNKNOWN_GROUP, result.reference);
+        addReference(totals.byImageTypeReference, record.image_type ?? UNKNOWN_GROUP, result.reference);
+      }
+    },
+    finish(buildId) {
+      return [...generators.values()].map((totals) => {
+        const summary = totals.summary.finish({ build_id: buildId, finished_at: '' });
+        const rows = (groups: typeof summary.by_subject, references: Map<string, ReferenceTotals>) =>
+          Object.fromEntries(Object.entries(groups).map(([group, row]) => [group, withReference(row, references.get(group))]));
+        return {
+          ...totals.known,
+          overall: withReference(
+            { problems: summary.problems, verdicts: summary.verdicts, r_inv_mean: summary.r_inv_mean, judge_means: summary.judge_means },
+            totals.overallReference,
+          ),
+          by_subject: rows(summary.by_subject, totals.bySubjectReference),
+          by_image_type: rows(summary.by_image_type, totals.byImageTypeReference),
+          usage: totals.usage,
+        };
+      });
+    },
+  };
+}
+
+/** Share of a row's problems that were accepted; null for an empty row. */
+export function acceptanceRate(row: LeaderboardRow): number | null {
+  return row.problems === 0 ? null : row.verdicts.accepted / row.problems;
+}
