@@ -69,6 +69,11 @@ const DIMENSION_LABELS: Record<(typeof JUDGE_DIMENSIONS)[number], { short: strin
   expressiveness_richness: { short: 'E&R', long: 'Expressiveness & Richness' },
 };
 
+/** Group names as people sort them: "Type 3" before "Type 22". */
+export function compareNames(left: string, right: string): number {
+  return left.localeCompare(right, 'en', { numeric: true });
+}
+
 const VERDICT_COLUMNS: Verdict[] = ['accepted', 'rejected', 'skipped', 'failed', 'invalid'];
 
 const PALETTE = ['#2563eb', '#db2777', '#16a34a', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#64748b'];
@@ -146,7 +151,9 @@ function bestValues(columns: Column[], rows: LeaderboardRow[]): (number | null)[
   return columns.map((column) => {
     if (!column.best || rows.length < 2) return null;
     const values = rows.map((row) => column.value(row)).filter((value): value is number => value !== null);
-    return values.length === 0 ? null : Math.max(...values);
+    const best = Math.max(...values);
+    // A column where every generator scores the same has no best one to point out.
+    return values.length < 2 || values.every((value) => value === best) ? null : best;
   });
 }
 
@@ -180,7 +187,7 @@ function renderLeaderboard(leaderboard: GeneratorSummary[]): string {
 function groupNames(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_image_type'): string[] {
   const names = new Set<string>();
   for (const generator of leaderboard) for (const name of Object.keys(generator[field])) names.add(name);
-  return [...names].sort((left, right) => left.localeCompare(right));
+  return [...names].sort(compareNames);
 }
 
 function renderGroupTable(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_image_type', groupHeader: string): string {
@@ -194,7 +201,7 @@ function renderGroupTable(leaderboard: GeneratorSummary[], field: 'by_subject' |
       return present
         .map(
           (entry, line) =>
-            `<tr${line === 0 ? ' class="group-start"' : ''}>${line === 0 ? `<td class="group" rowspan="${present.length}">${escapeHtml(name)}</td>` : ''}<td class="name">${generatorCell(entry.generator, entry.position)}</td>${valueCells(columns, entry.row!, best)}</tr>`,
+            `<tr${line === 0 && leaderboard.length > 1 ? ' class="group-start"' : ''}>${line === 0 ? `<td class="group" rowspan="${present.length}">${escapeHtml(name)}</td>` : ''}<td class="name">${generatorCell(entry.generator, entry.position)}</td>${valueCells(columns, entry.row!, best)}</tr>`,
         )
         .join('');
     })

@@ -15,7 +15,7 @@ import { UNKNOWN_GROUP, type BuildSummary } from '../domain/summary.ts';
 import { VERDICTS, type ManifestRecord } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { createLeaderboardAccumulator, entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
-import { cardChunkPath, renderCardChunk, renderReportPage, type ReportCard, type ReportIndex } from './html.ts';
+import { cardChunkPath, compareNames, renderCardChunk, renderReportPage, type ReportCard, type ReportIndex } from './html.ts';
 
 export interface WriteReportInput {
   store: ArtifactStore;
@@ -58,7 +58,7 @@ class NameTable {
   }
   /** Sorted names and, per old id, the new one. */
   sorted(): { names: string[]; newIds: number[] } {
-    const names = [...this.names].sort((left, right) => left.localeCompare(right));
+    const names = [...this.names].sort(compareNames);
     const position = new Map(names.map((name, id) => [name, id]));
     return { names, newIds: this.names.map((name) => position.get(name)!) };
   }
