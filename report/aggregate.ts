@@ -2,7 +2,7 @@
  * The report's view of a manifest: one entry per (problem, generator), and the leaderboard built
  * one entry at a time (so a build of any size is aggregated without holding its manifest).
  */
-import { createSummaryAccumulator, UNKNOWN_GROUP, type GeneratorSummary, type LeaderboardRow, type SummaryAccumulator } from '../domain/summary.ts';
+import { createSummaryAccumulator, UNKNOWN_GROUP, type GeneratorSummary, type GroupSummary, type LeaderboardRow, type SummaryAccumulator } from '../domain/summary.ts';
 import { addUsage, ZERO_USAGE } from '../domain/types.ts';
 import type { GeneratorResult, ManifestRecord, Paradigm, Usage } from '../domain/types.ts';
 
@@ -72,18 +72,22 @@ interface GeneratorTotals {
   usage: Usage;
 }
 
-function addReference(totals: Map<string, ReferenceTotals>, group: string, reference: { psnr: number; ssim: number }): void {
-  let found = totals.get(group);
-  if (found === undefined) {
-    found = { psnrSum: 0, ssimSum: 0, count: 0 };
-    totals.set(group, found);
-  }
-  found.psnrSum += reference.psnr;
-  found.ssimSum += reference.ssim;
-  found.count++;
+function addReference(totals: ReferenceTotals, reference: { psnr: number; ssim: number }): void {
+  totals.psnrSum += reference.psnr;
+  totals.ssimSum += reference.ssim;
+  totals.count++;
 }
 
-function withReference(row: LeaderboardRow | Omit<LeaderboardRow, 'psnr_mean' | 'ssim_mean' | 'referenced'>, reference: ReferenceTotals | undefined): LeaderboardRow {
+function addGroupReference(groups: Map<string, ReferenceTotals>, group: string, reference: { psnr: number; ssim: number }): void {
+  let totals = groups.get(group);
+  if (totals === undefined) {
+    totals = { psnrSum: 0, ssimSum: 0, count: 0 };
+    groups.set(group, totals);
+  }
+  addReference(totals, reference);
+}
+
+function withReference(row: GroupSummary, reference: ReferenceTotals | undefined): LeaderboardRow {
   const count = reference?.count ?? 0;
   return {
     ...row,
@@ -134,12 +138,9 @@ export function createLeaderboardAccumulator(): LeaderboardAccumulator {
       });
       totals.usage = addUsage(totals.usage, result.usage);
       if (result.reference !== null) {
-        const overall = totals.overallReference;
-        overall.psnrSum += result.reference.psnr;
-        overall.ssimSum += result.reference.ssim;
-        overall.count++;
-        addReference(totals.bySubjectReference, record.subject ?? UNKNOWN_GROUP, result.reference);
-        addReference(totals.byImageTypeReference, record.image_type ?? UNKNOWN_GROUP, result.reference);
+        addReference(totals.overallReference, result.reference);
+        addGroupReference(totals.bySubjectReference, record.subject ?? UNKNOWN_GROUP, result.reference);
+        addGroupReference(totals.byImageTypeReference, record.image_type ?? UNKNOWN_GROUP, result.reference);
       }
     },
     finish(buildId) {
