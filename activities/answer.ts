@@ -1,5 +1,6 @@
 import { parseAnswerLetter } from '../domain/parse-model-output.ts';
 import type { OptionLetter, Quiz } from '../domain/types.ts';
+import { storedImagePart } from '../providers/image.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
@@ -22,7 +23,7 @@ export function createAnswerQuiz(dependencies: { model: ModelCallSettings; promp
       problemId: input.problemId,
       system: dependencies.prompts.render('answer.system'),
       parts: [
-        { type: 'image', mimeType: 'image/png', data: image },
+        storedImagePart(image),
         { type: 'text', text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }) },
       ],
     });

@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createAnswerQuiz } from './answer.ts';
 import { createClassifyProblem } from './classify.ts';
 import { createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
+import { createDrawDiagramImage } from './draw.ts';
 import { createJudgeImage } from './judge.ts';
 import type { ModelCallSettings } from './model-call.ts';
 import { createPlanDiagram } from './plan.ts';
@@ -19,6 +20,7 @@ export function createLlmActivities(dependencies: { model: ModelCallSettings; st
     planDiagram: createPlanDiagram(stepDependencies),
     writeDiagramCode: createWriteDiagramCode(stepDependencies),
     repairDiagramCode: createRepairDiagramCode(stepDependencies),
+    drawDiagramImage: createDrawDiagramImage(stepDependencies),
     judgeImage: createJudgeImage(stepDependencies),
     generateQuizzes: createGenerateQuizzes(stepDependencies),
     answerQuiz: createAnswerQuiz(stepDependencies),

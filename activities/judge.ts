@@ -1,5 +1,6 @@
 import { judgementAnswerSchema, parseJudgement } from '../domain/parse-model-output.ts';
 import type { JudgeScores, Problem } from '../domain/types.ts';
+import { storedImagePart } from '../providers/image.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
@@ -19,7 +20,7 @@ export function createJudgeImage(dependencies: { model: ModelCallSettings; promp
       system: dependencies.prompts.render('judge.system'),
       parts: [
         { type: 'text', text: dependencies.prompts.render('judge.user', { question: input.problem.question }) },
-        { type: 'image', mimeType: 'image/png', data: image },
+        storedImagePart(image),
       ],
       responseSchema: { name: 'judgement', schema: judgementAnswerSchema },
     });

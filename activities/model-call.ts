@@ -4,13 +4,25 @@ import type { Parsed } from '../domain/parse-model-output.ts';
 import type { Step, Usage } from '../domain/types.ts';
 import { providerFailureDetails } from '../providers/errors.ts';
 import { fitImage, type ImageLimits } from '../providers/image.ts';
-import type { ModelPart, ModelProvider, ModelResponse, ResponseSchema, TokenUsage } from '../providers/provider.ts';
+import type {
+  GeneratedImage,
+  ImageAspect,
+  ImageResponse,
+  ModelPart,
+  ModelProvider,
+  ModelResponse,
+  ResponseSchema,
+  TokenUsage,
+} from '../providers/provider.ts';
 import { currentCancellationSignal, logInfo, withHeartbeats } from './activity-context.ts';
 
 export type ModelStep = Exclude<Step, 'refine' | 'image'>;
 
-/** USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache (default: `input`). */
-export type PriceTable = Record<string, { input: number; output: number; cachedInput?: number }>;
+/**
+ * USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache
+ * (default: `input`), `imageOutput` to output tokens that are a generated image (default: `output`).
+ */
+export type PriceTable = Record<string, { input: number; output: number; cachedInput?: number; imageOutput?: number }>;
 
 export interface ModelCallSettings {
   provider: ModelProvider;
@@ -67,25 +79,77 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
       }),
     );
   } catch (error) {
-    if (error instanceof ApplicationFailure) {
-      const billed = providerFailureDetails(error)?.usage;
-      if (billed) billed.cost_usd = costOf(settings.prices, model, model, { inputTokens: billed.input_tokens, outputTokens: billed.output_tokens, cachedInputTokens: 0 });
-    }
-    throw error;
+    throw withBilledCost(error, settings.prices, model);
   }
-  const { usage } = response;
-  const cost = costOf(settings.prices, model, response.model, usage);
-  logInfo('model call', { step: call.step, model: response.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost });
   return {
     text: response.text,
-    usage: {
-      input_tokens: usage.inputTokens,
-      output_tokens: usage.outputTokens,
-      cost_usd: cost,
-    },
+    usage: pricedUsage(settings.prices, call.step, model, response),
     finishReason: response.finishReason,
     truncated: response.truncated,
   };
+}
+
+export interface ImageCall {
+  problemId: string | number;
+  /** The image model; pixel generators name their own, so it is not a per-step setting. */
+  model: string;
+  prompt: string;
+  aspect?: ImageAspect;
+}
+
+export interface ImageAnswer {
+  /** The picture as the provider sent it (not yet checked); null when the model sent none. */
+  image: GeneratedImage | null;
+  text: string;
+  usage: Usage;
+  finishReason: string | null;
+  /** The model that answered, as the provider reports it. */
+  model: string;
+}
+
+/**
+ * One image model request for the `image` step. Returns the picture and what it cost (image
+ * output tokens at the image rate). Provider failures pass through, as in callModel.
+ */
+export async function callImageModel(settings: ModelCallSettings, call: ImageCall): Promise<ImageAnswer> {
+  let response: ImageResponse;
+  try {
+    response = await withHeartbeats(
+      settings.provider.generateImage({
+        step: 'image',
+        problemId: String(call.problemId),
+        model: call.model,
+        prompt: call.prompt,
+        ...(call.aspect ? { aspect: call.aspect } : {}),
+        signal: currentCancellationSignal(),
+      }),
+    );
+  } catch (error) {
+    throw withBilledCost(error, settings.prices, call.model);
+  }
+  return {
+    image: response.image,
+    text: response.text,
+    usage: pricedUsage(settings.prices, 'image', call.model, response),
+    finishReason: response.finishReason,
+    model: response.model,
+  };
+}
+
+/** A billed refusal's failure with the cost of its tokens filled in (the provider knows tokens, not prices). */
+function withBilledCost(error: unknown, prices: PriceTable, model: string): unknown {
+  if (error instanceof ApplicationFailure) {
+    const billed = providerFailureDetails(error)?.usage;
+    if (billed) billed.cost_usd = costOf(prices, model, model, { inputTokens: billed.input_tokens, outputTokens: billed.output_tokens, cachedInputTokens: 0 });
+  }
+  return error;
+}
+
+function pricedUsage(prices: PriceTable, step: Step, requestedModel: string, response: { usage: TokenUsage; model: string }): Usage {
+  const { usage } = response;
+  const cost = costOf(prices, requestedModel, response.model, usage);
+  logInfo('model call', { step, model: response.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost });
+  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: cost };
 }
 
 /**
@@ -125,8 +189,12 @@ function costOf(prices: PriceTable, requestedModel: string, answeringModel: stri
     return 0;
   }
   const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const imageOutput = Math.min(usage.imageOutputTokens ?? 0, usage.outputTokens);
   const dollars =
-    (usage.inputTokens - cached) * price.input + cached * (price.cachedInput ?? price.input) + usage.outputTokens * price.output;
+    (usage.inputTokens - cached) * price.input +
+    cached * (price.cachedInput ?? price.input) +
+    (usage.outputTokens - imageOutput) * price.output +
+    imageOutput * (price.imageOutput ?? price.output);
   return dollars / 1_000_000;
 }
 

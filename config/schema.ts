@@ -26,13 +26,19 @@ const stepTemperatures = z
 
 /**
  * USD per million tokens, keyed by model name. `cachedInput` is the rate for input tokens served
- * from the provider's prompt cache (default: the input rate). Unknown models cost 0 and are
+ * from the provider's prompt cache (default: the input rate); `imageOutput` the rate for output
+ * tokens that are a generated image (default: the output rate). Unknown models cost 0 and are
  * reported once per worker.
  */
 const priceTable = z.record(
   z.string(),
   z
-    .object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cachedInput: z.number().nonnegative().optional() })
+    .object({
+      input: z.number().nonnegative(),
+      output: z.number().nonnegative(),
+      cachedInput: z.number().nonnegative().optional(),
+      imageOutput: z.number().nonnegative().optional(),
+    })
     .strict(),
 );
 
@@ -50,7 +56,17 @@ export const DEFAULT_PRICES: z.output<typeof priceTable> = {
   'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10 },
   'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5 },
   'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  // Image models (pixel generators). Assumed: the prompt is text only (gpt-image-1 charges $10
+  // for image input tokens, which scigen never sends); gpt-image-1's output is all image tokens
+  // at $40; gemini-2.5-flash-image bills an image at $30 per million output tokens (1290 tokens
+  // for a picture up to 1024 px, about $0.039) and any text it writes alongside at the
+  // gemini-2.5-flash text rate.
+  'gpt-image-1': { input: 5, cachedInput: 1.25, output: 40, imageOutput: 40 },
+  'gemini-2.5-flash-image': { input: 0.3, output: 2.5, imageOutput: 30 },
 };
+
+/** The image model a pixel generator uses when its config names none, per provider. */
+export const DEFAULT_IMAGE_MODELS = { openai: 'gpt-image-1', gemini: 'gemini-2.5-flash-image' } as const;
 
 /** Requests per minute for one provider's llm task queue, across all workers. */
 const requestsPerMinute = z.number().positive().max(600_000);

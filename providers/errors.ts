@@ -139,6 +139,8 @@ export function sortOpenAiError(error: unknown, context: ProviderErrorContext): 
       providerCode: stringField(body, 'code') ?? stringField(body, 'type'),
       requestId: headers?.get('x-request-id') ?? undefined,
       authRejected: false,
+      // The images API answers a prompt its safety system blocks with a 400 and one of these codes.
+      refused: status === 400 && OPENAI_REFUSAL_CODES.has(stringField(body, 'code') ?? ''),
     });
   }
   return failureForTransport(provider, context, error);
@@ -164,6 +166,7 @@ export function sortGeminiError(error: unknown, context: ProviderErrorContext): 
       requestId: undefined,
       // The Gemini API answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
       authRejected: body.reason === 'API_KEY_INVALID' || /api key not valid/i.test(body.message ?? ''),
+      refused: false,
     });
   }
   return failureForTransport(provider, context, error);
@@ -232,7 +235,11 @@ interface StatusFacts {
   providerCode: string | undefined;
   requestId: string | undefined;
   authRejected: boolean;
+  /** The provider declined the content (a safety block sent as an HTTP error). */
+  refused: boolean;
 }
+
+const OPENAI_REFUSAL_CODES = new Set(['moderation_blocked', 'content_policy_violation']);
 
 function failureForStatus(facts: StatusFacts): ApplicationFailure {
   const { provider, context, status, retryAfterMs } = facts;
@@ -254,6 +261,7 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
 
   // Auth messages leave out the provider's text: some providers echo part of the key back.
   if (status === 401 || facts.authRejected) return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
+  if (facts.refused) return build('ProviderRefused', `model refused: safety (${provider} ${facts.providerCode ?? status})`);
   if (status === 403) return build('ProviderAuthError', `API key for ${provider} may not use model${model} (403)`);
   if (status === 429) return build('ProviderRateLimited', `rate limited by ${provider} (429)${retryHint}`);
   if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408)${retryHint}`);

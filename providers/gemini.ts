@@ -1,9 +1,19 @@
-import { GoogleGenAI } from '@google/genai';
+import { GoogleGenAI, Modality } from '@google/genai';
 import type { GenerateContentParameters, GenerateContentResponse, Part } from '@google/genai';
 import type { ApplicationFailure } from '@temporalio/common';
 import { billedUsage, createProviderFailure, sortGeminiError } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type { ModelPart, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './provider.ts';
+import type {
+  GeneratedImage,
+  ImageAspect,
+  ImageRequest,
+  ImageResponse,
+  ModelPart,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  TokenUsage,
+} from './provider.ts';
 import { toGeminiResponseJsonSchema } from './response-schema.ts';
 
 export interface GeminiProviderOptions {
@@ -33,36 +43,61 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
     },
   });
 
+  const errorContext = (request: ModelRequest | ImageRequest): ProviderErrorContext => ({
+    step: request.step,
+    problemId: request.problemId,
+    model: request.model,
+    timeoutMs: options.timeoutMs,
+    secrets: [options.apiKey],
+  });
+  /** One generateContent request with the scigen headers and the cancellation signal; its errors sorted. */
+  async function send(request: ModelRequest | ImageRequest, parameters: GenerateContentParameters): Promise<GenerateContentResponse> {
+    try {
+      return await client.models.generateContent({
+        ...parameters,
+        config: {
+          ...parameters.config,
+          // Request-level httpOptions are merged over the client's (ApiClient.patchHttpOptions),
+          // so the timeout and the single attempt above still hold.
+          httpOptions: { headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId } },
+          ...(request.signal ? { abortSignal: request.signal } : {}),
+        },
+      });
+    } catch (error) {
+      // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
+      // inside an activity) so the activity reports cancelled instead of failed.
+      if (request.signal?.aborted) throw request.signal.reason ?? error;
+      throw sortGeminiError(error, errorContext(request));
+    }
+  }
+
   return {
     name: 'gemini',
     async generate(request: ModelRequest): Promise<ModelResponse> {
-      const context: ProviderErrorContext = {
-        step: request.step,
-        problemId: request.problemId,
-        model: request.model,
-        timeoutMs: options.timeoutMs,
-        secrets: [options.apiKey],
-      };
-      const parameters = toGeminiParameters(request);
-      let response: GenerateContentResponse;
-      try {
-        response = await client.models.generateContent({
-          ...parameters,
-          config: {
-            ...parameters.config,
-            // Request-level httpOptions are merged over the client's (ApiClient.patchHttpOptions),
-            // so the timeout and the single attempt above still hold.
-            httpOptions: { headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId } },
-            ...(request.signal ? { abortSignal: request.signal } : {}),
-          },
-        });
-      } catch (error) {
-        // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
-        // inside an activity) so the activity reports cancelled instead of failed.
-        if (request.signal?.aborted) throw request.signal.reason ?? error;
-        throw sortGeminiError(error, context);
-      }
-      return readGeminiResponse(response, request.model, context);
+      const response = await send(request, toGeminiParameters(request));
+      return readGeminiResponse(response, request.model, errorContext(request));
+    },
+    async generateImage(request: ImageRequest): Promise<ImageResponse> {
+      const response = await send(request, toGeminiImageParameters(request));
+      return readGeminiImageResponse(response, request.model, errorContext(request));
+    },
+  };
+}
+
+/** Aspect ratios the Gemini image models accept (ImageConfig.aspectRatio), by aspect. */
+const GEMINI_ASPECT_RATIOS: Record<ImageAspect, string> = { square: '1:1', landscape: '3:2', portrait: '2:3' };
+
+/** The generateContent parameters for an ImageRequest, without transport options; exported for request shape tests. */
+export function toGeminiImageParameters(request: ImageRequest): GenerateContentParameters {
+  return {
+    model: request.model,
+    contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+    config: {
+      // TEXT with IMAGE: every Gemini image model accepts the pair (some refuse IMAGE alone), and
+      // the text is where a model says why it drew nothing.
+      responseModalities: [Modality.TEXT, Modality.IMAGE],
+      imageConfig: { aspectRatio: GEMINI_ASPECT_RATIOS[request.aspect ?? 'square'] },
+      automaticContinuation: false,
     },
   };
 }
@@ -112,17 +147,9 @@ export function readGeminiResponse(
   context: ProviderErrorContext,
 ): ModelResponse {
   const usage = readUsage(response);
-  // A blocked prompt comes back with promptFeedback.blockReason and no candidates at all.
-  const blockReason = response.promptFeedback?.blockReason;
-  if (blockReason && blockReason !== 'BLOCKED_REASON_UNSPECIFIED') {
-    throw refusedFailure(REFUSAL_WORDS[blockReason] ?? 'blocked by the provider', blockReason, context, usage);
-  }
+  throwIfRefused(response, context, usage);
   const candidate = response.candidates?.[0];
   const finishReason = candidate?.finishReason;
-  // OTHER as a finish reason is not a refusal: the candidate just ended; its text (if any) is judged.
-  if (finishReason && finishReason !== 'OTHER' && REFUSAL_WORDS[finishReason]) {
-    throw refusedFailure(REFUSAL_WORDS[finishReason]!, finishReason, context, usage);
-  }
   return {
     // `text` joins the first candidate's text parts and skips thought parts (GenerateContentResponse.text).
     text: candidate ? response.text ?? '' : '',
@@ -133,14 +160,64 @@ export function readGeminiResponse(
   };
 }
 
+/**
+ * Turns an image model's generateContent response into an ImageResponse, or the failure that
+ * explains why the model would not draw. An answer without a picture (NO_IMAGE, text only) is
+ * returned with image null: the step decides what that means.
+ */
+export function readGeminiImageResponse(
+  response: GenerateContentResponse,
+  requestedModel: string,
+  context: ProviderErrorContext,
+): ImageResponse {
+  const usage = readUsage(response);
+  throwIfRefused(response, context, usage);
+  const candidate = response.candidates?.[0];
+  // Models that think in pictures send draft images as thought parts; the answer is the last
+  // image that is not a thought.
+  const imageParts = (candidate?.content?.parts ?? []).filter(
+    (part) => !part.thought && part.inlineData?.data && (part.inlineData.mimeType ?? '').startsWith('image/'),
+  );
+  const inlineData = imageParts.at(-1)?.inlineData;
+  const image: GeneratedImage | null = inlineData?.data
+    ? { mimeType: inlineData.mimeType ?? 'image/png', data: new Uint8Array(Buffer.from(inlineData.data, 'base64')) }
+    : null;
+  return {
+    image,
+    text: candidate ? response.text ?? '' : '',
+    usage,
+    model: response.modelVersion || requestedModel,
+    finishReason: candidate ? candidate.finishReason ?? 'none' : null,
+  };
+}
+
+/** A blocked prompt or a refusing finish reason, as a non-retryable ProviderRefused carrying the billed tokens. */
+function throwIfRefused(response: GenerateContentResponse, context: ProviderErrorContext, usage: TokenUsage): void {
+  // A blocked prompt comes back with promptFeedback.blockReason and no candidates at all.
+  const blockReason = response.promptFeedback?.blockReason;
+  if (blockReason && blockReason !== 'BLOCKED_REASON_UNSPECIFIED') {
+    throw refusedFailure(REFUSAL_WORDS[blockReason] ?? 'blocked by the provider', blockReason, context, usage);
+  }
+  const finishReason = response.candidates?.[0]?.finishReason;
+  // OTHER as a finish reason is not a refusal: the candidate just ended; its text (if any) is judged.
+  if (finishReason && finishReason !== 'OTHER' && REFUSAL_WORDS[finishReason]) {
+    throw refusedFailure(REFUSAL_WORDS[finishReason]!, finishReason, context, usage);
+  }
+}
+
 function readUsage(response: GenerateContentResponse): TokenUsage {
   const usage = response.usageMetadata;
+  // Image models report the image's share of the output per modality; it has its own price.
+  const imageOutputTokens = (usage?.candidatesTokensDetails ?? [])
+    .filter((detail) => detail.modality === 'IMAGE')
+    .reduce((sum, detail) => sum + (detail.tokenCount ?? 0), 0);
   return {
     // promptTokenCount includes the cached part (cachedContentTokenCount), as OpenAI's prompt_tokens does.
     inputTokens: usage?.promptTokenCount ?? 0,
     // Thinking tokens are billed as output, and OpenAI's completion_tokens include them too.
     outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
     cachedInputTokens: usage?.cachedContentTokenCount ?? 0,
+    ...(imageOutputTokens > 0 ? { imageOutputTokens } : {}),
   };
 }
 

@@ -48,6 +48,51 @@ function isPng(data: Uint8Array): boolean {
   return data.byteLength >= 24 && PNG_SIGNATURE.every((byte, index) => data[index] === byte);
 }
 
+function isJpeg(data: Uint8Array): boolean {
+  return data.byteLength >= 4 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
+}
+
+/** What the bytes are (by their signature, whatever they were labelled): the two formats scigen sends to models. */
+export function imageMimeTypeOf(data: Uint8Array): ImagePart['mimeType'] | undefined {
+  if (isPng(data)) return 'image/png';
+  if (isJpeg(data)) return 'image/jpeg';
+  return undefined;
+}
+
+/**
+ * A stored image as a model part, its mime type read from the bytes: pixel generators may store a
+ * JPEG where renders are always PNG. Unknown bytes go as PNG, which the API then refuses by name.
+ */
+export function storedImagePart(data: Uint8Array): ImagePart {
+  return { type: 'image', mimeType: imageMimeTypeOf(data) ?? 'image/png', data };
+}
+
+/** Width and height from a JPEG's first start-of-frame segment; undefined when there is none. */
+export function jpegSize(data: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let offset = 2;
+  while (offset + 9 <= data.byteLength) {
+    if (data[offset] !== 0xff) return undefined;
+    const marker = data[offset + 1]!;
+    // Fill bytes and markers without a length (RSTn, TEM) carry no segment.
+    if (marker === 0xff) {
+      offset += 1;
+      continue;
+    }
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      offset += 2;
+      continue;
+    }
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) hold the frame size.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: view.getUint16(offset + 5), width: view.getUint16(offset + 7) };
+    }
+    if (marker === 0xd9 || marker === 0xda) return undefined;
+    offset += 2 + view.getUint16(offset + 2);
+  }
+  return undefined;
+}
+
 /** Width and height from the IHDR chunk, which the PNG format puts first. */
 export function pngSize(data: Uint8Array): { width: number; height: number } {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

@@ -6,10 +6,20 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import type { ImageGenerateParamsNonStreaming, ImagesResponse } from 'openai/resources/images';
 import type { ApplicationFailure } from '@temporalio/common';
 import { billedUsage, createProviderFailure, sortOpenAiError } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type { ModelPart, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './provider.ts';
+import type {
+  ImageAspect,
+  ImageRequest,
+  ImageResponse,
+  ModelPart,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  TokenUsage,
+} from './provider.ts';
 import { toOpenAiResponseFormat } from './response-schema.ts';
 
 export interface OpenAiProviderOptions {
@@ -36,30 +46,90 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 
+  const errorContext = (request: ModelRequest | ImageRequest): ProviderErrorContext => ({
+    step: request.step,
+    problemId: request.problemId,
+    model: request.model,
+    timeoutMs: options.timeoutMs,
+    secrets: [options.apiKey],
+  });
+  /** One SDK call with the scigen headers and the cancellation signal; its errors sorted. */
+  async function send<T>(request: ModelRequest | ImageRequest, call: (requestOptions: OpenAI.RequestOptions) => Promise<T>): Promise<T> {
+    try {
+      return await call({
+        headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
+        signal: request.signal,
+      });
+    } catch (error) {
+      // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
+      // inside an activity) so the activity reports cancelled instead of failed.
+      if (request.signal?.aborted) throw request.signal.reason ?? error;
+      throw sortOpenAiError(error, errorContext(request));
+    }
+  }
+
   return {
     name: 'openai',
     async generate(request: ModelRequest): Promise<ModelResponse> {
-      const context: ProviderErrorContext = {
-        step: request.step,
-        problemId: request.problemId,
-        model: request.model,
-        timeoutMs: options.timeoutMs,
-        secrets: [options.apiKey],
-      };
-      let completion: ChatCompletion;
-      try {
-        completion = await client.chat.completions.create(toOpenAiBody(request), {
-          headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
-          signal: request.signal,
-        });
-      } catch (error) {
-        // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
-        // inside an activity) so the activity reports cancelled instead of failed.
-        if (request.signal?.aborted) throw request.signal.reason ?? error;
-        throw sortOpenAiError(error, context);
-      }
-      return readOpenAiCompletion(completion, request.model, context);
+      const completion = await send(request, (requestOptions) => client.chat.completions.create(toOpenAiBody(request), requestOptions));
+      return readOpenAiCompletion(completion, request.model, errorContext(request));
     },
+    async generateImage(request: ImageRequest): Promise<ImageResponse> {
+      const images = await send(request, (requestOptions) => client.images.generate(toOpenAiImageBody(request), requestOptions));
+      return readOpenAiImages(images, request.model);
+    },
+  };
+}
+
+/** The sizes the GPT image models accept, by aspect. */
+const OPENAI_IMAGE_SIZES: Record<ImageAspect, '1024x1024' | '1536x1024' | '1024x1536'> = {
+  square: '1024x1024',
+  landscape: '1536x1024',
+  portrait: '1024x1536',
+};
+
+/** The images.generate request body for an ImageRequest; exported for request shape tests. */
+export function toOpenAiImageBody(request: ImageRequest): ImageGenerateParamsNonStreaming {
+  return {
+    model: request.model,
+    prompt: request.prompt,
+    n: 1,
+    size: OPENAI_IMAGE_SIZES[request.aspect ?? 'square'],
+    // GPT image models always answer base64 (`response_format` is refused for them); PNG keeps
+    // thin lines and small labels free of compression artefacts.
+    output_format: 'png',
+  };
+}
+
+/**
+ * Turns an images.generate answer into an ImageResponse. The GPT image models answer with
+ * `b64_json`; an answer without it (no data, or a URL from a DALL·E model) holds no usable image.
+ */
+export function readOpenAiImages(images: ImagesResponse, requestedModel: string): ImageResponse {
+  const first = images.data?.[0];
+  const base64 = first?.b64_json;
+  const format = images.output_format ?? 'png';
+  return {
+    image: base64 ? { mimeType: `image/${format}`, data: new Uint8Array(Buffer.from(base64, 'base64')) } : null,
+    text: first?.revised_prompt ?? '',
+    usage: readImageUsage(images),
+    // The images API does not name the model that answered.
+    model: requestedModel,
+    finishReason: base64 ? 'stop' : first?.url ? 'url-only' : null,
+  };
+}
+
+function readImageUsage(images: ImagesResponse): TokenUsage {
+  const usage = images.usage;
+  const outputTokens = usage?.output_tokens ?? 0;
+  // output_tokens_details is optional; a GPT image model's output is the image, so without the
+  // split every output token is an image token.
+  const imageOutputTokens = usage?.output_tokens_details?.image_tokens ?? outputTokens;
+  return {
+    inputTokens: usage?.input_tokens ?? 0,
+    outputTokens,
+    cachedInputTokens: 0,
+    ...(imageOutputTokens > 0 ? { imageOutputTokens } : {}),
   };
 }
 

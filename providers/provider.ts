@@ -42,6 +42,8 @@ export interface TokenUsage {
   outputTokens: number;
   /** The part of inputTokens served from the provider's prompt cache (billed at a lower rate). */
   cachedInputTokens: number;
+  /** The part of outputTokens that is a generated image (billed at the image output rate); absent = none. */
+  imageOutputTokens?: number;
 }
 
 export interface ModelResponse {
@@ -56,6 +58,42 @@ export interface ModelResponse {
   truncated: boolean;
 }
 
+/** The shape of a generated picture: each provider maps it to a size or aspect ratio it accepts. */
+export type ImageAspect = 'square' | 'landscape' | 'portrait';
+
+export interface ImageRequest {
+  /** Which pipeline step asks (`image`); sent as the `x-scigen-step` header. */
+  step: Step;
+  /** The problem this request is for; sent as the `x-scigen-problem` header. */
+  problemId: string;
+  /** An image model: `gpt-image-1`, `gemini-2.5-flash-image`, … */
+  model: string;
+  /** The whole description of the picture (image APIs take one prompt, no system message). */
+  prompt: string;
+  /** @default 'square' */
+  aspect?: ImageAspect;
+  /** Aborts the HTTP request (activity cancellation). */
+  signal?: AbortSignal;
+}
+
+/** Image bytes as the provider sent them; the mime type is the provider's label, not yet checked. */
+export interface GeneratedImage {
+  mimeType: string;
+  data: Uint8Array;
+}
+
+export interface ImageResponse {
+  /** The picture; null when the model answered without one (see finishReason and text). */
+  image: GeneratedImage | null;
+  /** Text the model sent along (Gemini's commentary, OpenAI's revised prompt); '' when none. */
+  text: string;
+  usage: TokenUsage;
+  /** The model that answered, as the provider reports it. */
+  model: string;
+  /** The provider's finish reason ("STOP", "NO_IMAGE", …); null when it reports none. */
+  finishReason: string | null;
+}
+
 /**
  * One small interface over every model provider. Implementations make exactly one HTTP
  * request per call (SDK retries off) and throw an ApplicationFailure sorted by the provider's
@@ -66,4 +104,9 @@ export interface ModelResponse {
 export interface ModelProvider {
   readonly name: 'openai' | 'gemini';
   generate(request: ModelRequest): Promise<ModelResponse>;
+  /**
+   * One picture from an image model, under the same rules as `generate`: one HTTP request,
+   * sorted failures, refusals thrown; an answer without a picture is returned (image null).
+   */
+  generateImage(request: ImageRequest): Promise<ImageResponse>;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { createProviderFailure, formatSeconds, providerFailureDetails } from './errors.ts';
-import type { ModelProvider, ModelRequest, ModelResponse } from './provider.ts';
+import type { ImageRequest, ImageResponse, ModelProvider, ModelRequest, ModelResponse } from './provider.ts';
 
 export interface RateLimitCooldownOptions {
   /**
@@ -39,7 +39,7 @@ export function withRateLimitCooldown(provider: ModelProvider, options: RateLimi
   /** Per model: the latest start time handed to a waiting call. */
   const lastRelease = new Map<string, number>();
 
-  async function waitForCooldown(request: ModelRequest): Promise<void> {
+  async function waitForCooldown(request: ModelRequest | ImageRequest): Promise<void> {
     const until = cooldownUntil.get(request.model);
     if (until === undefined || until <= now()) return;
     const slot = Math.max(until, (lastRelease.get(request.model) ?? 0) + releaseSpacingMs);
@@ -62,20 +62,23 @@ export function withRateLimitCooldown(provider: ModelProvider, options: RateLimi
     }
   }
 
+  async function paced<T>(request: ModelRequest | ImageRequest, call: () => Promise<T>): Promise<T> {
+    await waitForCooldown(request);
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.type === 'ProviderRateLimited') {
+        const delay = providerFailureDetails(error)?.retryAfterMs ?? defaultCooldownMs;
+        const until = now() + delay;
+        if (until > (cooldownUntil.get(request.model) ?? 0)) cooldownUntil.set(request.model, until);
+      }
+      throw error;
+    }
+  }
+
   return {
     name: provider.name,
-    async generate(request: ModelRequest): Promise<ModelResponse> {
-      await waitForCooldown(request);
-      try {
-        return await provider.generate(request);
-      } catch (error) {
-        if (error instanceof ApplicationFailure && error.type === 'ProviderRateLimited') {
-          const delay = providerFailureDetails(error)?.retryAfterMs ?? defaultCooldownMs;
-          const until = now() + delay;
-          if (until > (cooldownUntil.get(request.model) ?? 0)) cooldownUntil.set(request.model, until);
-        }
-        throw error;
-      }
-    },
+    generate: (request: ModelRequest): Promise<ModelResponse> => paced(request, () => provider.generate(request)),
+    generateImage: (request: ImageRequest): Promise<ImageResponse> => paced(request, () => provider.generateImage(request)),
   };
 }

@@ -44,6 +44,23 @@ const ROLES = ['user', 'model'];
 /** Image types generateContent takes inline. */
 const INLINE_IMAGE_TYPES: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp', 'image/heic': 'heic', 'image/heif': 'heif' };
 const RESPONSE_MIME_TYPES = ['text/plain', 'application/json', 'text/x.enum'];
+const MODALITIES = ['TEXT', 'IMAGE', 'AUDIO'];
+const IMAGE_CONFIG_FIELDS = ['aspectRatio', 'imageSize'];
+/** The pixel size a Gemini image model draws for each aspect ratio (1K), all billed 1290 output tokens. */
+const ASPECT_RATIO_SIZES: Record<string, [number, number]> = {
+  '1:1': [1024, 1024],
+  '2:3': [832, 1248],
+  '3:2': [1248, 832],
+  '3:4': [864, 1184],
+  '4:3': [1184, 864],
+  '4:5': [896, 1152],
+  '5:4': [1152, 896],
+  '9:16': [768, 1344],
+  '16:9': [1344, 768],
+  '21:9': [1536, 672],
+};
+const IMAGE_SIZES = ['1K', '2K', '4K'];
+const TOKENS_PER_GENERATED_IMAGE = 1290;
 
 function camelCase(name: string): string {
   return name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -125,7 +142,43 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
   return undefined;
 }
 
-function readGenerationConfig(value: unknown): { structured: boolean } | RequestProblem {
+/** responseModalities and imageConfig: what the model is asked to draw, if anything. */
+function readImageOutput(fields: Record<string, unknown>, model: string): RequestShape['imageOutput'] | RequestProblem {
+  const modalities = fields['responseModalities'];
+  if (modalities === undefined) return undefined;
+  if (!Array.isArray(modalities) || modalities.some((modality) => typeof modality !== 'string' || !MODALITIES.includes(modality.toUpperCase()))) {
+    return problem(
+      `Invalid value at 'generation_config.response_modalities' (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), ${JSON.stringify(modalities)}`,
+      'generation_config.response_modalities',
+    );
+  }
+  const wanted = modalities.map((modality: string) => modality.toUpperCase());
+  let aspectRatio = '1:1';
+  const imageConfig = fields['imageConfig'];
+  if (imageConfig !== undefined) {
+    if (!isRecord(imageConfig)) return problem("Invalid value at 'generation_config.image_config': expected an object.", 'generation_config.image_config');
+    const configFields = readMessageFields(imageConfig, IMAGE_CONFIG_FIELDS, 'generation_config.image_config');
+    if (isProblem(configFields)) return configFields;
+    const ratio = configFields['aspectRatio'];
+    if (ratio !== undefined) {
+      if (typeof ratio !== 'string' || !(ratio in ASPECT_RATIO_SIZES)) {
+        return problem(`* GenerateContentRequest.generation_config.image_config.aspect_ratio: unsupported aspect ratio ${JSON.stringify(ratio)}.`, 'generation_config.image_config.aspect_ratio');
+      }
+      aspectRatio = ratio;
+    }
+    const size = configFields['imageSize'];
+    if (size !== undefined && (typeof size !== 'string' || !IMAGE_SIZES.includes(size))) {
+      return problem(`* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size ${JSON.stringify(size)}.`, 'generation_config.image_config.image_size');
+    }
+  }
+  if (!wanted.includes('IMAGE')) return undefined;
+  // Only the image models draw; the text models refuse the modality outright.
+  if (!/image/i.test(model)) return problem('Model does not support the requested response modalities: image', 'generation_config.response_modalities');
+  const [width, height] = ASPECT_RATIO_SIZES[aspectRatio]!;
+  return { width, height, tokens: TOKENS_PER_GENERATED_IMAGE, withText: wanted.includes('TEXT') };
+}
+
+function readGenerationConfig(value: unknown, model: string): { structured: boolean; imageOutput: RequestShape['imageOutput'] } | RequestProblem {
   if (!isRecord(value)) return problem("Invalid value at 'generation_config': expected an object.", 'generation_config');
   const fields = readMessageFields(value, GENERATION_CONFIG_FIELDS, 'generation_config');
   if (isProblem(fields)) return fields;
@@ -139,6 +192,8 @@ function readGenerationConfig(value: unknown): { structured: boolean } | Request
   };
   const numeric = range('temperature', 0, 2) ?? range('topP', 0, 1) ?? range('candidateCount', 1, 8) ?? range('maxOutputTokens', 1, Number.MAX_SAFE_INTEGER);
   if (numeric) return numeric;
+  const imageOutput = readImageOutput(fields, model);
+  if (isProblem(imageOutput)) return imageOutput;
   const mimeType = fields['responseMimeType'];
   if (mimeType !== undefined && (typeof mimeType !== 'string' || !RESPONSE_MIME_TYPES.includes(mimeType))) {
     return problem(
@@ -151,7 +206,7 @@ function readGenerationConfig(value: unknown): { structured: boolean } | Request
   if (openApiSchema !== undefined && jsonSchema !== undefined) {
     return problem('* GenerateContentRequest.generation_config: only one of response_schema and response_json_schema may be set.', 'generation_config');
   }
-  if (openApiSchema === undefined && jsonSchema === undefined) return { structured: mimeType === 'application/json' };
+  if (openApiSchema === undefined && jsonSchema === undefined) return { structured: mimeType === 'application/json', imageOutput };
   if (mimeType !== 'application/json' && !(mimeType === 'text/x.enum' && openApiSchema !== undefined)) {
     return problem(
       '* GenerateContentRequest.generation_config.response_mime_type: a response schema needs response_mime_type application/json.',
@@ -171,7 +226,7 @@ function readGenerationConfig(value: unknown): { structured: boolean } | Request
       return problem(`* GenerateContentRequest.${at}: ${broken.problem}`, at);
     }
   }
-  return { structured: true };
+  return { structured: true, imageOutput };
 }
 
 function readRequest(body: unknown, model: string): RequestShape | RequestProblem {
@@ -202,20 +257,32 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
     if (broken) return broken;
   }
   let structured = false;
+  let imageOutput: RequestShape['imageOutput'];
   if (fields['generationConfig'] !== undefined) {
-    const config = readGenerationConfig(fields['generationConfig']);
+    const config = readGenerationConfig(fields['generationConfig'], model);
     if (isProblem(config)) return config;
     structured = config.structured;
+    imageOutput = config.imageOutput;
   }
-  return { model, text: facts.texts.join('\n'), imageCount: facts.imageCount, structured };
+  return { model, text: facts.texts.join('\n'), imageCount: facts.imageCount, structured, ...(imageOutput ? { imageOutput } : {}) };
 }
 
 function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
+  const textOutputTokens = facts.outputTokens - facts.imageOutputTokens;
   const usageMetadata = {
     promptTokenCount: facts.inputTokens,
     ...(facts.outputTokens > 0 ? { candidatesTokenCount: facts.outputTokens } : {}),
     totalTokenCount: facts.inputTokens + facts.outputTokens,
     promptTokensDetails: [{ modality: 'TEXT', tokenCount: facts.inputTokens }],
+    // Image models break the output down by modality; that is what the image price applies to.
+    ...(facts.imageOutputTokens > 0
+      ? {
+          candidatesTokensDetails: [
+            ...(textOutputTokens > 0 ? [{ modality: 'TEXT', tokenCount: textOutputTokens }] : []),
+            { modality: 'IMAGE', tokenCount: facts.imageOutputTokens },
+          ],
+        }
+      : {}),
   };
   const common = { usageMetadata, modelVersion: facts.model, responseId: facts.id };
   const candidate = (fields: Record<string, unknown>) => ({ candidates: [{ index: 0, ...fields }], ...common });
@@ -224,7 +291,15 @@ function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
       return candidate({ content: { role: 'model', parts: [{ text: answer.text }] }, finishReason: 'STOP' });
     case 'truncated':
       return candidate({ content: { role: 'model', parts: [{ text: answer.text }] }, finishReason: 'MAX_TOKENS' });
+    case 'image': {
+      const parts: unknown[] = answer.text ? [{ text: answer.text }] : [];
+      if (answer.image) parts.push({ inlineData: { mimeType: answer.image.mimeType, data: Buffer.from(answer.image.data).toString('base64') } });
+      // An image model that only wrote words ends with NO_IMAGE.
+      return candidate({ content: { role: 'model', parts }, finishReason: answer.image ? 'STOP' : 'NO_IMAGE' });
+    }
     case 'safety':
+      // A drawn picture the safety filter stops ends with IMAGE_SAFETY and no content.
+      if (facts.imageOutput) return candidate({ finishReason: 'IMAGE_SAFETY' });
       return candidate({
         finishReason: 'SAFETY',
         safetyRatings: [

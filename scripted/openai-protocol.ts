@@ -295,12 +295,12 @@ const ERROR_CODE: Record<number, string> = {
   429: 'rate_limit_exceeded',
 };
 
-function errorResponse(facts: ErrorFacts): { body: unknown; headers: Record<string, string> } {
+export function openAiErrorResponse(facts: ErrorFacts): { body: unknown; headers: Record<string, string> } {
   return {
     body: {
       error: {
         message: facts.message,
-        type: ERROR_TYPE[facts.status] ?? (facts.status >= 500 ? 'server_error' : 'invalid_request_error'),
+        type: facts.openAiType ?? ERROR_TYPE[facts.status] ?? (facts.status >= 500 ? 'server_error' : 'invalid_request_error'),
         param: facts.param ?? null,
         code: facts.openAiCode ?? ERROR_CODE[facts.status] ?? null,
       },
@@ -313,5 +313,5 @@ function errorResponse(facts: ErrorFacts): { body: unknown; headers: Record<stri
 export const openAiProtocol: ProtocolHandler = {
   readRequest: (body) => readRequest(body),
   answerBody,
-  errorResponse,
+  errorResponse: openAiErrorResponse,
 };

@@ -6,6 +6,8 @@ export interface RequestShape {
   imageCount: number;
   /** The request asked for JSON in the API's schema mode. */
   structured: boolean;
+  /** The request asks for a picture: the size the API would draw and the output tokens it bills for it. */
+  imageOutput?: { width: number; height: number; tokens: number; /** Text may come along (Gemini's TEXT modality). */ withText: boolean };
 }
 
 /** Why a protocol refused a request: a 400 in the provider's error shape. */
@@ -23,13 +25,20 @@ export type ScriptedAnswer =
   | { kind: 'truncated'; text: string }
   | { kind: 'empty' }
   | { kind: 'safety' }
-  | { kind: 'refusal'; text: string };
+  | { kind: 'refusal'; text: string }
+  /** An image request's answer: the picture (null: the model sent words only) and any text. */
+  | { kind: 'image'; image: { data: Uint8Array; mimeType: string } | null; text: string };
 
 export interface AnswerFacts {
   id: string;
   model: string;
   inputTokens: number;
+  /** All output tokens, the image's included. */
   outputTokens: number;
+  /** The part of outputTokens that is the picture; 0 for text answers. */
+  imageOutputTokens: number;
+  /** What the request asked to draw, when it asked for a picture (a safety block then names the image). */
+  imageOutput: RequestShape['imageOutput'];
 }
 
 export interface ErrorFacts {
@@ -37,6 +46,8 @@ export interface ErrorFacts {
   message: string;
   param?: string | null;
   openAiCode?: string | null;
+  /** OpenAI's `error.type`, where it is not the one the status implies. */
+  openAiType?: string;
   retryAfterSeconds?: number;
   retryAfterMs?: number;
 }
@@ -46,6 +57,8 @@ export interface ProtocolHandler {
   answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown;
   /** The error body, and headers that go with it (Retry-After). */
   errorResponse(facts: ErrorFacts): { body: unknown; headers: Record<string, string> };
+  /** An answer this API sends as an HTTP error instead of a 200 (the images API's safety block). */
+  answerAsError?(answer: ScriptedAnswer): ErrorFacts | undefined;
 }
 
 export function isRequestProblem(shape: RequestShape | RequestProblem): shape is RequestProblem {

@@ -26,9 +26,11 @@
  * - `cut-body`: a 200 whose JSON body stops half-way (the connection drops mid-answer);
  * - `truncated`: a well-formed answer cut off at the output token limit (finish reason
  *   `length` / `MAX_TOKENS`), its text the first half of the reply that would have come (or `text`);
- * - `empty`: no answer at all (OpenAI: `choices: []`; Gemini: no `candidates`);
- * - `safety`: blocked by the safety system (OpenAI: finish reason `content_filter`; Gemini: finish reason `SAFETY` with ratings);
- * - `refusal`: the model declines (OpenAI: `message.refusal`, `message` its text; Gemini: `promptFeedback.blockReason` PROHIBITED_CONTENT).
+ * - `empty`: no answer at all (OpenAI: `choices: []`, images `data: []`; Gemini: no `candidates`);
+ * - `safety`: blocked by the safety system (OpenAI: finish reason `content_filter`, images a 400
+ *   `moderation_blocked`; Gemini: finish reason `SAFETY` with ratings, `IMAGE_SAFETY` for an image request);
+ * - `refusal`: the model declines (OpenAI: `message.refusal`, `message` its text, images a 400
+ *   `moderation_blocked`; Gemini: `promptFeedback.blockReason` PROHIBITED_CONTENT).
  */
 export type ScriptedFaultKind = 'http' | 'reset' | 'hang' | 'cut-body' | 'truncated' | 'empty' | 'safety' | 'refusal';
 
@@ -49,11 +51,28 @@ export interface ScriptedFault {
   text?: string;
 }
 
+/**
+ * The picture an image request (step `image`) is answered with: a PNG or JPEG file, or a
+ * placeholder diagram drawn on the fly (a framed triangle with a circle on white).
+ */
+export interface ScriptedImage {
+  /** A PNG or JPEG file; a relative path is read from the script file's directory (from the working directory for scripts set in code). */
+  file?: string;
+  /** Size of the drawn placeholder. @default the size the request asked for (1024 x 1024 for `auto` / 1:1) */
+  width?: number;
+  height?: number;
+}
+
 export interface ScriptedReply {
   /** Substring of the request text this reply is for; absent = any request. */
   when?: string;
-  /** The message text the model answers with. */
+  /**
+   * The message text the model answers with. For an image request it is the text sent along
+   * with the picture; a reply with text and no `image` is an image model answering in words only.
+   */
   text?: string;
+  /** For image requests: the picture. */
+  image?: ScriptedImage;
   fault?: ScriptedFault;
 }
 

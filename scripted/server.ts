@@ -2,13 +2,16 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { STEPS } from '../domain/types.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
+import { openAiImagesProtocol } from './openai-images-protocol.ts';
 import { openAiProtocol } from './openai-protocol.ts';
+import { scriptedImageBytes } from './placeholder-image.ts';
 import { countTokens, isRequestProblem, TOKENS_PER_IMAGE, type ErrorFacts, type ProtocolHandler, type ScriptedAnswer } from './protocol.ts';
-import type { Script, ScriptedFault, ScriptedReply, ScriptedStepReplies } from './script.ts';
+import type { Script, ScriptedFault, ScriptedImage, ScriptedReply, ScriptedStepReplies } from './script.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
 
@@ -93,6 +96,7 @@ export interface ScriptedEndpoint {
 }
 
 const OPENAI_CHAT_PATH = '/v1/chat/completions';
+const OPENAI_IMAGES_PATH = '/v1/images/generations';
 // The path @google/genai builds: {baseUrl}/{apiVersion}/models/{model}:generateContent.
 const GEMINI_GENERATE_PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -100,7 +104,8 @@ const RATE_WINDOW_MS = 60_000;
 const PROTOCOLS: Record<WireProtocol, ProtocolHandler> = { openai: openAiProtocol, gemini: geminiProtocol };
 
 /**
- * A protocol-faithful stand-in for the OpenAI chat completions and Gemini generateContent APIs,
+ * A protocol-faithful stand-in for the OpenAI chat completions and image generation APIs and the
+ * Gemini generateContent API (text, and pictures from image models),
  * driven by the real SDKs: it checks requests the way the APIs do (roles, parts, image bytes,
  * unknown fields, response schemas; see openai-protocol.ts and gemini-protocol.ts), answers from
  * a script, and can inject every fault a provider produces (script.ts ScriptedFaultKind).
@@ -133,9 +138,14 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         faultUses.set(reply, used + 1);
         return reply;
       }
-      if (reply.text !== undefined) return reply;
+      if (reply.text !== undefined || reply.image !== undefined) return reply;
     }
     return undefined;
+  }
+
+  /** The picture a request would get once its faults are used up (what a `cut-body` fault cuts); the placeholder when none is scripted. */
+  function imageReply(problem: string, step: string, text: string): ScriptedImage {
+    return candidates(problem, step).find((reply) => reply.image !== undefined && (reply.when === undefined || text.includes(reply.when)))?.image ?? {};
   }
 
   /** The text reply a request would get once its faults are used up (what a `truncated` fault cuts). */
@@ -159,10 +169,10 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     request: IncomingMessage,
     response: ServerResponse,
     protocolName: WireProtocol,
+    protocol: ProtocolHandler,
     entry: RequestLogEntry,
     pathModel: string,
   ): Promise<void> {
-    const protocol = PROTOCOLS[protocolName];
     const answerError = (facts: ErrorFacts): void => {
       entry.status = facts.status;
       if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
@@ -233,20 +243,33 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
     const answerWith = (answer: ScriptedAnswer, cutBody = false): void => {
-      const outputText = answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' ? answer.text : '';
-      const outputTokens = countTokens(outputText);
+      const refusedWithStatus = protocol.answerAsError?.(answer);
+      if (refusedWithStatus) return answerError(refusedWithStatus);
+      const outputText = answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' || answer.kind === 'image' ? answer.text : '';
+      const imageOutputTokens = answer.kind === 'image' && answer.image && shape.imageOutput ? shape.imageOutput.tokens : 0;
+      const outputTokens = countTokens(outputText) + imageOutputTokens;
       sequence += 1;
       const id = protocolName === 'openai' ? `chatcmpl-scripted-${sequence}` : `scripted-${sequence}`;
       entry.status = 200;
       // A body cut short never tells the client its usage, so it is not counted as reported.
       entry.usage = cutBody ? null : { inputTokens, outputTokens };
-      const answerBody = protocol.answerBody(answer, { id, model: shape.model, inputTokens, outputTokens });
+      const answerBody = protocol.answerBody(answer, { id, model: shape.model, inputTokens, outputTokens, imageOutputTokens, imageOutput: shape.imageOutput });
       if (cutBody) sendCutBody(response, answerBody);
       else sendJson(response, 200, answerBody, rateHeaders(protocolName));
     };
 
+    const requestedImage = shape.imageOutput;
+    /** An image request's answer: the scripted picture (none: words only) and the text sent along. */
+    const imageAnswer = async (image: ScriptedImage | undefined, text: string): Promise<ScriptedAnswer> => ({
+      kind: 'image',
+      image: image && requestedImage ? await scriptedImageBytes(image, requestedImage) : null,
+      text: requestedImage?.withText ? text : '',
+    });
     const fault = reply.fault;
-    if (!fault) return answerWith({ kind: 'text', text: reply.text ?? '' });
+    if (!fault) {
+      if (requestedImage) return answerWith(await imageAnswer(reply.image, reply.text ?? ''));
+      return answerWith({ kind: 'text', text: reply.text ?? '' });
+    }
     entry.faulted = true;
     entry.fault = fault.kind ?? 'http';
     switch (fault.kind ?? 'http') {
@@ -258,6 +281,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         response.on('close', () => hanging.delete(response));
         return;
       case 'cut-body':
+        if (requestedImage) return answerWith(await imageAnswer(imageReply(problem, step, shape.text), ''), true);
         return answerWith({ kind: 'text', text: textReply(problem, step, shape.text) ?? 'The answer would have been here.' }, true);
       case 'truncated': {
         const whole = fault.text ?? textReply(problem, step, shape.text) ?? '{"answer": "cut off here';
@@ -307,7 +331,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const geminiMatch = GEMINI_GENERATE_PATH.exec(url.pathname);
-    const protocol: WireProtocol | 'unknown' = url.pathname === OPENAI_CHAT_PATH ? 'openai' : geminiMatch ? 'gemini' : 'unknown';
+    const openAiPath = url.pathname === OPENAI_CHAT_PATH || url.pathname === OPENAI_IMAGES_PATH;
+    const protocol: WireProtocol | 'unknown' = openAiPath ? 'openai' : geminiMatch ? 'gemini' : 'unknown';
     const entry: RequestLogEntry = {
       at: new Date().toISOString(),
       protocol,
@@ -338,7 +363,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const pathModel = geminiMatch?.[2] === undefined ? '' : decodeURIComponent(geminiMatch[2]);
-    handleModelRequest(request, response, protocol, entry, pathModel).catch((error: unknown) => {
+    const handler = url.pathname === OPENAI_IMAGES_PATH ? openAiImagesProtocol : PROTOCOLS[protocol];
+    handleModelRequest(request, response, protocol, handler, entry, pathModel).catch((error: unknown) => {
       if (response.headersSent || response.destroyed) return;
       entry.status = 500;
       const { body } = PROTOCOLS[protocol].errorResponse({
@@ -496,14 +522,25 @@ const faultSchema = z.strictObject({
   text: z.string().optional(),
 });
 
+const imageSchema = z
+  .strictObject({
+    file: z.string().min(1).optional(),
+    width: z.int().min(1).max(8192).optional(),
+    height: z.int().min(1).max(8192).optional(),
+  })
+  .refine((image) => image.file === undefined || (image.width === undefined && image.height === undefined), {
+    message: 'an image is a "file" or a drawn placeholder ("width"/"height"), not both',
+  });
+
 const replySchema = z
   .strictObject({
     when: z.string().min(1).optional(),
     text: z.string().optional(),
+    image: imageSchema.optional(),
     fault: faultSchema.optional(),
   })
-  .refine((reply) => reply.text !== undefined || reply.fault !== undefined, {
-    message: 'a reply needs "text" or "fault"',
+  .refine((reply) => reply.text !== undefined || reply.image !== undefined || reply.fault !== undefined, {
+    message: 'a reply needs "text", "image" or "fault"',
   });
 
 /** The script file format of script.ts, checked strictly so a misspelt field is an error, not a silent default. */
@@ -535,7 +572,23 @@ export async function loadScript(path: string): Promise<Script> {
     const field = formatPath(issue?.path ?? []);
     throw new Error(`${path}: ${field || '(top level)'}: ${issue?.message ?? 'invalid script'}`);
   }
-  return result.data;
+  return withImageFilesFrom(dirname(resolve(path)), result.data);
+}
+
+/** The script with every image file path made absolute from the script file's directory. */
+function withImageFilesFrom(directory: string, script: Script): Script {
+  const locate = (reply: ScriptedReply): ScriptedReply =>
+    reply.image?.file ? { ...reply, image: { ...reply.image, file: resolve(directory, reply.image.file) } } : reply;
+  const problems: Script['problems'] = {};
+  for (const [problem, steps] of Object.entries(script.problems)) {
+    problems[problem] = Object.fromEntries(
+      Object.entries(steps).map(([step, replies]) => [
+        step,
+        replies === undefined || typeof replies === 'string' ? replies : Array.isArray(replies) ? replies.map(locate) : locate(replies),
+      ]),
+    );
+  }
+  return { problems };
 }
 
 type Issue = z.core.$ZodIssue;

@@ -18,6 +18,7 @@ const STEP_OF_ACTIVITY: Record<string, string> = {
   planDiagram: 'plan',
   writeDiagramCode: 'code',
   repairDiagramCode: 'repair',
+  drawDiagramImage: 'image',
   renderDiagram: 'render',
   judgeImage: 'judge',
   generateQuizzes: 'quiz',

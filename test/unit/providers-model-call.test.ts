@@ -12,10 +12,18 @@ import { makePng } from '../helpers/png.ts';
 const STEPS = { classify: 'small', plan: 'big', code: 'big', repair: 'big', judge: 'small', quiz: 'small', answer: 'small' };
 const ZERO = { classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 };
 
+/** For text-only fakes: the image call is not what these tests exercise. */
+const NO_IMAGES: Pick<ModelProvider, 'generateImage'> = {
+  async generateImage() {
+    throw new Error('this fake provider draws no images');
+  },
+};
+
 function fakeProvider(answer: (request: ModelRequest) => Partial<ModelResponse>): ModelProvider & { requests: ModelRequest[] } {
   const requests: ModelRequest[] = [];
   return {
     name: 'openai',
+    ...NO_IMAGES,
     requests,
     async generate(request) {
       requests.push(request);
@@ -73,6 +81,7 @@ describe('callModel', () => {
   it("adds the cost of a billed refusal to the failure's details", async () => {
     const provider: ModelProvider = {
       name: 'openai',
+      ...NO_IMAGES,
       async generate() {
         throw createProviderFailure({
           provider: 'openai',
@@ -130,6 +139,7 @@ describe('withRateLimitCooldown', () => {
     const provider = withRateLimitCooldown(
       {
         name: 'gemini',
+        ...NO_IMAGES,
         async generate(request) {
           sentAt.push(Date.now());
           if (first) {
@@ -160,6 +170,7 @@ describe('withRateLimitCooldown', () => {
     const provider = withRateLimitCooldown(
       {
         name: 'gemini',
+        ...NO_IMAGES,
         async generate() {
           calls += 1;
           throw rateLimited(60_000);
@@ -178,6 +189,7 @@ describe('withRateLimitCooldown', () => {
   it('ends a wait at once when the activity is cancelled', async () => {
     const provider = withRateLimitCooldown({
       name: 'gemini',
+      ...NO_IMAGES,
       async generate() {
         throw rateLimited(10_000);
       },

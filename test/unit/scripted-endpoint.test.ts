@@ -326,7 +326,7 @@ describe('loadScript', () => {
     await expect(loadScript(unknownStep)).rejects.toThrow(/unknown-step\.json: problems\.p1: .*plann/);
 
     const emptyReply = await scriptFile('empty-reply.json', JSON.stringify({ problems: { p1: { plan: [{ when: 'x' }] } } }));
-    await expect(loadScript(emptyReply)).rejects.toThrow(/empty-reply\.json: problems\.p1\.plan\[0\]: a reply needs "text" or "fault"/);
+    await expect(loadScript(emptyReply)).rejects.toThrow(/empty-reply\.json: problems\.p1\.plan\[0\]: a reply needs "text", "image" or "fault"/);
 
     const notJson = await scriptFile('not-json.json', '{ problems: ');
     await expect(loadScript(notJson)).rejects.toThrow(/not-json\.json: not valid JSON/);
