@@ -140,6 +140,20 @@ export function createFileStore(location: string): ArtifactStore {
     async getText(key) {
       return new TextDecoder().decode(await get(key));
     },
+    async *getStream(key) {
+      let file: FileHandle;
+      try {
+        file = await open(pathOf(key), 'r');
+      } catch (error) {
+        if (isMissingFile(error)) throw new ArtifactNotFoundError(key, root);
+        throw error;
+      }
+      try {
+        for await (const chunk of file.createReadStream({ autoClose: false })) yield new Uint8Array(chunk as Buffer);
+      } finally {
+        await file.close();
+      }
+    },
     async exists(key) {
       try {
         return (await stat(pathOf(key))).isFile();

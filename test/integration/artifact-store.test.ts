@@ -56,6 +56,18 @@ function defineStoreSuite(
       await expect(store.getText('missing/nothing.txt')).rejects.toBeInstanceOf(ArtifactNotFoundError);
     });
 
+    it('reads an artifact as a stream of chunks', async () => {
+      const text = 'line\n'.repeat(100_000);
+      await store.put('read-stream/manifest.jsonl', text);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of store.getStream('read-stream/manifest.jsonl')) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(text);
+      const consume = async () => {
+        for await (const chunk of store.getStream('read-stream/absent.jsonl')) void chunk;
+      };
+      await expect(consume()).rejects.toBeInstanceOf(ArtifactNotFoundError);
+    });
+
     it('lists every key under a prefix, recursively and sorted', async () => {
       for (const key of ['list/b/2.txt', 'list/a.txt', 'list/b/1/deep.txt', 'listing-neighbour.txt', 'list2/x.txt']) {
         await store.put(key, key);
