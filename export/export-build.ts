@@ -18,6 +18,8 @@ export interface ExportBuildOptions extends SelectionOptions {
   outDirectory: string;
   /** Python with pyarrow, for `parquet`. */
   python?: string;
+  /** Rows per Parquet row group. @default 256 */
+  parquetRowsPerGroup?: number;
   /** Called for each item left out because its image could not be read. */
   onMissingImage?: (item: ExportItem, reason: string) => void;
 }
@@ -50,7 +52,10 @@ async function createWriter(options: ExportBuildOptions): Promise<ExportWriter> 
       return createImagefolderWriter(options.outDirectory);
     case 'parquet':
       if (options.python === undefined) throw new ExportError('the parquet export needs a Python with pyarrow (run npm run setup)');
-      return createParquetWriter(options.outDirectory, { python: options.python });
+      return createParquetWriter(options.outDirectory, {
+        python: options.python,
+        ...(options.parquetRowsPerGroup === undefined ? {} : { rowsPerGroup: options.parquetRowsPerGroup }),
+      });
   }
 }
 
