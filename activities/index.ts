@@ -4,6 +4,7 @@ import { createAnswerQuiz } from './answer.ts';
 import { createClassifyProblem } from './classify.ts';
 import { createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
 import { createDrawDiagramImage } from './draw.ts';
+import { createCompareWithReference } from './compare.ts';
 import { createJudgeImage } from './judge.ts';
 import type { ModelCallSettings } from './model-call.ts';
 import { createPlanDiagram } from './plan.ts';
@@ -27,9 +28,15 @@ export function createLlmActivities(dependencies: { model: ModelCallSettings; st
   };
 }
 
-/** CPU-bound rendering of untrusted code: registered on the `render` task queue. */
-export function createRenderActivities(dependencies: { renderer: Renderer; store: ArtifactStore }) {
-  return { renderDiagram: createRenderDiagram(dependencies) };
+/**
+ * CPU-bound rendering of untrusted code, and image comparison: registered on the `render` task queue.
+ * `python` is the interpreter that compares images (scikit-image), the renderer's own.
+ */
+export function createRenderActivities(dependencies: { renderer: Renderer; store: ArtifactStore; python?: string }) {
+  return {
+    renderDiagram: createRenderDiagram(dependencies),
+    compareWithReference: createCompareWithReference(dependencies),
+  };
 }
 
 /** Light storage work next to the workflows: registered on the `workflows` task queue. */

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
 import { cancelCommand, listCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
+import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { reportCommand } from './commands/report.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
@@ -164,6 +165,25 @@ program
   .action(async (buildId: string, options) => {
     await reportCommand(buildId, readConfig(options), { out: options.out }, createOutput({ json: false }));
   });
+
+program
+  .command('export')
+  .description("a finished build's items as a dataset: JSON lines, Parquet (verl's RL layout) or a Hugging Face imagefolder")
+  .argument('<build-id>')
+  .requiredOption('--format <format>', 'jsonl | parquet | hf')
+  .option('--out <dir>', 'output folder (default: <state directory>/exports/<build-id>/<format>)')
+  .option('--all', 'every result that has an image, whatever its verdict (default: accepted only)')
+  .option('--generator <name>', "only this generator's results")
+  .option('--json', 'print what was written as JSON')
+  .addOption(configOption())
+  .action(async (buildId: string, options) =>
+    exportCommand(
+      buildId,
+      readConfig(options),
+      { format: options.format, out: options.out, all: Boolean(options.all), generator: options.generator, json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
+  );
 
 async function main(): Promise<number> {
   try {

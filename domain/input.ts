@@ -19,12 +19,26 @@ export interface InputError {
   id?: string | number;
 }
 
+/** Where a valid problem came from, for errors found after parsing (a reference image that is missing). */
+export interface ProblemSource {
+  line: number | null;
+  index: number;
+  /** The field that named the reference image, when one did. */
+  referenceField?: ReferenceImageField;
+}
+
 export interface ParsedProblems {
   problems: Problem[];
   errors: InputError[];
+  /** One per problem, in the same order. */
+  sources: ProblemSource[];
 }
 
-const KNOWN_FIELDS = new Set(['id', 'question', 'answer', 'subject', 'image_type', 'caption', 'quizzes']);
+/** `reference_image` is scigen's name; SciGenBench's files call it `image`. The first wins when both are set. */
+export const REFERENCE_IMAGE_FIELDS = ['reference_image', 'image'] as const;
+export type ReferenceImageField = (typeof REFERENCE_IMAGE_FIELDS)[number];
+
+const KNOWN_FIELDS = new Set<string>(['id', 'question', 'answer', 'subject', 'image_type', 'caption', 'quizzes', ...REFERENCE_IMAGE_FIELDS]);
 const OPTIONAL_STRING_FIELDS = ['subject', 'image_type', 'caption'] as const;
 
 interface RawRecord {
@@ -175,7 +189,31 @@ function validId(value: unknown): value is string | number {
   return (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
 }
 
-function validateRecord(value: Record<string, unknown>): { problem: Problem; errors: FieldError[] } {
+/**
+ * A reference image is named by a path (relative to the input file) or a file:// or s3:// URI;
+ * whether it exists is checked when the input file is read (read-input-file.ts).
+ */
+function validateReferenceImage(value: Record<string, unknown>): { reference?: string; field?: ReferenceImageField; errors: FieldError[] } {
+  for (const field of REFERENCE_IMAGE_FIELDS) {
+    const reference = value[field];
+    if (reference === undefined || reference === null) continue;
+    // SciGenBench leaves `image` empty for problems that have none.
+    if (field === 'image' && reference === '') continue;
+    if (typeof reference !== 'string' || reference.trim() === '') {
+      return {
+        errors: [{ field, message: `must be a path or a file:// or s3:// URI, got ${typeof reference === 'string' ? 'an empty string' : describeType(reference)}` }],
+      };
+    }
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(reference)?.[1]?.toLowerCase();
+    if (scheme !== undefined && scheme !== 'file' && scheme !== 's3') {
+      return { errors: [{ field, message: `"${scheme}://" is not supported: use a path relative to the input file, or a file:// or s3:// URI` }] };
+    }
+    return { reference, field, errors: [] };
+  }
+  return { errors: [] };
+}
+
+function validateRecord(value: Record<string, unknown>): { problem: Problem; referenceField?: ReferenceImageField; errors: FieldError[] } {
   const errors: FieldError[] = [];
   const id = value['id'];
   if (!validId(id)) {
@@ -219,10 +257,14 @@ function validateRecord(value: Record<string, unknown>): { problem: Problem; err
   errors.push(...quizzes.errors);
   if (quizzes.quizzes !== undefined) problem.quizzes = quizzes.quizzes;
 
+  const reference = validateReferenceImage(value);
+  errors.push(...reference.errors);
+  if (reference.reference !== undefined) problem.reference_image = reference.reference;
+
   for (const [key, extraValue] of Object.entries(value)) {
     if (!KNOWN_FIELDS.has(key)) problem.extra[key] = extraValue;
   }
-  return { problem, errors };
+  return { problem, errors, ...(reference.field === undefined ? {} : { referenceField: reference.field }) };
 }
 
 function describeLocation(line: number | null, index: number): string {
@@ -242,6 +284,7 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
       : readJsonLines(withoutByteOrderMark, sourceName);
 
   const problems: Problem[] = [];
+  const sources: ProblemSource[] = [];
   const errors: InputError[] = [...read.errors];
   const firstByKey = new Map<string, { id: string | number; line: number | null; index: number }>();
   for (const record of read.records) {
@@ -250,7 +293,7 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
       errors.push({ ...where, field: null, message: `expected a JSON object, got ${describeType(record.value)}` });
       continue;
     }
-    const { problem, errors: fieldErrors } = validateRecord(record.value);
+    const { problem, referenceField, errors: fieldErrors } = validateRecord(record.value);
     const idIsValid = validId(record.value['id']);
     if (idIsValid) {
       // Keys, not raw ids, must be unique: 1 and "1" would share a workflow id and an artifact folder.
@@ -268,7 +311,10 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
         });
       }
     }
-    if (fieldErrors.length === 0) problems.push(problem);
+    if (fieldErrors.length === 0) {
+      problems.push(problem);
+      sources.push({ ...where, ...(referenceField === undefined ? {} : { referenceField }) });
+    }
     for (const fieldError of fieldErrors) {
       errors.push({ ...where, ...fieldError, ...(idIsValid ? { id: problem.id } : {}) });
     }
@@ -276,7 +322,7 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
   if (problems.length === 0 && errors.length === 0) {
     errors.push({ line: null, index: -1, field: null, message: 'no problems found' });
   }
-  return { problems, errors };
+  return { problems, errors, sources };
 }
 
 /** `samples/bad.jsonl:3: field "question": required, must be a non-empty string` */

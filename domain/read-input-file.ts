@@ -29,6 +29,7 @@ export async function readProblemsFile(path: string): Promise<ParsedProblems> {
   const unreadable = (error: unknown): ParsedProblems => ({
     problems: [],
     errors: [{ line: null, index: -1, field: null, message: fileProblem(error) }],
+    sources: [],
   });
   try {
     const status = await stat(path);

@@ -33,6 +33,11 @@ export interface Problem {
   caption?: string;
   quizzes?: Quiz[];
   /**
+   * The reference image as the input named it (`reference_image`, or SciGenBench's `image`): a path
+   * relative to the input file, or a file:// or s3:// URI. Staging copies it to `reference_image_key`.
+   */
+  reference_image?: string;
+  /**
    * A reference image to compare against (PSNR/SSIM): the artifact key it was staged to. The input
    * names it `reference_image` (or SciGenBench's `image`), a path relative to the input file or a URI.
    */

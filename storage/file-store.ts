@@ -142,14 +142,17 @@ export function createFileStore(location: string): ArtifactStore {
       return new TextDecoder().decode(await get(key));
     },
     async *getStream(key) {
-      const stream = createReadStream(pathOf(key));
+      let file: FileHandle;
       try {
-        for await (const chunk of stream) yield chunk as Uint8Array;
+        file = await open(pathOf(key), 'r');
       } catch (error) {
         if (isMissingFile(error)) throw new ArtifactNotFoundError(key, root);
         throw error;
+      }
+      try {
+        for await (const chunk of file.createReadStream({ autoClose: false })) yield new Uint8Array(chunk as Buffer);
       } finally {
-        stream.destroy();
+        await file.close();
       }
     },
     async exists(key) {

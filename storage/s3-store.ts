@@ -125,6 +125,19 @@ export function createS3Store(location: string, options: S3StoreOptions = {}): A
     }
   }
 
+  async function* getStream(key: string): AsyncIterable<Uint8Array> {
+    let body: AsyncIterable<Uint8Array> | undefined;
+    try {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKeyOf(key) }));
+      // In Node the body is a Readable, which is async-iterable in chunks.
+      body = response.Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (error) {
+      if (isMissingObject(error)) throw new ArtifactNotFoundError(key, root);
+      throw error;
+    }
+    if (body !== undefined) yield* body;
+  }
+
   async function uploadInParts(
     objectKey: string,
     firstPart: Uint8Array,
@@ -187,20 +200,9 @@ export function createS3Store(location: string, options: S3StoreOptions = {}): A
       );
     },
     get,
+    getStream,
     async getText(key) {
       return new TextDecoder().decode(await get(key));
-    },
-    async *getStream(key) {
-      let body;
-      try {
-        body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKeyOf(key) }))).Body;
-      } catch (error) {
-        if (isMissingObject(error)) throw new ArtifactNotFoundError(key, root);
-        throw error;
-      }
-      if (body === undefined) return;
-      // In Node the body is a Readable, which iterates as Buffers.
-      yield* body as unknown as AsyncIterable<Uint8Array>;
     },
     async exists(key) {
       try {

@@ -56,9 +56,9 @@ export async function runWorkers(
       descriptions.push(`llm worker on ${runtime.taskQueue}: ${runtime.description}`);
     }
     if (options.queues.includes('render')) {
-      const { renderer, slots } = await createRendererRuntime(config);
+      const { renderer, slots, python } = await createRendererRuntime(config);
       cleanups.push(() => renderer.close());
-      workers.push(await createRenderWorker({ ...common, taskQueue: queues.render, renderer, slots }));
+      workers.push(await createRenderWorker({ ...common, taskQueue: queues.render, renderer, slots, python }));
       descriptions.push(`render worker on ${queues.render}: ${slots} slots, ${renderer.describe()}`);
     }
   } catch (error) {

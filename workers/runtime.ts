@@ -92,7 +92,7 @@ export async function createModelRuntime(config: Config, options: { allowScripte
  * zygotes are warm, so a machine where nothing isolates fails here, at worker start, with the
  * reason, instead of failing every render.
  */
-export async function createRendererRuntime(config: Config): Promise<{ renderer: Renderer; slots: number }> {
+export async function createRendererRuntime(config: Config): Promise<{ renderer: Renderer; slots: number; python: string }> {
   const python = await findPython(config.render.python ? { python: config.render.python } : {});
   const slots = config.render.slots ?? availableParallelism();
   const { limits } = config.render;
@@ -123,7 +123,7 @@ export async function createRendererRuntime(config: Config): Promise<{ renderer:
     await renderer.close();
     throw error;
   }
-  return { renderer, slots };
+  return { renderer, slots, python };
 }
 
 export function createStore(config: Config): ArtifactStore {

@@ -62,7 +62,7 @@ export async function createLlmWorker(
 
 /** Rendering is CPU-bound: one activity slot per render slot, so the machine is never oversubscribed. */
 export async function createRenderWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; renderer: Renderer; slots: number },
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; renderer: Renderer; slots: number; python?: string },
 ): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -70,7 +70,11 @@ export async function createRenderWorker(
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
     shutdownGraceTime: SHUTDOWN_GRACE_TIME,
-    activities: createRenderActivities({ renderer: options.renderer, store: options.store }),
+    activities: createRenderActivities({
+      renderer: options.renderer,
+      store: options.store,
+      ...(options.python === undefined ? {} : { python: options.python }),
+    }),
     maxConcurrentActivityTaskExecutions: options.slots,
   });
 }

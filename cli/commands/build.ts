@@ -16,6 +16,7 @@ import { buildWorkflowId, type DatasetBuildInput, type DatasetBuildOutput, type 
 import { badInput, infrastructureFailure } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
+import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { reportAfterBuild } from './report.ts';
 
@@ -144,10 +145,12 @@ interface ValidatedInput {
   invalid: ManifestRecord[];
   /** Identifies the input, so the same build id with another input is refused. */
   digest: string;
+  /** Reference image paths are relative to it. */
+  inputPath: string;
 }
 
 async function validateInput(inputPath: string, skipInvalid: boolean, output: Output): Promise<ValidatedInput> {
-  const parsed = await readProblemsFile(inputPath);
+  const parsed = await checkReferenceImages(await readProblemsFile(inputPath), inputPath);
   const wholeFileErrors = parsed.errors.filter((error) => error.index < 0);
   if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
     const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
@@ -169,7 +172,7 @@ async function validateInput(inputPath: string, skipInvalid: boolean, output: Ou
     .update(JSON.stringify(problems))
     .update(JSON.stringify(invalid))
     .digest('hex');
-  return { problems, invalid, digest };
+  return { problems, invalid, digest, inputPath };
 }
 
 function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
@@ -219,6 +222,7 @@ async function stageInput(store: ArtifactStore, buildId: string, staged: Validat
     if (!(error instanceof ArtifactNotFoundError)) throw error;
   }
   const pageCount = Math.ceil(staged.problems.length / pageSize);
+  await stageReferenceImages(store, buildId, staged.problems, staged.inputPath);
   for (let page = 0; page < pageCount; page++) {
     const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
     await store.put(stagedInputPageKey(buildId, page), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');

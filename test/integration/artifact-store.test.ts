@@ -57,15 +57,15 @@ function defineStoreSuite(
     });
 
     it('reads an artifact as a stream of chunks', async () => {
-      const text = 'line\n'.repeat(50_000);
-      await store.put('stream/manifest.jsonl', text);
+      const text = 'line\n'.repeat(100_000);
+      await store.put('read-stream/manifest.jsonl', text);
       const chunks: Uint8Array[] = [];
-      for await (const chunk of store.getStream('stream/manifest.jsonl')) chunks.push(chunk);
+      for await (const chunk of store.getStream('read-stream/manifest.jsonl')) chunks.push(chunk);
       expect(Buffer.concat(chunks).toString('utf8')).toBe(text);
-      const reading = (async () => {
-        for await (const chunk of store.getStream('missing/manifest.jsonl')) void chunk;
-      })();
-      await expect(reading).rejects.toBeInstanceOf(ArtifactNotFoundError);
+      const consume = async () => {
+        for await (const chunk of store.getStream('read-stream/absent.jsonl')) void chunk;
+      };
+      await expect(consume()).rejects.toBeInstanceOf(ArtifactNotFoundError);
     });
 
     it('lists every key under a prefix, recursively and sorted', async () => {

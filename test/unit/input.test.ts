@@ -37,7 +37,7 @@ describe('parseProblemsText, JSONL', () => {
 
   it('treats null optional fields and empty quiz lists as absent', () => {
     const result = parseProblemsText(jsonl({ id: 1, question: 'q', answer: null, subject: null, quizzes: [] }), 'p.jsonl');
-    expect(result).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [] });
+    expect(result).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [], sources: [{ line: 1, index: 0 }] });
   });
 
   it('reports a malformed line with its line number and keeps going', () => {
@@ -99,6 +99,45 @@ describe('parseProblemsText, JSONL', () => {
     expect(formatted('{\n  "id": 1,\n  "question": "q"\n}\n', 'one.json')[0]).toMatch(
       /^one\.json:1: malformed JSON: .*\(expected one JSON object per line, or a JSON array of problems\)$/,
     );
+  });
+});
+
+describe('parseProblemsText, reference images', () => {
+  it('takes reference_image, or SciGenBench\'s image, as a path or a file:// or s3:// URI', () => {
+    const result = parseProblemsText(
+      jsonl(
+        { id: 1, question: 'q', reference_image: 'images/1.png' },
+        { id: 2, question: 'q', image: 's3://bench/images/2.png' },
+        { id: 3, question: 'q', reference_image: 'file:///data/3.png', image: 'ignored.png' },
+        { id: 4, question: 'q', image: '' },
+      ),
+      'p.jsonl',
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.problems.map((problem) => problem.reference_image)).toEqual(['images/1.png', 's3://bench/images/2.png', 'file:///data/3.png', undefined]);
+    expect(result.problems.every((problem) => !('image' in problem.extra) && !('reference_image' in problem.extra))).toBe(true);
+    expect(result.sources).toEqual([
+      { line: 1, index: 0, referenceField: 'reference_image' },
+      { line: 2, index: 1, referenceField: 'image' },
+      { line: 3, index: 2, referenceField: 'reference_image' },
+      { line: 4, index: 3 },
+    ]);
+  });
+
+  it('names the line and field of a bad reference', () => {
+    expect(
+      formatted(
+        jsonl(
+          { id: 1, question: 'q', reference_image: 42 },
+          { id: 2, question: 'q', image: 'https://example.invalid/2.png' },
+          { id: 3, question: 'q', reference_image: ' ' },
+        ),
+      ),
+    ).toEqual([
+      'problems.jsonl:1: field "reference_image": must be a path or a file:// or s3:// URI, got number',
+      'problems.jsonl:2: field "image": "https://" is not supported: use a path relative to the input file, or a file:// or s3:// URI',
+      'problems.jsonl:3: field "reference_image": must be a path or a file:// or s3:// URI, got an empty string',
+    ]);
   });
 });
 
@@ -192,7 +231,7 @@ describe('readProblemsFile', () => {
   it('reads and validates a file', async () => {
     const path = join(directory, 'ok.jsonl');
     await writeFile(path, jsonl({ id: 1, question: 'q' }));
-    expect(await readProblemsFile(path)).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [] });
+    expect(await readProblemsFile(path)).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [], sources: [{ line: 1, index: 0 }] });
   });
 
   it('explains a missing file and a directory', async () => {
