@@ -1,41 +1,117 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { parseAnswerLetter } from '../domain/parse-model-output.ts';
-import type { OptionLetter, Quiz } from '../domain/types.ts';
+import { ZERO_USAGE, addUsage, type OptionLetter, type Quiz, type QuizResult, type Usage } from '../domain/types.ts';
 import { storedImagePart } from '../providers/image.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import type { ProblemRef } from './types.ts';
 
-export interface AnswerQuizInput extends ProblemRef {
+export interface AnswerQuizzesInput extends ProblemRef {
   imageKey: string;
-  quiz: Quiz;
-  /** The quiz's position, naming its answer artifact. */
-  index: number;
+  quizzes: Quiz[];
 }
 
-/** Answers one quiz from the image alone: the problem text is deliberately not sent. */
-export function createAnswerQuiz(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
-  return async function answerQuiz(input: AnswerQuizInput): Promise<StepOutcome<{ chosen: OptionLetter; correct: boolean }>> {
-    const image = await dependencies.store.get(input.imageKey);
-    const { quiz } = input;
-    const answer = await callModel(dependencies.model, {
-      step: 'answer',
-      problemId: input.problemId,
-      system: dependencies.prompts.render('answer.system'),
-      parts: [
-        storedImagePart(image),
-        { type: 'text', text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }) },
-      ],
-    });
-    const { text, usage } = answer;
-    const parsed = parseAnswer('answer', answer, parseAnswerLetter);
-    const correct = parsed.ok && parsed.value === quiz.correct_option;
-    await dependencies.store.put(
-      `${problemPrefix(input)}/answers/quiz-${input.index + 1}.json`,
-      JSON.stringify({ quiz, answer: text, chosen: parsed.ok ? parsed.value : null, correct }, null, 2),
-      'application/json',
-    );
-    if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
-    return { ok: true, value: { chosen: parsed.value, correct }, usage };
+export interface AnswerQuizzesOutput {
+  /** One per quiz, in order; `chosen` null when the answer held no readable letter (graded wrong). */
+  results: QuizResult[];
+  /**
+   * What the answers cost, each paid once: an answer reused from an earlier attempt of this
+   * activity brings the cost it was paid with (that attempt failed, so reported nothing).
+   */
+  usage: Usage;
+}
+
+/** What is kept per answered quiz, next to the image it was answered from. */
+interface StoredAnswer {
+  quiz: Quiz;
+  answer: string;
+  chosen: OptionLetter | null;
+  correct: boolean;
+  usage: Usage;
+}
+
+/** The answers to an image's quizzes live in an `answers` folder beside the image. */
+export function answerKey(imageKey: string, index: number): string {
+  const folder = imageKey.includes('/') ? imageKey.slice(0, imageKey.lastIndexOf('/')) : '';
+  return `${folder}/answers/quiz-${index + 1}.json`;
+}
+
+/**
+ * Answers every quiz of one image from the image alone (the problem text is deliberately not
+ * sent), the calls concurrent. Each answer is stored as it arrives, and a retried activity reuses
+ * the stored ones, so a crash half-way never pays twice for an answer. A call that fails for good
+ * fails the activity with that call's failure, after the others have finished and been stored.
+ */
+export function createAnswerQuizzes(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+  const { store } = dependencies;
+
+  async function storedAnswer(key: string, quiz: Quiz): Promise<StoredAnswer | null> {
+    try {
+      const stored = JSON.parse(await store.getText(key)) as StoredAnswer;
+      // Answers to another quiz set (the same image key in an older build layout) are not reused.
+      return stored.quiz.question === quiz.question && stored.quiz.correct_option === quiz.correct_option ? stored : null;
+    } catch (error) {
+      if (error instanceof ArtifactNotFoundError || error instanceof SyntaxError) return null;
+      throw error;
+    }
+  }
+
+  return async function answerQuizzes(input: AnswerQuizzesInput): Promise<AnswerQuizzesOutput> {
+    let image: Uint8Array | undefined;
+    const loadImage = async () => (image ??= await store.get(input.imageKey));
+    const system = dependencies.prompts.render('answer.system');
+
+    async function answerOne(quiz: Quiz, index: number): Promise<StoredAnswer> {
+      const key = answerKey(input.imageKey, index);
+      const earlier = await storedAnswer(key, quiz);
+      if (earlier) return earlier;
+      const answer = await callModel(dependencies.model, {
+        step: 'answer',
+        problemId: input.problemId,
+        system,
+        parts: [
+          storedImagePart(await loadImage()),
+          { type: 'text', text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }) },
+        ],
+      });
+      const parsed = parseAnswer('answer', answer, parseAnswerLetter);
+      const chosen = parsed.ok ? parsed.value : null;
+      const stored: StoredAnswer = { quiz, answer: answer.text, chosen, correct: chosen === quiz.correct_option, usage: answer.usage };
+      await store.put(key, JSON.stringify(stored, null, 2), 'application/json');
+      return stored;
+    }
+
+    const settled = await Promise.allSettled(input.quizzes.map((quiz, index) => answerOne(quiz, index)));
+    let usage = ZERO_USAGE;
+    const results: QuizResult[] = [];
+    for (const outcome of settled) {
+      if (outcome.status === 'rejected') {
+        const failure = outcome.reason;
+        // What the finished calls cost is not lost: it rides in the failure's details (see providers/errors.ts).
+        if (failure instanceof ApplicationFailure) throw withBilledUsage(failure, settled);
+        throw failure;
+      }
+      usage = addUsage(usage, outcome.value.usage ?? ZERO_USAGE);
+      const { quiz, chosen } = outcome.value;
+      results.push({ question: quiz.question, correct_option: quiz.correct_option, chosen });
+    }
+    return { results, usage };
   };
+}
+
+/** The failure of one answer, its billed usage raised by what the other, finished answers cost. */
+function withBilledUsage(failure: ApplicationFailure, settled: PromiseSettledResult<StoredAnswer>[]): ApplicationFailure {
+  const finished = settled.reduce((sum, outcome) => (outcome.status === 'fulfilled' ? addUsage(sum, outcome.value.usage ?? ZERO_USAGE) : sum), ZERO_USAGE);
+  const details = failure.details?.[0];
+  const previous = typeof details === 'object' && details !== null ? (details as { usage?: Usage }).usage : undefined;
+  const usage = addUsage(finished, previous ?? ZERO_USAGE);
+  return ApplicationFailure.create({
+    type: failure.type ?? 'ModelCallFailed',
+    message: failure.message,
+    nonRetryable: failure.nonRetryable ?? false,
+    details: [{ ...(typeof details === 'object' && details !== null ? details : {}), usage }],
+    ...(failure.nextRetryDelay === undefined ? {} : { nextRetryDelay: failure.nextRetryDelay }),
+    cause: failure,
+  });
 }

@@ -3,7 +3,7 @@ import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { codeVersionPrefix, type ProblemRef, type StepOutcome } from './types.ts';
 
 export interface WriteDiagramCodeInput extends ProblemRef {
   problem: Problem;
@@ -12,6 +12,9 @@ export interface WriteDiagramCodeInput extends ProblemRef {
   planKey: string;
   /** 1 for the first code, then one more per repair. */
   attempt: number;
+  /** The generator writing it (its folder), and its model when it names one. */
+  generator?: string;
+  model?: string;
 }
 
 export interface RepairDiagramCodeInput extends WriteDiagramCodeInput {
@@ -19,6 +22,15 @@ export interface RepairDiagramCodeInput extends WriteDiagramCodeInput {
   previousKey: string;
   /** What went wrong, in words fed back to the model. */
   error: string;
+}
+
+export interface RefineDiagramCodeInput extends WriteDiagramCodeInput {
+  /** The script that rendered the image under review. */
+  previousKey: string;
+  /** 1 for the first refinement round. */
+  round: number;
+  /** What the judge and the renderer found wrong with the image, in words fed back to the model. */
+  critique: string;
 }
 
 /** Where an attempt's artifacts live. The raw answer is always kept, the script when one was found. */
@@ -52,14 +64,33 @@ export function createRepairDiagramCode(dependencies: Dependencies) {
   };
 }
 
+/**
+ * Visual feedback (MatPlotAgent's idea): the script that made a flawed image is revised with the
+ * judge's and the renderer's critique of that image.
+ */
+export function createRefineDiagramCode(dependencies: Dependencies) {
+  return async function refineDiagramCode(input: RefineDiagramCodeInput): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+    const [plan, previous] = await Promise.all([
+      dependencies.store.getText(input.planKey),
+      dependencies.store.getText(input.previousKey),
+    ]);
+    const userText = dependencies.prompts.render('refine.user', {
+      ...promptValues(input, plan),
+      code: previous,
+      critique: input.critique,
+    });
+    return requestScript(dependencies, input, 'refine', userText);
+  };
+}
+
 function promptValues(input: WriteDiagramCodeInput, plan: string): Record<string, string> {
   return { question: input.problem.question, subject: input.subject, image_type: input.imageType, plan };
 }
 
 async function requestScript(
   dependencies: Dependencies,
-  input: WriteDiagramCodeInput,
-  step: 'code' | 'repair',
+  input: WriteDiagramCodeInput & { round?: number },
+  step: 'code' | 'repair' | 'refine',
   userText: string,
 ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
   const answer = await callModel(dependencies.model, {
@@ -67,9 +98,10 @@ async function requestScript(
     problemId: input.problemId,
     system: dependencies.prompts.render('code.system'),
     parts: [{ type: 'text', text: userText }],
+    ...(input.model === undefined ? {} : { model: input.model }),
   });
   const { text, usage } = answer;
-  const attemptPrefix = `${problemPrefix(input)}/attempt-${input.attempt}`;
+  const attemptPrefix = codeVersionPrefix(input, input);
   const answerKey = `${attemptPrefix}/${step}-answer.md`;
   await dependencies.store.put(answerKey, text, 'text/markdown');
   const parsed = parseAnswer(step, answer, parseCode);

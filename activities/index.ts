@@ -1,8 +1,8 @@
 import type { Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { createAnswerQuiz } from './answer.ts';
+import { createAnswerQuizzes } from './answer.ts';
 import { createClassifyProblem } from './classify.ts';
-import { createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
+import { createRefineDiagramCode, createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
 import { createDrawDiagramImage } from './draw.ts';
 import { createCompareWithReference } from './compare.ts';
 import { createJudgeImage } from './judge.ts';
@@ -21,10 +21,11 @@ export function createLlmActivities(dependencies: { model: ModelCallSettings; st
     planDiagram: createPlanDiagram(stepDependencies),
     writeDiagramCode: createWriteDiagramCode(stepDependencies),
     repairDiagramCode: createRepairDiagramCode(stepDependencies),
+    refineDiagramCode: createRefineDiagramCode(stepDependencies),
     drawDiagramImage: createDrawDiagramImage(stepDependencies),
     judgeImage: createJudgeImage(stepDependencies),
     generateQuizzes: createGenerateQuizzes(stepDependencies),
-    answerQuiz: createAnswerQuiz(stepDependencies),
+    answerQuizzes: createAnswerQuizzes(stepDependencies),
   };
 }
 

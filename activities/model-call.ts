@@ -16,7 +16,10 @@ import type {
 } from '../providers/provider.ts';
 import { currentCancellationSignal, logInfo, withHeartbeats } from './activity-context.ts';
 
-export type ModelStep = Exclude<Step, 'refine' | 'image'>;
+/** The steps answered with text (the image step is an image model's call, providers' generateImage). */
+export type ModelStep = Exclude<Step, 'image'>;
+/** Steps whose model and temperature fall back to another step's when not configured. */
+type DerivedStep = 'refine';
 
 /**
  * USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache
@@ -26,8 +29,9 @@ export type PriceTable = Record<string, { input: number; output: number; cachedI
 
 export interface ModelCallSettings {
   provider: ModelProvider;
-  models: Record<ModelStep, string>;
-  temperatures: Record<ModelStep, number>;
+  /** Per step; `refine` falls back to `repair`. */
+  models: Record<Exclude<ModelStep, DerivedStep>, string> & Partial<Record<DerivedStep, string>>;
+  temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & Partial<Record<DerivedStep, number>>;
   prices: PriceTable;
   /**
    * Send the JSON steps' answer schema in the provider's native schema mode. Off, the answer is
@@ -45,6 +49,8 @@ export interface ModelCall {
   parts: ModelPart[];
   /** The JSON shape of the answer; sent only when the provider's structuredOutput is on. */
   responseSchema?: ResponseSchema;
+  /** Overrides the step's configured model (a generator that names its own). */
+  model?: string;
 }
 
 export interface ModelAnswer {
@@ -62,7 +68,8 @@ export interface ModelAnswer {
  * are sorted already), with the cost of a billed refusal added to their details.
  */
 export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<ModelAnswer> {
-  const model = settings.models[call.step];
+  const model = call.model ?? (call.step === 'refine' ? settings.models.refine ?? settings.models.repair : settings.models[call.step]);
+  const temperature = call.step === 'refine' ? settings.temperatures.refine ?? settings.temperatures.repair : settings.temperatures[call.step];
   const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
   let response: ModelResponse;
   try {
@@ -73,7 +80,7 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
         model,
         system: call.system,
         parts,
-        temperature: settings.temperatures[call.step],
+        temperature,
         ...(settings.structuredOutput && call.responseSchema ? { responseSchema: call.responseSchema } : {}),
         signal: currentCancellationSignal(),
       }),

@@ -8,6 +8,7 @@ const PROMPT_NAMES = [
   'code.system',
   'code.user',
   'repair.user',
+  'refine.user',
   'image.user',
   'judge.system',
   'judge.user',

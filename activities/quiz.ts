@@ -1,4 +1,5 @@
-import { parseQuizzes, quizAnswerSchema } from '../domain/parse-model-output.ts';
+import { parseQuizzes, quizAnswerSchema, type DroppedQuiz } from '../domain/parse-model-output.ts';
+import { screenQuizzes } from '../domain/quiz-screening.ts';
 import type { Problem, Quiz } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
@@ -9,8 +10,20 @@ export interface GenerateQuizzesInput extends ProblemRef {
   problem: Problem;
 }
 
+export interface GenerateQuizzesOutput {
+  /** The quizzes fit for use: well-formed, distinct, not about the answer. */
+  quizzes: Quiz[];
+  quizKey: string;
+  /** How many the model wrote that were not used (their reasons are in the quizzes artifact). */
+  dropped: number;
+}
+
+/**
+ * Atomic questions about the problem's given setup. Every quiz is checked before use; those that
+ * fail are kept in the artifact with their reason and left out. None left is an unusable answer.
+ */
 export function createGenerateQuizzes(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
-  return async function generateQuizzes(input: GenerateQuizzesInput): Promise<StepOutcome<{ quizzes: Quiz[]; quizKey: string }>> {
+  return async function generateQuizzes(input: GenerateQuizzesInput): Promise<StepOutcome<GenerateQuizzesOutput>> {
     const answer = await callModel(dependencies.model, {
       step: 'quiz',
       problemId: input.problemId,
@@ -21,8 +34,20 @@ export function createGenerateQuizzes(dependencies: { model: ModelCallSettings; 
     const { usage } = answer;
     const parsed = parseAnswer('quiz', answer, parseQuizzes);
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
+    const screened = screenQuizzes(parsed.value.quizzes, input.problem);
+    // Positions in the screening are among the well-formed quizzes; name them by the model's numbering.
+    const wellFormedIndexes = [...Array(parsed.value.quizzes.length + parsed.value.dropped.length).keys()].filter(
+      (index) => !parsed.value.dropped.some((dropped) => dropped.index === index),
+    );
+    const dropped: DroppedQuiz[] = [
+      ...parsed.value.dropped,
+      ...screened.dropped.map((drop) => ({ index: wellFormedIndexes[drop.index]!, reason: drop.reason })),
+    ].sort((left, right) => left.index - right.index);
     const quizKey = `${problemPrefix(input)}/quizzes.json`;
-    await dependencies.store.put(quizKey, JSON.stringify({ generated: true, quizzes: parsed.value }, null, 2), 'application/json');
-    return { ok: true, value: { quizzes: parsed.value, quizKey }, usage };
+    await dependencies.store.put(quizKey, JSON.stringify({ generated: true, quizzes: screened.kept, dropped, answer: answer.text }, null, 2), 'application/json');
+    if (screened.kept.length === 0) {
+      return { ok: false, reason: `quiz answer has no usable quiz: ${dropped.map((drop) => `quiz ${drop.index + 1} ${drop.reason}`).join('; ')}`, usage };
+    }
+    return { ok: true, value: { quizzes: screened.kept, quizKey, dropped: dropped.length }, usage };
   };
 }

@@ -1,6 +1,17 @@
 import pLimit from 'p-limit';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
-import { ZERO_USAGE, type JudgeScores, type ManifestRecord, type Problem, type Usage, type Verdict } from '../domain/types.ts';
+import {
+  ZERO_USAGE,
+  type GeneratorResult,
+  type GeneratorSpec,
+  type JudgeScores,
+  type ManifestRecord,
+  type Paradigm,
+  type Problem,
+  type QuizResult,
+  type Usage,
+  type Verdict,
+} from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { heartbeat, logInfo, withHeartbeats } from './activity-context.ts';
 
@@ -35,7 +46,33 @@ export interface ProblemPageEntry extends StagedProblem {
   finished?: { verdict: Verdict; usage: Usage };
 }
 
-/** What a problem workflow concluded, with artifact keys the record turns into URIs. */
+/** What one generator made of a problem, with artifact keys the record turns into URIs. */
+export interface GeneratorOutcome {
+  generator: string;
+  paradigm: Paradigm;
+  model: string;
+  verdict: Verdict;
+  reasons: string[];
+  /** What happened beside the verdict (a refinement round that failed, a comparison that could not be made). */
+  notes: string[];
+  imageKey: string | null;
+  codeKey: string | null;
+  judge: JudgeScores | null;
+  judgeReasoning: GeneratorResult['judge_reasoning'];
+  judgeKey: string | null;
+  rInv: number | null;
+  quizResults: QuizResult[] | null;
+  renderAttempts: number;
+  versions: Array<{ round: number; imageKey: string; codeKey: string | null; judge: JudgeScores | null; critique: string | null }>;
+  reference: GeneratorResult['reference'];
+  usage: Usage;
+}
+
+/**
+ * What a problem workflow concluded, with artifact keys the record turns into URIs. The top-level
+ * fields are the first generator's result; `generators` is absent from outcomes of workflows
+ * started before generators existed.
+ */
 export interface ProblemOutcome {
   verdict: Verdict;
   reasons: string[];
@@ -48,6 +85,8 @@ export interface ProblemOutcome {
   rInv: number | null;
   renderAttempts: number;
   usage: Usage;
+  quizKey?: string | null;
+  generators?: GeneratorOutcome[];
 }
 
 export interface RecordProblemResultInput {
@@ -56,6 +95,8 @@ export interface RecordProblemResultInput {
   problemId: string | number;
   extra: Record<string, unknown>;
   outcome: ProblemOutcome;
+  /** The problem itself, for the record's question, answer and reference image (absent in older workflows). */
+  problem?: Problem;
 }
 
 export interface FinalizeBuildInput {
@@ -63,6 +104,8 @@ export interface FinalizeBuildInput {
   inputPages: string[];
   /** A cancelled build: only problems with a record get a line. Otherwise a missing record is a failed line. */
   partial: boolean;
+  /** The build's generators, in order, for the leaderboard (absent in builds from before generators). */
+  generators?: GeneratorSpec[];
 }
 
 export interface FinalizeBuildOutput {
@@ -90,6 +133,29 @@ function missingRecord(entry: StagedProblem): ManifestRecord {
     render_attempts: 0,
     usage: ZERO_USAGE,
     extra: entry.problem.extra,
+  };
+}
+
+/** A generator's outcome as the manifest carries it: keys become URIs. */
+function generatorResult(result: GeneratorOutcome, uri: (key: string | null) => string | null): GeneratorResult {
+  return {
+    generator: result.generator,
+    paradigm: result.paradigm,
+    model: result.model,
+    verdict: result.verdict,
+    reasons: result.reasons,
+    notes: result.notes,
+    image: uri(result.imageKey),
+    code: uri(result.codeKey),
+    judge: result.judge,
+    judge_reasoning: result.judgeReasoning,
+    judge_uri: uri(result.judgeKey),
+    r_inv: result.rInv,
+    quiz_results: result.quizResults,
+    render_attempts: result.renderAttempts,
+    versions: result.versions.map((version) => ({ round: version.round, image: uri(version.imageKey)!, code: uri(version.codeKey), judge: version.judge, critique: version.critique })),
+    reference: result.reference,
+    usage: result.usage,
   };
 }
 
@@ -150,6 +216,16 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
       render_attempts: outcome.renderAttempts,
       usage: outcome.usage,
       extra: input.extra,
+      ...(input.problem
+        ? {
+            question: input.problem.question,
+            answer: input.problem.answer ?? null,
+            reference_image: uri(input.problem.reference_image_key ?? null),
+          }
+        : {}),
+      ...(outcome.generators
+        ? { generator: outcome.generators[0]!.generator, quizzes: uri(outcome.quizKey ?? null), results: outcome.generators.map((result) => generatorResult(result, uri)) }
+        : {}),
     };
     await store.put(recordKey(input.buildId, input.problemKey), JSON.stringify(record), 'application/json');
     logInfo('problem recorded', { verdict: record.verdict, reasons: record.reasons, renderAttempts: record.render_attempts, rInv: record.r_inv });
@@ -157,7 +233,7 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
 
   async function finalizeBuild(input: FinalizeBuildInput): Promise<FinalizeBuildOutput> {
     const invalidRecords = await readInvalidRecords(input.buildId);
-    const accumulator = createSummaryAccumulator();
+    const accumulator = createSummaryAccumulator(input.generators ? { generators: input.generators } : {});
     const limit = pLimit(RECORD_READ_CONCURRENCY);
     let written = 0;
 

@@ -1,12 +1,15 @@
-import { describeFindings } from '../render/introspection.ts';
+import { describeFindings, describeFlaws } from '../render/introspection.ts';
 import type { RenderErrorKind, RenderIntrospection, Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
-import { problemPrefix, type ProblemRef } from './types.ts';
+import { codeVersionPrefix, type ProblemRef } from './types.ts';
 
 export interface RenderDiagramInput extends ProblemRef {
   codeKey: string;
   attempt: number;
+  /** The generator whose code this is, and the refinement round (0 or absent: not a refinement). */
+  generator?: string;
+  round?: number;
   dpi: number;
   timeoutSeconds: number;
 }
@@ -16,17 +19,25 @@ export interface RenderDiagramInput extends ProblemRef {
  * arrow", "the figure is blank …"); the whole record is the `introspectionKey` artifact.
  */
 export type RenderDiagramOutput = (
-  | { ok: true; imageKey: string; figureKeys: string[]; width: number; height: number }
+  | {
+      ok: true;
+      imageKey: string;
+      figureKeys: string[];
+      width: number;
+      height: number;
+      /** The findings worth a refinement round: overlapping texts, a blank figure, unreadable type. */
+      flaws: string[];
+    }
   | { ok: false; kind: RenderErrorKind; message: string }
 ) & { introspectionKey: string | null; findings: string[] };
 
 export function createRenderDiagram(dependencies: { renderer: Renderer; store: ArtifactStore }) {
   return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
     const code = await dependencies.store.getText(input.codeKey);
-    const attemptPrefix = `${problemPrefix(input)}/attempt-${input.attempt}`;
+    const attemptPrefix = codeVersionPrefix(input, input);
     const result = await withHeartbeats(dependencies.renderer.render({
       code,
-      jobId: `${input.problemKey}-${input.attempt}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+      jobId: `${input.problemKey}-${input.generator ?? ''}-${input.round ? `r${input.round}` : input.attempt}`.replace(/[^A-Za-z0-9._-]/g, '_'),
       dpi: input.dpi,
       timeoutMs: input.timeoutSeconds * 1000,
       signal: currentCancellationSignal(),
@@ -49,7 +60,8 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
       JSON.stringify({ ok: true, figures: figureKeys, width: result.width, height: result.height, findings, output, durationMs }, null, 2),
       'application/json',
     );
-    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height, introspectionKey, findings };
+    const flaws = describeFlaws(result.introspection);
+    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height, introspectionKey, findings, flaws };
   };
 }
 

@@ -9,6 +9,8 @@ const stepModels = z
     judge: z.string().min(1),
     quiz: z.string().min(1),
     answer: z.string().min(1),
+    /** The refinement round's model. @default the repair model */
+    refine: z.string().min(1).optional(),
   })
   .strict();
 
@@ -21,8 +23,28 @@ const stepTemperatures = z
     judge: z.number().min(0).max(2),
     quiz: z.number().min(0).max(2),
     answer: z.number().min(0).max(2),
+    /** @default the repair temperature */
+    refine: z.number().min(0).max(2).optional(),
   })
   .strict();
+
+/**
+ * One way of making an image for a problem. `code` is ImgCoder (plan -> Matplotlib code ->
+ * sandboxed render, with repairs and refinement); `pixel` asks an image model for the picture.
+ */
+const generator = z
+  .object({
+    /** Names the generator in the manifest, the leaderboard and artifact paths. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'lowercase letters, digits, ".", "_" and "-", at most 40'),
+    paradigm: z.enum(['code', 'pixel']),
+    /**
+     * The model that writes the code (code) or draws the image (pixel).
+     * @default the provider's `models.code`, or its image model (gemini-2.5-flash-image, gpt-image-1)
+     */
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+
 
 /**
  * USD per million tokens, keyed by model name. `cachedInput` is the rate for input tokens served
@@ -241,6 +263,33 @@ export const configSchema = z
         pageSize: z.int().min(1).max(100_000).default(500),
         /** Continue as new once a build run's history has this many events (or when the server suggests it). @default 10000 */
         continueAsNewEvents: z.int().min(100).max(40_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The generators every problem is given to, compared on the same problems (one classify and one
+     * quiz set shared). The first one's results are the manifest lines' top-level fields.
+     * @default [{ "name": "imgcoder", "paradigm": "code" }]
+     */
+    generators: z
+      .array(generator)
+      .min(1)
+      .default([{ name: 'imgcoder', paradigm: 'code' }])
+      .superRefine((generators, context) => {
+        const seen = new Set<string>();
+        for (const [index, { name }] of generators.entries()) {
+          if (seen.has(name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: `generator name "${name}" is used twice` });
+          seen.add(name);
+        }
+      }),
+    refinement: z
+      .object({
+        /**
+         * Visual-feedback rounds for code generators: when the judge scores a dimension below 2 or
+         * the renderer measured a flaw (overlapping labels, a blank area), the code is revised with
+         * that critique, rendered and judged again; every version is kept. 0 turns it off. @default 1
+         */
+        rounds: z.int().min(0).max(3).default(1),
       })
       .strict()
       .prefault({}),

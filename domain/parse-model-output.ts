@@ -394,7 +394,18 @@ export const quizAnswerSchema = z.object({
     .min(1),
 });
 
-export function parseQuizzes(text: string): Parsed<Quiz[]> {
+/** A generated quiz that was not used, with its position in the answer and why. */
+export interface DroppedQuiz {
+  index: number;
+  reason: string;
+}
+
+/**
+ * The quiz answer: each quiz checked on its own (validateQuiz). Malformed quizzes are dropped with
+ * their reason rather than wasting the whole paid answer; an answer with no usable quiz at all is a
+ * parse failure naming the first problem.
+ */
+export function parseQuizzes(text: string): Parsed<{ quizzes: Quiz[]; dropped: DroppedQuiz[] }> {
   const json = extractJson(text);
   if (!json.ok) return { ok: false, reason: 'quiz answer has no JSON object' };
   const quizzes = json.value['quizzes'];
@@ -403,17 +414,20 @@ export function parseQuizzes(text: string): Parsed<Quiz[]> {
   }
   if (quizzes.length === 0) return { ok: false, reason: 'quiz answer has no quizzes' };
   const value: Quiz[] = [];
+  const dropped: DroppedQuiz[] = [];
   for (const [index, quiz] of quizzes.entries()) {
     const check = validateQuiz(quiz);
-    if (!check.ok) {
+    if (check.ok) {
+      value.push(check.value);
+    } else {
       const field = check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`;
-      return { ok: false, reason: `quiz answer field ${field}: ${check.problem}` };
+      dropped.push({ index, reason: `quiz answer field ${field}: ${check.problem}` });
     }
-    value.push(check.value);
   }
+  if (value.length === 0) return { ok: false, reason: dropped[0]!.reason };
   const checked = quizAnswerSchema.safeParse({ quizzes: value });
   if (!checked.success) return { ok: false, reason: describeIssue('quiz', checked.error) };
-  return { ok: true, value };
+  return { ok: true, value: { quizzes: value, dropped } };
 }
 
 /** The answer schemas of the JSON steps, by step: what schema mode asks for and what validates. */

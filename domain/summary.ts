@@ -4,7 +4,7 @@
  * summarized without holding its manifest. Means keep full precision; the report rounds.
  */
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
-import type { JudgeScores, ManifestRecord, Paradigm, Usage, Verdict } from './types.ts';
+import type { GeneratorResult, GeneratorSpec, JudgeScores, ManifestRecord, Paradigm, Usage, Verdict } from './types.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
@@ -57,6 +57,7 @@ export interface BuildSummary {
 }
 
 export interface SummaryAccumulator {
+  /** Adds one manifest line: the top level to the build's counts, each generator result to the leaderboard. */
   add(record: ManifestRecord): void;
   finish(meta: { build_id: string; finished_at: string }): BuildSummary;
 }
@@ -85,7 +86,7 @@ function createTotals(): GroupTotals {
   return { problems: 0, verdicts: zeroVerdicts(), rInvSum: 0, rInvCount: 0, judgeSums: zeroScores(), judgedCount: 0 };
 }
 
-function addToTotals(totals: GroupTotals, record: ManifestRecord): void {
+function addToTotals(totals: GroupTotals, record: Pick<ManifestRecord, 'verdict' | 'r_inv' | 'judge'>): void {
   totals.problems++;
   totals.verdicts[record.verdict]++;
   if (record.r_inv !== null) {
@@ -114,11 +115,11 @@ function summarizeTotals(totals: GroupTotals): GroupSummary {
 }
 
 /** Groups sorted by name, so summary.json is byte-identical for the same records in any order. */
-function summarizeGroups(groups: Map<string, GroupTotals>): Record<string, GroupSummary> {
+function summarizeGroups<T, R>(groups: Map<string, T>, summarize: (totals: T) => R): Record<string, R> {
   return Object.fromEntries(
     [...groups.entries()]
       .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
-      .map(([name, totals]) => [name, summarizeTotals(totals)]),
+      .map(([name, totals]) => [name, summarize(totals)]),
   );
 }
 
@@ -132,7 +133,118 @@ function addToGroup(groups: Map<string, GroupTotals>, name: string | null, recor
   addToTotals(totals, record);
 }
 
-export function createSummaryAccumulator(): SummaryAccumulator {
+interface RowTotals extends GroupTotals {
+  psnrSum: number;
+  ssimSum: number;
+  referenced: number;
+}
+
+function createRowTotals(): RowTotals {
+  return { ...createTotals(), psnrSum: 0, ssimSum: 0, referenced: 0 };
+}
+
+function addToRow(totals: RowTotals, result: GeneratorResult): void {
+  addToTotals(totals, { verdict: result.verdict, r_inv: result.r_inv, judge: result.judge });
+  if (result.reference) {
+    totals.psnrSum += result.reference.psnr;
+    totals.ssimSum += result.reference.ssim;
+    totals.referenced++;
+  }
+}
+
+function summarizeRow(totals: RowTotals): LeaderboardRow {
+  return {
+    ...summarizeTotals(totals),
+    psnr_mean: totals.referenced === 0 ? null : totals.psnrSum / totals.referenced,
+    ssim_mean: totals.referenced === 0 ? null : totals.ssimSum / totals.referenced,
+    referenced: totals.referenced,
+  };
+}
+
+interface GeneratorTotals {
+  generator: string;
+  paradigm: Paradigm;
+  model: string;
+  overall: RowTotals;
+  bySubject: Map<string, RowTotals>;
+  byImageType: Map<string, RowTotals>;
+  usage: Usage;
+}
+
+function rowIn(groups: Map<string, RowTotals>, name: string | null): RowTotals {
+  const key = name ?? UNKNOWN_GROUP;
+  let totals = groups.get(key);
+  if (totals === undefined) {
+    totals = createRowTotals();
+    groups.set(key, totals);
+  }
+  return totals;
+}
+
+/** Builds from before generators existed had one code generator of this name. */
+export const FORMER_GENERATOR: GeneratorSpec = { name: 'imgcoder', paradigm: 'code', model: '' };
+
+/**
+ * A manifest line's top-level fields as one generator's result: for lines without `results` (an
+ * invalid input line, or a record from before generators existed).
+ */
+export function resultFromTopLevel(record: ManifestRecord, generator: GeneratorSpec, usage: Usage = record.usage): GeneratorResult {
+  return {
+    generator: generator.name,
+    paradigm: generator.paradigm,
+    model: generator.model,
+    verdict: record.verdict,
+    reasons: record.reasons,
+    notes: [],
+    image: record.image,
+    code: record.code,
+    judge: record.judge,
+    judge_reasoning: null,
+    judge_uri: null,
+    r_inv: record.r_inv,
+    quiz_results: null,
+    render_attempts: record.render_attempts,
+    versions: [],
+    reference: null,
+    usage,
+  };
+}
+
+/**
+ * The results a manifest line contributes to the leaderboard. A line without `results` is the
+ * same outcome for every generator of the build: no generator got the problem (invalid input), or
+ * the only one made what the top level says. Its usage is counted once, for a sole generator.
+ */
+export function resultsOf(record: ManifestRecord, generators: readonly GeneratorSpec[]): GeneratorResult[] {
+  if (record.results && record.results.length > 0) return record.results;
+  return generators.map((generator) => resultFromTopLevel(record, generator, generators.length === 1 ? record.usage : ZERO_USAGE));
+}
+
+/**
+ * @param options.generators the build's generators in order, so the leaderboard lists them in
+ *   that order and lines without results (invalid input) count for each. Default: the one former generator.
+ */
+export function createSummaryAccumulator(options: { generators?: readonly GeneratorSpec[] } = {}): SummaryAccumulator {
+  const knownGenerators = options.generators && options.generators.length > 0 ? options.generators : [FORMER_GENERATOR];
+  const leaderboard = new Map<string, GeneratorTotals>();
+  const generatorTotals = (result: Pick<GeneratorResult, 'generator' | 'paradigm' | 'model'>): GeneratorTotals => {
+    let totals = leaderboard.get(result.generator);
+    if (totals === undefined) {
+      totals = {
+        generator: result.generator,
+        paradigm: result.paradigm,
+        model: result.model,
+        overall: createRowTotals(),
+        bySubject: new Map(),
+        byImageType: new Map(),
+        usage: { ...ZERO_USAGE },
+      };
+      leaderboard.set(result.generator, totals);
+    }
+    return totals;
+  };
+  // The build's generators first, in its order, even those no line mentions yet.
+  for (const generator of knownGenerators) generatorTotals({ generator: generator.name, paradigm: generator.paradigm, model: generator.model });
   const overall = createTotals();
   const bySubject = new Map<string, GroupTotals>();
   const byImageType = new Map<string, GroupTotals>();
@@ -146,6 +258,13 @@ export function createSummaryAccumulator(): SummaryAccumulator {
       addToGroup(bySubject, record.subject, record);
       addToGroup(byImageType, record.image_type, record);
       usage = addUsage(usage, record.usage);
+      for (const result of resultsOf(record, knownGenerators)) {
+        const totals = generatorTotals(result);
+        addToRow(totals.overall, result);
+        addToRow(rowIn(totals.bySubject, record.subject), result);
+        addToRow(rowIn(totals.byImageType, record.image_type), result);
+        totals.usage = addUsage(totals.usage, result.usage);
+      }
       if (record.render_attempts > 0) {
         renderAttemptsSum += record.render_attempts;
         renderedCount++;
@@ -160,10 +279,18 @@ export function createSummaryAccumulator(): SummaryAccumulator {
         r_inv_mean: totals.r_inv_mean,
         judge_means: totals.judge_means,
         render_attempts_mean: renderedCount === 0 ? null : renderAttemptsSum / renderedCount,
-        by_subject: summarizeGroups(bySubject),
-        by_image_type: summarizeGroups(byImageType),
+        by_subject: summarizeGroups(bySubject, summarizeTotals),
+        by_image_type: summarizeGroups(byImageType, summarizeTotals),
         usage: { ...usage },
-        generators: [],
+        generators: [...leaderboard.values()].map((totals) => ({
+          generator: totals.generator,
+          paradigm: totals.paradigm,
+          model: totals.model,
+          overall: summarizeRow(totals.overall),
+          by_subject: summarizeGroups(totals.bySubject, summarizeRow),
+          by_image_type: summarizeGroups(totals.byImageType, summarizeRow),
+          usage: { ...totals.usage },
+        })),
         finished_at: meta.finished_at,
       };
     },

@@ -76,6 +76,13 @@ export function addUsage(a: Usage, b: Usage): Usage {
 export const PARADIGMS = ['code', 'pixel'] as const;
 export type Paradigm = (typeof PARADIGMS)[number];
 
+/** A generator as a build runs it: its model resolved for the build's provider ('' = the step's configured model). */
+export interface GeneratorSpec {
+  name: string;
+  paradigm: Paradigm;
+  model: string;
+}
+
 /** One quiz as graded for one image: what the answerer chose (null: no readable letter). */
 export interface QuizResult {
   question: string;
@@ -105,7 +112,9 @@ export interface GeneratorResult {
   model: string;
   verdict: Verdict;
   reasons: string[];
-  /** URI of the final image (the last version), or null. */
+  /** What happened beside the verdict: a refinement round that failed, a comparison that could not be made. */
+  notes: string[];
+  /** URI of the image the verdict is about (the best-judged version, a later one on a tie), or null. */
   image: string | null;
   code: string | null;
   judge: JudgeScores | null;

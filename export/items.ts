@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { buildPrefix, type StagedProblem } from '../activities/records.ts';
 import { problemKey } from '../domain/input.ts';
+import { FORMER_GENERATOR, resultFromTopLevel } from '../domain/summary.ts';
 import type { GeneratorResult, JudgeScores, ManifestRecord, Paradigm, Verdict } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 
@@ -49,32 +50,13 @@ export interface SelectionCounts {
 }
 
 /** Records written before generator results existed carry one ImgCoder result in their top-level fields. */
-export const LEGACY_GENERATOR = 'imgcoder';
+export const LEGACY_GENERATOR = FORMER_GENERATOR.name;
 
 function resultsOf(record: ManifestRecord): GeneratorResult[] {
   if (record.results !== undefined) return record.results;
   // An invalid input line never reached a generator.
   if (record.verdict === 'invalid') return [];
-  return [
-    {
-      generator: record.generator ?? LEGACY_GENERATOR,
-      paradigm: 'code',
-      model: '',
-      verdict: record.verdict,
-      reasons: record.reasons,
-      image: record.image,
-      code: record.code,
-      judge: record.judge,
-      judge_reasoning: null,
-      judge_uri: null,
-      r_inv: record.r_inv,
-      quiz_results: null,
-      render_attempts: record.render_attempts,
-      versions: [],
-      reference: null,
-      usage: record.usage,
-    },
-  ];
+  return [resultFromTopLevel(record, { ...FORMER_GENERATOR, name: record.generator ?? FORMER_GENERATOR.name })];
 }
 
 export const manifestKey = (buildId: string) => `${buildPrefix(buildId)}/manifest.jsonl`;

@@ -152,7 +152,12 @@ function formatRange(range: readonly (number | null)[]): string {
   return range.map((value) => (value === null ? '?' : String(Number(value.toPrecision(4))))).join(' to ');
 }
 
-function figureFindings(figure: FigureIntrospection): string[] {
+/**
+ * `flawsOnly`: leave out labels that touch a line or a shape. Those are often meant (an atom
+ * symbol on its bonds, a label inside its box), so they inform a repair but do not by themselves
+ * call for a refinement round; overlapping texts, blank figures and unreadable type do.
+ */
+function figureFindings(figure: FigureIntrospection, flawsOnly = false): string[] {
   const findings: string[] = [];
   if (figure.blank) {
     findings.push(`the figure is blank or nearly so (${(figure.inkFraction * 100).toFixed(4)}% of its pixels are drawn)`);
@@ -174,6 +179,7 @@ function figureFindings(figure: FigureIntrospection): string[] {
       tickLabelOverlaps++;
       continue;
     }
+    if (flawsOnly && overlap.kind !== 'text-text') continue;
     findings.push(`${describeText(text.role)} ${quote(text.text)} overlaps ${overlap.otherDescription}`);
   }
   if (tickLabelOverlaps > 0) {
@@ -210,14 +216,19 @@ function describeText(role: string): string {
  * Short sentences a model can act on ("label 'F = 25 N' overlaps an arrow"), at most `limit`,
  * duplicates removed; prefixed with the figure number when the script made several.
  */
-export function describeFindings(introspection: RenderIntrospection | undefined, limit = 12): string[] {
+export function describeFindings(introspection: RenderIntrospection | undefined, limit = 12, options: { flawsOnly?: boolean } = {}): string[] {
   if (introspection === undefined) return [];
   const several = introspection.figures.length > 1;
   const findings: string[] = [];
   for (const figure of introspection.figures) {
-    for (const finding of figureFindings(figure)) findings.push(several ? `figure ${figure.figure}: ${finding}` : finding);
+    for (const finding of figureFindings(figure, options.flawsOnly)) findings.push(several ? `figure ${figure.figure}: ${finding}` : finding);
   }
   const unique = [...new Set(findings)];
   if (unique.length <= limit) return unique;
   return [...unique.slice(0, limit - 1), `… and ${unique.length - limit + 1} more findings`];
+}
+
+/** The findings that call for a refinement round of an image that rendered (see figureFindings). */
+export function describeFlaws(introspection: RenderIntrospection | undefined, limit = 12): string[] {
+  return describeFindings(introspection, limit, { flawsOnly: true });
 }

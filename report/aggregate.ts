@@ -2,7 +2,7 @@
  * The report's view of a manifest: one entry per (problem, generator), and the leaderboard built
  * one entry at a time (so a build of any size is aggregated without holding its manifest).
  */
-import { createSummaryAccumulator, UNKNOWN_GROUP, type GeneratorSummary, type GroupSummary, type LeaderboardRow, type SummaryAccumulator } from '../domain/summary.ts';
+import { createSummaryAccumulator, resultFromTopLevel, UNKNOWN_GROUP, type GeneratorSummary, type GroupSummary, type LeaderboardRow, type SummaryAccumulator } from '../domain/summary.ts';
 import { addUsage, ZERO_USAGE } from '../domain/types.ts';
 import type { GeneratorResult, ManifestRecord, Paradigm, Usage } from '../domain/types.ts';
 
@@ -22,39 +22,12 @@ export interface ReportEntry {
   result: GeneratorResult;
 }
 
-/** What a line without `results` (older manifests, invalid and skipped lines) says of one generator. */
-function resultFromTopLevel(record: ManifestRecord, generator: KnownGenerator): GeneratorResult {
-  return {
-    generator: generator.generator,
-    paradigm: generator.paradigm,
-    model: generator.model,
-    verdict: record.verdict,
-    reasons: record.reasons,
-    image: record.image,
-    code: record.code,
-    judge: record.judge,
-    judge_reasoning: null,
-    judge_uri: null,
-    r_inv: record.r_inv,
-    quiz_results: null,
-    render_attempts: record.render_attempts,
-    versions: [],
-    reference: null,
-    usage: record.usage,
-  };
-}
-
-/**
- * The (problem, generator) entries of one manifest line. A line without results stands for every
- * generator the build ran (a skipped problem was skipped for all of them), or for ImgCoder when the
- * build predates generators.
- */
 export function entriesOf(record: ManifestRecord, knownGenerators: readonly KnownGenerator[]): ReportEntry[] {
   if (record.results !== undefined && record.results.length > 0) return record.results.map((result) => ({ record, result }));
   const named = record.generator === undefined ? undefined : knownGenerators.find((known) => known.generator === record.generator);
   const generators =
     knownGenerators.length > 0 ? knownGenerators : [record.generator === undefined ? LEGACY_GENERATOR : (named ?? { ...LEGACY_GENERATOR, generator: record.generator })];
-  return generators.map((generator) => ({ record, result: resultFromTopLevel(record, generator) }));
+  return generators.map((generator) => ({ record, result: resultFromTopLevel(record, { ...generator, name: generator.generator }) }));
 }
 
 interface ReferenceTotals {

@@ -13,7 +13,8 @@
  *
  * For a request, the replies of (problem, step) are tried in order; the first whose `when`
  * (if any) occurs in the request's text (system + user text, concatenated) is used. A reply with
- * a `fault` answers with that fault for its first `times` matching requests, then is passed over.
+ * a `fault` answers with that fault for its first `times` matching requests, then is passed over;
+ * so does a text reply that has `times`.
  * No matching reply: HTTP 404 with an error body naming the problem and step.
  */
 
@@ -73,6 +74,11 @@ export interface ScriptedReply {
   text?: string;
   /** For image requests: the picture. */
   image?: ScriptedImage;
+  /**
+   * A reply without a fault answers only its first `times` matching requests, then is passed over
+   * (e.g. a judge's first verdict, then another for the refined image). Absent: every request.
+   */
+  times?: number;
   fault?: ScriptedFault;
 }
 

@@ -114,7 +114,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
   const host = options.host ?? '127.0.0.1';
   const latencyMs = options.latencyMs ?? 0;
   const requests: RequestLogEntry[] = [];
-  const faultUses = new Map<ScriptedReply, number>();
+  /** How many requests each fault, or each text reply with `times`, has answered. */
+  const replyUses = new Map<ScriptedReply, number>();
   const hanging = new Set<ServerResponse>();
   /** Arrival times of the admitted requests of the last minute, oldest first. */
   const admitted: number[] = [];
@@ -132,13 +133,13 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
   function selectReply(problem: string, step: string, text: string): ScriptedReply | undefined {
     for (const reply of candidates(problem, step)) {
       if (reply.when !== undefined && !text.includes(reply.when)) continue;
-      if (reply.fault) {
-        const used = faultUses.get(reply) ?? 0;
-        if (used >= (reply.fault.times ?? 1)) continue;
-        faultUses.set(reply, used + 1);
-        return reply;
+      const times = reply.fault ? reply.fault.times ?? 1 : reply.times;
+      if (times !== undefined) {
+        const used = replyUses.get(reply) ?? 0;
+        if (used >= times) continue;
+        replyUses.set(reply, used + 1);
       }
-      if (reply.text !== undefined || reply.image !== undefined) return reply;
+      if (reply.fault || reply.text !== undefined || reply.image !== undefined) return reply;
     }
     return undefined;
   }
@@ -409,11 +410,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     },
     setScript(script: Script): void {
       replies = normalizeScript(script);
-      faultUses.clear();
+      replyUses.clear();
     },
     reset(): void {
       requests.length = 0;
-      faultUses.clear();
+      replyUses.clear();
       admitted.length = 0;
     },
     async close(): Promise<void> {
@@ -537,10 +538,14 @@ const replySchema = z
     when: z.string().min(1).optional(),
     text: z.string().optional(),
     image: imageSchema.optional(),
+    times: z.number().int().positive().optional(),
     fault: faultSchema.optional(),
   })
   .refine((reply) => reply.text !== undefined || reply.image !== undefined || reply.fault !== undefined, {
     message: 'a reply needs "text", "image" or "fault"',
+  })
+  .refine((reply) => reply.times === undefined || reply.fault === undefined, {
+    message: 'a fault counts its uses in "fault.times"; "times" is for replies without a fault',
   });
 
 /** The script file format of script.ts, checked strictly so a misspelt field is an error, not a silent default. */

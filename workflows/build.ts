@@ -196,7 +196,12 @@ export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: Bu
 
   async function finalize(partial: boolean): Promise<DatasetBuildOutput> {
     phase = 'finalizing';
-    const finalized = await storage.finalizeBuild({ buildId: input.buildId, inputPages: input.inputPages, partial });
+    const finalized = await storage.finalizeBuild({
+      buildId: input.buildId,
+      inputPages: input.inputPages,
+      partial,
+      ...(input.settings.generators ? { generators: input.settings.generators } : {}),
+    });
     phase = 'finished';
     return {
       buildId: input.buildId,

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FilterPolicy, Problem, Usage, Verdict } from '../domain/types.ts';
+import type { FilterPolicy, GeneratorSpec, Problem, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
 export const searchAttributes = {
@@ -30,8 +30,17 @@ export interface TaskQueues {
   render: string;
 }
 
+export type GeneratorSettings = GeneratorSpec;
+
 /** The per-problem settings a build hands each child; small, and free of secrets. */
 export interface ProblemSettings {
+  /**
+   * The generators each problem is given to, the first one's result on the manifest line's top
+   * level. Absent in builds started before generators existed: one code generator, "imgcoder".
+   */
+  generators?: GeneratorSettings[];
+  /** Refinement rounds of code generators (visual feedback). Absent: 0, as before it existed. */
+  refinementRounds?: number;
   policy: FilterPolicy;
   /** First code plus repairs. */
   maxRenderAttempts: number;

@@ -12,13 +12,14 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
-import type { ProblemOutcome } from '../activities/records.ts';
+import type { GeneratorOutcome, ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
-import { addUsage, ZERO_USAGE, type JudgeScores, type Quiz, type Usage } from '../domain/types.ts';
+import { addUsage, JUDGE_DIMENSIONS, ZERO_USAGE, type JudgeDimension, type JudgeScores, type Quiz, type Usage } from '../domain/types.ts';
 import {
   buildWorkflowId,
   problemFinishedSignal,
   searchAttributes,
+  type GeneratorSettings,
   type ProblemFinished,
   type ProblemWorkflowInput,
   type ProblemWorkflowOutput,
@@ -33,13 +34,33 @@ class StepFailed extends Error {
   }
 }
 
+/** Builds started before generators existed run one code generator under this name. */
+const DEFAULT_GENERATORS: GeneratorSettings[] = [{ name: 'imgcoder', paradigm: 'code', model: '' }];
+
+/** An image version as the workflow holds it: artifact keys, not URIs. */
+interface Version {
+  round: number;
+  imageKey: string;
+  codeKey: string | null;
+  judge: JudgeScores;
+  reasoning: GeneratorOutcome['judgeReasoning'];
+  judgeKey: string;
+  /** The flaws the renderer measured in this image (overlapping texts, blank figure); none for pixel images. */
+  findings: readonly string[];
+  critique: string | null;
+}
+
 /**
- * One problem's whole lifecycle: classify -> plan -> code -> render (repair on error) -> judge
- * -> quiz -> answer -> filter -> record. Each step is an activity, so a crash resumes at the
- * step that was running and no finished model call is paid for twice.
+ * One problem's whole lifecycle: classify, then for each of the build's generators an image (code:
+ * plan -> code -> render, repaired on error; pixel: an image model), judged, refined with the
+ * judge's critique when it found a fixable flaw, answered quizzes (R_inv), compared with a
+ * reference image when there is one, filtered; then one record. Each step is an activity, so a
+ * crash resumes at the step that was running and no finished model call is paid for twice.
  */
 export async function problemWorkflow(input: ProblemWorkflowInput): Promise<ProblemWorkflowOutput> {
   const { settings, problem } = input;
+  const generators = settings.generators ?? DEFAULT_GENERATORS;
+  const refinementRounds = settings.refinementRounds ?? 0;
   const llm = proxyActivities<LlmActivities>({
     taskQueue: settings.taskQueues.llm,
     startToCloseTimeout: `${settings.llmTimeoutSeconds + 30}s`,
@@ -75,37 +96,64 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     rInv: null,
     renderAttempts: 0,
     usage: ZERO_USAGE,
+    quizKey: null,
+    generators: generators.map(emptyGeneratorOutcome),
   };
+  const results = outcome.generators!;
+  const several = generators.length > 1;
 
   /** The judge's scores once known, kept in the details the UI shows for the rest of the problem. */
   let judgeNote = '';
 
-  function enterStage(stage: string, details: string): void {
+  function enterStage(stage: string, details: string, generator?: GeneratorSettings): void {
     upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
-    setCurrentDetails(`**${stage}** — ${details}${judgeNote ? `\n\n${judgeNote}` : ''}`);
+    const who = several && generator ? ` (${generator.name})` : '';
+    setCurrentDetails(`**${stage}**${who} — ${details}${judgeNote ? `\n\n${judgeNote}` : ''}`);
   }
 
-  /** Runs an activity that reports usage; a failure Temporal gave up on ends the problem with a reason. */
-  async function invoke<R extends { usage: Usage }>(step: string, run: () => Promise<R>): Promise<R> {
+  /** "render attempt 2", or "[dalle] judge: …" when the build compares several generators. */
+  function summary(text: string, generator?: GeneratorSettings): string {
+    return several && generator ? `[${generator.name}] ${text}` : text;
+  }
+
+  /**
+   * Runs an activity that reports usage, charged to the problem and to the generator it is for; a
+   * failure Temporal gave up on ends that generator's (or, for shared steps, every generator's) work.
+   */
+  async function invoke<R extends { usage: Usage }>(step: string, run: () => Promise<R>, owner?: GeneratorOutcome): Promise<R> {
+    const charge = (cost: Usage) => {
+      usage = addUsage(usage, cost);
+      if (owner) owner.usage = addUsage(owner.usage, cost);
+    };
     try {
       const result = await run();
-      usage = addUsage(usage, result.usage);
+      charge(result.usage);
       return result;
     } catch (error) {
       if (error instanceof ActivityFailure && !isCancellation(error)) {
         // A refusal is billed like any answer; its tokens travel in the failure's details.
-        usage = addUsage(usage, billedUsageOf(error));
+        charge(billedUsageOf(error));
         throw new StepFailed(`${step}: ${describeFailure(error, settings.llmMaxAttempts)}`);
       }
       throw error;
     }
   }
 
-  /** A model step whose answer must be usable; an unusable one ends the problem with the parser's reason. */
-  async function modelStep<T>(step: string, run: () => Promise<{ ok: true; value: T; usage: Usage } | { ok: false; reason: string; usage: Usage }>): Promise<T> {
-    const result = await invoke(step, run);
+  /** A model step whose answer must be usable; an unusable one ends the work with the parser's reason. */
+  async function modelStep<T>(
+    step: string,
+    run: () => Promise<{ ok: true; value: T; usage: Usage } | { ok: false; reason: string; usage: Usage }>,
+    owner?: GeneratorOutcome,
+  ): Promise<T> {
+    const result = await invoke(step, run, owner);
     if (!result.ok) throw new StepFailed(`${step}: ${result.reason}`);
     return result.value;
+  }
+
+  /** A shared step, run once on first use; its failure is every later user's failure too. */
+  function once<T>(run: () => Promise<T>): () => Promise<T> {
+    let pending: Promise<T> | undefined;
+    return () => (pending ??= run());
   }
 
   try {
@@ -118,87 +166,207 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       { key: searchAttributes.imageType, value: classification.image_type },
     ]);
     if (!classification.visualizable) {
-      outcome.verdict = 'skipped';
-      outcome.reasons = [`not visualizable: ${classification.reason}`];
+      for (const result of results) {
+        result.verdict = 'skipped';
+        result.reasons = [`not visualizable: ${classification.reason}`];
+      }
       return await finish();
     }
     const diagram = { ...reference, problem, subject: classification.subject, imageType: classification.image_type };
 
-    enterStage('plan', 'content, layout, labels, constraints');
-    const { planKey } = await modelStep('plan', () => llm.planDiagram.executeWithOptions({ summary: 'plan: content, layout, labels, constraints' }, [diagram]));
-    outcome.planKey = planKey;
+    const plan = once(async () => {
+      enterStage('plan', 'content, layout, labels, constraints');
+      const { planKey } = await modelStep('plan', () => llm.planDiagram.executeWithOptions({ summary: 'plan: content, layout, labels, constraints' }, [diagram]));
+      outcome.planKey = planKey;
+      return planKey;
+    });
 
-    let lastError = '';
-    // What the renderer measured in the failed attempt's figures (overlaps, blank canvas), for the repair step.
-    let lastFindings: readonly string[] = [];
-    let previousKey: string | null = null;
-    for (let attempt = 1; attempt <= settings.maxRenderAttempts && outcome.imageKey === null; attempt++) {
-      outcome.renderAttempts = attempt;
-      enterStage('code', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
-      const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
-        previousKey === null
-          ? await invoke('code', () => llm.writeDiagramCode.executeWithOptions({ summary: `code for render attempt ${attempt}` }, [{ ...diagram, planKey, attempt }]))
-          : await invoke('repair', () =>
-              llm.repairDiagramCode.executeWithOptions({ summary: `repair for render attempt ${attempt}: ${errorHeadline(lastError).slice(0, 80)}` }, [
-                { ...diagram, planKey, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) },
-              ]),
-            );
-      if (!written.ok) {
-        lastError = `the answer held no usable script: ${written.reason}`;
-        lastFindings = [];
-        previousKey = written.answerKey;
-        continue;
-      }
-      outcome.codeKey = written.value.codeKey;
-      enterStage('render', `render attempt ${attempt} of ${settings.maxRenderAttempts}`);
-      const rendered = await renderer.renderDiagram.executeWithOptions({ summary: `render attempt ${attempt}` }, [
-        { ...reference, codeKey: written.value.codeKey, attempt, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
-      ]);
-      upsertSearchAttributes([{ key: searchAttributes.renderAttempts, value: attempt }]);
-      if (rendered.ok) {
-        outcome.imageKey = rendered.imageKey;
-      } else {
+    const quizzes = once(async (): Promise<Quiz[]> => {
+      if (problem.quizzes && problem.quizzes.length > 0) return problem.quizzes;
+      enterStage('quiz', 'atomic questions about the given setup');
+      const generated = await modelStep('quiz', () => llm.generateQuizzes.executeWithOptions({ summary: 'quiz: atomic questions about the given setup' }, [{ ...reference, problem }]));
+      outcome.quizKey = generated.quizKey;
+      return generated.quizzes;
+    });
+
+    /** ImgCoder: plan, code, render; a failed render is repaired with its error until the attempts run out. */
+    async function codeImage(generator: GeneratorSettings, result: GeneratorOutcome): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'> | null> {
+      const planKey = await plan();
+      const model = generator.model === '' ? {} : { model: generator.model };
+      const code = { ...diagram, planKey, generator: generator.name, ...model };
+      let lastError = '';
+      // What the renderer measured in the failed attempt's figures (overlaps, blank canvas), for the repair step.
+      let lastFindings: readonly string[] = [];
+      let previousKey: string | null = null;
+      for (let attempt = 1; attempt <= settings.maxRenderAttempts; attempt++) {
+        result.renderAttempts = attempt;
+        enterStage('code', `render attempt ${attempt} of ${settings.maxRenderAttempts}`, generator);
+        const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
+          previousKey === null
+            ? await invoke('code', () => llm.writeDiagramCode.executeWithOptions({ summary: summary(`code for render attempt ${attempt}`, generator) }, [{ ...code, attempt }]), result)
+            : await invoke(
+                'repair',
+                () =>
+                  llm.repairDiagramCode.executeWithOptions({ summary: summary(`repair for render attempt ${attempt}: ${errorHeadline(lastError).slice(0, 80)}`, generator) }, [
+                    { ...code, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) },
+                  ]),
+                result,
+              );
+        if (!written.ok) {
+          lastError = `the answer held no usable script: ${written.reason}`;
+          lastFindings = [];
+          previousKey = written.answerKey;
+          continue;
+        }
+        result.codeKey = written.value.codeKey;
+        enterStage('render', `render attempt ${attempt} of ${settings.maxRenderAttempts}`, generator);
+        const rendered = await renderer.renderDiagram.executeWithOptions({ summary: summary(`render attempt ${attempt}`, generator) }, [
+          { ...reference, codeKey: written.value.codeKey, attempt, generator: generator.name, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
+        ]);
+        if (result === results[0]) upsertSearchAttributes([{ key: searchAttributes.renderAttempts, value: attempt }]);
+        if (rendered.ok) {
+          return { round: 0, imageKey: rendered.imageKey, codeKey: written.value.codeKey, findings: rendered.flaws ?? [], critique: null };
+        }
         lastError = `${rendered.kind}: ${rendered.message}`;
         // Results recorded before renders reported findings have none.
         lastFindings = rendered.findings ?? [];
         previousKey = written.value.codeKey;
       }
-    }
-    if (outcome.imageKey === null) {
-      outcome.reasons = [`render failed after ${outcome.renderAttempts} attempts: ${errorHeadline(lastError)}`];
-      return await finish();
-    }
-    const imageKey = outcome.imageKey;
-
-    enterStage('judge', 'five dimensions, 0–2 each');
-    const { scores } = await modelStep('judge', () => llm.judgeImage.executeWithOptions({ summary: 'judge: five dimensions, 0–2 each' }, [{ ...reference, problem, imageKey }]));
-    outcome.judge = scores;
-    judgeNote = `judge: ${describeScores(scores)}`;
-
-    let quizzes: Quiz[];
-    if (problem.quizzes && problem.quizzes.length > 0) {
-      quizzes = problem.quizzes;
-    } else {
-      enterStage('quiz', 'atomic questions about the given setup');
-      quizzes = (await modelStep('quiz', () => llm.generateQuizzes.executeWithOptions({ summary: 'quiz: atomic questions about the given setup' }, [{ ...reference, problem }]))).quizzes;
+      result.reasons = [`render failed after ${result.renderAttempts} attempts: ${errorHeadline(lastError)}`];
+      return null;
     }
 
-    enterStage('answer', `${quizzes.length} quizzes answered from the image alone`);
-    const answers = await Promise.all(
-      quizzes.map(async (quiz, index) => {
-        const result = await invoke('answer', () =>
-          llm.answerQuiz.executeWithOptions({ summary: `answer quiz ${index + 1} of ${quizzes.length} from the image alone` }, [{ ...reference, imageKey, quiz, index }]),
-        );
-        // An answer without a readable letter counts as wrong, as the benchmark grades it.
-        return { chosen: result.ok ? result.value.chosen : null, correct: quiz.correct_option };
-      }),
-    );
-    outcome.rInv = computeRInv(answers);
-    upsertSearchAttributes([{ key: searchAttributes.rInv, value: outcome.rInv }]);
+    /** The pixel paradigm: the image model draws the figure from the problem text. */
+    async function pixelImage(generator: GeneratorSettings, result: GeneratorOutcome): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>> {
+      enterStage('image', `${generator.model} draws the figure`, generator);
+      const drawn = await modelStep(
+        'image',
+        () => llm.drawDiagramImage.executeWithOptions({ summary: summary(`image: ${generator.model} draws the figure`, generator) }, [{ ...diagram, generator: generator.name, model: generator.model }]),
+        result,
+      );
+      return { round: 0, imageKey: drawn.imageKey, codeKey: null, findings: [], critique: null };
+    }
 
-    const decision = applyFilterPolicy(scores, outcome.rInv, settings.policy);
-    outcome.verdict = decision.accepted ? 'accepted' : 'rejected';
-    outcome.reasons = decision.reasons;
+    async function judge(generator: GeneratorSettings, result: GeneratorOutcome, image: Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>): Promise<Version> {
+      const round = image.round === 0 ? '' : ` (refinement ${image.round})`;
+      enterStage('judge', `five dimensions, 0–2 each${round}`, generator);
+      const judged = await modelStep(
+        'judge',
+        () =>
+          llm.judgeImage.executeWithOptions({ summary: summary(`judge${round}: five dimensions, 0–2 each`, generator) }, [
+            { ...reference, problem, imageKey: image.imageKey, generator: generator.name, round: image.round },
+          ]),
+        result,
+      );
+      return { ...image, judge: judged.scores, reasoning: judged.reasoning, judgeKey: judged.judgeKey };
+    }
+
+    /**
+     * Visual feedback: while the judge or the renderer reports a flaw and rounds remain, the code is
+     * revised with that critique, rendered and judged again. Every version is kept; the best-judged
+     * one (a later one on a tie) goes on to the quizzes. A round that fails ends the refinement and
+     * keeps what there is: refinement can only add a better version, never lose the first.
+     */
+    async function refine(generator: GeneratorSettings, result: GeneratorOutcome, versions: Version[]): Promise<void> {
+      for (let round = 1; round <= refinementRounds; round++) {
+        const latest = versions.at(-1)!;
+        const critique = critiqueOf(latest);
+        if (critique === null || latest.codeKey === null) return;
+        try {
+          const refined = await refineOnce(generator, result, latest, round, critique);
+          if (refined === null) return;
+          versions.push(refined);
+        } catch (error) {
+          if (!(error instanceof StepFailed || (error instanceof TemporalFailure && !isCancellation(error)))) throw error;
+          result.notes.push(`refinement round ${round} failed: ${error instanceof StepFailed ? error.reason : error.message}`);
+          return;
+        }
+      }
+    }
+
+    /** One refinement round: revised code, rendered and judged; null (with a note) when it made no image. */
+    async function refineOnce(generator: GeneratorSettings, result: GeneratorOutcome, latest: Version, round: number, critique: string): Promise<Version | null> {
+      enterStage('refine', `round ${round} of ${refinementRounds}`, generator);
+      const written = await invoke(
+        'refine',
+        () =>
+          llm.refineDiagramCode.executeWithOptions({ summary: summary(`refine round ${round}: ${critique.split('\n')[0]!.slice(0, 80)}`, generator) }, [
+            { ...diagram, planKey: outcome.planKey!, attempt: result.renderAttempts, generator: generator.name, ...(generator.model === '' ? {} : { model: generator.model }), previousKey: latest.codeKey!, round, critique },
+          ]),
+        result,
+      );
+      if (!written.ok) {
+        result.notes.push(`refinement round ${round} gave no usable script: ${written.reason}`);
+        return null;
+      }
+      enterStage('render', `refinement round ${round}`, generator);
+      const rendered = await renderer.renderDiagram.executeWithOptions({ summary: summary(`render refinement ${round}`, generator) }, [
+        { ...reference, codeKey: written.value.codeKey, attempt: result.renderAttempts, generator: generator.name, round, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
+      ]);
+      if (!rendered.ok) {
+        result.notes.push(`refinement round ${round} did not render: ${errorHeadline(`${rendered.kind}: ${rendered.message}`)}`);
+        return null;
+      }
+      return judge(generator, result, { round, imageKey: rendered.imageKey, codeKey: written.value.codeKey, findings: rendered.flaws ?? [], critique });
+    }
+
+    async function runGenerator(generator: GeneratorSettings, result: GeneratorOutcome): Promise<void> {
+      const first = generator.paradigm === 'code' ? await codeImage(generator, result) : await pixelImage(generator, result);
+      if (first === null) return;
+      const versions: Version[] = [await judge(generator, result, first)];
+      if (generator.paradigm === 'code') await refine(generator, result, versions);
+      result.versions = versions.map((version) => ({ round: version.round, imageKey: version.imageKey, codeKey: version.codeKey, judge: version.judge, critique: version.critique }));
+      const chosen = versions.reduce((best, version) => (totalScore(version.judge) >= totalScore(best.judge) ? version : best));
+      result.imageKey = chosen.imageKey;
+      result.codeKey = chosen.codeKey;
+      result.judge = chosen.judge;
+      result.judgeReasoning = chosen.reasoning;
+      result.judgeKey = chosen.judgeKey;
+      if (result === results[0]) judgeNote = `judge: ${describeScores(chosen.judge)}`;
+
+      const quizSet = await quizzes();
+      enterStage('answer', `${quizSet.length} quizzes answered from the image alone`, generator);
+      const answered = await invoke(
+        'answer',
+        () => llm.answerQuizzes.executeWithOptions({ summary: summary(`answer ${quizSet.length} quizzes from the image alone`, generator) }, [{ ...reference, imageKey: chosen.imageKey, quizzes: quizSet }]),
+        result,
+      );
+      result.quizResults = answered.results;
+      // An answer without a readable letter counts as wrong, as the benchmark grades it.
+      result.rInv = computeRInv(answered.results.map((answer) => ({ chosen: answer.chosen, correct: answer.correct_option })));
+      if (result === results[0]) upsertSearchAttributes([{ key: searchAttributes.rInv, value: result.rInv }]);
+
+      if (problem.reference_image_key !== undefined) {
+        enterStage('compare', 'PSNR and SSIM against the reference image', generator);
+        try {
+          const compared = await renderer.compareWithReference.executeWithOptions({ summary: summary('compare with the reference image: PSNR, SSIM', generator) }, [
+            { buildId: input.buildId, problemKey: input.problemKey, imageKey: chosen.imageKey, referenceKey: problem.reference_image_key },
+          ]);
+          if (compared.ok) result.reference = { psnr: compared.psnr, ssim: compared.ssim };
+          else result.notes.push(`no comparison with the reference image: ${compared.reason}`);
+        } catch (error) {
+          // A measurement beside the verdict: its failure is noted, never the problem's failure.
+          if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+          result.notes.push(`no comparison with the reference image: ${error.cause?.message ?? error.message}`);
+        }
+      }
+
+      const decision = applyFilterPolicy(chosen.judge, result.rInv, settings.policy);
+      result.verdict = decision.accepted ? 'accepted' : 'rejected';
+      result.reasons = decision.reasons;
+    }
+
+    for (const [index, generator] of generators.entries()) {
+      const result = results[index]!;
+      try {
+        await runGenerator(generator, result);
+      } catch (error) {
+        // One generator's failure (a step given up on, a render worker lost for good) is its own.
+        if (!(error instanceof StepFailed || (error instanceof TemporalFailure && !isCancellation(error)))) throw error;
+        result.verdict = 'failed';
+        result.reasons = [error instanceof StepFailed ? error.reason : `${generator.name} failed: ${error.message}`];
+      }
+    }
     return await finish();
   } catch (error) {
     if (isCancellation(error)) {
@@ -208,8 +376,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     }
     // A plain Error is a bug in this code: it fails the workflow task, which retries once fixed.
     if (!(error instanceof StepFailed || error instanceof TemporalFailure)) throw error;
-    outcome.verdict = 'failed';
-    outcome.reasons = [error instanceof StepFailed ? error.reason : `problem workflow failed: ${error.message}`];
+    const reason = error instanceof StepFailed ? error.reason : `problem workflow failed: ${error.message}`;
+    for (const result of results) {
+      if (result.verdict !== 'failed' || result.reasons.length > 0) continue;
+      result.reasons = [reason];
+    }
     return await finish();
   }
 
@@ -223,12 +394,24 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   }
 
   async function finish(): Promise<ProblemWorkflowOutput> {
-    outcome.usage = usage;
+    // The manifest line's top level is the first generator's result (CONTRACT.md's fields).
+    const primary = results[0]!;
+    Object.assign(outcome, {
+      verdict: primary.verdict,
+      reasons: primary.reasons,
+      imageKey: primary.imageKey,
+      codeKey: primary.codeKey,
+      judge: primary.judge,
+      rInv: primary.rInv,
+      renderAttempts: primary.renderAttempts,
+      usage,
+    } satisfies Partial<ProblemOutcome>);
     enterStage('record', `verdict ${outcome.verdict}`);
     try {
-      const summary = [`record: ${outcome.verdict}`, judgeNote, outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`].filter(Boolean).join(' — ');
-      await storage.recordProblemResult.executeWithOptions({ summary }, [
-        { buildId: input.buildId, problemKey: input.problemKey, problemId: problem.id, extra: problem.extra, outcome },
+      const verdicts = several ? results.map((result) => `${result.generator} ${result.verdict}`).join(', ') : '';
+      const recordSummary = [`record: ${outcome.verdict}`, judgeNote, outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`, verdicts].filter(Boolean).join(' — ');
+      await storage.recordProblemResult.executeWithOptions({ summary: recordSummary }, [
+        { buildId: input.buildId, problemKey: input.problemKey, problemId: problem.id, extra: problem.extra, outcome, problem },
       ]);
     } catch (error) {
       // The build must not wait forever for a problem whose record could not be written.
@@ -245,6 +428,58 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     return { id: problem.id, verdict: outcome.verdict, usage };
   }
 }
+
+function emptyGeneratorOutcome(generator: GeneratorSettings): GeneratorOutcome {
+  return {
+    generator: generator.name,
+    paradigm: generator.paradigm,
+    model: generator.model,
+    verdict: 'failed',
+    reasons: [],
+    notes: [],
+    imageKey: null,
+    codeKey: null,
+    judge: null,
+    judgeReasoning: null,
+    judgeKey: null,
+    rInv: null,
+    quizResults: null,
+    renderAttempts: 0,
+    versions: [],
+    reference: null,
+    usage: ZERO_USAGE,
+  };
+}
+
+function totalScore(scores: JudgeScores): number {
+  return JUDGE_DIMENSIONS.reduce((sum, dimension) => sum + scores[dimension], 0);
+}
+
+/**
+ * What a refinement round is asked to fix: every judge dimension below 2, with the judge's words
+ * for it, and every flaw the renderer measured. Null when there is nothing to fix.
+ */
+export function critiqueOf(version: Pick<Version, 'judge' | 'reasoning' | 'findings'>): string | null {
+  const lines: string[] = [];
+  for (const dimension of JUDGE_DIMENSIONS) {
+    const score = version.judge[dimension];
+    if (score >= 2) continue;
+    const words = version.reasoning?.dimensions[dimension] ?? '';
+    lines.push(`- ${DIMENSION_NAMES[dimension]} scored ${score} of 2${words ? `: ${words}` : ''}`);
+  }
+  for (const finding of version.findings) lines.push(`- measured in the rendered figure: ${finding}`);
+  if (lines.length === 0) return null;
+  const overall = version.reasoning?.overall.trim();
+  return overall ? `${lines.join('\n')}\n\nThe reviewer's overall assessment: ${overall}` : lines.join('\n');
+}
+
+const DIMENSION_NAMES: Record<JudgeDimension, string> = {
+  correctness_fidelity: 'Correctness & Fidelity',
+  layout_precision: 'Layout & Precision',
+  readability_occlusion: 'Readability & Occlusion',
+  scientific_plausibility: 'Scientific Plausibility',
+  expressiveness_richness: 'Expressiveness & Richness',
+};
 
 /** The words of the failure that ended an activity, without Temporal's wrapping. */
 function describeFailure(failure: ActivityFailure, maxAttempts: number): string {

@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { invalidRecordsKey, stagedInputPageKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
 import { taskQueues } from '../../config/load.ts';
-import type { Config } from '../../config/schema.ts';
+import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
@@ -242,7 +242,15 @@ export function problemSettings(config: Config): ProblemSettings {
   } catch (error) {
     throw badInput((error as Error).message);
   }
+  const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
+  const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
   return {
+    generators: config.generators.map((generator) => ({
+      name: generator.name,
+      paradigm: generator.paradigm,
+      model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
+    })),
+    refinementRounds: config.refinement.rounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
     dpi: config.render.dpi,

@@ -26,6 +26,7 @@ function result(overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'gen
     paradigm: 'code',
     model: 'model-x',
     reasons: [],
+    notes: [],
     code: null,
     judge,
     judge_reasoning: null,

@@ -213,17 +213,33 @@ describe('parseQuizzes and validateQuiz', () => {
 
   it('reads quizzes and normalizes the correct option', () => {
     const result = parseQuizzes(`\`\`\`json\n${JSON.stringify({ quizzes: [quiz, { ...quiz, correct_option: 'b' }] })}\n\`\`\``);
-    expect(result.ok && result.value.map((item) => item.correct_option)).toEqual(['C', 'B']);
+    expect(result.ok && result.value.quizzes.map((item) => item.correct_option)).toEqual(['C', 'B']);
   });
 
-  it('rejects empty lists, duplicates, missing options and bad letters', () => {
+  it('drops malformed quizzes one by one, naming each, and keeps the rest', () => {
+    const result = parseQuizzes(
+      JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }, quiz, { ...quiz, correct_option: 'E' }] }),
+    );
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        quizzes: [quiz],
+        dropped: [
+          { index: 0, reason: 'quiz answer field quizzes[0].options.C: repeats option A' },
+          { index: 2, reason: 'quiz answer field quizzes[2].correct_option: is "E", expected one of A, B, C, D' },
+        ],
+      },
+    });
+  });
+
+  it('fails when no quiz is usable, naming the first problem: empty lists, duplicates, missing options, bad letters', () => {
     expect(reasonOf(parseQuizzes('{"quizzes": []}'))).toBe('quiz answer has no quizzes');
     expect(reasonOf(parseQuizzes('{"questions": []}'))).toBe('quiz answer field quizzes: is required');
     expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }] })))).toBe(
       'quiz answer field quizzes[0].options.C: repeats option A',
     );
-    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [quiz, { ...quiz, options: { A: '3', B: '4', C: '5' } }] })))).toBe(
-      'quiz answer field quizzes[1].options.D: is required',
+    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '5' } }] })))).toBe(
+      'quiz answer field quizzes[0].options.D: is required',
     );
     expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, correct_option: 'E' }] })))).toBe(
       'quiz answer field quizzes[0].correct_option: is "E", expected one of A, B, C, D',

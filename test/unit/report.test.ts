@@ -32,6 +32,7 @@ function result(overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'gen
     model: 'model-a',
     verdict: 'accepted',
     reasons: [],
+    notes: [],
     image: null,
     code: null,
     judge: judge(2),
