@@ -241,6 +241,8 @@ export function createSummaryAccumulator(options: { generators?: readonly Genera
       };
       leaderboard.set(result.generator, totals);
     }
+    // The former generator's model is unknown until a result names it.
+    if (totals.model === '' && result.model !== '') totals.model = result.model;
     return totals;
   };
   // The build's generators first, in its order, even those no line mentions yet.

@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { buildPrefix } from '../activities/records.ts';
-import { UNKNOWN_GROUP, type BuildSummary } from '../domain/summary.ts';
+import { createSummaryAccumulator, UNKNOWN_GROUP, type BuildSummary } from '../domain/summary.ts';
 import { VERDICTS, type ManifestRecord } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
-import { createLeaderboardAccumulator, entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
+import { entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
 import { cardChunkPath, compareNames, renderCardChunk, renderReportPage, type ReportCard, type ReportIndex } from './html.ts';
 
 export interface WriteReportInput {
@@ -146,7 +146,10 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
   const summary = await readSummary(store, buildId);
   const knownGenerators: KnownGenerator[] = (summary?.generators ?? []).map(({ generator, paradigm, model }) => ({ generator, paradigm, model }));
   const copyArtifact = createArtifactCopier(store, buildId, outputDirectory);
-  const leaderboard = createLeaderboardAccumulator();
+  // The leaderboard counted as summary.json counts it; lines without results go to the summary's generators.
+  const leaderboard = createSummaryAccumulator(
+    knownGenerators.length > 0 ? { generators: knownGenerators.map(({ generator, paradigm, model }) => ({ name: generator, paradigm, model })) } : {},
+  );
   const generators = new NameTable();
   const subjects = new NameTable();
   const imageTypes = new NameTable();
@@ -211,8 +214,8 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
 
   for await (const record of manifestRecords(store, manifestKey, warnings)) {
     problems++;
+    leaderboard.add(record);
     for (const entry of entriesOf(record, knownGenerators)) {
-      leaderboard.add(entry);
       entries.push(
         generators.idOf(entry.result.generator),
         VERDICTS.indexOf(entry.result.verdict),
@@ -242,7 +245,7 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
     entries,
   };
   const indexPath = join(outputDirectory, 'index.html');
-  const page = renderReportPage({ buildId, summary, leaderboard: leaderboard.finish(buildId), index, problems, generatedAt: new Date().toISOString() });
+  const page = renderReportPage({ buildId, summary, leaderboard: leaderboard.finish({ build_id: buildId, finished_at: '' }).generators, index, problems, generatedAt: new Date().toISOString() });
   await writeFile(indexPath, page);
   return { indexPath, problems, cards, warnings };
 }

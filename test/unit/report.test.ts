@@ -6,7 +6,8 @@ import type { GeneratorSummary } from '../../domain/summary.ts';
 import type { GeneratorResult, JudgeScores, ManifestRecord } from '../../domain/types.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
-import { createLeaderboardAccumulator, entriesOf } from '../../report/aggregate.ts';
+import { entriesOf } from '../../report/aggregate.ts';
+import { createSummaryAccumulator } from '../../domain/summary.ts';
 import { renderBarChart } from '../../report/bar-chart.ts';
 import { escapeHtml, jsonForScript } from '../../report/escape.ts';
 import type { ReportCard, ReportIndex } from '../../report/html.ts';
@@ -169,9 +170,10 @@ describe('report aggregation', () => {
   });
 
   it('builds the leaderboard per generator, subject and image type', () => {
-    const accumulator = createLeaderboardAccumulator();
-    for (const record of records) for (const entry of entriesOf(record, [])) accumulator.add(entry);
-    const [coder, pixel] = accumulator.finish(BUILD) as [GeneratorSummary, GeneratorSummary];
+    // The report shows summary.json's leaderboard, recomputed from the streamed manifest.
+    const accumulator = createSummaryAccumulator();
+    for (const record of records) accumulator.add(record);
+    const [coder, pixel] = accumulator.finish({ build_id: BUILD, finished_at: '' }).generators as [GeneratorSummary, GeneratorSummary];
     expect(coder.generator).toBe('imgcoder');
     expect(coder.model).toBe('model-a');
     expect(coder.overall.problems).toBe(4);
