@@ -18,11 +18,15 @@ const STEP_OF_ACTIVITY: Record<string, string> = {
   planDiagram: 'plan',
   writeDiagramCode: 'code',
   repairDiagramCode: 'repair',
+  refineDiagramCode: 'refine',
   drawDiagramImage: 'image',
   renderDiagram: 'render',
   judgeImage: 'judge',
   generateQuizzes: 'quiz',
+  answerQuizzes: 'answer',
+  // Histories from before all of an image's quizzes were answered in one activity.
   answerQuiz: 'answer',
+  compareWithReference: 'compare',
   recordProblemResult: 'record',
 };
 

@@ -81,9 +81,9 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(inspected.stdout).toContain('earlier attempt failed: openai unavailable (503)');
     // Each activity call carries a summary, so the history reads like the pipeline.
     expect(inspected.stdout).toContain('render attempt 1');
-    expect(inspected.stdout).toContain('answer quiz 4 of 4 from the image alone');
+    expect(inspected.stdout).toContain('answer 4 quizzes from the image alone');
     expect(inspected.stdout).toMatch(/record: accepted — judge: C&F 2, L&P 2, R&O 2, SP 2, E&R 2 — R_inv 1\.00/);
-    expect(inspected.stdout).toMatch(/file:\/\/\S+\/problems\/chem-haber-process\/attempt-1\/figure-1\.png/);
+    expect(inspected.stdout).toMatch(/file:\/\/\S+\/problems\/chem-haber-process\/imgcoder\/attempt-1\/figure-1\.png/);
 
     const failed = await sandbox.run(['inspect', 'secrets-e2e', 'chem-titration-curve', '--json']);
     const inspection = JSON.parse(failed.stdout) as { steps: Array<{ step: string; problem: string | null }>; record: { verdict: string } };

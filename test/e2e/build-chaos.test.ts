@@ -18,7 +18,8 @@ const MODEL_STEP_OF_ACTIVITY: Record<string, string> = {
   repairDiagramCode: 'repair',
   judgeImage: 'judge',
   generateQuizzes: 'quiz',
-  answerQuiz: 'answer',
+  answerQuizzes: 'answer',
+  refineDiagramCode: 'refine',
 };
 const QUEUES = ['workflows', 'llm', 'render'] as const;
 const WINDOW_SIZE = 8;

@@ -10,6 +10,8 @@ import { createCliSandbox, readJsonLines, repositoryRoot, type CliSandbox } from
 import { loadExpectedVerdicts, loadSampleScript, samplesDirectory, type ExpectedVerdict } from '../helpers/samples.ts';
 
 const CONTRACT_FIELDS = ['id', 'verdict', 'reasons', 'subject', 'image_type', 'image', 'code', 'plan', 'judge', 'r_inv', 'render_attempts', 'usage', 'extra'];
+/** scigen's additions after the contract's fields (domain/types.ts ManifestRecord). */
+const ADDED_FIELDS = ['question', 'answer', 'reference_image', 'generator', 'quizzes', 'results'];
 
 function checkAgainstExpected(records: ManifestRecord[], expected: Record<string, ExpectedVerdict>): void {
   for (const record of records) {
@@ -26,7 +28,10 @@ function checkAgainstExpected(records: ManifestRecord[], expected: Record<string
     for (const fragment of expectation!.reasons_include) {
       expect(record.reasons.some((reason) => reason.includes(fragment)), `${record.id}: a reason containing ${fragment} in ${JSON.stringify(record.reasons)}`).toBe(true);
     }
-    expect(Object.keys(record).sort()).toEqual([...CONTRACT_FIELDS].sort());
+    expect(Object.keys(record).sort()).toEqual([...CONTRACT_FIELDS, ...ADDED_FIELDS].sort());
+    // The top level is the first (here the only) generator's result.
+    expect(record.results).toHaveLength(1);
+    expect(record.results![0]).toMatchObject({ generator: 'imgcoder', verdict: record.verdict, image: record.image, judge: record.judge, r_inv: record.r_inv });
     if (record.verdict === 'accepted' || record.verdict === 'rejected') {
       expect(record.image).toMatch(/^file:\/\/.*\.png$/);
       expect(record.judge).not.toBeNull();

@@ -17,7 +17,8 @@ const STEP_OF_ACTIVITY: Record<string, string> = {
   repairDiagramCode: 'repair',
   judgeImage: 'judge',
   generateQuizzes: 'quiz',
-  answerQuiz: 'answer',
+  answerQuizzes: 'answer',
+  refineDiagramCode: 'refine',
 };
 
 interface StepActivities {

@@ -34,7 +34,7 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
     await problemLink.waitFor({ timeout: 60_000 });
     await problemLink.click();
 
-    for (const step of ['classifyProblem', 'planDiagram', 'writeDiagramCode', 'renderDiagram', 'judgeImage', 'answerQuiz', 'recordProblemResult']) {
+    for (const step of ['classifyProblem', 'planDiagram', 'writeDiagramCode', 'renderDiagram', 'judgeImage', 'answerQuizzes', 'recordProblemResult']) {
       await page.getByText(step).first().waitFor({ timeout: 60_000 });
     }
     // Activity summaries make the timeline read like the pipeline.

@@ -128,9 +128,9 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     const record = await runProblem({ id: 'no-code-block', question: 'Plot y = x.', quizzes: [QUIZ] });
     expect(record).toMatchObject({ verdict: 'accepted', render_attempts: 2, r_inv: 1, reasons: [] });
     // The unusable first answer is kept as an artifact next to the repaired script.
-    const firstAnswer = await store.getText('builds/workflow-tier/problems/no-code-block/attempt-1/code-answer.md');
+    const firstAnswer = await store.getText('builds/workflow-tier/problems/no-code-block/imgcoder/attempt-1/code-answer.md');
     expect(firstAnswer).toContain('Here is what I would draw');
-    expect(await store.exists('builds/workflow-tier/problems/no-code-block/attempt-2/diagram.py')).toBe(true);
+    expect(await store.exists('builds/workflow-tier/problems/no-code-block/imgcoder/attempt-2/diagram.py')).toBe(true);
     expect(record.usage.input_tokens).toBeGreaterThan(0);
     // Prices are per million tokens.
     expect(record.usage.cost_usd).toBeCloseTo((record.usage.input_tokens * 1 + record.usage.output_tokens * 2) / 1e6, 12);

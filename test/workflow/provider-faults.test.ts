@@ -271,7 +271,7 @@ describe('provider faults end to end through the problem workflow, for both SDKs
       const billed = billedByEndpoint(id);
       expect(record.usage.input_tokens).toBe(billed.input_tokens);
       expect(record.usage.cost_usd).toBeCloseTo(billed.cost_usd, 12);
-      const judge = JSON.parse(await store.getText(`builds/faults-${provider}/problems/${id}/judge.json`)) as { reasoning: string };
+      const judge = JSON.parse(await store.getText(`builds/faults-${provider}/problems/${id}/imgcoder/judge-0.json`)) as { reasoning: string };
       expect(judge.reasoning).toBe('The line and its label match the problem.');
     });
 
