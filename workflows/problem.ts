@@ -313,6 +313,9 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     async function runGenerator(generator: GeneratorSettings, result: GeneratorOutcome): Promise<void> {
       const first = generator.paradigm === 'code' ? await codeImage(generator, result) : await pixelImage(generator, result);
       if (first === null) return;
+      // An image that is made stays on the record even if judging it fails (a `failed` with an image to audit).
+      result.imageKey = first.imageKey;
+      result.codeKey = first.codeKey;
       const versions: Version[] = [await judge(generator, result, first)];
       if (generator.paradigm === 'code') await refine(generator, result, versions);
       result.versions = versions.map((version) => ({ round: version.round, imageKey: version.imageKey, codeKey: version.codeKey, judge: version.judge, critique: version.critique }));
