@@ -1,7 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { problemSettings } from '../../cli/commands/build.ts';
 import { ConfigError, loadConfig, taskQueues } from '../../config/load.ts';
 
 describe('loadConfig', () => {
@@ -63,5 +64,44 @@ describe('loadConfig', () => {
     await writeFile(file, '{ not json');
     expect(() => loadConfig({ file, environment: {} })).toThrow(/is not valid JSON/);
     expect(() => loadConfig({ file: join(directory, 'absent.json'), environment: {} })).toThrow(/cannot read config file/);
+  });
+});
+
+describe('the documented generator configs', () => {
+  const repositoryRoot = join(import.meta.dirname, '..', '..');
+
+  /** The JSON blocks of the README's "Comparing generators" section. */
+  async function readmeExamples(): Promise<Array<Record<string, unknown>>> {
+    const readme = await readFile(join(repositoryRoot, 'README.md'), 'utf8');
+    const section = readme.split('\n## Comparing generators\n')[1]!.split('\n## ')[0]!;
+    return [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
+  }
+
+  it('README examples load and resolve each generator to a model of their provider', async () => {
+    const examples = await readmeExamples();
+    expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini']);
+    const resolved = examples.map((example) => {
+      const settings = problemSettings(loadConfig({ explicit: example, environment: {} }));
+      expect(settings.refinementRounds).toBe(1);
+      return settings.generators!.map((generator) => [generator.paradigm, generator.model]);
+    });
+    expect(resolved).toEqual([
+      [
+        ['code', 'gpt-4.1'],
+        ['code', 'gpt-4.1-mini'],
+        ['pixel', 'gpt-image-1'],
+      ],
+      [
+        ['code', 'gemini-2.5-pro'],
+        ['pixel', 'gemini-2.5-flash-image'],
+      ],
+    ]);
+  });
+
+  it('samples/compare-generators.json names a code and a pixel generator with one refinement round', () => {
+    const config = loadConfig({ file: join(repositoryRoot, 'samples', 'compare-generators.json'), environment: {} });
+    expect(config.generators.map((generator) => generator.paradigm)).toEqual(['code', 'pixel']);
+    expect(config.generators[0]!.name).toBe('imgcoder');
+    expect(config.refinement.rounds).toBe(1);
   });
 });

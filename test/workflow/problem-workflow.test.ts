@@ -6,7 +6,7 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
-import type { ManifestRecord, Problem } from '../../domain/types.ts';
+import type { GeneratorResult, ManifestRecord, Problem } from '../../domain/types.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import { createRenderer } from '../../render/create-renderer.ts';
@@ -23,6 +23,15 @@ const SCRIPT_PATH = (name: string) => `\`\`\`python\nimport matplotlib.pyplot as
 const CLASSIFY = '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
 const PLAN = '{"content": ["a line"], "layout": ["centre"], "labels": ["y = x"], "constraints": ["no answer"]}';
 const JUDGE_ALL_TWO = 'Fine. {"Correctness_Fidelity": 2, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}';
+const judgeScores = (scores: Partial<Record<'CF' | 'LP' | 'RO' | 'SP' | 'ER', number>>) =>
+  `Scored. {"Correctness_Fidelity": ${scores.CF ?? 2}, "Layout_Precision": ${scores.LP ?? 2}, "Readability_Occlusion": ${scores.RO ?? 2}, "Scientific_Plausibility": ${scores.SP ?? 2}, "Expressiveness_Richness": ${scores.ER ?? 2}}`;
+/** A first image the judge finds sparse (Expressiveness_Richness 1): a refinement round follows. */
+const SPARSE_FIRST = {
+  classify: CLASSIFY,
+  plan: PLAN,
+  code: SCRIPT_PATH('first'),
+  answer: 'It is the identity line. Answer: A',
+};
 const QUIZ = { question: 'Which line is drawn?', options: { A: 'y = x', B: 'y = 2x', C: 'y = -x', D: 'x = 1' }, correct_option: 'A' as const };
 
 const script: Script = {
@@ -36,6 +45,20 @@ const script: Script = {
       judge: '{"Correctness_Fidelity": 3, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}',
     },
     'no-code-block': { classify: CLASSIFY, plan: PLAN, code: 'Here is what I would draw: a line.', repair: SCRIPT_PATH('repaired'), judge: JUDGE_ALL_TWO, answer: 'It is the identity line. Answer: A' },
+    'refine-bad-request': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: { fault: { status: 400, message: 'Invalid value for max_tokens' } } },
+    'refine-missing-reply': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }) },
+    'refine-no-script': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: 'I would rather not change anything.' },
+    'refine-no-render': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: '```python\nimport matplotlib.pyplot as plt\nraise ValueError("refined badly")\n```' },
+    'refined-worse': {
+      ...SPARSE_FIRST,
+      judge: [{ text: judgeScores({ ER: 1 }), times: 1 }, { text: judgeScores({ LP: 0, RO: 1 }) }],
+      refine: SCRIPT_PATH('refined'),
+    },
+    'refined-equal': {
+      ...SPARSE_FIRST,
+      judge: [{ text: judgeScores({ ER: 1 }), times: 1 }, { text: judgeScores({ LP: 1 }) }],
+      refine: SCRIPT_PATH('refined'),
+    },
     'rate-limited': {
       classify: [{ fault: { status: 429, retryAfterSeconds: 1, times: 2 } }, { text: '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}' }],
     },
@@ -89,13 +112,13 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     await server?.stop();
   });
 
-  async function runProblem(problem: Omit<Problem, 'extra'>): Promise<ManifestRecord> {
+  async function runProblem(problem: Omit<Problem, 'extra'>, overrides: Partial<ProblemSettings> = {}): Promise<ManifestRecord> {
     const buildId = 'workflow-tier';
     const key = String(problem.id);
     await client.workflow.execute(problemWorkflow, {
       workflowId: problemWorkflowId(buildId, key),
       taskQueue: taskQueues.workflows,
-      args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings }],
+      args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings: { ...settings, ...overrides } }],
     });
     return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
   }
@@ -140,5 +163,75 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     const record = await runProblem({ id: 'rate-limited', question: 'In the circuit shown, find the current.' });
     expect(record).toMatchObject({ verdict: 'skipped', reasons: ['not visualizable: needs a missing figure'] });
     expect(endpoint.count({ problem: 'rate-limited', step: 'classify' })).toBe(3);
+  });
+
+  describe('refinement (one round)', () => {
+    const refined = { refinementRounds: 1 };
+    const firstImage = (id: string) => store.uri(`builds/workflow-tier/problems/${id}/imgcoder/attempt-1/figure-1.png`);
+    /** The store key behind a URI the manifest names. */
+    const keyOf = (uri: string) => uri.slice(store.uri('x').length - 1);
+
+    /** The problem's only generator result, checked to agree with the manifest line's top level. */
+    async function refineProblem(id: string) {
+      const record = await runProblem({ id, question: 'Plot y = x.', quizzes: [QUIZ] }, refined);
+      expect(record.results).toHaveLength(1);
+      const result = record.results![0]!;
+      expect({ verdict: record.verdict, image: record.image, judge: record.judge }).toEqual({ verdict: result.verdict, image: result.image, judge: result.judge });
+      expect(endpoint.count({ problem: id, step: 'refine' })).toBeGreaterThan(0);
+      return result;
+    }
+
+    /** A round that made no image keeps the first version alone, its verdict and a note saying why. */
+    function expectFirstVersionKept(result: GeneratorResult, id: string, note: RegExp) {
+      expect(result.versions).toHaveLength(1);
+      expect(result.versions[0]).toMatchObject({ round: 0, critique: null });
+      expect(result.image).toBe(result.versions[0]!.image);
+      expect(result.image).toBe(firstImage(id));
+      expect(result.judge!.expressiveness_richness).toBe(1);
+      // Every dimension >= 1 and C&F 2: the first version passes the filter on its own.
+      expect(result).toMatchObject({ verdict: 'accepted', r_inv: 1, reasons: [] });
+      expect(result.notes).toHaveLength(1);
+      expect(result.notes[0]).toMatch(note);
+      expect(endpoint.count({ problem: id, step: 'judge' })).toBe(1);
+    }
+
+    it('a refine step refused with 400 keeps the first version, with a note and the first verdict', async () => {
+      const result = await refineProblem('refine-bad-request');
+      expectFirstVersionKept(result, 'refine-bad-request', /^refinement round 1 failed: refine: .*Invalid value for max_tokens/);
+      // Non-retryable: asked once.
+      expect(endpoint.count({ problem: 'refine-bad-request', step: 'refine' })).toBe(1);
+    });
+
+    it('a refine step the endpoint has no answer for keeps the first version, with a note', async () => {
+      const result = await refineProblem('refine-missing-reply');
+      expectFirstVersionKept(result, 'refine-missing-reply', /^refinement round 1 failed: refine: /);
+    });
+
+    it('a refine answer without a script, or a script that does not render, keeps the first version, with a note', async () => {
+      expectFirstVersionKept(await refineProblem('refine-no-script'), 'refine-no-script', /^refinement round 1 gave no usable script: /);
+      expectFirstVersionKept(await refineProblem('refine-no-render'), 'refine-no-render', /^refinement round 1 did not render: .*ValueError: refined badly/);
+    });
+
+    it('a refined image judged worse lists both versions and keeps the first as the chosen image', async () => {
+      const result = await refineProblem('refined-worse');
+      expect(result.versions.map((version) => version.round)).toEqual([0, 1]);
+      expect(result.versions[1]!.judge).toMatchObject({ layout_precision: 0, readability_occlusion: 1 });
+      expect(result.versions[1]!.critique).toContain('Expressiveness & Richness scored 1 of 2');
+      expect(result.versions[1]!.image).not.toBe(result.versions[0]!.image);
+      for (const version of result.versions) expect(await store.exists(keyOf(version.image))).toBe(true);
+      expect(result.image).toBe(result.versions[0]!.image);
+      expect(result.code).toBe(result.versions[0]!.code);
+      expect(result.judge).toEqual(result.versions[0]!.judge);
+      expect(result).toMatchObject({ verdict: 'accepted', notes: [], r_inv: 1 });
+      // Quizzes are answered from the chosen (first) image only.
+      expect(endpoint.count({ problem: 'refined-worse', step: 'answer' })).toBe(1);
+    });
+
+    it('a refined image judged as good as the first is the chosen one (a later version wins a tie)', async () => {
+      const result = await refineProblem('refined-equal');
+      expect(result.versions).toHaveLength(2);
+      expect(result.image).toBe(result.versions[1]!.image);
+      expect(result.judge).toMatchObject({ layout_precision: 1, expressiveness_richness: 2 });
+    });
   });
 });
