@@ -7,7 +7,9 @@ import { execa } from 'execa';
 import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import { syntheticProblems, syntheticScript } from '../scripted/synthetic.ts';
-import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
+import { problemKey } from '../domain/input.ts';
+import { buildWorkflowId, problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
+import { profileHistories, type HistoryProfile } from './history-profile.ts';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,6 +22,8 @@ export interface ScenarioOptions {
   windowSize: number;
   /** Sample the resident memory of the CLI (workers) and the Temporal server while the build runs. */
   measureMemory?: boolean;
+  /** Read this many rendered problems' histories (and the build's last run) for where the time went. */
+  profileProblems?: number;
 }
 
 export interface ScenarioResult {
@@ -34,6 +38,8 @@ export interface ScenarioResult {
   historyEventsPerRun: number[];
   peakResidentMegabytes: { workers: number | null; temporalServer: number | null };
   wallSeconds: number;
+  /** Queue waits and run times per task type (profileProblems), or null. */
+  profile: { problems: HistoryProfile; build: HistoryProfile } | null;
 }
 
 /**
@@ -95,7 +101,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const modelRequests = endpoint.requests.length;
     const manifestLines = (await readFile(join(directory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8')).trim().split('\n').length;
     if (manifestLines !== problems.length) throw new Error(`manifest has ${manifestLines} lines for ${problems.length} problems`);
+    let profile: ScenarioResult['profile'] = null;
+    if (options.profileProblems) {
+      const drawn = problems.filter((problem) => problem.question.startsWith('[draw]')).slice(-options.profileProblems);
+      profile = {
+        problems: await profileHistories(client, drawn.map((problem) => problemWorkflowId(buildId, problemKey(problem.id)))),
+        build: await profileHistories(client, [buildWorkflowId(buildId)]),
+      };
+    }
     return {
+      profile,
       name: options.name,
       problems: problems.length,
       buildSeconds,
