@@ -141,7 +141,7 @@ async function residentMegabytes(pid: number | null | undefined): Promise<number
 }
 
 async function findServerPid(databaseFile: string): Promise<number | null> {
-  const result = await execa('pgrep', ['-f', `--db-filename ${databaseFile}`], { reject: false });
+  const result = await execa('pgrep', ['-f', '--', `--db-filename ${databaseFile}`], { reject: false });
   const pid = Number(result.stdout.trim().split('\n')[0]);
   return Number.isFinite(pid) && pid > 0 ? pid : null;
 }
