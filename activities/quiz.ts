@@ -36,9 +36,8 @@ export function createGenerateQuizzes(dependencies: { model: ModelCallSettings; 
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
     const screened = screenQuizzes(parsed.value.quizzes, input.problem);
     // Positions in the screening are among the well-formed quizzes; name them by the model's numbering.
-    const wellFormedIndexes = [...Array(parsed.value.quizzes.length + parsed.value.dropped.length).keys()].filter(
-      (index) => !parsed.value.dropped.some((dropped) => dropped.index === index),
-    );
+    const malformed = new Set(parsed.value.dropped.map((dropped) => dropped.index));
+    const wellFormedIndexes = [...Array(parsed.value.quizzes.length + malformed.size).keys()].filter((index) => !malformed.has(index));
     const dropped: DroppedQuiz[] = [
       ...parsed.value.dropped,
       ...screened.dropped.map((drop) => ({ index: wellFormedIndexes[drop.index]!, reason: drop.reason })),

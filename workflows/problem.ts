@@ -189,11 +189,14 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       return generated.quizzes;
     });
 
+    /** What every code step of a generator is given: the diagram, its plan, the generator and its model ('' = the step's). */
+    function codeStepInput(generator: GeneratorSettings, planKey: string) {
+      return { ...diagram, planKey, generator: generator.name, ...(generator.model === '' ? {} : { model: generator.model }) };
+    }
+
     /** ImgCoder: plan, code, render; a failed render is repaired with its error until the attempts run out. */
     async function codeImage(generator: GeneratorSettings, result: GeneratorOutcome): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'> | null> {
-      const planKey = await plan();
-      const model = generator.model === '' ? {} : { model: generator.model };
-      const code = { ...diagram, planKey, generator: generator.name, ...model };
+      const code = codeStepInput(generator, await plan());
       let lastError = '';
       // What the renderer measured in the failed attempt's figures (overlaps, blank canvas), for the repair step.
       let lastFindings: readonly string[] = [];
@@ -291,7 +294,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         'refine',
         () =>
           llm.refineDiagramCode.executeWithOptions({ summary: summary(`refine round ${round}: ${critique.split('\n')[0]!.slice(0, 80)}`, generator) }, [
-            { ...diagram, planKey: outcome.planKey!, attempt: result.renderAttempts, generator: generator.name, ...(generator.model === '' ? {} : { model: generator.model }), previousKey: latest.codeKey!, round, critique },
+            { ...codeStepInput(generator, outcome.planKey!), attempt: result.renderAttempts, previousKey: latest.codeKey!, round, critique },
           ]),
         result,
       );
