@@ -59,3 +59,11 @@ export function formatProfile(profile: HistoryProfile): string {
     .map(([name, timing]) => `  ${name.padEnd(22)} ${String(timing.count).padStart(6)}×  waited ${timing.meanQueueMs.toFixed(0).padStart(6)} ms  ran ${timing.meanRunMs.toFixed(0).padStart(6)} ms`)
     .join('\n');
 }
+
+/** "server 120 ms, workers 90 ms, …": CPU per problem by process, from the harness's /proc readings. */
+export function formatCpu(shares: { temporalServer: number; workers: number; harness: number; rendersAndOther: number; total: number }): string {
+  return (
+    `  CPU per problem: Temporal server ${shares.temporalServer.toFixed(0)} ms, workers (scigen build) ${shares.workers.toFixed(0)} ms, ` +
+    `renders and the rest ${shares.rendersAndOther.toFixed(0)} ms, scripted endpoint ${shares.harness.toFixed(0)} ms; all ${shares.total.toFixed(0)} ms`
+  );
+}

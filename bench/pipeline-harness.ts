@@ -40,6 +40,21 @@ export interface ScenarioResult {
   wallSeconds: number;
   /** Queue waits and run times per task type (profileProblems), or null. */
   profile: { problems: HistoryProfile; build: HistoryProfile } | null;
+  /** CPU milliseconds per problem spent by each part while the build ran (Linux /proc), or null. */
+  cpuPerProblem: CpuShares | null;
+}
+
+/**
+ * Where the machine's CPU went during the build, per problem: the Temporal server, the `scigen
+ * build` process (workflows, activities, SDK clients), this harness (the scripted endpoint), and
+ * the rest (the render processes, and anything else running on the machine).
+ */
+export interface CpuShares {
+  temporalServer: number;
+  workers: number;
+  harness: number;
+  rendersAndOther: number;
+  total: number;
 }
 
 /**
@@ -61,7 +76,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency: Math.max(32, options.windowSize * 2) } }));
     const buildId = `bench-${options.name}`;
     const started = performance.now();
-    const build = execa('node', [join(repositoryRoot, 'bin', 'scigen.mjs'), 'build', inputFile, '--build-id', buildId, '--window', String(options.windowSize), '--config', configFile, '--no-progress'], {
+    const build = execa('node', [...cpuProfileArguments(), join(repositoryRoot, 'bin', 'scigen.mjs'), 'build', inputFile, '--build-id', buildId, '--window', String(options.windowSize), '--config', configFile, '--no-progress'], {
       cwd: repositoryRoot,
       extendEnv: false,
       env: {
@@ -77,17 +92,23 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       reject: false,
     });
     const peaks = { workers: 0, temporalServer: 0 };
-    const serverPid = options.measureMemory ? await findServerPid(join(directory, 'temporal.db')) : null;
-    const sampler = options.measureMemory
-      ? setInterval(() => {
-          void Promise.all([residentMegabytes(build.pid), residentMegabytes(serverPid)]).then(([workers, temporalServer]) => {
-            peaks.workers = Math.max(peaks.workers, workers ?? 0);
-            peaks.temporalServer = Math.max(peaks.temporalServer, temporalServer ?? 0);
-          });
-        }, 500)
-      : null;
+    const serverPid = await findServerPid(join(directory, 'temporal.db'));
+    const cpuStart = { machine: await machineCpuMs(), server: await processCpuMs(serverPid), harness: harnessCpuMs() };
+    // The workers' process is gone once the build returns: its last sample stands for its total.
+    const cpuLast = { workers: 0 };
+    const sampler = setInterval(() => {
+      void processCpuMs(build.pid ?? null).then((ms) => {
+        if (ms !== null) cpuLast.workers = Math.max(cpuLast.workers, ms);
+      });
+      if (!options.measureMemory) return;
+      void Promise.all([residentMegabytes(build.pid), residentMegabytes(serverPid)]).then(([workers, temporalServer]) => {
+        peaks.workers = Math.max(peaks.workers, workers ?? 0);
+        peaks.temporalServer = Math.max(peaks.temporalServer, temporalServer ?? 0);
+      });
+    }, 250);
     const result = await build;
-    if (sampler) clearInterval(sampler);
+    clearInterval(sampler);
+    const cpuEnd = { machine: await machineCpuMs(), server: await processCpuMs(serverPid), harness: harnessCpuMs() };
     const wallSeconds = (performance.now() - started) / 1000;
     if (result.exitCode !== 0) throw new Error(`scigen build failed (${result.exitCode}):\n${result.all}`);
 
@@ -109,7 +130,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         build: await profileHistories(client, [buildWorkflowId(buildId)]),
       };
     }
+    let cpuPerProblem: CpuShares | null = null;
+    if (cpuStart.machine !== null && cpuEnd.machine !== null && cpuStart.server !== null && cpuEnd.server !== null) {
+      const perProblem = (ms: number) => ms / problems.length;
+      const total = cpuEnd.machine - cpuStart.machine;
+      const temporalServer = cpuEnd.server - cpuStart.server;
+      const harness = cpuEnd.harness - cpuStart.harness;
+      cpuPerProblem = {
+        temporalServer: perProblem(temporalServer),
+        workers: perProblem(cpuLast.workers),
+        harness: perProblem(harness),
+        rendersAndOther: perProblem(Math.max(0, total - temporalServer - cpuLast.workers - harness)),
+        total: perProblem(total),
+      };
+    }
     return {
+      cpuPerProblem,
       profile,
       name: options.name,
       problems: problems.length,
@@ -129,6 +165,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   }
 }
 
+/**
+ * SCIGEN_BENCH_CPU_PROFILE=<directory> writes V8 CPU profiles of the `scigen build` process (main
+ * thread and workflow threads) there, to open in Chrome's DevTools or to sum by function.
+ */
+function cpuProfileArguments(): string[] {
+  const directory = process.env['SCIGEN_BENCH_CPU_PROFILE'];
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`] : [];
+}
+
 async function residentMegabytes(pid: number | null | undefined): Promise<number | null> {
   if (!pid) return null;
   try {
@@ -139,6 +184,39 @@ async function residentMegabytes(pid: number | null | undefined): Promise<number
     return null;
   }
 }
+
+/** Busy CPU time of the whole machine since boot (all cores, user + system), from /proc/stat. */
+async function machineCpuMs(): Promise<number | null> {
+  try {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    const busy = fields.slice(0, 8).reduce((sum, value, index) => (index === 3 || index === 4 ? sum : sum + value), 0);
+    return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU time of one process (not its children), from /proc/<pid>/stat. */
+async function processCpuMs(pid: number | null): Promise<number | null> {
+  if (!pid) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+function harnessCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 async function findServerPid(databaseFile: string): Promise<number | null> {
   const result = await execa('pgrep', ['-f', '--', `--db-filename ${databaseFile}`], { reject: false });

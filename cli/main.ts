@@ -11,6 +11,7 @@ import { devCommand, workerCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
+import { PROBLEM_STAGES } from '../workflows/definitions.ts';
 
 // The SDK's own logs would drown the progress bar: warnings and errors by default, one line each.
 // SCIGEN_METRICS_ADDRESS (host:port) serves the workers' Prometheus metrics at /metrics.
@@ -141,7 +142,7 @@ program
   .option('--verdict <verdict>', 'accepted | rejected | skipped | failed')
   .option('--subject <subject>', 'Mathematics | Physics | Chemistry | Biology | Universal')
   .option('--image-type <type>', 'e.g. Circuit, Plane Geometry')
-  .option('--stage <stage>', 'where running problems are: classify, plan, code, render, judge, quiz, answer, record')
+  .option('--stage <stage>', `where running problems are: ${PROBLEM_STAGES.join(', ')}`)
   .option('--query <text>', 'more visibility-query text, ANDed with the filters')
   .option('--limit <n>', 'at most this many', (value) => Number(value), 100)
   .option('--json', 'print the problems as JSON')

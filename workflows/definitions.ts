@@ -13,6 +13,13 @@ export const searchAttributes = {
   rInv: defineSearchAttributeKey('ScigenRInv', SearchAttributeType.DOUBLE),
 } as const;
 
+/**
+ * The values of ScigenStage while a problem runs, in pipeline order ('done' once it closed).
+ * `scigen status` counts running problems per stage and `scigen list --stage` filters by them.
+ */
+export const PROBLEM_STAGES = ['queued', 'classify', 'plan', 'quiz', 'code', 'image', 'render', 'judge', 'refine', 'answer', 'compare'] as const;
+export type ProblemStage = (typeof PROBLEM_STAGES)[number];
+
 /** The same attributes by name and type, for registering them on a server. */
 export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Double'> = {
   ScigenBuildId: 'Keyword',

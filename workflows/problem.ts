@@ -7,10 +7,11 @@ import {
   TemporalFailure,
   TimeoutFailure,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
+import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { GeneratorOutcome, ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
@@ -19,6 +20,7 @@ import {
   buildWorkflowId,
   problemFinishedSignal,
   searchAttributes,
+  type ProblemStage,
   type GeneratorSettings,
   type ProblemFinished,
   type ProblemWorkflowInput,
@@ -75,9 +77,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     heartbeatTimeout: `${HEARTBEAT_TIMEOUT_SECONDS}s`,
     retry: { initialInterval: '1s', maximumAttempts: 5 },
   });
-  const storage = proxyActivities<StorageActivities>({
-    taskQueue: settings.taskQueues.workflows,
-    // Writing one small record: a worker that died holding it is noticed within seconds, not minutes.
+  // Writing one small record is a local activity: it runs in this workflow's worker within the
+  // workflow task, so it costs the server no task of its own and the history one marker. A worker
+  // that dies while writing it loses the workflow task, and the next worker writes it again (the
+  // write is idempotent).
+  const storage = proxyLocalActivities<StorageActivities>({
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumAttempts: 20 },
   });
@@ -105,8 +109,24 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   /** The judge's scores once known, kept in the details the UI shows for the rest of the problem. */
   let judgeNote = '';
 
-  function enterStage(stage: string, details: string, generator?: GeneratorSettings): void {
-    upsertSearchAttributes([{ key: searchAttributes.stage, value: stage }]);
+  /**
+   * Search attributes learnt since the last stage change (subject, render attempts, R_inv). They
+   * go out with the next stage's upsert: each upsert is a visibility write on the server, so one
+   * per workflow task, not one per fact, measured about a quarter of the server's work per problem.
+   */
+  let pendingAttributes: SearchAttributeUpdatePair[] = [];
+
+  function noteSearchAttributes(...pairs: SearchAttributeUpdatePair[]): void {
+    pendingAttributes.push(...pairs);
+  }
+
+  function upsertWithPending(pairs: SearchAttributeUpdatePair[]): void {
+    upsertSearchAttributes([...pendingAttributes, ...pairs]);
+    pendingAttributes = [];
+  }
+
+  function enterStage(stage: ProblemStage, details: string, generator?: GeneratorSettings): void {
+    upsertWithPending([{ key: searchAttributes.stage, value: stage }]);
     const who = several && generator ? ` (${generator.name})` : '';
     setCurrentDetails(`**${stage}**${who} — ${details}${judgeNote ? `\n\n${judgeNote}` : ''}`);
   }
@@ -161,10 +181,10 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     const classification = await modelStep('classify', () => llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [{ ...reference, problem }]));
     outcome.subject = classification.subject;
     outcome.imageType = classification.image_type;
-    upsertSearchAttributes([
+    noteSearchAttributes(
       { key: searchAttributes.subject, value: classification.subject },
       { key: searchAttributes.imageType, value: classification.image_type },
-    ]);
+    );
     if (!classification.visualizable) {
       for (const result of results) {
         result.verdict = 'skipped';
@@ -226,7 +246,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         const rendered = await renderer.renderDiagram.executeWithOptions({ summary: summary(`render attempt ${attempt}`, generator) }, [
           { ...reference, codeKey: written.value.codeKey, attempt, generator: generator.name, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
         ]);
-        if (result === results[0]) upsertSearchAttributes([{ key: searchAttributes.renderAttempts, value: attempt }]);
+        if (result === results[0]) noteSearchAttributes({ key: searchAttributes.renderAttempts, value: attempt });
         if (rendered.ok) {
           return { round: 0, imageKey: rendered.imageKey, codeKey: written.value.codeKey, findings: rendered.flaws ?? [], critique: null };
         }
@@ -340,7 +360,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       result.quizResults = answered.results;
       // An answer without a readable letter counts as wrong, as the benchmark grades it.
       result.rInv = computeRInv(answered.results.map((answer) => ({ chosen: answer.chosen, correct: answer.correct_option })));
-      if (result === results[0]) upsertSearchAttributes([{ key: searchAttributes.rInv, value: result.rInv }]);
+      if (result === results[0]) noteSearchAttributes({ key: searchAttributes.rInv, value: result.rInv });
 
       if (problem.reference_image_key !== undefined) {
         enterStage('compare', 'PSNR and SSIM against the reference image', generator);
@@ -412,7 +432,6 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       renderAttempts: primary.renderAttempts,
       usage,
     } satisfies Partial<ProblemOutcome>);
-    enterStage('record', `verdict ${outcome.verdict}`);
     try {
       const verdicts = several ? results.map((result) => `${result.generator} ${result.verdict}`).join(', ') : '';
       const recordSummary = [`record: ${outcome.verdict}`, judgeNote, outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`, verdicts].filter(Boolean).join(' — ');
@@ -424,7 +443,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       if (!isCancellation(error)) await notifyBuild('failed');
       throw error;
     }
-    upsertSearchAttributes([
+    upsertWithPending([
       { key: searchAttributes.verdict, value: outcome.verdict },
       { key: searchAttributes.stage, value: 'done' },
     ]);

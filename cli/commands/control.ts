@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import { taskQueues } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import {
+  PROBLEM_STAGES,
   buildWorkflowId,
   pauseSignal,
   progressQuery,
@@ -13,7 +14,6 @@ import { badInput } from '../errors.ts';
 import { formatDuration, type Output } from '../output.ts';
 import { openTemporal, type TemporalSession } from '../temporal.ts';
 
-const STAGES = ['queued', 'classify', 'plan', 'code', 'render', 'judge', 'quiz', 'answer', 'record'] as const;
 
 /** Runs `action` against a build's workflow, with a clear error when there is no such build. */
 async function withBuild<T>(buildId: string, config: Config, action: (handle: WorkflowHandle, temporal: TemporalSession) => Promise<T>): Promise<T> {
@@ -34,7 +34,7 @@ async function withBuild<T>(buildId: string, config: Config, action: (handle: Wo
 export async function countStages(client: Client, buildId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   await Promise.all(
-    STAGES.map(async (stage) => {
+    PROBLEM_STAGES.map(async (stage) => {
       const { count } = await client.workflow.count(`ScigenBuildId = '${buildId}' AND ExecutionStatus = 'Running' AND ScigenStage = '${stage}'`);
       if (count > 0) counts[stage] = count;
     }),

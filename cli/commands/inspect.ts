@@ -119,6 +119,12 @@ export function stepsFromHistory(events: HistoryEvent[], uri: (key: string) => s
       });
       continue;
     }
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName === LOCAL_ACTIVITY_MARKER) {
+      const step = localActivityStep(marker, event, at, uri);
+      if (step) steps.set(String(event.eventId), step);
+      continue;
+    }
     const started = event.activityTaskStartedEventAttributes;
     if (started) {
       const step = steps.get(String(started.scheduledEventId));
@@ -156,6 +162,50 @@ export function stepsFromHistory(events: HistoryEvent[], uri: (key: string) => s
     }
   }
   return [...steps.values()].map(({ startedAtMs: _started, scheduledAtMs: _scheduled, ...step }) => step);
+}
+
+/** Local activities (writing the record) leave one marker in the history instead of scheduled/started/closed events. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+function localActivityStep(
+  marker: temporal.api.history.v1.IMarkerRecordedEventAttributes,
+  event: HistoryEvent,
+  at: number | null,
+  uri: (key: string) => string,
+): (InspectedStep & { startedAtMs: number | null; scheduledAtMs: number | null }) | null {
+  const data = decodePayload(marker.details?.['data']?.payloads?.[0]) as { activity_type?: string; attempt?: number; original_schedule_time?: unknown } | null;
+  if (!data?.activity_type) return null;
+  const activity = data.activity_type;
+  const scheduledAtMs = scheduleTimeMilliseconds(data.original_schedule_time);
+  const failed = marker.failure ?? null;
+  const result = failed ? null : decodePayload(marker.details?.['result']?.payloads?.[0]);
+  return {
+    step: STEP_OF_ACTIVITY[activity] ?? activity,
+    activity,
+    summary: decodeSummary(event),
+    attempts: data.attempt ?? 1,
+    status: failed ? 'failed' : 'completed',
+    scheduledAt: scheduledAtMs === null ? (at === null ? null : new Date(at).toISOString()) : new Date(scheduledAtMs).toISOString(),
+    scheduledAtMs,
+    startedAtMs: null,
+    durationSeconds: scheduledAtMs !== null && at !== null ? Math.max(0, at - scheduledAtMs) / 1000 : null,
+    problem: failed ? (failed.message ?? 'failed') : outcomeProblem(result),
+    previousAttemptFailure: null,
+    artifacts: artifactKeys(result).map(uri),
+  };
+}
+
+/** The marker's schedule time, as core writes it: an RFC 3339 string or { seconds, nanos }. */
+function scheduleTimeMilliseconds(value: unknown): number | null {
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  if (typeof value === 'object' && value !== null && 'seconds' in value) {
+    const { seconds, nanos } = value as { seconds?: number | string; nanos?: number };
+    return Number(seconds ?? 0) * 1000 + Math.floor((nanos ?? 0) / 1e6);
+  }
+  return null;
 }
 
 export function describeInspection(inspection: Inspection): string[] {

@@ -37,8 +37,9 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
     for (const step of ['classifyProblem', 'planDiagram', 'writeDiagramCode', 'renderDiagram', 'judgeImage', 'answerQuizzes', 'recordProblemResult']) {
       await page.getByText(step).first().waitFor({ timeout: 60_000 });
     }
-    // Activity summaries make the timeline read like the pipeline.
-    for (const summary of ['render attempt 1', 'judge: five dimensions', 'record: accepted — judge: C&F']) {
+    // Activity summaries make the timeline read like the pipeline. (recordProblemResult is a local
+    // activity: the timeline draws its marker without the summary; test/e2e/audit.test.ts reads it.)
+    for (const summary of ['render attempt 1', 'judge: five dimensions', /answer \d+ quizzes from the image alone/]) {
       await page.getByText(summary).first().waitFor({ timeout: 30_000 });
     }
     const directory = join(repositoryRoot, 'test-results');
