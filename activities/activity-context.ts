@@ -38,7 +38,8 @@ export function currentCancellationSignal(): AbortSignal | undefined {
 export async function withHeartbeats<T>(work: Promise<T>): Promise<T> {
   const context = currentContext();
   if (!context) return work;
-  context.heartbeat();
+  // No heartbeat at the start: the SDK sends the first one at once, a server write per call that
+  // tells it nothing (the activity just started); a call shorter than the interval sends none.
   const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MILLISECONDS);
   try {
     return await work;

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/types.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
-import { buildWorkflowId, progressQuery, type BuildProgress } from '../../workflows/definitions.ts';
+import { buildWorkflowId, PROBLEM_STAGES, progressQuery, type BuildProgress } from '../../workflows/definitions.ts';
 import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
@@ -60,6 +60,20 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     expect((await sandbox.run(['resume', buildId])).exitCode).toBe(0);
     const widened = await waitForProgress(client, buildId, (progress) => progress.phase === 'running' && progress.inFlight > 2);
     expect(widened.inFlight).toBeLessThanOrEqual(5);
+    // While problems run, status counts them per stage from the ScigenStage search attribute.
+    let stages: Record<string, number> = {};
+    for (let poll = 0; poll < 40 && Object.keys(stages).length === 0; poll++) {
+      const running = await sandbox.run(['status', buildId, '--json']);
+      stages = (JSON.parse(running.stdout) as { stages: Record<string, number> }).stages;
+    }
+    expect(Object.keys(stages).length).toBeGreaterThan(0);
+    for (const [stage, count] of Object.entries(stages)) {
+      expect(PROBLEM_STAGES).toContain(stage);
+      expect(count).toBeGreaterThan(0);
+    }
+    // One count query per stage: a problem that finishes between two of them may make room for one
+    // counted again, so the total is bounded by twice the window, not the window.
+    expect(Object.values(stages).reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(10);
     const beforeCancel = await waitForProgress(client, buildId, (progress) => progress.completed > paused.completed);
 
     expect((await sandbox.run(['cancel', buildId])).exitCode).toBe(0);
