@@ -1,6 +1,7 @@
 // npm run bench:scale -- --problems 10000 — a long build end to end: wall time, peak memory of the
 // workers' process and the Temporal server, history events per run (continue-as-new keeps each small).
 import { parseArgs } from 'node:util';
+import { formatCpu } from './history-profile.ts';
 import { runScenario } from './pipeline-harness.ts';
 
 const { values } = parseArgs({
@@ -25,3 +26,4 @@ console.log(`model requests:      ${result.modelRequests}`);
 console.log(`build runs:          ${result.runs} (continue-as-new)`);
 console.log(`history events/run:  max ${result.historyEventsPerRun[0]}, all ${result.historyEventsPerRun.join(' ')}`);
 console.log(`peak RSS:            workers (scigen build) ${result.peakResidentMegabytes.workers?.toFixed(0)} MB, Temporal dev server ${result.peakResidentMegabytes.temporalServer?.toFixed(0)} MB`);
+if (result.cpuPerProblem) console.log(formatCpu(result.cpuPerProblem));
