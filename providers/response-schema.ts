@@ -38,9 +38,35 @@ export const GEMINI_JSON_SCHEMA_KEYWORDS = new Set([
  * required and every object closed, as `strict: true` demands.
  */
 export function toOpenAiResponseFormat(responseSchema: ResponseSchema): ResponseFormatJSONSchema {
-  const format = zodResponseFormat(responseSchema.schema, responseSchema.name);
-  // A plain copy: the helper's hidden parse hooks belong to `.parse()`, which scigen does not use.
-  return { type: 'json_schema', json_schema: { ...format.json_schema } };
+  return converted(openAiFormats, responseSchema, () => {
+    const format = zodResponseFormat(responseSchema.schema, responseSchema.name);
+    // A plain copy: the helper's hidden parse hooks belong to `.parse()`, which scigen does not use.
+    return { type: 'json_schema', json_schema: { ...format.json_schema } };
+  });
+}
+
+/**
+ * Converting a zod schema to JSON Schema took about 1 ms per model call, for the same few step
+ * schemas every time: each conversion is made once per schema and name, and kept frozen.
+ */
+type ConversionCache<T> = WeakMap<ResponseSchema['schema'], Map<string, T>>;
+const openAiFormats: ConversionCache<ResponseFormatJSONSchema> = new WeakMap();
+const geminiSchemas: ConversionCache<Record<string, unknown>> = new WeakMap();
+
+function converted<T>(cache: ConversionCache<T>, responseSchema: ResponseSchema, convert: () => T): T {
+  let byName = cache.get(responseSchema.schema);
+  if (!byName) cache.set(responseSchema.schema, (byName = new Map()));
+  let result = byName.get(responseSchema.name);
+  if (result === undefined) byName.set(responseSchema.name, (result = deepFreeze(convert())));
+  return result;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /**
@@ -49,8 +75,10 @@ export function toOpenAiResponseFormat(responseSchema: ResponseSchema): Response
  * scores). Throws on a keyword Gemini does not support: that is a bug in a step's schema.
  */
 export function toGeminiResponseJsonSchema(responseSchema: ResponseSchema): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(responseSchema.schema, { target: 'draft-7' }) as Record<string, unknown>;
-  return adaptForGemini(schema, responseSchema.name) as Record<string, unknown>;
+  return converted(geminiSchemas, responseSchema, () => {
+    const { $schema: _dialect, ...schema } = z.toJSONSchema(responseSchema.schema, { target: 'draft-7' }) as Record<string, unknown>;
+    return adaptForGemini(schema, responseSchema.name) as Record<string, unknown>;
+  });
 }
 
 function adaptForGemini(node: unknown, path: string): unknown {

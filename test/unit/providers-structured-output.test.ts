@@ -56,3 +56,20 @@ describe('answer schemas', () => {
     expect(() => toGeminiResponseJsonSchema({ name: 'bad', schema: withLength })).toThrow(/"minLength", which Gemini's responseJsonSchema does not support/);
   });
 });
+
+describe('schema conversion', () => {
+  it('is made once per schema and name, and what is handed out cannot be changed by a caller', () => {
+    const schema = z.object({ answer: z.string() });
+    const first = toOpenAiResponseFormat({ name: 'answer_a', schema });
+    expect(toOpenAiResponseFormat({ name: 'answer_a', schema })).toBe(first);
+    const renamed = toOpenAiResponseFormat({ name: 'answer_b', schema });
+    expect(renamed).not.toBe(first);
+    expect(renamed.json_schema.name).toBe('answer_b');
+    expect(() => {
+      (first.json_schema.schema as Record<string, unknown>)['properties'] = {};
+    }).toThrow(TypeError);
+    const gemini = toGeminiResponseJsonSchema({ name: 'answer_a', schema });
+    expect(toGeminiResponseJsonSchema({ name: 'answer_a', schema })).toBe(gemini);
+    expect(toGeminiResponseJsonSchema({ name: 'answer_a', schema: z.object({ other: z.number() }) })).not.toEqual(gemini);
+  });
+});
