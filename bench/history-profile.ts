@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import type { CpuShares } from './pipeline-harness.ts';
 
 export interface Timing {
   count: number;
@@ -61,7 +62,7 @@ export function formatProfile(profile: HistoryProfile): string {
 }
 
 /** "server 120 ms, workers 90 ms, …": CPU per problem by process, from the harness's /proc readings. */
-export function formatCpu(shares: { temporalServer: number; workers: number; harness: number; rendersAndOther: number; total: number }): string {
+export function formatCpu(shares: CpuShares): string {
   return (
     `  CPU per problem: Temporal server ${shares.temporalServer.toFixed(0)} ms, workers (scigen build) ${shares.workers.toFixed(0)} ms, ` +
     `renders and the rest ${shares.rendersAndOther.toFixed(0)} ms, scripted endpoint ${shares.harness.toFixed(0)} ms; all ${shares.total.toFixed(0)} ms`

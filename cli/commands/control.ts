@@ -14,7 +14,6 @@ import { badInput } from '../errors.ts';
 import { formatDuration, type Output } from '../output.ts';
 import { openTemporal, type TemporalSession } from '../temporal.ts';
 
-
 /** Runs `action` against a build's workflow, with a clear error when there is no such build. */
 async function withBuild<T>(buildId: string, config: Config, action: (handle: WorkflowHandle, temporal: TemporalSession) => Promise<T>): Promise<T> {
   const temporal = await openTemporal(config, { startServer: false, log: () => {} });

@@ -177,6 +177,7 @@ function localActivityStep(
   if (!data?.activity_type) return null;
   const activity = data.activity_type;
   const scheduledAtMs = scheduleTimeMilliseconds(data.original_schedule_time);
+  const shownAtMs = scheduledAtMs ?? at;
   const failed = marker.failure ?? null;
   const result = failed ? null : decodePayload(marker.details?.['result']?.payloads?.[0]);
   return {
@@ -185,7 +186,7 @@ function localActivityStep(
     summary: decodeSummary(event),
     attempts: data.attempt ?? 1,
     status: failed ? 'failed' : 'completed',
-    scheduledAt: scheduledAtMs === null ? (at === null ? null : new Date(at).toISOString()) : new Date(scheduledAtMs).toISOString(),
+    scheduledAt: shownAtMs === null ? null : new Date(shownAtMs).toISOString(),
     scheduledAtMs,
     startedAtMs: null,
     durationSeconds: scheduledAtMs !== null && at !== null ? Math.max(0, at - scheduledAtMs) / 1000 : null,
@@ -201,10 +202,7 @@ function scheduleTimeMilliseconds(value: unknown): number | null {
     const parsed = Date.parse(value);
     return Number.isNaN(parsed) ? null : parsed;
   }
-  if (typeof value === 'object' && value !== null && 'seconds' in value) {
-    const { seconds, nanos } = value as { seconds?: number | string; nanos?: number };
-    return Number(seconds ?? 0) * 1000 + Math.floor((nanos ?? 0) / 1e6);
-  }
+  if (typeof value === 'object' && value !== null && 'seconds' in value) return timestampMilliseconds(value as HistoryEvent['eventTime']);
   return null;
 }
 
