@@ -43,14 +43,20 @@ export function answerKey(imageKey: string, index: number): string {
  * the stored ones, so a crash half-way never pays twice for an answer. A call that fails for good
  * fails the activity with that call's failure, after the others have finished and been stored.
  */
-export function createAnswerQuizzes(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createAnswerQuizzes(dependencies: {
+  model: ModelCallSettings;
+  prompts: Prompts;
+  store: ArtifactStore;
+}) {
   const { store } = dependencies;
 
   async function storedAnswer(key: string, quiz: Quiz): Promise<StoredAnswer | null> {
     try {
       const stored = JSON.parse(await store.getText(key)) as StoredAnswer;
       // Answers to another quiz set (the same image key in an older build layout) are not reused.
-      return stored.quiz.question === quiz.question && stored.quiz.correct_option === quiz.correct_option ? stored : null;
+      return stored.quiz.question === quiz.question && stored.quiz.correct_option === quiz.correct_option
+        ? stored
+        : null;
     } catch (error) {
       if (error instanceof ArtifactNotFoundError || error instanceof SyntaxError) return null;
       throw error;
@@ -72,12 +78,21 @@ export function createAnswerQuizzes(dependencies: { model: ModelCallSettings; pr
         system,
         parts: [
           storedImagePart(await loadImage()),
-          { type: 'text', text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }) },
+          {
+            type: 'text',
+            text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }),
+          },
         ],
       });
       const parsed = parseAnswer('answer', answer, parseAnswerLetter);
       const chosen = parsed.ok ? parsed.value : null;
-      const stored: StoredAnswer = { quiz, answer: answer.text, chosen, correct: chosen === quiz.correct_option, usage: answer.usage };
+      const stored: StoredAnswer = {
+        quiz,
+        answer: answer.text,
+        chosen,
+        correct: chosen === quiz.correct_option,
+        usage: answer.usage,
+      };
       await store.put(key, JSON.stringify(stored, null, 2), 'application/json');
       return stored;
     }
@@ -101,8 +116,14 @@ export function createAnswerQuizzes(dependencies: { model: ModelCallSettings; pr
 }
 
 /** The failure of one answer, its billed usage raised by what the other, finished answers cost. */
-function withBilledUsage(failure: ApplicationFailure, settled: PromiseSettledResult<StoredAnswer>[]): ApplicationFailure {
-  const finished = settled.reduce((sum, outcome) => (outcome.status === 'fulfilled' ? addUsage(sum, outcome.value.usage ?? ZERO_USAGE) : sum), ZERO_USAGE);
+function withBilledUsage(
+  failure: ApplicationFailure,
+  settled: PromiseSettledResult<StoredAnswer>[],
+): ApplicationFailure {
+  const finished = settled.reduce(
+    (sum, outcome) => (outcome.status === 'fulfilled' ? addUsage(sum, outcome.value.usage ?? ZERO_USAGE) : sum),
+    ZERO_USAGE,
+  );
   const details = failure.details?.[0];
   const previous = typeof details === 'object' && details !== null ? (details as { usage?: Usage }).usage : undefined;
   const usage = addUsage(finished, previous ?? ZERO_USAGE);

@@ -16,7 +16,11 @@ export interface Classification {
   image_type: string;
 }
 
-export function createClassifyProblem(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createClassifyProblem(dependencies: {
+  model: ModelCallSettings;
+  prompts: Prompts;
+  store: ArtifactStore;
+}) {
   return async function classifyProblem(input: ClassifyProblemInput): Promise<StepOutcome<Classification>> {
     const { problem } = input;
     const hints = [
@@ -28,14 +32,23 @@ export function createClassifyProblem(dependencies: { model: ModelCallSettings; 
       step: 'classify',
       problemId: input.problemId,
       system: dependencies.prompts.render('classify.system'),
-      parts: [{ type: 'text', text: dependencies.prompts.render('classify.user', { question: problem.question, hints: hints.join('\n') }) }],
+      parts: [
+        {
+          type: 'text',
+          text: dependencies.prompts.render('classify.user', { question: problem.question, hints: hints.join('\n') }),
+        },
+      ],
       responseSchema: { name: 'classification', schema: classificationAnswerSchema },
     });
     const { text, usage } = answer;
     const parsed = parseAnswer('classify', answer, parseClassification);
     await dependencies.store.put(
       `${problemPrefix(input)}/classification.json`,
-      JSON.stringify({ answer: text, parsed: parsed.ok ? parsed.value : null, reason: parsed.ok ? null : parsed.reason }, null, 2),
+      JSON.stringify(
+        { answer: text, parsed: parsed.ok ? parsed.value : null, reason: parsed.ok ? null : parsed.reason },
+        null,
+        2,
+      ),
       'application/json',
     );
     return parsed.ok ? { ok: true, value: parsed.value, usage } : { ok: false, reason: parsed.reason, usage };

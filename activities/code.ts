@@ -41,7 +41,9 @@ export interface CodeAttempt {
 type Dependencies = { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore };
 
 export function createWriteDiagramCode(dependencies: Dependencies) {
-  return async function writeDiagramCode(input: WriteDiagramCodeInput): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+  return async function writeDiagramCode(
+    input: WriteDiagramCodeInput,
+  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
     const plan = await dependencies.store.getText(input.planKey);
     const userText = dependencies.prompts.render('code.user', promptValues(input, plan));
     return requestScript(dependencies, input, 'code', userText);
@@ -49,7 +51,9 @@ export function createWriteDiagramCode(dependencies: Dependencies) {
 }
 
 export function createRepairDiagramCode(dependencies: Dependencies) {
-  return async function repairDiagramCode(input: RepairDiagramCodeInput): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+  return async function repairDiagramCode(
+    input: RepairDiagramCodeInput,
+  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
     const [plan, previous] = await Promise.all([
       dependencies.store.getText(input.planKey),
       dependencies.store.getText(input.previousKey),
@@ -69,7 +73,9 @@ export function createRepairDiagramCode(dependencies: Dependencies) {
  * judge's and the renderer's critique of that image.
  */
 export function createRefineDiagramCode(dependencies: Dependencies) {
-  return async function refineDiagramCode(input: RefineDiagramCodeInput): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+  return async function refineDiagramCode(
+    input: RefineDiagramCodeInput,
+  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
     const [plan, previous] = await Promise.all([
       dependencies.store.getText(input.planKey),
       dependencies.store.getText(input.previousKey),

@@ -51,7 +51,10 @@ export function createCompareWithReference(dependencies: CompareDependencies) {
   }
 
   return async function compareWithReference(input: CompareWithReferenceInput): Promise<CompareWithReferenceOutput> {
-    const [reference, image] = await Promise.all([read(input.referenceKey, 'reference'), read(input.imageKey, 'generated')]);
+    const [reference, image] = await Promise.all([
+      read(input.referenceKey, 'reference'),
+      read(input.imageKey, 'generated'),
+    ]);
     if (typeof reference === 'string') return { ok: false, reason: reference };
     if (typeof image === 'string') return { ok: false, reason: image };
     const python = dependencies.python ?? (await findPython());
@@ -77,7 +80,9 @@ export function createCompareWithReference(dependencies: CompareDependencies) {
       if (result.isCanceled) throw new CancelledFailure('comparison cancelled');
       if (result.exitCode !== 0) {
         // The script reports bad images itself; a crash here means the interpreter is unusable.
-        throw new Error(`${python} compare-images.py exited with ${result.exitCode ?? result.signal}: ${String(result.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+        throw new Error(
+          `${python} compare-images.py exited with ${result.exitCode ?? result.signal}: ${String(result.stderr).trim().split('\n').slice(-3).join(' | ')}`,
+        );
       }
       return JSON.parse(String(result.stdout).trim().split('\n').at(-1) ?? '') as CompareWithReferenceOutput;
     } finally {

@@ -36,7 +36,11 @@ interface CheckedImage {
  * model's words and the checks in `image-request.json`. A picture that is missing, not PNG/JPEG,
  * corrupt, absurdly sized or one flat colour is an unusable answer ({ ok: false }), not a fault.
  */
-export function createDrawDiagramImage(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createDrawDiagramImage(dependencies: {
+  model: ModelCallSettings;
+  prompts: Prompts;
+  store: ArtifactStore;
+}) {
   return async function drawDiagramImage(input: DrawDiagramImageInput): Promise<StepOutcome<{ imageKey: string }>> {
     const prompt = dependencies.prompts.render('image.user', {
       question: input.problem.question,
@@ -58,7 +62,9 @@ export function createDrawDiagramImage(dependencies: { model: ModelCallSettings;
             text: answer.text,
             image: answer.image ? { mimeType: answer.image.mimeType, bytes: answer.image.data.byteLength } : null,
           },
-          checks: checked.ok ? { mimeType: checked.value.mimeType, width: checked.value.width, height: checked.value.height } : { problem: checked.reason },
+          checks: checked.ok
+            ? { mimeType: checked.value.mimeType, width: checked.value.width, height: checked.value.height }
+            : { problem: checked.reason },
           usage: answer.usage,
         },
         null,
@@ -84,13 +90,19 @@ export function checkImage(image: GeneratedImage): { ok: true; value: CheckedIma
   const { data } = image;
   const fail = (reason: string) => ({ ok: false as const, reason: `the image model's picture is unusable: ${reason}` });
   const mimeType = imageMimeTypeOf(data);
-  if (!mimeType) return fail(`${data.byteLength} bytes labelled ${image.mimeType || 'without a type'} that are neither PNG nor JPEG`);
-  if (data.byteLength > IMAGE_CHECKS.maxBytes) return fail(`${data.byteLength} bytes, over the ${IMAGE_CHECKS.maxBytes}-byte limit`);
+  if (!mimeType)
+    return fail(
+      `${data.byteLength} bytes labelled ${image.mimeType || 'without a type'} that are neither PNG nor JPEG`,
+    );
+  if (data.byteLength > IMAGE_CHECKS.maxBytes)
+    return fail(`${data.byteLength} bytes, over the ${IMAGE_CHECKS.maxBytes}-byte limit`);
   const size = mimeType === 'image/png' ? pngHeaderSize(data) : jpegSize(data);
   if (!size) return fail(`a ${mimeType} without a readable size in its header`);
   const { width, height } = size;
   if (Math.min(width, height) < IMAGE_CHECKS.minSidePixels || Math.max(width, height) > IMAGE_CHECKS.maxSidePixels) {
-    return fail(`${width}x${height} pixels, outside ${IMAGE_CHECKS.minSidePixels}-${IMAGE_CHECKS.maxSidePixels} per side`);
+    return fail(
+      `${width}x${height} pixels, outside ${IMAGE_CHECKS.minSidePixels}-${IMAGE_CHECKS.maxSidePixels} per side`,
+    );
   }
   if (mimeType === 'image/png') {
     let pixels: Buffer;

@@ -14,7 +14,11 @@ import { createRecordActivities } from './records.ts';
 import { createRenderDiagram } from './render.ts';
 
 /** Every model call: registered on the `llm` task queue. */
-export function createLlmActivities(dependencies: { model: ModelCallSettings; store: ArtifactStore; prompts?: Prompts }) {
+export function createLlmActivities(dependencies: {
+  model: ModelCallSettings;
+  store: ArtifactStore;
+  prompts?: Prompts;
+}) {
   const stepDependencies = { ...dependencies, prompts: dependencies.prompts ?? loadPrompts() };
   return {
     classifyProblem: createClassifyProblem(stepDependencies),

@@ -65,7 +65,9 @@ export function createJudgeImage(dependencies: { model: ModelCallSettings; promp
       'application/json',
     );
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
-    const dimensions = Object.fromEntries(Object.entries(parsed.value.dimension_reasoning).map(([dimension, words]) => [dimension, capped(words)]));
+    const dimensions = Object.fromEntries(
+      Object.entries(parsed.value.dimension_reasoning).map(([dimension, words]) => [dimension, capped(words)]),
+    );
     const reasoning: JudgeReasoning = { overall: capped(parsed.value.reasoning), dimensions };
     return { ok: true, value: { scores: parsed.value.scores, reasoning, judgeKey }, usage };
   };

@@ -68,8 +68,13 @@ export interface ModelAnswer {
  * are sorted already), with the cost of a billed refusal added to their details.
  */
 export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<ModelAnswer> {
-  const model = call.model ?? (call.step === 'refine' ? settings.models.refine ?? settings.models.repair : settings.models[call.step]);
-  const temperature = call.step === 'refine' ? settings.temperatures.refine ?? settings.temperatures.repair : settings.temperatures[call.step];
+  const model =
+    call.model ??
+    (call.step === 'refine' ? (settings.models.refine ?? settings.models.repair) : settings.models[call.step]);
+  const temperature =
+    call.step === 'refine'
+      ? (settings.temperatures.refine ?? settings.temperatures.repair)
+      : settings.temperatures[call.step];
   const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
   let response: ModelResponse;
   try {
@@ -147,15 +152,31 @@ export async function callImageModel(settings: ModelCallSettings, call: ImageCal
 function withBilledCost(error: unknown, prices: PriceTable, model: string): unknown {
   if (error instanceof ApplicationFailure) {
     const billed = providerFailureDetails(error)?.usage;
-    if (billed) billed.cost_usd = costOf(prices, model, model, { inputTokens: billed.input_tokens, outputTokens: billed.output_tokens, cachedInputTokens: 0 });
+    if (billed)
+      billed.cost_usd = costOf(prices, model, model, {
+        inputTokens: billed.input_tokens,
+        outputTokens: billed.output_tokens,
+        cachedInputTokens: 0,
+      });
   }
   return error;
 }
 
-function pricedUsage(prices: PriceTable, step: Step, requestedModel: string, response: { usage: TokenUsage; model: string }): Usage {
+function pricedUsage(
+  prices: PriceTable,
+  step: Step,
+  requestedModel: string,
+  response: { usage: TokenUsage; model: string },
+): Usage {
   const { usage } = response;
   const cost = costOf(prices, requestedModel, response.model, usage);
-  logInfo('model call', { step, model: response.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: cost });
+  logInfo('model call', {
+    step,
+    model: response.model,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    costUsd: cost,
+  });
   return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: cost };
 }
 
@@ -175,7 +196,10 @@ export function parseAnswer<T>(step: ModelStep, answer: ModelAnswer, parse: (tex
 }
 
 /** An image no shrinking makes sendable fails the step for good: asking again cannot help. */
-function fitForModel(part: Extract<ModelPart, { type: 'image' }>, limits: ImageLimits | undefined): Extract<ModelPart, { type: 'image' }> {
+function fitForModel(
+  part: Extract<ModelPart, { type: 'image' }>,
+  limits: ImageLimits | undefined,
+): Extract<ModelPart, { type: 'image' }> {
   try {
     return fitImage(part, limits);
   } catch (error) {

@@ -22,7 +22,11 @@ export interface GenerateQuizzesOutput {
  * Atomic questions about the problem's given setup. Every quiz is checked before use; those that
  * fail are kept in the artifact with their reason and left out. None left is an unusable answer.
  */
-export function createGenerateQuizzes(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createGenerateQuizzes(dependencies: {
+  model: ModelCallSettings;
+  prompts: Prompts;
+  store: ArtifactStore;
+}) {
   return async function generateQuizzes(input: GenerateQuizzesInput): Promise<StepOutcome<GenerateQuizzesOutput>> {
     const answer = await callModel(dependencies.model, {
       step: 'quiz',
@@ -37,15 +41,25 @@ export function createGenerateQuizzes(dependencies: { model: ModelCallSettings; 
     const screened = screenQuizzes(parsed.value.quizzes, input.problem);
     // Positions in the screening are among the well-formed quizzes; name them by the model's numbering.
     const malformed = new Set(parsed.value.dropped.map((dropped) => dropped.index));
-    const wellFormedIndexes = [...Array(parsed.value.quizzes.length + malformed.size).keys()].filter((index) => !malformed.has(index));
+    const wellFormedIndexes = [...Array(parsed.value.quizzes.length + malformed.size).keys()].filter(
+      (index) => !malformed.has(index),
+    );
     const dropped: DroppedQuiz[] = [
       ...parsed.value.dropped,
       ...screened.dropped.map((drop) => ({ index: wellFormedIndexes[drop.index]!, reason: drop.reason })),
     ].sort((left, right) => left.index - right.index);
     const quizKey = `${problemPrefix(input)}/quizzes.json`;
-    await dependencies.store.put(quizKey, JSON.stringify({ generated: true, quizzes: screened.kept, dropped, answer: answer.text }, null, 2), 'application/json');
+    await dependencies.store.put(
+      quizKey,
+      JSON.stringify({ generated: true, quizzes: screened.kept, dropped, answer: answer.text }, null, 2),
+      'application/json',
+    );
     if (screened.kept.length === 0) {
-      return { ok: false, reason: `quiz answer has no usable quiz: ${dropped.map((drop) => `quiz ${drop.index + 1} ${drop.reason}`).join('; ')}`, usage };
+      return {
+        ok: false,
+        reason: `quiz answer has no usable quiz: ${dropped.map((drop) => `quiz ${drop.index + 1} ${drop.reason}`).join('; ')}`,
+        usage,
+      };
     }
     return { ok: true, value: { quizzes: screened.kept, quizKey, dropped: dropped.length }, usage };
   };

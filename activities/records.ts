@@ -26,7 +26,8 @@ export function buildPrefix(buildId: string): string {
 }
 
 /** The staged input, page by page: the workflow reads one page at a time, never the whole dataset. */
-export const stagedInputPageKey = (buildId: string, page: number) => `${buildPrefix(buildId)}/input/page-${String(page).padStart(6, '0')}.jsonl`;
+export const stagedInputPageKey = (buildId: string, page: number) =>
+  `${buildPrefix(buildId)}/input/page-${String(page).padStart(6, '0')}.jsonl`;
 /** Manifest records of input lines that failed validation (`--skip-invalid`). */
 export const invalidRecordsKey = (buildId: string) => `${buildPrefix(buildId)}/invalid.jsonl`;
 const recordKey = (buildId: string, problemKey: string) => `${buildPrefix(buildId)}/records/${problemKey}.json`;
@@ -63,7 +64,13 @@ export interface GeneratorOutcome {
   rInv: number | null;
   quizResults: QuizResult[] | null;
   renderAttempts: number;
-  versions: Array<{ round: number; imageKey: string; codeKey: string | null; judge: JudgeScores | null; critique: string | null }>;
+  versions: Array<{
+    round: number;
+    imageKey: string;
+    codeKey: string | null;
+    judge: JudgeScores | null;
+    critique: string | null;
+  }>;
   reference: GeneratorResult['reference'];
   usage: Usage;
 }
@@ -153,7 +160,13 @@ function generatorResult(result: GeneratorOutcome, uri: (key: string | null) => 
     r_inv: result.rInv,
     quiz_results: result.quizResults,
     render_attempts: result.renderAttempts,
-    versions: result.versions.map((version) => ({ round: version.round, image: uri(version.imageKey)!, code: uri(version.codeKey), judge: version.judge, critique: version.critique })),
+    versions: result.versions.map((version) => ({
+      round: version.round,
+      image: uri(version.imageKey)!,
+      code: uri(version.codeKey),
+      judge: version.judge,
+      critique: version.critique,
+    })),
     reference: result.reference,
     usage: result.usage,
   };
@@ -224,11 +237,20 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
           }
         : {}),
       ...(outcome.generators
-        ? { generator: outcome.generators[0]!.generator, quizzes: uri(outcome.quizKey ?? null), results: outcome.generators.map((result) => generatorResult(result, uri)) }
+        ? {
+            generator: outcome.generators[0]!.generator,
+            quizzes: uri(outcome.quizKey ?? null),
+            results: outcome.generators.map((result) => generatorResult(result, uri)),
+          }
         : {}),
     };
     await store.put(recordKey(input.buildId, input.problemKey), JSON.stringify(record), 'application/json');
-    logInfo('problem recorded', { verdict: record.verdict, reasons: record.reasons, renderAttempts: record.render_attempts, rInv: record.r_inv });
+    logInfo('problem recorded', {
+      verdict: record.verdict,
+      reasons: record.reasons,
+      renderAttempts: record.render_attempts,
+      rInv: record.r_inv,
+    });
   }
 
   async function finalizeBuild(input: FinalizeBuildInput): Promise<FinalizeBuildOutput> {
@@ -242,7 +264,9 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
     async function* manifestLines(): AsyncIterable<string> {
       for (const pageKey of input.inputPages) {
         const page = await readStagedInput(pageKey);
-        const records = await Promise.all(page.map((entry) => limit(() => readRecord(input.buildId, entry.problemKey))));
+        const records = await Promise.all(
+          page.map((entry) => limit(() => readRecord(input.buildId, entry.problemKey))),
+        );
         for (const [index, found] of records.entries()) {
           const entry = page[index]!;
           const record = found ?? (input.partial ? null : missingRecord(entry));

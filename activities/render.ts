@@ -35,41 +35,69 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
   return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
     const code = await dependencies.store.getText(input.codeKey);
     const attemptPrefix = codeVersionPrefix(input, input);
-    const result = await withHeartbeats(dependencies.renderer.render({
-      code,
-      jobId: `${input.problemKey}-${input.generator ?? ''}-${input.round ? `r${input.round}` : input.attempt}`.replace(/[^A-Za-z0-9._-]/g, '_'),
-      dpi: input.dpi,
-      timeoutMs: input.timeoutSeconds * 1000,
-      signal: currentCancellationSignal(),
-    }));
+    const result = await withHeartbeats(
+      dependencies.renderer.render({
+        code,
+        jobId:
+          `${input.problemKey}-${input.generator ?? ''}-${input.round ? `r${input.round}` : input.attempt}`.replace(
+            /[^A-Za-z0-9._-]/g,
+            '_',
+          ),
+        dpi: input.dpi,
+        timeoutMs: input.timeoutSeconds * 1000,
+        signal: currentCancellationSignal(),
+      }),
+    );
     const { output, durationMs } = result;
     const findings = describeFindings(result.introspection);
     const introspectionKey = await storeIntrospection(dependencies.store, attemptPrefix, result.introspection);
     if (!result.ok) {
       await dependencies.store.put(
         `${attemptPrefix}/render.json`,
-        JSON.stringify({ ok: false, kind: result.kind, message: result.message, findings, output, durationMs }, null, 2),
+        JSON.stringify(
+          { ok: false, kind: result.kind, message: result.message, findings, output, durationMs },
+          null,
+          2,
+        ),
         'application/json',
       );
       return { ok: false, kind: result.kind, message: result.message, introspectionKey, findings };
     }
     const figureKeys = result.images.map((_, index) => `${attemptPrefix}/figure-${index + 1}.png`);
-    await Promise.all(result.images.map((image, index) => dependencies.store.put(figureKeys[index]!, image, 'image/png')));
+    await Promise.all(
+      result.images.map((image, index) => dependencies.store.put(figureKeys[index]!, image, 'image/png')),
+    );
     await dependencies.store.put(
       `${attemptPrefix}/render.json`,
-      JSON.stringify({ ok: true, figures: figureKeys, width: result.width, height: result.height, findings, output, durationMs }, null, 2),
+      JSON.stringify(
+        { ok: true, figures: figureKeys, width: result.width, height: result.height, findings, output, durationMs },
+        null,
+        2,
+      ),
       'application/json',
     );
     const flaws = describeFlaws(result.introspection);
-    return { ok: true, imageKey: figureKeys[0]!, figureKeys, width: result.width, height: result.height, introspectionKey, findings, flaws };
+    return {
+      ok: true,
+      imageKey: figureKeys[0]!,
+      figureKeys,
+      width: result.width,
+      height: result.height,
+      introspectionKey,
+      findings,
+      flaws,
+    };
   };
 }
 
 /** Every text, box and overlap the harness measured, next to the figures, for the report to show. */
-async function storeIntrospection(store: ArtifactStore, attemptPrefix: string, introspection: RenderIntrospection | undefined): Promise<string | null> {
+async function storeIntrospection(
+  store: ArtifactStore,
+  attemptPrefix: string,
+  introspection: RenderIntrospection | undefined,
+): Promise<string | null> {
   if (introspection === undefined) return null;
   const key = `${attemptPrefix}/introspection.json`;
   await store.put(key, JSON.stringify(introspection, null, 2), 'application/json');
   return key;
 }
-

@@ -34,7 +34,13 @@ export function generatorPrefix(reference: Pick<GeneratorRef, 'buildId' | 'probl
  * refinement round R. Without a generator (results recorded before generators existed), directly
  * under the problem.
  */
-export function codeVersionPrefix(reference: Pick<ProblemRef, 'buildId' | 'problemKey'> & { generator?: string }, version: { attempt: number; round?: number }): string {
-  const base = reference.generator === undefined ? problemPrefix(reference) : generatorPrefix({ ...reference, generator: reference.generator });
+export function codeVersionPrefix(
+  reference: Pick<ProblemRef, 'buildId' | 'problemKey'> & { generator?: string },
+  version: { attempt: number; round?: number },
+): string {
+  const base =
+    reference.generator === undefined
+      ? problemPrefix(reference)
+      : generatorPrefix({ ...reference, generator: reference.generator });
   return version.round ? `${base}/refine-${version.round}` : `${base}/attempt-${version.attempt}`;
 }

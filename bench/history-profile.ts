@@ -37,7 +37,8 @@ export async function profileHistories(client: Client, workflowIds: readonly str
       const id = String(event.eventId);
       const at = millis(event.eventTime);
       if (event.workflowTaskScheduledEventAttributes) scheduled.set(id, { name: 'workflow task', at });
-      if (event.activityTaskScheduledEventAttributes) scheduled.set(id, { name: event.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+      if (event.activityTaskScheduledEventAttributes)
+        scheduled.set(id, { name: event.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
       const start = event.workflowTaskStartedEventAttributes ?? event.activityTaskStartedEventAttributes;
       if (start) started.set(String(start.scheduledEventId), at);
       const done = event.workflowTaskCompletedEventAttributes ?? event.activityTaskCompletedEventAttributes;
@@ -50,14 +51,20 @@ export async function profileHistories(client: Client, workflowIds: readonly str
     }
   }
   return Object.fromEntries(
-    [...sums.entries()].map(([name, entry]) => [name, { count: entry.count, meanQueueMs: entry.queue / entry.count, meanRunMs: entry.run / entry.count }]),
+    [...sums.entries()].map(([name, entry]) => [
+      name,
+      { count: entry.count, meanQueueMs: entry.queue / entry.count, meanRunMs: entry.run / entry.count },
+    ]),
   );
 }
 
 export function formatProfile(profile: HistoryProfile): string {
   return Object.entries(profile)
     .sort(([, left], [, right]) => right.meanQueueMs + right.meanRunMs - (left.meanQueueMs + left.meanRunMs))
-    .map(([name, timing]) => `  ${name.padEnd(22)} ${String(timing.count).padStart(6)}×  waited ${timing.meanQueueMs.toFixed(0).padStart(6)} ms  ran ${timing.meanRunMs.toFixed(0).padStart(6)} ms`)
+    .map(
+      ([name, timing]) =>
+        `  ${name.padEnd(22)} ${String(timing.count).padStart(6)}×  waited ${timing.meanQueueMs.toFixed(0).padStart(6)} ms  ran ${timing.meanRunMs.toFixed(0).padStart(6)} ms`,
+    )
     .join('\n');
 }
 

@@ -64,7 +64,12 @@ export interface CpuShares {
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const directory = await mkdtemp(join(tmpdir(), `scigen-bench-${options.name}-`));
   const port = await findFreePort();
-  const server = await ensureDevServer({ port, uiPort: await findFreePort(), dbFile: join(directory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+  const server = await ensureDevServer({
+    port,
+    uiPort: await findFreePort(),
+    dbFile: join(directory, 'temporal.db'),
+    searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+  });
   const endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: options.latencyMs });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   try {
@@ -76,21 +81,37 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency: Math.max(32, options.windowSize * 2) } }));
     const buildId = `bench-${options.name}`;
     const started = performance.now();
-    const build = execa('node', [...cpuProfileArguments(), join(repositoryRoot, 'bin', 'scigen.mjs'), 'build', inputFile, '--build-id', buildId, '--window', String(options.windowSize), '--config', configFile, '--no-progress'], {
-      cwd: repositoryRoot,
-      extendEnv: false,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: process.env['HOME'] ?? '/root',
-        OPENAI_API_KEY: 'bench-not-a-real-key',
-        OPENAI_BASE_URL: endpoint.openAiBaseUrl,
-        SCIGEN_STATE_DIR: directory,
-        SCIGEN_TEMPORAL_PORT: String(port),
-        SCIGEN_LOG_LEVEL: 'error',
+    const build = execa(
+      'node',
+      [
+        ...cpuProfileArguments(),
+        join(repositoryRoot, 'bin', 'scigen.mjs'),
+        'build',
+        inputFile,
+        '--build-id',
+        buildId,
+        '--window',
+        String(options.windowSize),
+        '--config',
+        configFile,
+        '--no-progress',
+      ],
+      {
+        cwd: repositoryRoot,
+        extendEnv: false,
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          HOME: process.env['HOME'] ?? '/root',
+          OPENAI_API_KEY: 'bench-not-a-real-key',
+          OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+          SCIGEN_STATE_DIR: directory,
+          SCIGEN_TEMPORAL_PORT: String(port),
+          SCIGEN_LOG_LEVEL: 'error',
+        },
+        all: true,
+        reject: false,
       },
-      all: true,
-      reject: false,
-    });
+    );
     const peaks = { workers: 0, temporalServer: 0 };
     const serverPid = await findServerPid(join(directory, 'temporal.db'));
     const cpuStart = { machine: await machineCpuMs(), server: await processCpuMs(serverPid), harness: harnessCpuMs() };
@@ -101,10 +122,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         if (ms !== null) cpuLast.workers = Math.max(cpuLast.workers, ms);
       });
       if (!options.measureMemory) return;
-      void Promise.all([residentMegabytes(build.pid), residentMegabytes(serverPid)]).then(([workers, temporalServer]) => {
-        peaks.workers = Math.max(peaks.workers, workers ?? 0);
-        peaks.temporalServer = Math.max(peaks.temporalServer, temporalServer ?? 0);
-      });
+      void Promise.all([residentMegabytes(build.pid), residentMegabytes(serverPid)]).then(
+        ([workers, temporalServer]) => {
+          peaks.workers = Math.max(peaks.workers, workers ?? 0);
+          peaks.temporalServer = Math.max(peaks.temporalServer, temporalServer ?? 0);
+        },
+      );
     }, 250);
     const result = await build;
     clearInterval(sampler);
@@ -113,20 +136,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     if (result.exitCode !== 0) throw new Error(`scigen build failed (${result.exitCode}):\n${result.all}`);
 
     const runs = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` })) runs.push(execution);
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` }))
+      runs.push(execution);
     const firstStart = Math.min(...runs.map((run) => run.startTime.getTime()));
     const lastClose = Math.max(...runs.map((run) => run.closeTime?.getTime() ?? Date.now()));
     const buildSeconds = (lastClose - firstStart) / 1000;
     const fullProblems = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
     const skippedProblems = problems.length - fullProblems;
     const modelRequests = endpoint.requests.length;
-    const manifestLines = (await readFile(join(directory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8')).trim().split('\n').length;
-    if (manifestLines !== problems.length) throw new Error(`manifest has ${manifestLines} lines for ${problems.length} problems`);
+    const manifestLines = (await readFile(join(directory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n').length;
+    if (manifestLines !== problems.length)
+      throw new Error(`manifest has ${manifestLines} lines for ${problems.length} problems`);
     let profile: ScenarioResult['profile'] = null;
     if (options.profileProblems) {
       const drawn = problems.filter((problem) => problem.question.startsWith('[draw]')).slice(-options.profileProblems);
       profile = {
-        problems: await profileHistories(client, drawn.map((problem) => problemWorkflowId(buildId, problemKey(problem.id)))),
+        problems: await profileHistories(
+          client,
+          drawn.map((problem) => problemWorkflowId(buildId, problemKey(problem.id))),
+        ),
         build: await profileHistories(client, [buildWorkflowId(buildId)]),
       };
     }
@@ -155,7 +185,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       modelRequests,
       runs: runs.length,
       historyEventsPerRun: runs.map((run) => run.historyLength).sort((a, b) => b - a),
-      peakResidentMegabytes: options.measureMemory ? { workers: peaks.workers, temporalServer: peaks.temporalServer } : { workers: null, temporalServer: null },
+      peakResidentMegabytes: options.measureMemory
+        ? { workers: peaks.workers, temporalServer: peaks.temporalServer }
+        : { workers: null, temporalServer: null },
       wallSeconds,
     };
   } finally {

@@ -4,20 +4,35 @@
 import { formatCpu, formatProfile } from './history-profile.ts';
 import { runScenario } from './pipeline-harness.ts';
 
-const zeroLatency = await runScenario({ name: 'zero-latency', problems: 500, drawEvery: 1, latencyMs: 0, windowSize: 64, profileProblems: 50 });
+const zeroLatency = await runScenario({
+  name: 'zero-latency',
+  problems: 500,
+  drawEvery: 1,
+  latencyMs: 0,
+  windowSize: 64,
+  profileProblems: 50,
+});
 console.log(
   `(a) ${zeroLatency.problems} problems, every one rendered, zero model latency: ${zeroLatency.buildSeconds.toFixed(1)} s, ` +
     `${zeroLatency.problemsPerSecond.toFixed(2)} problems/s (target >= 10)`,
 );
 if (zeroLatency.cpuPerProblem) console.log(formatCpu(zeroLatency.cpuPerProblem));
 if (zeroLatency.profile) {
-  console.log(`    where the last 50 problems' time went (task queue wait, then run):\n${formatProfile(zeroLatency.profile.problems)}`);
+  console.log(
+    `    where the last 50 problems' time went (task queue wait, then run):\n${formatProfile(zeroLatency.profile.problems)}`,
+  );
   console.log(`    the build workflow's last run:\n${formatProfile(zeroLatency.profile.build)}`);
 }
 
 const latencySeconds = 1;
 const windowSize = 64;
-const withLatency = await runScenario({ name: 'latency', problems: 640, drawEvery: 1, latencyMs: latencySeconds * 1000, windowSize });
+const withLatency = await runScenario({
+  name: 'latency',
+  problems: 640,
+  drawEvery: 1,
+  latencyMs: latencySeconds * 1000,
+  windowSize,
+});
 const ideal = windowSize / (withLatency.modelCallsPerFullProblem * latencySeconds);
 console.log(
   `(b) ${withLatency.problems} problems, model latency ${latencySeconds} s, window ${windowSize}, ` +

@@ -31,14 +31,21 @@ const minutes = Number(values.minutes);
 const configuredShare = Number(values['configured-share']);
 const windowSize = Number(values.window);
 if (![limit, minutes, configuredShare, windowSize].every((value) => Number.isFinite(value) && value > 0)) {
-  console.error('usage: npm run bench:ratelimit -- [--rpm 600] [--minutes 1.5] [--configured-share 0.95] [--window 100]');
+  console.error(
+    'usage: npm run bench:ratelimit -- [--rpm 600] [--minutes 1.5] [--configured-share 0.95] [--window 100]',
+  );
   process.exit(2);
 }
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 const directory = await mkdtemp(join(tmpdir(), 'scigen-bench-ratelimit-'));
 const port = await findFreePort();
-const server = await ensureDevServer({ port, uiPort: await findFreePort(), dbFile: join(directory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+const server = await ensureDevServer({
+  port,
+  uiPort: await findFreePort(),
+  dbFile: join(directory, 'temporal.db'),
+  searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+});
 // Twelve model calls per problem and no render: classify, plan, then code and nine repairs that
 // never hold a python block (the workflow asks again without rendering). Model calls, not the
 // per-problem machinery of the build or rendering, then set the pace.
@@ -64,13 +71,19 @@ try {
   const inputFile = join(directory, 'problems.jsonl');
   await writeFile(
     inputFile,
-    Array.from({ length: problemCount }, (_, index) => JSON.stringify({ id: `r${index}`, question: `A ball hangs from a string (${index}). Draw it.` })).join('\n'),
+    Array.from({ length: problemCount }, (_, index) =>
+      JSON.stringify({ id: `r${index}`, question: `A ball hangs from a string (${index}). Draw it.` }),
+    ).join('\n'),
   );
   const configFile = join(directory, 'config.json');
   const configuredRpm = Math.round(limit * configuredShare);
   await writeFile(
     configFile,
-    JSON.stringify({ openai: { requestsPerMinute: configuredRpm }, workers: { llmConcurrency: 64 }, render: { maxAttempts: RENDER_ATTEMPTS } }),
+    JSON.stringify({
+      openai: { requestsPerMinute: configuredRpm },
+      workers: { llmConcurrency: 64 },
+      render: { maxAttempts: RENDER_ATTEMPTS },
+    }),
   );
 
   console.log(
@@ -78,7 +91,18 @@ try {
   );
   const build = await execa(
     'node',
-    [join(repositoryRoot, 'bin', 'scigen.mjs'), 'build', inputFile, '--build-id', 'bench-ratelimit', '--window', String(windowSize), '--config', configFile, '--no-progress'],
+    [
+      join(repositoryRoot, 'bin', 'scigen.mjs'),
+      'build',
+      inputFile,
+      '--build-id',
+      'bench-ratelimit',
+      '--window',
+      String(windowSize),
+      '--config',
+      configFile,
+      '--no-progress',
+    ],
     {
       cwd: repositoryRoot,
       extendEnv: false,
@@ -97,7 +121,9 @@ try {
     },
   );
   if (build.exitCode !== 0) throw new Error(`scigen build failed (${build.exitCode}):\n${build.all}`);
-  const manifest = (await readFile(join(directory, 'artifacts', 'builds', 'bench-ratelimit', 'manifest.jsonl'), 'utf8')).trim().split('\n');
+  const manifest = (await readFile(join(directory, 'artifacts', 'builds', 'bench-ratelimit', 'manifest.jsonl'), 'utf8'))
+    .trim()
+    .split('\n');
   const failed = manifest.filter((line) => (JSON.parse(line) as { verdict: string }).verdict === 'failed').length;
 
   const modelRequests = endpoint.requests.filter((entry) => entry.protocol === 'openai');
@@ -117,16 +143,24 @@ try {
     while (end < admitted.length && admitted[end]! < admitted[start]! + 60_000) end++;
     windowCounts.push(end - start);
   }
-  const meanWindow = windowCounts.length ? windowCounts.reduce((sum, count) => sum + count, 0) / windowCounts.length : Number.NaN;
+  const meanWindow = windowCounts.length
+    ? windowCounts.reduce((sum, count) => sum + count, 0) / windowCounts.length
+    : Number.NaN;
   const shareOfLimit = achievedRpm / limit;
   const share429 = limited / modelRequests.length;
 
   console.log(`problems finished:   ${manifest.length} (${failed} failed as scripted: no script in any answer)`);
   console.log(`model requests:      ${modelRequests.length} (${admitted.length} answered, ${limited} answered 429)`);
   console.log(`over:                ${(spanMinutes * 60).toFixed(1)} s from the first answered request to the last`);
-  console.log(`achieved:            ${achievedRpm.toFixed(1)} requests/min over the run = ${(shareOfLimit * 100).toFixed(1)} % of N (target >= ${TARGET_SHARE_OF_LIMIT * 100} %)`);
-  console.log(`per 60-s window:     mean ${meanWindow.toFixed(1)}, busiest ${busiestMinute} answered requests (N = ${limit})`);
-  console.log(`429 share:           ${(share429 * 100).toFixed(2)} % of requests (target <= ${TARGET_SHARE_429 * 100} %)`);
+  console.log(
+    `achieved:            ${achievedRpm.toFixed(1)} requests/min over the run = ${(shareOfLimit * 100).toFixed(1)} % of N (target >= ${TARGET_SHARE_OF_LIMIT * 100} %)`,
+  );
+  console.log(
+    `per 60-s window:     mean ${meanWindow.toFixed(1)}, busiest ${busiestMinute} answered requests (N = ${limit})`,
+  );
+  console.log(
+    `429 share:           ${(share429 * 100).toFixed(2)} % of requests (target <= ${TARGET_SHARE_429 * 100} %)`,
+  );
   const met = shareOfLimit >= TARGET_SHARE_OF_LIMIT && share429 <= TARGET_SHARE_429 && manifest.length === problemCount;
   console.log(met ? 'target met' : 'target NOT met');
   if (!met) exitCode = 1;

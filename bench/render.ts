@@ -80,11 +80,15 @@ async function measureRenderer(python: string, scripts: string[], rounds: number
     await renderer.start();
     const startupSeconds = (performance.now() - startupBegan) / 1000;
     const codes = await Promise.all(scripts.map((script) => readFile(join(corpusDirectory, script), 'utf8')));
-    const jobs = Array.from({ length: rounds }, (_, round) => codes.map((code, index) => ({ code, jobId: `bench-${round}-${index}` }))).flat();
+    const jobs = Array.from({ length: rounds }, (_, round) =>
+      codes.map((code, index) => ({ code, jobId: `bench-${round}-${index}` })),
+    ).flat();
     const started = performance.now();
     const results = await Promise.all(jobs.map((job) => renderer.render({ ...job, dpi, timeoutMs: 60_000 })));
     const seconds = (performance.now() - started) / 1000;
-    const failed = results.flatMap((result, index) => (result.ok ? [] : [`${scripts[index % scripts.length]}: ${result.kind}: ${result.message}`]));
+    const failed = results.flatMap((result, index) =>
+      result.ok ? [] : [`${scripts[index % scripts.length]}: ${result.kind}: ${result.message}`],
+    );
     if (failed.length > 0) throw new Error(`the renderer failed on:\n${failed.join('\n')}`);
     return { measurement: { renders: jobs.length, seconds }, startupSeconds, slots, level: renderer.status()!.level };
   } finally {
@@ -105,15 +109,25 @@ async function main(): Promise<void> {
   const coldRounds = Number(values['cold-rounds']);
   const dpi = Number(values.dpi);
   const scripts = (await readdir(corpusDirectory)).filter((name) => name.endsWith('.py')).sort();
-  if (scripts.length < MINIMUM_CORPUS_SIZE) throw new Error(`the corpus has ${scripts.length} scripts; at least ${MINIMUM_CORPUS_SIZE} are needed`);
+  if (scripts.length < MINIMUM_CORPUS_SIZE)
+    throw new Error(`the corpus has ${scripts.length} scripts; at least ${MINIMUM_CORPUS_SIZE} are needed`);
   const python = await findPython();
 
   const fontCache = await mkdtemp(join(tmpdir(), 'scigen-bench-font-cache-'));
   await mkdir(fontCache, { recursive: true });
-  await execa(python, ['-c', 'import matplotlib.font_manager'], { env: { MPLCONFIGDIR: fontCache, HOME: fontCache }, extendEnv: false });
+  await execa(python, ['-c', 'import matplotlib.font_manager'], {
+    env: { MPLCONFIGDIR: fontCache, HOME: fontCache },
+    extendEnv: false,
+  });
 
-  console.log(`scigen render benchmark: ${scripts.length} scripts from bench/render-corpus, ${availableParallelism()} cores, dpi ${dpi}`);
-  console.log(`load average before: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(
+    `scigen render benchmark: ${scripts.length} scripts from bench/render-corpus, ${availableParallelism()} cores, dpi ${dpi}`,
+  );
+  console.log(
+    `load average before: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
   try {
     const cold = await measureCold(python, scripts, coldRounds, fontCache);
     const official = await measureExec(python, rounds, fontCache);
@@ -127,11 +141,33 @@ async function main(): Promise<void> {
     console.log(line('(a) cold `python3 script.py` per job, serial', cold, ''));
     console.log(line('(b) exec() in one process, serial (official, no isolation)', official, ''));
     console.log(
-      line(`(c) scigen renderer, isolation ${scigen.level}, ${scigen.slots} slots`, scigen.measurement, `; zygotes ready in ${scigen.startupSeconds.toFixed(1)} s, not counted`),
+      line(
+        `(c) scigen renderer, isolation ${scigen.level}, ${scigen.slots} slots`,
+        scigen.measurement,
+        `; zygotes ready in ${scigen.startupSeconds.toFixed(1)} s, not counted`,
+      ),
     );
-    console.log(`c/a = ${(c / a).toFixed(2)} (target >= ${TARGET_VERSUS_COLD})    c/b = ${(c / b).toFixed(2)} (target >= ${TARGET_VERSUS_EXEC.toFixed(1)})`);
-    console.log(`load average after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
-    console.log(JSON.stringify({ a, b, c, cOverA: c / a, cOverB: c / b, isolation: scigen.level, scripts: scripts.length, cores: availableParallelism(), dpi }));
+    console.log(
+      `c/a = ${(c / a).toFixed(2)} (target >= ${TARGET_VERSUS_COLD})    c/b = ${(c / b).toFixed(2)} (target >= ${TARGET_VERSUS_EXEC.toFixed(1)})`,
+    );
+    console.log(
+      `load average after: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(
+      JSON.stringify({
+        a,
+        b,
+        c,
+        cOverA: c / a,
+        cOverB: c / b,
+        isolation: scigen.level,
+        scripts: scripts.length,
+        cores: availableParallelism(),
+        dpi,
+      }),
+    );
   } finally {
     await rm(fontCache, { recursive: true, force: true });
   }

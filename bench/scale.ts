@@ -20,10 +20,16 @@ const result = await runScenario({
   latencyMs: Number(values['latency-ms']),
   measureMemory: true,
 });
-console.log(`problems:            ${result.problems} (every ${values['draw-every']}th rendered, the rest skipped at classify)`);
-console.log(`build time:          ${result.buildSeconds.toFixed(1)} s (${result.problemsPerSecond.toFixed(2)} problems/s); wall ${result.wallSeconds.toFixed(1)} s`);
+console.log(
+  `problems:            ${result.problems} (every ${values['draw-every']}th rendered, the rest skipped at classify)`,
+);
+console.log(
+  `build time:          ${result.buildSeconds.toFixed(1)} s (${result.problemsPerSecond.toFixed(2)} problems/s); wall ${result.wallSeconds.toFixed(1)} s`,
+);
 console.log(`model requests:      ${result.modelRequests}`);
 console.log(`build runs:          ${result.runs} (continue-as-new)`);
 console.log(`history events/run:  max ${result.historyEventsPerRun[0]}, all ${result.historyEventsPerRun.join(' ')}`);
-console.log(`peak RSS:            workers (scigen build) ${result.peakResidentMegabytes.workers?.toFixed(0)} MB, Temporal dev server ${result.peakResidentMegabytes.temporalServer?.toFixed(0)} MB`);
+console.log(
+  `peak RSS:            workers (scigen build) ${result.peakResidentMegabytes.workers?.toFixed(0)} MB, Temporal dev server ${result.peakResidentMegabytes.temporalServer?.toFixed(0)} MB`,
+);
 if (result.cpuPerProblem) console.log(formatCpu(result.cpuPerProblem));

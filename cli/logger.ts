@@ -35,7 +35,11 @@ export function createConsoleLogger(minimum: LogLevel = 'WARN', format: LogForma
 }
 
 /** A JSON log record: the SDK's metadata (workflowId, runId, activityId, activityType, taskQueue, …) plus build and problem ids. */
-export function structuredRecord(level: LogLevel, message: string, meta: LogMetadata | undefined): Record<string, unknown> {
+export function structuredRecord(
+  level: LogLevel,
+  message: string,
+  meta: LogMetadata | undefined,
+): Record<string, unknown> {
   const record: Record<string, unknown> = { time: new Date().toISOString(), level: level.toLowerCase(), message };
   for (const [key, value] of Object.entries(meta ?? {})) {
     record[key] = value instanceof Error ? { name: value.name, message: value.message } : value;
@@ -58,7 +62,12 @@ function describe(message: string, meta: LogMetadata | undefined): string {
   const subject = typeof activityType === 'string' ? `${activityType}: ${message.toLowerCase()}` : message;
   const attemptText = typeof attempt === 'number' ? ` (attempt ${attempt})` : '';
   const reason = error instanceof Error ? `: ${error.message}` : '';
-  const where = typeof workflowId === 'string' ? ` [${workflowId}]` : typeof meta['taskQueue'] === 'string' ? ` [${String(meta['taskQueue'])}]` : '';
+  const where =
+    typeof workflowId === 'string'
+      ? ` [${workflowId}]`
+      : typeof meta['taskQueue'] === 'string'
+        ? ` [${String(meta['taskQueue'])}]`
+        : '';
   return `${subject}${attemptText}${reason}${where}`;
 }
 

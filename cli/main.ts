@@ -3,7 +3,14 @@ import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
-import { cancelCommand, listCommand, pauseCommand, resumeCommand, statusCommand, windowCommand } from './commands/control.ts';
+import {
+  cancelCommand,
+  listCommand,
+  pauseCommand,
+  resumeCommand,
+  statusCommand,
+  windowCommand,
+} from './commands/control.ts';
 import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { reportCommand } from './commands/report.ts';
@@ -17,7 +24,10 @@ import { PROBLEM_STAGES } from '../workflows/definitions.ts';
 // SCIGEN_METRICS_ADDRESS (host:port) serves the workers' Prometheus metrics at /metrics.
 const metricsAddress = process.env['SCIGEN_METRICS_ADDRESS'];
 Runtime.install({
-  logger: createConsoleLogger(logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL']), logFormatFromEnvironment(process.env['SCIGEN_LOG_FORMAT'])),
+  logger: createConsoleLogger(
+    logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL']),
+    logFormatFromEnvironment(process.env['SCIGEN_LOG_FORMAT']),
+  ),
   ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
 });
 
@@ -89,7 +99,12 @@ program
   .addOption(configOption())
   .option('--json', 'print the status as JSON')
   .action(async (buildId: string, options) =>
-    statusCommand(buildId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
+    statusCommand(
+      buildId,
+      readConfig(options),
+      { json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
   );
 
 program
@@ -97,7 +112,9 @@ program
   .description('stop starting new problems; those in flight finish')
   .argument('<build-id>')
   .addOption(configOption())
-  .action(async (buildId: string, options) => pauseCommand(buildId, readConfig(options), createOutput({ json: false })));
+  .action(async (buildId: string, options) =>
+    pauseCommand(buildId, readConfig(options), createOutput({ json: false })),
+  );
 
 program
   .command('resume')
@@ -106,7 +123,12 @@ program
   .option('--budget <usd>', 'the new budget in US dollars', (value) => Number(value))
   .addOption(configOption())
   .action(async (buildId: string, options) =>
-    resumeCommand(buildId, readConfig(options), options.budget === undefined ? {} : { budgetUsd: options.budget }, createOutput({ json: false })),
+    resumeCommand(
+      buildId,
+      readConfig(options),
+      options.budget === undefined ? {} : { budgetUsd: options.budget },
+      createOutput({ json: false }),
+    ),
   );
 
 program
@@ -114,7 +136,9 @@ program
   .description('cancel the problems in flight and write the manifest of those that finished')
   .argument('<build-id>')
   .addOption(configOption())
-  .action(async (buildId: string, options) => cancelCommand(buildId, readConfig(options), createOutput({ json: false })));
+  .action(async (buildId: string, options) =>
+    cancelCommand(buildId, readConfig(options), createOutput({ json: false })),
+  );
 
 program
   .command('window')
@@ -122,7 +146,9 @@ program
   .argument('<build-id>')
   .argument('<size>', 'problems in flight', (value) => Number(value))
   .addOption(configOption())
-  .action(async (buildId: string, size: number, options) => windowCommand(buildId, size, readConfig(options), createOutput({ json: false })));
+  .action(async (buildId: string, size: number, options) =>
+    windowCommand(buildId, size, readConfig(options), createOutput({ json: false })),
+  );
 
 program
   .command('inspect')
@@ -132,7 +158,13 @@ program
   .addOption(configOption())
   .option('--json', 'print the inspection as JSON')
   .action(async (buildId: string, problemId: string, options) =>
-    inspectCommand(buildId, problemId, readConfig(options), { json: Boolean(options.json) }, createOutput({ json: Boolean(options.json) })),
+    inspectCommand(
+      buildId,
+      problemId,
+      readConfig(options),
+      { json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
   );
 
 program
@@ -150,7 +182,13 @@ program
   .action(async (buildId: string, options) =>
     listCommand(
       buildId,
-      { verdict: options.verdict, subject: options.subject, imageType: options.imageType, stage: options.stage, query: options.query },
+      {
+        verdict: options.verdict,
+        subject: options.subject,
+        imageType: options.imageType,
+        stage: options.stage,
+        query: options.query,
+      },
       readConfig(options),
       { json: Boolean(options.json), limit: options.limit },
       createOutput({ json: Boolean(options.json) }),
@@ -169,7 +207,9 @@ program
 
 program
   .command('export')
-  .description("a finished build's items as a dataset: JSON lines, Parquet (verl's RL layout) or a Hugging Face imagefolder")
+  .description(
+    "a finished build's items as a dataset: JSON lines, Parquet (verl's RL layout) or a Hugging Face imagefolder",
+  )
   .argument('<build-id>')
   .requiredOption('--format <format>', 'jsonl | parquet | hf')
   .option('--out <dir>', 'output folder (default: <state directory>/exports/<build-id>/<format>)')
@@ -181,7 +221,13 @@ program
     exportCommand(
       buildId,
       readConfig(options),
-      { format: options.format, out: options.out, all: Boolean(options.all), generator: options.generator, json: Boolean(options.json) },
+      {
+        format: options.format,
+        out: options.out,
+        all: Boolean(options.all),
+        generator: options.generator,
+        json: Boolean(options.json),
+      },
       createOutput({ json: Boolean(options.json) }),
     ),
   );
@@ -204,7 +250,13 @@ function report(error: unknown, output: Output): number {
     process.stderr.write(`scigen: ${error.message}\n`);
     return 2;
   }
-  if (typeof error === 'object' && error !== null && 'exitCode' in error && 'code' in error && String(error.code).startsWith('commander.')) {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'exitCode' in error &&
+    'code' in error &&
+    String(error.code).startsWith('commander.')
+  ) {
     // Commander already printed its message (or help).
     return error.exitCode === 0 ? 0 : 2;
   }

@@ -10,7 +10,10 @@ const POLL_INTERVAL_MILLISECONDS = 500;
  * Shows a build's progress until its workflow closes: a live bar on a terminal, a line per change
  * otherwise (logs, CI). Reads the build's progress query, so it works for any build, anywhere.
  */
-export async function followProgress(handle: WorkflowHandle, options: { enabled: boolean; output: Output }): Promise<void> {
+export async function followProgress(
+  handle: WorkflowHandle,
+  options: { enabled: boolean; output: Output },
+): Promise<void> {
   const closed = handle.result().then(
     () => true,
     () => true,
@@ -67,7 +70,10 @@ function progressFields(progress: BuildProgress) {
     .filter(([, count]) => count > 0)
     .map(([verdict, count]) => `${verdict} ${count}`)
     .join(', ');
-  const state = progress.phase === 'running' ? `in flight ${progress.inFlight}` : `${progress.phase}${progress.pausedBy ? ` by ${progress.pausedBy}` : ''}, in flight ${progress.inFlight}`;
+  const state =
+    progress.phase === 'running'
+      ? `in flight ${progress.inFlight}`
+      : `${progress.phase}${progress.pausedBy ? ` by ${progress.pausedBy}` : ''}, in flight ${progress.inFlight}`;
   return {
     verdicts: verdicts || 'starting',
     state,

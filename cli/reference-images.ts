@@ -37,7 +37,9 @@ async function referenceProblem(location: ReferenceLocation): Promise<string | n
     if (location.kind === 'file') {
       return (await stat(location.path)).isFile() ? null : `${location.path} is not a file`;
     }
-    return (await createS3Store(`s3://${location.bucket}`).exists(location.key)) ? null : `no such object: ${location.uri}`;
+    return (await createS3Store(`s3://${location.bucket}`).exists(location.key))
+      ? null
+      : `no such object: ${location.uri}`;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return `no such file: ${describe(location)}`;
@@ -73,7 +75,13 @@ export async function checkReferenceImages(parsed: ParsedProblems, inputPath: st
       kept.sources.push(source);
       continue;
     }
-    const error: InputError = { line: source.line, index: source.index, field: source.referenceField ?? 'reference_image', message, id: problem.id };
+    const error: InputError = {
+      line: source.line,
+      index: source.index,
+      field: source.referenceField ?? 'reference_image',
+      message,
+      id: problem.id,
+    };
     kept.errors.push(error);
   }
   kept.errors.sort((a, b) => a.index - b.index);
@@ -88,7 +96,12 @@ export const referenceImageKey = (buildId: string, problemKey: string, extension
  * `builds/<build>/references/<problem key>.<ext>`, and sets `reference_image_key`, so workers
  * anywhere read it from the store and never from the machine that started the build.
  */
-export async function stageReferenceImages(store: ArtifactStore, buildId: string, problems: StagedProblem[], inputPath: string): Promise<void> {
+export async function stageReferenceImages(
+  store: ArtifactStore,
+  buildId: string,
+  problems: StagedProblem[],
+  inputPath: string,
+): Promise<void> {
   const limit = pLimit(REFERENCE_CONCURRENCY);
   await Promise.all(
     problems.map((entry) =>
@@ -97,7 +110,11 @@ export async function stageReferenceImages(store: ArtifactStore, buildId: string
         if (reference === undefined) return;
         const location = resolveReferenceLocation(reference, inputPath);
         const extension = extname(location.kind === 'file' ? location.path : location.key).toLowerCase() || '.png';
-        const key = referenceImageKey(buildId, entry.problemKey, /^\.[a-z0-9]{1,5}$/.test(extension) ? extension : '.png');
+        const key = referenceImageKey(
+          buildId,
+          entry.problemKey,
+          /^\.[a-z0-9]{1,5}$/.test(extension) ? extension : '.png',
+        );
         await store.put(key, await readReference(location));
         entry.problem.reference_image_key = key;
       }),

@@ -24,7 +24,10 @@ export interface TemporalSession {
  * Connects to the configured cluster, or to the embedded dev server: reused when one already
  * listens on the port, started (state under the state directory) when `startServer` allows.
  */
-export async function openTemporal(config: Config, options: { startServer: boolean; log: (line: string) => void }): Promise<TemporalSession> {
+export async function openTemporal(
+  config: Config,
+  options: { startServer: boolean; log: (line: string) => void },
+): Promise<TemporalSession> {
   const namespace = config.temporal.namespace;
   let address: string;
   let uiUrl: string | null = null;
@@ -43,7 +46,11 @@ export async function openTemporal(config: Config, options: { startServer: boole
     }).catch((error: unknown) => {
       throw infrastructureFailure(`cannot start the embedded Temporal dev server: ${(error as Error).message}`);
     });
-    options.log(server.startedByUs ? `Temporal dev server started at ${server.address}` : `Temporal dev server reused at ${server.address}`);
+    options.log(
+      server.startedByUs
+        ? `Temporal dev server started at ${server.address}`
+        : `Temporal dev server reused at ${server.address}`,
+    );
     address = server.address;
     uiUrl = server.uiUrl;
     stopServer = () => server.stop();
@@ -51,7 +58,9 @@ export async function openTemporal(config: Config, options: { startServer: boole
     address = `127.0.0.1:${config.temporal.devServer.port}`;
     uiUrl = `http://localhost:${config.temporal.devServer.uiPort}`;
     if (!(await isPortListening('127.0.0.1', config.temporal.devServer.port))) {
-      throw infrastructureFailure(`no Temporal server at ${address}: start one with \`scigen dev\`, or set TEMPORAL_ADDRESS`);
+      throw infrastructureFailure(
+        `no Temporal server at ${address}: start one with \`scigen dev\`, or set TEMPORAL_ADDRESS`,
+      );
     }
   }
 

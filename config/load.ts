@@ -106,7 +106,9 @@ function describeSource(sources: Source[], path: PropertyKey[], environment: Nod
     if (lookup(source.values, path) === undefined) continue;
     if (source.label !== 'environment') return ` (from ${source.label})`;
     const override = ENVIRONMENT_OVERRIDES.find((entry) => entry.path === path.join('.'));
-    return override && environment[override.variable] !== undefined ? ` (from env ${override.variable})` : ' (from environment)';
+    return override && environment[override.variable] !== undefined
+      ? ` (from env ${override.variable})`
+      : ' (from environment)';
   }
   return '';
 }

@@ -45,7 +45,6 @@ const generator = z
   })
   .strict();
 
-
 /**
  * USD per million tokens, keyed by model name. `cachedInput` is the rate for input tokens served
  * from the provider's prompt cache (default: the input rate); `imageOutput` the rate for output
@@ -240,7 +239,10 @@ export const configSchema = z
             /** @default 256 */
             openFiles: z.int().min(32).default(256),
             /** Captured stdout+stderr per job. @default 1048576 */
-            outputBytes: z.int().min(1024).default(1024 * 1024),
+            outputBytes: z
+              .int()
+              .min(1024)
+              .default(1024 * 1024),
             /** Largest PNG accepted. @default 20 */
             imageMebibytes: z.int().min(1).default(20),
             /** Largest PNG side, checked from its header before decoding. @default 8192 */
@@ -278,7 +280,12 @@ export const configSchema = z
       .superRefine((generators, context) => {
         const seen = new Set<string>();
         for (const [index, { name }] of generators.entries()) {
-          if (seen.has(name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: `generator name "${name}" is used twice` });
+          if (seen.has(name))
+            context.addIssue({
+              code: 'custom',
+              path: [index, 'name'],
+              message: `generator name "${name}" is used twice`,
+            });
           seen.add(name);
         }
       }),

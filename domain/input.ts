@@ -38,7 +38,16 @@ export interface ParsedProblems {
 export const REFERENCE_IMAGE_FIELDS = ['reference_image', 'image'] as const;
 export type ReferenceImageField = (typeof REFERENCE_IMAGE_FIELDS)[number];
 
-const KNOWN_FIELDS = new Set<string>(['id', 'question', 'answer', 'subject', 'image_type', 'caption', 'quizzes', ...REFERENCE_IMAGE_FIELDS]);
+const KNOWN_FIELDS = new Set<string>([
+  'id',
+  'question',
+  'answer',
+  'subject',
+  'image_type',
+  'caption',
+  'quizzes',
+  ...REFERENCE_IMAGE_FIELDS,
+]);
 const OPTIONAL_STRING_FIELDS = ['subject', 'image_type', 'caption'] as const;
 
 interface RawRecord {
@@ -116,7 +125,9 @@ function readJsonArray(text: string, openIndex: number): { records: RawRecord[];
     const message = error instanceof Error ? error.message : String(error);
     return {
       records: [],
-      errors: [{ line: lineOfParseError(text, message), index: -1, field: null, message: `malformed JSON array: ${message}` }],
+      errors: [
+        { line: lineOfParseError(text, message), index: -1, field: null, message: `malformed JSON array: ${message}` },
+      ],
     };
   }
   if (!Array.isArray(parsed)) {
@@ -125,7 +136,11 @@ function readJsonArray(text: string, openIndex: number): { records: RawRecord[];
   const lines = arrayElementLines(text, openIndex);
   const linesKnown = lines.length === parsed.length;
   return {
-    records: parsed.map((value: unknown, index) => ({ value, index, line: linesKnown ? (lines[index] ?? null) : null })),
+    records: parsed.map((value: unknown, index) => ({
+      value,
+      index,
+      line: linesKnown ? (lines[index] ?? null) : null,
+    })),
     errors: [],
   };
 }
@@ -179,7 +194,11 @@ function validateQuizzes(value: unknown): { quizzes?: Quiz[]; errors: FieldError
     }
     const check = validateQuiz(normalizeQuizInput(quiz));
     if (check.ok) quizzes.push(check.value);
-    else errors.push({ field: check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`, message: check.problem });
+    else
+      errors.push({
+        field: check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`,
+        message: check.problem,
+      });
   }
   // An empty list brings no quizzes: the build generates them, as for a problem without the field.
   return { quizzes: quizzes.length > 0 ? quizzes : undefined, errors };
@@ -193,7 +212,11 @@ function validId(value: unknown): value is string | number {
  * A reference image is named by a path (relative to the input file) or a file:// or s3:// URI;
  * whether it exists is checked when the input file is read (read-input-file.ts).
  */
-function validateReferenceImage(value: Record<string, unknown>): { reference?: string; field?: ReferenceImageField; errors: FieldError[] } {
+function validateReferenceImage(value: Record<string, unknown>): {
+  reference?: string;
+  field?: ReferenceImageField;
+  errors: FieldError[];
+} {
   for (const field of REFERENCE_IMAGE_FIELDS) {
     const reference = value[field];
     if (reference === undefined || reference === null) continue;
@@ -201,19 +224,35 @@ function validateReferenceImage(value: Record<string, unknown>): { reference?: s
     if (field === 'image' && reference === '') continue;
     if (typeof reference !== 'string' || reference.trim() === '') {
       return {
-        errors: [{ field, message: `must be a path or a file:// or s3:// URI, got ${typeof reference === 'string' ? 'an empty string' : describeType(reference)}` }],
+        errors: [
+          {
+            field,
+            message: `must be a path or a file:// or s3:// URI, got ${typeof reference === 'string' ? 'an empty string' : describeType(reference)}`,
+          },
+        ],
       };
     }
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(reference)?.[1]?.toLowerCase();
     if (scheme !== undefined && scheme !== 'file' && scheme !== 's3') {
-      return { errors: [{ field, message: `"${scheme}://" is not supported: use a path relative to the input file, or a file:// or s3:// URI` }] };
+      return {
+        errors: [
+          {
+            field,
+            message: `"${scheme}://" is not supported: use a path relative to the input file, or a file:// or s3:// URI`,
+          },
+        ],
+      };
     }
     return { reference, field, errors: [] };
   }
   return { errors: [] };
 }
 
-function validateRecord(value: Record<string, unknown>): { problem: Problem; referenceField?: ReferenceImageField; errors: FieldError[] } {
+function validateRecord(value: Record<string, unknown>): {
+  problem: Problem;
+  referenceField?: ReferenceImageField;
+  errors: FieldError[];
+} {
   const errors: FieldError[] = [];
   const id = value['id'];
   if (!validId(id)) {
@@ -235,7 +274,11 @@ function validateRecord(value: Record<string, unknown>): { problem: Problem; ref
           : `must be a non-empty string, got ${typeof question === 'string' ? 'an empty string' : describeType(question)}`,
     });
   }
-  const problem: Problem = { id: validId(id) ? id : '', question: typeof question === 'string' ? question : '', extra: {} };
+  const problem: Problem = {
+    id: validId(id) ? id : '',
+    question: typeof question === 'string' ? question : '',
+    extra: {},
+  };
 
   const answer = value['answer'];
   if (typeof answer === 'string') problem.answer = answer;
@@ -328,7 +371,11 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
 /** `samples/bad.jsonl:3: field "question": required, must be a non-empty string` */
 export function formatInputError(sourceName: string, error: InputError): string {
   const location =
-    error.line !== null ? `${sourceName}:${error.line}` : error.index >= 0 ? `${sourceName}[${error.index}]` : sourceName;
+    error.line !== null
+      ? `${sourceName}:${error.line}`
+      : error.index >= 0
+        ? `${sourceName}[${error.index}]`
+        : sourceName;
   const body = error.field !== null ? `field "${error.field}": ${error.message}` : error.message;
   return `${location}: ${body}`;
 }
@@ -357,4 +404,3 @@ export function problemKey(id: string | number): string {
   const readable = text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_READABLE_LENGTH);
   return `${readable}-${fnv1a(text)}`;
 }
-

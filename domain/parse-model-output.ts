@@ -304,8 +304,12 @@ export function parseJudgement(text: string): Parsed<Judgement> {
     const wireKey = JUDGE_WIRE_KEYS[dimension];
     const normalized = normalizeKey(wireKey);
     const field = findField(located.value, wireKey, [normalized]);
-    candidate[wireKey] = typeof field.value === 'string' && NUMERIC_STRING.test(field.value) ? Number(field.value) : field.value;
-    const explanation = findField(located.value, `${wireKey}_reasoning`, [`${normalized}reasoning`, `${normalized}reason`]);
+    candidate[wireKey] =
+      typeof field.value === 'string' && NUMERIC_STRING.test(field.value) ? Number(field.value) : field.value;
+    const explanation = findField(located.value, `${wireKey}_reasoning`, [
+      `${normalized}reasoning`,
+      `${normalized}reason`,
+    ]);
     if (typeof explanation.value === 'string' && explanation.value.trim() !== '') {
       dimensionReasoning[dimension] = explanation.value.trim();
     }
@@ -316,14 +320,16 @@ export function parseJudgement(text: string): Parsed<Judgement> {
     return { ok: false, reason: `judge score ${String(issue?.path[0] ?? '')} ${issue?.message ?? 'is invalid'}` };
   }
   const scores = Object.fromEntries(
-    JUDGE_DIMENSIONS.map((dimension) => [dimension, result.data[JUDGE_WIRE_KEYS[dimension] as keyof typeof result.data]]),
+    JUDGE_DIMENSIONS.map((dimension) => [
+      dimension,
+      result.data[JUDGE_WIRE_KEYS[dimension] as keyof typeof result.data],
+    ]),
   ) as JudgeScores;
   return { ok: true, value: { scores, reasoning: result.data.reasoning, dimension_reasoning: dimensionReasoning } };
 }
 
 export type QuizCheck =
-  | { ok: true; value: Quiz }
-  | { ok: false; reason: string; field: string | null; problem: string };
+  { ok: true; value: Quiz } | { ok: false; reason: string; field: string | null; problem: string };
 
 function optionLetterFrom(value: unknown): OptionLetter | undefined {
   if (typeof value !== 'string') return undefined;
@@ -368,11 +374,18 @@ export function validateQuiz(quiz: unknown): QuizCheck {
   const correctOption = optionLetterFrom(quiz['correct_option']);
   if (correctOption === undefined) {
     const given = quiz['correct_option'];
-    return quizFailure('correct_option', given === undefined ? 'is required, one of A, B, C, D' : `is ${describeValue(given)}, expected one of A, B, C, D`);
+    return quizFailure(
+      'correct_option',
+      given === undefined ? 'is required, one of A, B, C, D' : `is ${describeValue(given)}, expected one of A, B, C, D`,
+    );
   }
   return {
     ok: true,
-    value: { question: question.trim(), options: normalized as Record<OptionLetter, string>, correct_option: correctOption },
+    value: {
+      question: question.trim(),
+      options: normalized as Record<OptionLetter, string>,
+      correct_option: correctOption,
+    },
   };
 }
 
@@ -410,7 +423,10 @@ export function parseQuizzes(text: string): Parsed<{ quizzes: Quiz[]; dropped: D
   if (!json.ok) return { ok: false, reason: 'quiz answer has no JSON object' };
   const quizzes = json.value['quizzes'];
   if (!Array.isArray(quizzes)) {
-    return { ok: false, reason: `quiz answer field quizzes: ${quizzes === undefined ? 'is required' : 'must be an array'}` };
+    return {
+      ok: false,
+      reason: `quiz answer field quizzes: ${quizzes === undefined ? 'is required' : 'must be an array'}`,
+    };
   }
   if (quizzes.length === 0) return { ok: false, reason: 'quiz answer has no quizzes' };
   const value: Quiz[] = [];

@@ -9,14 +9,20 @@ import type { Problem, Quiz } from './types.ts';
 
 /** Lowercase, without spaces and trailing punctuation: "5.0 A" and "5.0A." compare equal. */
 function normalized(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, '').replace(/[.。]+$/, '');
+  return text
+    .toLowerCase()
+    .replace(/\s+/g, '')
+    .replace(/[.。]+$/, '');
 }
 
 /**
  * Keeps the quizzes fit for use, in order; the others are dropped with a reason. `index` is the
  * quiz's position in `quizzes`.
  */
-export function screenQuizzes(quizzes: readonly Quiz[], problem: Pick<Problem, 'answer'>): { kept: Quiz[]; dropped: DroppedQuiz[] } {
+export function screenQuizzes(
+  quizzes: readonly Quiz[],
+  problem: Pick<Problem, 'answer'>,
+): { kept: Quiz[]; dropped: DroppedQuiz[] } {
   const kept: Quiz[] = [];
   const dropped: DroppedQuiz[] = [];
   const questions = new Set<string>();
@@ -28,7 +34,10 @@ export function screenQuizzes(quizzes: readonly Quiz[], problem: Pick<Problem, '
       continue;
     }
     if (answer !== '' && normalized(quiz.options[quiz.correct_option]) === answer) {
-      dropped.push({ index, reason: "its correct option is the problem's answer: it tests the solution, not the given setup" });
+      dropped.push({
+        index,
+        reason: "its correct option is the problem's answer: it tests the solution, not the given setup",
+      });
       continue;
     }
     questions.add(question);

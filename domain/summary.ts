@@ -188,7 +188,11 @@ export const FORMER_GENERATOR: GeneratorSpec = { name: 'imgcoder', paradigm: 'co
  * A manifest line's top-level fields as one generator's result: for lines without `results` (an
  * invalid input line, or a record from before generators existed).
  */
-export function resultFromTopLevel(record: ManifestRecord, generator: GeneratorSpec, usage: Usage = record.usage): GeneratorResult {
+export function resultFromTopLevel(
+  record: ManifestRecord,
+  generator: GeneratorSpec,
+  usage: Usage = record.usage,
+): GeneratorResult {
   return {
     generator: generator.name,
     paradigm: generator.paradigm,
@@ -217,7 +221,9 @@ export function resultFromTopLevel(record: ManifestRecord, generator: GeneratorS
  */
 export function resultsOf(record: ManifestRecord, generators: readonly GeneratorSpec[]): GeneratorResult[] {
   if (record.results && record.results.length > 0) return record.results;
-  return generators.map((generator) => resultFromTopLevel(record, generator, generators.length === 1 ? record.usage : ZERO_USAGE));
+  return generators.map((generator) =>
+    resultFromTopLevel(record, generator, generators.length === 1 ? record.usage : ZERO_USAGE),
+  );
 }
 
 /**
@@ -246,7 +252,8 @@ export function createSummaryAccumulator(options: { generators?: readonly Genera
     return totals;
   };
   // The build's generators first, in its order, even those no line mentions yet.
-  for (const generator of knownGenerators) generatorTotals({ generator: generator.name, paradigm: generator.paradigm, model: generator.model });
+  for (const generator of knownGenerators)
+    generatorTotals({ generator: generator.name, paradigm: generator.paradigm, model: generator.model });
   const overall = createTotals();
   const bySubject = new Map<string, GroupTotals>();
   const byImageType = new Map<string, GroupTotals>();

@@ -3,7 +3,15 @@ import { buildPrefix } from '../activities/records.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { createImagefolderWriter } from './imagefolder-writer.ts';
 import type { ExportWriter } from './item-record.ts';
-import { emptyCounts, keyOfUri, manifestKey, selectItems, type ExportItem, type SelectionCounts, type SelectionOptions } from './items.ts';
+import {
+  emptyCounts,
+  keyOfUri,
+  manifestKey,
+  selectItems,
+  type ExportItem,
+  type SelectionCounts,
+  type SelectionOptions,
+} from './items.ts';
 import { createJsonlWriter } from './jsonl-writer.ts';
 import { createParquetWriter } from './parquet-writer.ts';
 
@@ -51,7 +59,8 @@ async function createWriter(options: ExportBuildOptions): Promise<ExportWriter> 
     case 'hf':
       return createImagefolderWriter(options.outDirectory);
     case 'parquet':
-      if (options.python === undefined) throw new ExportError('the parquet export needs a Python with pyarrow (run npm run setup)');
+      if (options.python === undefined)
+        throw new ExportError('the parquet export needs a Python with pyarrow (run npm run setup)');
       return createParquetWriter(options.outDirectory, {
         python: options.python,
         ...(options.parquetRowsPerGroup === undefined ? {} : { rowsPerGroup: options.parquetRowsPerGroup }),

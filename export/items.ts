@@ -71,7 +71,9 @@ export async function* readManifest(store: ArtifactStore, buildId: string): Asyn
     try {
       yield JSON.parse(line) as ManifestRecord;
     } catch (error) {
-      throw new Error(`${store.uri(manifestKey(buildId))}:${lineNumber}: malformed manifest line: ${(error as Error).message}`);
+      throw new Error(
+        `${store.uri(manifestKey(buildId))}:${lineNumber}: malformed manifest line: ${(error as Error).message}`,
+      );
     }
   }
 }

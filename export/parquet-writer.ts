@@ -78,7 +78,9 @@ export async function createParquetWriter(outDirectory: string, options: Parquet
   async function failure(): Promise<Error> {
     const result = await writer;
     const detail = String(result.stderr).trim().split('\n').slice(-5).join('\n');
-    return new Error(`writing ${target} with ${options.python} failed (exit ${result.exitCode ?? result.signal}): ${detail || result.shortMessage}`);
+    return new Error(
+      `writing ${target} with ${options.python} failed (exit ${result.exitCode ?? result.signal}): ${detail || result.shortMessage}`,
+    );
   }
 
   return {

@@ -134,19 +134,28 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const executable = options.executable ?? findTemporalBinary();
   await mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   const argumentsList = [
-    'server', 'start-dev',
-    '--ip', host,
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', options.dbFile,
-    '--namespace', namespace,
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    options.dbFile,
+    '--namespace',
+    namespace,
     // The UI would otherwise fetch a news feed from the internet.
     '--ui-disable-news-fetch',
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
     // WAL with normal sync survives a crash of the server process (not of the machine) and makes
     // every history write far cheaper: measured 2.7 -> 4.0 problems/s in a 120-problem build here.
-    '--sqlite-pragma', 'journal_mode=wal',
-    '--sqlite-pragma', 'synchronous=normal',
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     ...Object.entries(searchAttributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   log(`starting the Temporal dev server on ${address} (UI ${uiUrl}, state ${options.dbFile})`);
@@ -174,7 +183,11 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-function startServerProcess(executable: string, argumentsList: string[], log: (message: string) => void): ServerProcess {
+function startServerProcess(
+  executable: string,
+  argumentsList: string[],
+  log: (message: string) => void,
+): ServerProcess {
   // Its own process group: Ctrl-C reaches only us, so workers can drain before the server stops.
   const child = spawn(executable, argumentsList, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderrTail = '';
@@ -239,7 +252,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitUntilServing(server: ServerProcess, address: string, timeoutMilliseconds: number): Promise<Connection> {
+async function waitUntilServing(
+  server: ServerProcess,
+  address: string,
+  timeoutMilliseconds: number,
+): Promise<Connection> {
   const deadline = Date.now() + timeoutMilliseconds;
   let lastError: unknown;
   for (;;) {
@@ -276,7 +293,11 @@ function exitedError(server: ServerProcess): Error {
   return new Error(`temporal dev server exited with code ${status}${tail === '' ? '' : `: ${tail}`}`);
 }
 
-async function ensureNamespace(connection: Connection, namespace: string, log: (message: string) => void): Promise<void> {
+async function ensureNamespace(
+  connection: Connection,
+  namespace: string,
+  log: (message: string) => void,
+): Promise<void> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
     return;

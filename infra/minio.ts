@@ -55,7 +55,15 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
 
   const child = spawn(
     executable,
-    ['server', options.dataDirectory, '--address', `${host}:${port}`, '--console-address', `${host}:${consolePort}`, '--quiet'],
+    [
+      'server',
+      options.dataDirectory,
+      '--address',
+      `${host}:${port}`,
+      '--console-address',
+      `${host}:${consolePort}`,
+      '--quiet',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {

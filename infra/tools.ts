@@ -7,7 +7,10 @@ export const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export class ToolNotFoundError extends Error {
   override readonly name = 'ToolNotFoundError';
-  constructor(readonly tool: string, message: string) {
+  constructor(
+    readonly tool: string,
+    message: string,
+  ) {
     super(message);
   }
 }

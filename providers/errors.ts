@@ -206,7 +206,8 @@ function parseResetDuration(value: string | null): number | undefined {
   if (!text || !/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
   const unitMilliseconds: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
   let total = 0;
-  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number.parseFloat(match[1]!) * unitMilliseconds[match[2]!]!;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g))
+    total += Number.parseFloat(match[1]!) * unitMilliseconds[match[2]!]!;
   return total > 0 ? Math.round(total) : undefined;
 }
 
@@ -260,14 +261,18 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
   const retryHint = retryAfterMs === undefined ? '' : `, retry after ${formatSeconds(retryAfterMs)}`;
 
   // Auth messages leave out the provider's text: some providers echo part of the key back.
-  if (status === 401 || facts.authRejected) return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
-  if (facts.refused) return build('ProviderRefused', `model refused: safety (${provider} ${facts.providerCode ?? status})`);
+  if (status === 401 || facts.authRejected)
+    return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
+  if (facts.refused)
+    return build('ProviderRefused', `model refused: safety (${provider} ${facts.providerCode ?? status})`);
   if (status === 403) return build('ProviderAuthError', `API key for ${provider} may not use model${model} (403)`);
   if (status === 429) return build('ProviderRateLimited', `rate limited by ${provider} (429)${retryHint}`);
   if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408)${retryHint}`);
-  if (status === 409) return build('ProviderUnavailable', `${provider} busy with a conflicting request (409)${retryHint}`);
+  if (status === 409)
+    return build('ProviderUnavailable', `${provider} busy with a conflicting request (409)${retryHint}`);
   if (status >= 500) return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}`);
-  if (status === 404) return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (404)${because}`);
+  if (status === 404)
+    return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (404)${because}`);
   if (status === 413) return build('ProviderBadRequest', `request too large for ${provider} (413)${because}`);
   if (status === 422) return build('ProviderBadRequest', `${provider} could not process the request (422)${because}`);
   if (status >= 400) return build('ProviderBadRequest', `${provider} rejected the request (${status})${because}`);
@@ -275,12 +280,21 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
 }
 
 const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError', 'APIConnectionTimeoutError']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 const LOOKUP_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
 
-function failureForTransport(provider: ProviderName, context: ProviderErrorContext, error: unknown): ApplicationFailure {
+function failureForTransport(
+  provider: ProviderName,
+  context: ProviderErrorContext,
+  error: unknown,
+): ApplicationFailure {
   const chain = causeChain(error);
   const names = chain.map(nameOf);
   const codes = chain.map((link) => stringField(link, 'code')).filter((code): code is string => code !== undefined);
@@ -294,10 +308,14 @@ function failureForTransport(provider: ProviderName, context: ProviderErrorConte
   const resetCode = codes.find((code) => RESET_CODES.has(code));
   if (resetCode) return build('ProviderConnectionError', `connection to ${provider} was reset`, resetCode);
   const refusedCode = codes.find((code) => REFUSED_CODES.has(code));
-  if (refusedCode) return build('ProviderConnectionError', `could not connect to ${provider} (connection refused)`, refusedCode);
+  if (refusedCode)
+    return build('ProviderConnectionError', `could not connect to ${provider} (connection refused)`, refusedCode);
   const lookupCode = codes.find((code) => LOOKUP_CODES.has(code));
   if (lookupCode) return build('ProviderConnectionError', `could not resolve the ${provider} host`, lookupCode);
-  if (names.includes('APIConnectionError') || chain.some((link) => link instanceof TypeError && /fetch failed|terminated/i.test(link.message))) {
+  if (
+    names.includes('APIConnectionError') ||
+    chain.some((link) => link instanceof TypeError && /fetch failed|terminated/i.test(link.message))
+  ) {
     return build('ProviderConnectionError', `could not reach ${provider}`, codes[0]);
   }
   // A 200 whose body is not the JSON the SDK expects (a proxy's HTML page, a body cut short).
@@ -334,7 +352,8 @@ function parseGoogleErrorBody(text: string | undefined): GoogleErrorFacts {
   for (const detail of details) {
     const kind = stringField(detail, '@type') ?? '';
     if (kind.endsWith('google.rpc.ErrorInfo')) facts.reason = stringField(detail, 'reason');
-    if (kind.endsWith('google.rpc.RetryInfo')) facts.retryAfterMs = parseGoogleDuration(stringField(detail, 'retryDelay'));
+    if (kind.endsWith('google.rpc.RetryInfo'))
+      facts.retryAfterMs = parseGoogleDuration(stringField(detail, 'retryDelay'));
   }
   return facts;
 }

@@ -51,7 +51,10 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
     secrets: [options.apiKey],
   });
   /** One generateContent request with the scigen headers and the cancellation signal; its errors sorted. */
-  async function send(request: ModelRequest | ImageRequest, parameters: GenerateContentParameters): Promise<GenerateContentResponse> {
+  async function send(
+    request: ModelRequest | ImageRequest,
+    parameters: GenerateContentParameters,
+  ): Promise<GenerateContentResponse> {
     try {
       return await client.models.generateContent({
         ...parameters,
@@ -113,7 +116,10 @@ export function toGeminiParameters(request: ModelRequest): GenerateContentParame
       // responseJsonSchema takes JSON Schema as it is; the older responseSchema wants Google's
       // OpenAPI subset (upper-case types, no additionalProperties). The mime type is required with it.
       ...(request.responseSchema
-        ? { responseMimeType: 'application/json', responseJsonSchema: toGeminiResponseJsonSchema(request.responseSchema) }
+        ? {
+            responseMimeType: 'application/json',
+            responseJsonSchema: toGeminiResponseJsonSchema(request.responseSchema),
+          }
         : {}),
       // Continuation would send follow-up requests on its own; one call must stay one request.
       automaticContinuation: false,
@@ -152,10 +158,10 @@ export function readGeminiResponse(
   const finishReason = candidate?.finishReason;
   return {
     // `text` joins the first candidate's text parts and skips thought parts (GenerateContentResponse.text).
-    text: candidate ? response.text ?? '' : '',
+    text: candidate ? (response.text ?? '') : '',
     usage,
     model: response.modelVersion || requestedModel,
-    finishReason: candidate ? finishReason ?? 'none' : null,
+    finishReason: candidate ? (finishReason ?? 'none') : null,
     truncated: finishReason === 'MAX_TOKENS',
   };
 }
@@ -184,10 +190,10 @@ export function readGeminiImageResponse(
     : null;
   return {
     image,
-    text: candidate ? response.text ?? '' : '',
+    text: candidate ? (response.text ?? '') : '',
     usage,
     model: response.modelVersion || requestedModel,
-    finishReason: candidate ? candidate.finishReason ?? 'none' : null,
+    finishReason: candidate ? (candidate.finishReason ?? 'none') : null,
   };
 }
 
@@ -226,7 +232,12 @@ function toGeminiPart(part: ModelPart): Part {
   return { inlineData: { mimeType: part.mimeType, data: Buffer.from(part.data).toString('base64') } };
 }
 
-function refusedFailure(reason: string, providerReason: string, context: ProviderErrorContext, usage: TokenUsage): ApplicationFailure {
+function refusedFailure(
+  reason: string,
+  providerReason: string,
+  context: ProviderErrorContext,
+  usage: TokenUsage,
+): ApplicationFailure {
   return createProviderFailure({
     provider: 'gemini',
     type: 'ProviderRefused',

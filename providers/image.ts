@@ -26,7 +26,9 @@ const MAX_SHRINK_ROUNDS = 8;
 export function fitImage(image: ImagePart, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): ImagePart {
   if (!isPng(image.data)) {
     if (image.data.byteLength <= limits.maxBytes) return image;
-    throw new Error(`a ${image.mimeType} image of ${image.data.byteLength} bytes is over the ${limits.maxBytes}-byte limit and only PNG can be shrunk`);
+    throw new Error(
+      `a ${image.mimeType} image of ${image.data.byteLength} bytes is over the ${limits.maxBytes}-byte limit and only PNG can be shrunk`,
+    );
   }
   const { width, height } = pngSize(image.data);
   if (Math.max(width, height) <= limits.maxSide && image.data.byteLength <= limits.maxBytes) return image;
@@ -36,7 +38,8 @@ export function fitImage(image: ImagePart, limits: ImageLimits = DEFAULT_IMAGE_L
   for (let round = 0; round < MAX_SHRINK_ROUNDS; round++) {
     const targetWidth = Math.max(1, Math.round(width * scale));
     const targetHeight = Math.max(1, Math.round(height * scale));
-    const pixels = scale === 1 ? new Uint8Array(decoded.data) : resizeRgba(decoded.data, width, height, targetWidth, targetHeight);
+    const pixels =
+      scale === 1 ? new Uint8Array(decoded.data) : resizeRgba(decoded.data, width, height, targetWidth, targetHeight);
     const encoded = encodePng(pixels, targetWidth, targetHeight);
     if (encoded.byteLength <= limits.maxBytes) return { type: 'image', mimeType: 'image/png', data: encoded };
     scale *= Math.sqrt(limits.maxBytes / encoded.byteLength) * SHRINK_MARGIN;
@@ -113,7 +116,13 @@ function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array 
  * the source pixels under it, so thin lines fade rather than vanish. Colours are averaged with
  * premultiplied alpha, so transparent pixels do not darken the edges of what they surround.
  */
-export function resizeRgba(source: Uint8Array, width: number, height: number, targetWidth: number, targetHeight: number): Uint8Array {
+export function resizeRgba(
+  source: Uint8Array,
+  width: number,
+  height: number,
+  targetWidth: number,
+  targetHeight: number,
+): Uint8Array {
   const horizontal = coverage(width, targetWidth);
   const vertical = coverage(height, targetHeight);
 

@@ -54,7 +54,10 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     secrets: [options.apiKey],
   });
   /** One SDK call with the scigen headers and the cancellation signal; its errors sorted. */
-  async function send<T>(request: ModelRequest | ImageRequest, call: (requestOptions: OpenAI.RequestOptions) => Promise<T>): Promise<T> {
+  async function send<T>(
+    request: ModelRequest | ImageRequest,
+    call: (requestOptions: OpenAI.RequestOptions) => Promise<T>,
+  ): Promise<T> {
     try {
       return await call({
         headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
@@ -71,11 +74,15 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
   return {
     name: 'openai',
     async generate(request: ModelRequest): Promise<ModelResponse> {
-      const completion = await send(request, (requestOptions) => client.chat.completions.create(toOpenAiBody(request), requestOptions));
+      const completion = await send(request, (requestOptions) =>
+        client.chat.completions.create(toOpenAiBody(request), requestOptions),
+      );
       return readOpenAiCompletion(completion, request.model, errorContext(request));
     },
     async generateImage(request: ImageRequest): Promise<ImageResponse> {
-      const images = await send(request, (requestOptions) => client.images.generate(toOpenAiImageBody(request), requestOptions));
+      const images = await send(request, (requestOptions) =>
+        client.images.generate(toOpenAiImageBody(request), requestOptions),
+      );
       return readOpenAiImages(images, request.model);
     },
   };
@@ -163,7 +170,7 @@ export function readOpenAiCompletion(
     text: choice?.message?.content ?? '',
     usage,
     model: completion.model || requestedModel,
-    finishReason: choice ? choice.finish_reason ?? 'none' : null,
+    finishReason: choice ? (choice.finish_reason ?? 'none') : null,
     truncated: choice?.finish_reason === 'length',
   };
 }
@@ -194,7 +201,12 @@ function toOpenAiPart(part: ModelPart): ChatCompletionContentPart {
   return { type: 'image_url', image_url: { url: `data:${part.mimeType};base64,${base64}`, detail: 'high' } };
 }
 
-function refusedFailure(reason: string, context: ProviderErrorContext, usage: TokenUsage, providerCode: string): ApplicationFailure {
+function refusedFailure(
+  reason: string,
+  context: ProviderErrorContext,
+  usage: TokenUsage,
+  providerCode: string,
+): ApplicationFailure {
   return createProviderFailure({
     provider: 'openai',
     type: 'ProviderRefused',

@@ -79,6 +79,7 @@ export function withRateLimitCooldown(provider: ModelProvider, options: RateLimi
   return {
     name: provider.name,
     generate: (request: ModelRequest): Promise<ModelResponse> => paced(request, () => provider.generate(request)),
-    generateImage: (request: ImageRequest): Promise<ImageResponse> => paced(request, () => provider.generateImage(request)),
+    generateImage: (request: ImageRequest): Promise<ImageResponse> =>
+      paced(request, () => provider.generateImage(request)),
   };
 }

@@ -76,7 +76,10 @@ function deepFreeze<T>(value: T): T {
  */
 export function toGeminiResponseJsonSchema(responseSchema: ResponseSchema): Record<string, unknown> {
   return converted(geminiSchemas, responseSchema, () => {
-    const { $schema: _dialect, ...schema } = z.toJSONSchema(responseSchema.schema, { target: 'draft-7' }) as Record<string, unknown>;
+    const { $schema: _dialect, ...schema } = z.toJSONSchema(responseSchema.schema, { target: 'draft-7' }) as Record<
+      string,
+      unknown
+    >;
     return adaptForGemini(schema, responseSchema.name) as Record<string, unknown>;
   });
 }

@@ -128,16 +128,14 @@ export function toRenderIntrospection(result: HarnessResult): RenderIntrospectio
           axes: text.axes,
         })),
         textsTruncated: introspection.texts_truncated,
-        overlaps: introspection.overlaps.map(
-          (overlap): ArtistOverlap => ({
-            kind: overlap.kind,
-            text: overlap.text,
-            other: overlap.other,
-            otherDescription: overlap.other_description,
-            otherBbox: box(overlap.other_bbox),
-            area: overlap.area,
-          }),
-        ),
+        overlaps: introspection.overlaps.map((overlap): ArtistOverlap => ({
+          kind: overlap.kind,
+          text: overlap.text,
+          other: overlap.other,
+          otherDescription: overlap.other_description,
+          otherBbox: box(overlap.other_bbox),
+          area: overlap.area,
+        })),
       };
     }),
   };
@@ -160,7 +158,9 @@ function formatRange(range: readonly (number | null)[]): string {
 function figureFindings(figure: FigureIntrospection, flawsOnly = false): string[] {
   const findings: string[] = [];
   if (figure.blank) {
-    findings.push(`the figure is blank or nearly so (${(figure.inkFraction * 100).toFixed(4)}% of its pixels are drawn)`);
+    findings.push(
+      `the figure is blank or nearly so (${(figure.inkFraction * 100).toFixed(4)}% of its pixels are drawn)`,
+    );
     figure.axes.forEach((axes, index) => {
       const drawn = axes.lines + axes.patches + axes.texts + axes.collections + axes.images;
       findings.push(
@@ -183,13 +183,16 @@ function figureFindings(figure: FigureIntrospection, flawsOnly = false): string[
     findings.push(`${describeText(text.role)} ${quote(text.text)} overlaps ${overlap.otherDescription}`);
   }
   if (tickLabelOverlaps > 0) {
-    const pairs = tickLabelOverlaps === 1 ? '1 pair of tick labels overlaps' : `${tickLabelOverlaps} pairs of tick labels overlap`;
+    const pairs =
+      tickLabelOverlaps === 1 ? '1 pair of tick labels overlaps' : `${tickLabelOverlaps} pairs of tick labels overlap`;
     findings.push(`${pairs}; use fewer ticks or rotate them`);
   }
 
   for (const text of figure.texts) {
     if (text.fontSize !== null && text.fontSize < SMALLEST_READABLE_POINTS && text.text.trim() !== '') {
-      findings.push(`${describeText(text.role)} ${quote(text.text)} is set in ${text.fontSize} pt type, too small to read`);
+      findings.push(
+        `${describeText(text.role)} ${quote(text.text)} is set in ${text.fontSize} pt type, too small to read`,
+      );
     }
   }
   return findings;
@@ -216,12 +219,17 @@ function describeText(role: string): string {
  * Short sentences a model can act on ("label 'F = 25 N' overlaps an arrow"), at most `limit`,
  * duplicates removed; prefixed with the figure number when the script made several.
  */
-export function describeFindings(introspection: RenderIntrospection | undefined, limit = 12, options: { flawsOnly?: boolean } = {}): string[] {
+export function describeFindings(
+  introspection: RenderIntrospection | undefined,
+  limit = 12,
+  options: { flawsOnly?: boolean } = {},
+): string[] {
   if (introspection === undefined) return [];
   const several = introspection.figures.length > 1;
   const findings: string[] = [];
   for (const figure of introspection.figures) {
-    for (const finding of figureFindings(figure, options.flawsOnly)) findings.push(several ? `figure ${figure.figure}: ${finding}` : finding);
+    for (const finding of figureFindings(figure, options.flawsOnly))
+      findings.push(several ? `figure ${figure.figure}: ${finding}` : finding);
   }
   const unique = [...new Set(findings)];
   if (unique.length <= limit) return unique;

@@ -161,8 +161,10 @@ function commonViolations(
     );
   }
   if (report.uid === 0) return 'runs as root';
-  if (!NO_CAPABILITIES.test(report.capabilities_effective ?? '')) return `holds capabilities ${report.capabilities_effective}`;
-  if (!NO_CAPABILITIES.test(report.capabilities_bounding ?? '')) return `may regain capabilities ${report.capabilities_bounding}`;
+  if (!NO_CAPABILITIES.test(report.capabilities_effective ?? ''))
+    return `holds capabilities ${report.capabilities_effective}`;
+  if (!NO_CAPABILITIES.test(report.capabilities_bounding ?? ''))
+    return `may regain capabilities ${report.capabilities_bounding}`;
   if (!report.no_new_privs) return 'may gain privileges through setuid programs (no_new_privs is off)';
   if (perSlotUid && report.groups.length > 0) return `keeps supplementary groups ${report.groups.join(',')}`;
   const unexpected = report.environment.filter((key) => !(SANDBOX_ENVIRONMENT_KEYS as readonly string[]).includes(key));
@@ -173,7 +175,8 @@ function commonViolations(
 function namespaceViolations(report: SandboxSelfCheck): string | undefined {
   if (report.pid !== 1) return `is pid ${report.pid}, not pid 1 of its own pid namespace`;
   const interfaces = report.network_interfaces ?? [];
-  if (interfaces.length !== 1 || interfaces[0] !== 'lo') return `sees network interfaces ${interfaces.join(', ') || 'none'}`;
+  if (interfaces.length !== 1 || interfaces[0] !== 'lo')
+    return `sees network interfaces ${interfaces.join(', ') || 'none'}`;
   return undefined;
 }
 
@@ -181,7 +184,8 @@ function namespaceViolations(report: SandboxSelfCheck): string | undefined {
 function parentDirectories(destinations: string[]): string[] {
   const parents = new Set<string>();
   for (const destination of destinations) {
-    for (let directory = dirname(destination); directory !== '/'; directory = dirname(directory)) parents.add(directory);
+    for (let directory = dirname(destination); directory !== '/'; directory = dirname(directory))
+      parents.add(directory);
   }
   return [...parents].sort((first, second) => first.length - second.length);
 }
@@ -237,7 +241,14 @@ async function planBubblewrap(context: IsolationContext): Promise<IsolationPlan>
     '/proc',
     '--dev',
     '/dev',
-    ...['/tmp', '/dev/shm'].flatMap((path) => ['--perms', '1777', '--size', String(SHARED_SCRATCH_BYTES), '--tmpfs', path]),
+    ...['/tmp', '/dev/shm'].flatMap((path) => [
+      '--perms',
+      '1777',
+      '--size',
+      String(SHARED_SCRATCH_BYTES),
+      '--tmpfs',
+      path,
+    ]),
     ...parentDirectories(bindsInside).flatMap((directory) => ['--perms', '0755', '--dir', directory]),
     ...pythonRoots.flatMap((root) => ['--ro-bind', root, root]),
     '--ro-bind',
@@ -319,12 +330,13 @@ async function planNamespaces(context: IsolationContext): Promise<IsolationPlan>
   if (!context.isRoot) return { ok: false, reason: 'needs root to enter namespaces as a per-slot uid' };
   const unshare = await findTool('unshare', context.searchPath);
   const setpriv = await findTool('setpriv', context.searchPath);
-  if (unshare === undefined || setpriv === undefined) return { ok: false, reason: 'unshare or setpriv is not installed (util-linux)' };
+  if (unshare === undefined || setpriv === undefined)
+    return { ok: false, reason: 'unshare or setpriv is not installed (util-linux)' };
   const isolation: Isolation = {
     level: 'namespaces',
     summary:
       'no network; own pid, mount, ipc and uts namespaces with a private /proc; one unprivileged uid per slot; ' +
-      'no capabilities; seccomp guard; the file system is the host\'s (install bubblewrap for a read-only system)',
+      "no capabilities; seccomp guard; the file system is the host's (install bubblewrap for a read-only system)",
     perSlotUid: true,
     sandbox(slot) {
       const hostSlotDirectory = join(context.workDirectory, `slot-${slot.uid}`);
@@ -390,7 +402,10 @@ async function planUnprivilegedUid(context: IsolationContext): Promise<Isolation
       };
     },
     findViolation(report, slot) {
-      return commonViolations(report, slot, true, context) ?? (report.seccomp_guard ? undefined : 'cannot install the seccomp guard');
+      return (
+        commonViolations(report, slot, true, context) ??
+        (report.seccomp_guard ? undefined : 'cannot install the seccomp guard')
+      );
     },
   };
   return { ok: true, isolation };

@@ -68,7 +68,10 @@ export async function readJobFile(
       return { ...failure('invalid-output', `${fileName} changed or is linked elsewhere`), missing: false };
     }
     if (stats.size > maxBytes) {
-      return { ...failure('limit', `${fileName} is ${stats.size} bytes, over the ${maxBytes} byte limit`), missing: false };
+      return {
+        ...failure('limit', `${fileName} is ${stats.size} bytes, over the ${maxBytes} byte limit`),
+        missing: false,
+      };
     }
     if (readHeader !== undefined) {
       const header = Buffer.alloc(Math.min(PNG_HEADER_BYTES, stats.size));
@@ -113,7 +116,11 @@ function checkPngHeader(fileName: string, header: Buffer, maxSide: number): Fail
  * Deliberately no decode: inflating costs ~100 ms of event loop per megapixel, and the script could
  * forge a well-formed PNG anyway — what the walk catches is a truncated or corrupted file.
  */
-export async function readVerifiedPng(jobDirectory: string, fileName: string, limits: PngLimits): Promise<VerifiedPng | Failure> {
+export async function readVerifiedPng(
+  jobDirectory: string,
+  fileName: string,
+  limits: PngLimits,
+): Promise<VerifiedPng | Failure> {
   const file = await readJobFile(jobDirectory, fileName, limits.maxBytes, (header) =>
     checkPngHeader(fileName, header, limits.maxSide),
   );

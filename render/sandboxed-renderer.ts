@@ -104,7 +104,9 @@ interface Started {
   claims: UidClaims | undefined;
 }
 
-type Outcome = { ok: true; images: Uint8Array[]; width: number; height: number; introspection: RenderIntrospection } | (Failure & { introspection?: RenderIntrospection });
+type Outcome =
+  | { ok: true; images: Uint8Array[]; width: number; height: number; introspection: RenderIntrospection }
+  | (Failure & { introspection?: RenderIntrospection });
 
 const renderDirectory = dirname(fileURLToPath(import.meta.url));
 const JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
@@ -184,14 +186,18 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
       timeout: 120_000,
     });
     if (result.exitCode !== 0) {
-      throw new IsolationUnavailableError(`${python} cannot import matplotlib: ${String(result.stderr).trim().split('\n').at(-1)}`);
+      throw new IsolationUnavailableError(
+        `${python} cannot import matplotlib: ${String(result.stderr).trim().split('\n').at(-1)}`,
+      );
     }
     for (const file of await readdir(directory)) await chmod(join(directory, file), 0o644);
     const layout = interpreterSchema.parse(JSON.parse(String(result.stdout).trim().split('\n').at(-1) ?? '{}'));
     // A directory inside another bound one needs no bind of its own.
     const sorted = [...layout.roots].sort((first, second) => first.length - second.length);
     return {
-      roots: sorted.filter((root, index) => root !== '/' && !sorted.slice(0, index).some((other) => root.startsWith(`${other}/`))),
+      roots: sorted.filter(
+        (root, index) => root !== '/' && !sorted.slice(0, index).some((other) => root.startsWith(`${other}/`)),
+      ),
       prefixes: { prefix: layout.prefix, basePrefix: layout.base_prefix },
     };
   }
@@ -252,7 +258,8 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
       busy: false,
       zygoteStarts: 0,
     }));
-    const candidates = options.isolation === undefined || options.isolation === 'auto' ? ISOLATION_LEVELS : [options.isolation];
+    const candidates =
+      options.isolation === undefined || options.isolation === 'auto' ? ISOLATION_LEVELS : [options.isolation];
     const reasons: string[] = [];
     try {
       for (const level of candidates) {
@@ -262,7 +269,9 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
           continue;
         }
         const { isolation } = plan;
-        const sandboxes = slots.map((slot) => isolation.sandbox({ index: slot.index, uid: isolation.perSlotUid ? slot.uid : undefined }));
+        const sandboxes = slots.map((slot) =>
+          isolation.sandbox({ index: slot.index, uid: isolation.perSlotUid ? slot.uid : undefined }),
+        );
         const first = slots[0]!;
         // The probe is for real: the first slot's zygote starts inside the level and reports
         // what it can see and do, which must match what the level promises.
@@ -362,7 +371,10 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
       case 'output-limit':
         return failure('limit', `the script printed more than ${limits.outputBytes} bytes and was stopped; print less`);
       case 'sandbox-died':
-        return failure('exception', `the render sandbox ended during the job; the script may have exhausted a resource${end.diagnostics ? `:\n${lastLines(end.diagnostics, 5)}` : ''}`);
+        return failure(
+          'exception',
+          `the render sandbox ended during the job; the script may have exhausted a resource${end.diagnostics ? `:\n${lastLines(end.diagnostics, 5)}` : ''}`,
+        );
       case 'cancelled':
         throw new Error('unreachable: a cancelled job is rethrown before interpretation');
       case 'exited':
@@ -401,13 +413,22 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
 
     const images: VerifiedPng[] = [];
     for (const figure of drawnFigures) {
-      const image = await readVerifiedPng(hostDirectory, figure.file, { maxBytes: limits.imageBytes, maxSide: limits.imageSidePixels });
+      const image = await readVerifiedPng(hostDirectory, figure.file, {
+        maxBytes: limits.imageBytes,
+        maxSide: limits.imageSidePixels,
+      });
       if (!image.ok) return image;
       images.push(image);
     }
     const [first] = images;
     if (first === undefined) return failure('no-figure', 'no figure was saved');
-    return { ok: true, images: images.map((image) => image.bytes), width: first.width, height: first.height, introspection };
+    return {
+      ok: true,
+      images: images.map((image) => image.bytes),
+      width: first.width,
+      height: first.height,
+      introspection,
+    };
   }
 
   async function renderJob(request: RenderRequest): Promise<RenderResult> {
@@ -437,7 +458,12 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
 
       const signal = request.signal === undefined ? closing.signal : AbortSignal.any([request.signal, closing.signal]);
       const end = await zygote.run(
-        { id: nextJobNumber++, directory: `${sandbox.jobsRootInside}/${name}`, dpi: request.dpi, timeoutMs: request.timeoutMs },
+        {
+          id: nextJobNumber++,
+          directory: `${sandbox.jobsRootInside}/${name}`,
+          dpi: request.dpi,
+          timeoutMs: request.timeoutMs,
+        },
         signal,
       );
       // Cancellation is not a render outcome: it propagates, so the caller's cancellation holds.
@@ -510,7 +536,13 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
           }),
         );
         await state.claims?.release();
-        await Promise.all(state.sandboxes.map((sandbox) => (sandbox.hostSlotDirectory === undefined ? undefined : rm(sandbox.hostSlotDirectory, { recursive: true, force: true }))));
+        await Promise.all(
+          state.sandboxes.map((sandbox) =>
+            sandbox.hostSlotDirectory === undefined
+              ? undefined
+              : rm(sandbox.hostSlotDirectory, { recursive: true, force: true }),
+          ),
+        );
       }
       if (fontCacheDirectory !== undefined) await rm(fontCacheDirectory, { recursive: true, force: true });
     },

@@ -22,7 +22,12 @@ function processIsAlive(pid: number): boolean {
 async function accountUids(): Promise<Set<number>> {
   try {
     const passwd = await readFile('/etc/passwd', 'utf8');
-    return new Set(passwd.split('\n').map((line) => Number(line.split(':')[2])).filter(Number.isInteger));
+    return new Set(
+      passwd
+        .split('\n')
+        .map((line) => Number(line.split(':')[2]))
+        .filter(Number.isInteger),
+    );
   } catch {
     return new Set();
   }

@@ -126,20 +126,35 @@ export class Zygote {
       this.exitedFlag = true;
       const job = this.inFlight;
       this.inFlight = undefined;
-      job?.resolve({ ending: 'sandbox-died', exitCode: null, signal: null, output: '', cpuSeconds: null, diagnostics: this.diagnosticsText() });
+      job?.resolve({
+        ending: 'sandbox-died',
+        exitCode: null,
+        signal: null,
+        output: '',
+        cpuSeconds: null,
+        diagnostics: this.diagnosticsText(),
+      });
     });
   }
 
-  static async start(sandbox: SlotSandbox, settings: ZygoteSettings, options: { readyTimeoutMs: number }): Promise<Zygote> {
+  static async start(
+    sandbox: SlotSandbox,
+    settings: ZygoteSettings,
+    options: { readyTimeoutMs: number },
+  ): Promise<Zygote> {
     // A long-lived process speaking a line protocol, with an extra descriptor for bwrap's report:
     // node's spawn fits that better than execa's run-to-completion model. The environment is
     // exactly the one given (the worker's, with its API keys, never reaches the sandbox).
-    const subprocess = spawn(sandbox.file, [...sandbox.args, JSON.stringify({ ...settings, ...sandbox.zygoteSettings })], {
-      env: sandbox.environment,
-      // Its own process group, so one kill(-pid) reaches the sandbox's launcher processes.
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', sandbox.zygotePid === 'info-descriptor' ? 'pipe' : 'ignore'],
-    });
+    const subprocess = spawn(
+      sandbox.file,
+      [...sandbox.args, JSON.stringify({ ...settings, ...sandbox.zygoteSettings })],
+      {
+        env: sandbox.environment,
+        // Its own process group, so one kill(-pid) reaches the sandbox's launcher processes.
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe', sandbox.zygotePid === 'info-descriptor' ? 'pipe' : 'ignore'],
+      },
+    );
     const { pid } = subprocess;
     if (pid === undefined) {
       const error = await new Promise<Error>((resolve) => subprocess.once('error', resolve));
@@ -181,7 +196,11 @@ export class Zygote {
     const childPid = sandbox.zygotePid === 'info-descriptor' ? readChildPid(subprocess) : Promise.resolve(pid);
     const ready = new Promise<ZygoteReadyReport>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new ZygoteStartError(`the zygote did not report ready within ${options.readyTimeoutMs} ms${tail(diagnostics)}`));
+        reject(
+          new ZygoteStartError(
+            `the zygote did not report ready within ${options.readyTimeoutMs} ms${tail(diagnostics)}`,
+          ),
+        );
       }, options.readyTimeoutMs);
       messageListeners.push((line) => {
         const parsed = readyMessageSchema.safeParse(safeJson(line));
@@ -227,7 +246,14 @@ export class Zygote {
   run(job: ZygoteJob, signal?: AbortSignal): Promise<ZygoteJobEnd> {
     if (this.inFlight !== undefined) throw new Error('a zygote runs one job at a time');
     if (!this.alive) {
-      return Promise.resolve({ ending: 'sandbox-died', exitCode: null, signal: null, output: '', cpuSeconds: null, diagnostics: this.diagnosticsText() });
+      return Promise.resolve({
+        ending: 'sandbox-died',
+        exitCode: null,
+        signal: null,
+        output: '',
+        cpuSeconds: null,
+        diagnostics: this.diagnosticsText(),
+      });
     }
     this.jobsServed++;
     return new Promise<ZygoteJobEnd>((resolve) => {

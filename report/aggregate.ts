@@ -22,11 +22,22 @@ export interface ReportEntry {
 }
 
 export function entriesOf(record: ManifestRecord, knownGenerators: readonly KnownGenerator[]): ReportEntry[] {
-  if (record.results !== undefined && record.results.length > 0) return record.results.map((result) => ({ record, result }));
-  const named = record.generator === undefined ? undefined : knownGenerators.find((known) => known.generator === record.generator);
+  if (record.results !== undefined && record.results.length > 0)
+    return record.results.map((result) => ({ record, result }));
+  const named =
+    record.generator === undefined ? undefined : knownGenerators.find((known) => known.generator === record.generator);
   const generators =
-    knownGenerators.length > 0 ? knownGenerators : [record.generator === undefined ? LEGACY_GENERATOR : (named ?? { ...LEGACY_GENERATOR, generator: record.generator })];
-  return generators.map((generator) => ({ record, result: resultFromTopLevel(record, { ...generator, name: generator.generator }) }));
+    knownGenerators.length > 0
+      ? knownGenerators
+      : [
+          record.generator === undefined
+            ? LEGACY_GENERATOR
+            : (named ?? { ...LEGACY_GENERATOR, generator: record.generator }),
+        ];
+  return generators.map((generator) => ({
+    record,
+    result: resultFromTopLevel(record, { ...generator, name: generator.generator }),
+  }));
 }
 
 /** Share of a row's problems that were accepted; null for an empty row. */

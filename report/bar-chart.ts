@@ -53,7 +53,8 @@ export function renderBarChart(input: BarChartInput): string {
   }
   input.groups.forEach((group, groupIndex) => {
     const groupTop = TOP + groupIndex * (groupHeight + GROUP_GAP);
-    const label = group.label.length > LABEL_CHARACTERS ? `${group.label.slice(0, LABEL_CHARACTERS - 1)}…` : group.label;
+    const label =
+      group.label.length > LABEL_CHARACTERS ? `${group.label.slice(0, LABEL_CHARACTERS - 1)}…` : group.label;
     parts.push(
       `<text class="group-label" x="${LABEL_WIDTH - 8}" y="${groupTop + groupHeight / 2 + 4}" text-anchor="end"><title>${escapeHtml(group.label)}</title>${escapeHtml(label)}</text>`,
     );

@@ -4,7 +4,15 @@
  * fills from the card index and the card chunks.
  */
 import type { BuildSummary, GeneratorSummary, LeaderboardRow } from '../domain/summary.ts';
-import { JUDGE_DIMENSIONS, type GeneratorResult, type ImageVersion, type JudgeScores, type Paradigm, type QuizResult, type Verdict } from '../domain/types.ts';
+import {
+  JUDGE_DIMENSIONS,
+  type GeneratorResult,
+  type ImageVersion,
+  type JudgeScores,
+  type Paradigm,
+  type QuizResult,
+  type Verdict,
+} from '../domain/types.ts';
 import { acceptanceRate } from './aggregate.ts';
 import { renderBarChart, type ChartSeries } from './bar-chart.ts';
 import { escapeHtml, jsonForScript } from './escape.ts';
@@ -116,27 +124,52 @@ interface Column {
 
 function columnsFor(rows: LeaderboardRow[]): Column[] {
   const columns: Column[] = [
-    { header: 'R_inv', title: 'share of quizzes answered correctly from the image alone', value: (row) => row.r_inv_mean, format: formatPercent, best: true },
-    ...JUDGE_DIMENSIONS.map(
-      (dimension): Column => ({
-        header: DIMENSION_LABELS[dimension].short,
-        title: `${DIMENSION_LABELS[dimension].long}, mean of 0–2`,
-        value: (row) => row.judge_means?.[dimension] ?? null,
-        format: (value) => formatNumber(value, 2),
-        best: true,
-      }),
-    ),
-    { header: 'Avg', title: 'mean of the five judge dimensions', value: judgeAverage, format: (value) => formatNumber(value, 2), best: true },
+    {
+      header: 'R_inv',
+      title: 'share of quizzes answered correctly from the image alone',
+      value: (row) => row.r_inv_mean,
+      format: formatPercent,
+      best: true,
+    },
+    ...JUDGE_DIMENSIONS.map((dimension): Column => ({
+      header: DIMENSION_LABELS[dimension].short,
+      title: `${DIMENSION_LABELS[dimension].long}, mean of 0–2`,
+      value: (row) => row.judge_means?.[dimension] ?? null,
+      format: (value) => formatNumber(value, 2),
+      best: true,
+    })),
+    {
+      header: 'Avg',
+      title: 'mean of the five judge dimensions',
+      value: judgeAverage,
+      format: (value) => formatNumber(value, 2),
+      best: true,
+    },
     { header: 'accept', title: 'share of problems accepted', value: acceptanceRate, format: formatPercent, best: true },
     { header: 'problems', value: (row) => row.problems, format: (value) => String(value ?? 0) },
-    ...VERDICT_COLUMNS.filter((verdict) => rows.some((row) => row.verdicts[verdict] > 0)).map(
-      (verdict): Column => ({ header: verdict, value: (row) => row.verdicts[verdict], format: (value) => String(value ?? 0), className: () => `count-${verdict}` }),
-    ),
+    ...VERDICT_COLUMNS.filter((verdict) => rows.some((row) => row.verdicts[verdict] > 0)).map((verdict): Column => ({
+      header: verdict,
+      value: (row) => row.verdicts[verdict],
+      format: (value) => String(value ?? 0),
+      className: () => `count-${verdict}`,
+    })),
   ];
   if (rows.some((row) => row.referenced > 0)) {
     columns.push(
-      { header: 'PSNR', title: 'mean PSNR (dB) against the reference images', value: (row) => row.psnr_mean, format: (value) => formatNumber(value, 2), best: true },
-      { header: 'SSIM', title: 'mean SSIM against the reference images', value: (row) => row.ssim_mean, format: (value) => formatNumber(value, 3), best: true },
+      {
+        header: 'PSNR',
+        title: 'mean PSNR (dB) against the reference images',
+        value: (row) => row.psnr_mean,
+        format: (value) => formatNumber(value, 2),
+        best: true,
+      },
+      {
+        header: 'SSIM',
+        title: 'mean SSIM against the reference images',
+        value: (row) => row.ssim_mean,
+        format: (value) => formatNumber(value, 3),
+        best: true,
+      },
     );
   }
   return columns;
@@ -161,14 +194,20 @@ function valueCells(columns: Column[], row: LeaderboardRow, best: (number | null
   return columns
     .map((column, position) => {
       const value = column.value(row);
-      const classes = [column.className?.(row), value !== null && value === best[position] ? 'best' : undefined].filter(Boolean).join(' ');
+      const classes = [column.className?.(row), value !== null && value === best[position] ? 'best' : undefined]
+        .filter(Boolean)
+        .join(' ');
       return `<td${classes ? ` class="${classes}"` : ''}>${column.format(value)}</td>`;
     })
     .join('');
 }
 
 function headerCells(columns: Column[]): string {
-  return columns.map((column) => `<th${column.title ? ` title="${escapeHtml(column.title)}"` : ''}>${escapeHtml(column.header)}</th>`).join('');
+  return columns
+    .map(
+      (column) => `<th${column.title ? ` title="${escapeHtml(column.title)}"` : ''}>${escapeHtml(column.header)}</th>`,
+    )
+    .join('');
 }
 
 function renderLeaderboard(leaderboard: GeneratorSummary[]): string {
@@ -190,14 +229,23 @@ function groupNames(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_i
   return [...names].sort(compareNames);
 }
 
-function renderGroupTable(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_image_type', groupHeader: string): string {
+function renderGroupTable(
+  leaderboard: GeneratorSummary[],
+  field: 'by_subject' | 'by_image_type',
+  groupHeader: string,
+): string {
   const names = groupNames(leaderboard, field);
   const allRows = leaderboard.flatMap((generator) => Object.values(generator[field]));
   const columns = columnsFor(allRows);
   const body = names
     .map((name) => {
-      const present = leaderboard.map((generator, position) => ({ generator, position, row: generator[field][name] })).filter((entry) => entry.row !== undefined);
-      const best = bestValues(columns, present.map((entry) => entry.row!));
+      const present = leaderboard
+        .map((generator, position) => ({ generator, position, row: generator[field][name] }))
+        .filter((entry) => entry.row !== undefined);
+      const best = bestValues(
+        columns,
+        present.map((entry) => entry.row!),
+      );
       return present
         .map(
           (entry, line) =>
@@ -209,14 +257,24 @@ function renderGroupTable(leaderboard: GeneratorSummary[], field: 'by_subject' |
   return `<div class="table-wrap"><table class="board"><thead><tr><th class="name">${escapeHtml(groupHeader)}</th><th class="name">generator</th>${headerCells(columns)}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
-function renderGroupCharts(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_image_type', groupLabel: string): string {
-  const series: ChartSeries[] = leaderboard.map((generator, position) => ({ name: generator.generator, color: generatorColor(position) }));
+function renderGroupCharts(
+  leaderboard: GeneratorSummary[],
+  field: 'by_subject' | 'by_image_type',
+  groupLabel: string,
+): string {
+  const series: ChartSeries[] = leaderboard.map((generator, position) => ({
+    name: generator.generator,
+    color: generatorColor(position),
+  }));
   const names = groupNames(leaderboard, field);
   const chart = (title: string, value: (row: LeaderboardRow) => number | null) =>
     renderBarChart({
       title,
       series,
-      groups: names.map((name) => ({ label: name, values: leaderboard.map((generator) => (generator[field][name] ? value(generator[field][name]) : null)) })),
+      groups: names.map((name) => ({
+        label: name,
+        values: leaderboard.map((generator) => (generator[field][name] ? value(generator[field][name]) : null)),
+      })),
     });
   const legend =
     leaderboard.length > 1
@@ -226,10 +284,15 @@ function renderGroupCharts(leaderboard: GeneratorSummary[], field: 'by_subject' 
 }
 
 function renderHeader(input: ReportPageInput): string {
-  const facts = [`${input.problems} problems`, `${input.leaderboard.length} generator${input.leaderboard.length === 1 ? '' : 's'}`];
+  const facts = [
+    `${input.problems} problems`,
+    `${input.leaderboard.length} generator${input.leaderboard.length === 1 ? '' : 's'}`,
+  ];
   if (input.summary) {
     facts.push(`finished ${input.summary.finished_at}`);
-    facts.push(`${input.summary.usage.input_tokens.toLocaleString('en-US')} tokens in, ${input.summary.usage.output_tokens.toLocaleString('en-US')} out`);
+    facts.push(
+      `${input.summary.usage.input_tokens.toLocaleString('en-US')} tokens in, ${input.summary.usage.output_tokens.toLocaleString('en-US')} out`,
+    );
     facts.push(`cost $${input.summary.usage.cost_usd.toFixed(4)}`);
   }
   facts.push(`report written ${input.generatedAt}`);

@@ -15,7 +15,14 @@ import { createSummaryAccumulator, UNKNOWN_GROUP, type BuildSummary } from '../d
 import { VERDICTS, type ManifestRecord } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
-import { cardChunkPath, compareNames, renderCardChunk, renderReportPage, type ReportCard, type ReportIndex } from './html.ts';
+import {
+  cardChunkPath,
+  compareNames,
+  renderCardChunk,
+  renderReportPage,
+  type ReportCard,
+  type ReportIndex,
+} from './html.ts';
 
 export interface WriteReportInput {
   store: ArtifactStore;
@@ -38,7 +45,10 @@ export interface WriteReportOutput {
 
 export class ManifestNotFoundError extends Error {
   override readonly name = 'ManifestNotFoundError';
-  constructor(readonly buildId: string, readonly uri: string) {
+  constructor(
+    readonly buildId: string,
+    readonly uri: string,
+  ) {
     super(`build ${buildId} has no manifest at ${uri} (has it finished? scigen status ${buildId})`);
   }
 }
@@ -114,7 +124,9 @@ function createArtifactCopier(store: ArtifactStore, buildId: string, outputDirec
       if (uri.startsWith(storeRoot)) {
         const rest = uri.slice(storeRoot.length);
         const key = isFileStore ? rest.split('/').map(decodeURIComponent).join('/') : rest;
-        const relativePath = key.startsWith(buildKeyPrefix) ? `files/${key.slice(buildKeyPrefix.length)}` : `files/store/${key}`;
+        const relativePath = key.startsWith(buildKeyPrefix)
+          ? `files/${key.slice(buildKeyPrefix.length)}`
+          : `files/store/${key}`;
         return await copyBytes(relativePath, () => store.get(key));
       }
       if (uri.startsWith('file:')) {
@@ -144,11 +156,17 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
   if (!(await store.exists(manifestKey))) throw new ManifestNotFoundError(buildId, store.uri(manifestKey));
 
   const summary = await readSummary(store, buildId);
-  const knownGenerators: KnownGenerator[] = (summary?.generators ?? []).map(({ generator, paradigm, model }) => ({ generator, paradigm, model }));
+  const knownGenerators: KnownGenerator[] = (summary?.generators ?? []).map(({ generator, paradigm, model }) => ({
+    generator,
+    paradigm,
+    model,
+  }));
   const copyArtifact = createArtifactCopier(store, buildId, outputDirectory);
   // The leaderboard counted as summary.json counts it; lines without results go to the summary's generators.
   const leaderboard = createSummaryAccumulator(
-    knownGenerators.length > 0 ? { generators: knownGenerators.map(({ generator, paradigm, model }) => ({ name: generator, paradigm, model })) } : {},
+    knownGenerators.length > 0
+      ? { generators: knownGenerators.map(({ generator, paradigm, model }) => ({ name: generator, paradigm, model })) }
+      : {},
   );
   const generators = new NameTable();
   const subjects = new NameTable();
@@ -162,7 +180,10 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
 
   await mkdir(join(outputDirectory, 'data'), { recursive: true });
 
-  async function toCard({ record, result }: ReportEntry, copies: Map<string, Promise<string | null>>): Promise<ReportCard> {
+  async function toCard(
+    { record, result }: ReportEntry,
+    copies: Map<string, Promise<string | null>>,
+  ): Promise<ReportCard> {
     const notes: string[] = [];
     // The plan is shared by a problem's generators, and the last version is the final image: copy each once.
     const copy = (uri: string | null): Promise<string | null> => {
@@ -195,7 +216,11 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
       reasons: result.reasons,
       quiz_results: result.quiz_results,
       versions: await Promise.all(
-        versions.map(async (version) => ({ ...version, image: await copy(version.image), code: await copy(version.code) })),
+        versions.map(async (version) => ({
+          ...version,
+          image: await copy(version.image),
+          code: await copy(version.code),
+        })),
       ),
       reference: result.reference,
       render_attempts: result.render_attempts,
@@ -245,7 +270,14 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
     entries,
   };
   const indexPath = join(outputDirectory, 'index.html');
-  const page = renderReportPage({ buildId, summary, leaderboard: leaderboard.finish({ build_id: buildId, finished_at: '' }).generators, index, problems, generatedAt: new Date().toISOString() });
+  const page = renderReportPage({
+    buildId,
+    summary,
+    leaderboard: leaderboard.finish({ build_id: buildId, finished_at: '' }).generators,
+    index,
+    problems,
+    generatedAt: new Date().toISOString(),
+  });
   await writeFile(indexPath, page);
   return { indexPath, problems, cards, warnings };
 }

@@ -8,15 +8,40 @@ import {
   type ScriptedAnswer,
   type ProtocolHandler,
 } from './protocol.ts';
-import { checkGeminiJsonSchema, checkGeminiOpenApiSchema, decodeBase64, imageFormatOf, isRecord } from './wire-checks.ts';
+import {
+  checkGeminiJsonSchema,
+  checkGeminiOpenApiSchema,
+  decodeBase64,
+  imageFormatOf,
+  isRecord,
+} from './wire-checks.ts';
 
 // The Gemini API reads request bodies as protobuf JSON: field names in lowerCamelCase or their
 // original snake_case, and an unknown name is an error ("Cannot find field"), never ignored.
 
-const REQUEST_FIELDS = ['contents', 'systemInstruction', 'generationConfig', 'safetySettings', 'tools', 'toolConfig', 'cachedContent', 'model', 'serviceTier', 'store'];
+const REQUEST_FIELDS = [
+  'contents',
+  'systemInstruction',
+  'generationConfig',
+  'safetySettings',
+  'tools',
+  'toolConfig',
+  'cachedContent',
+  'model',
+  'serviceTier',
+  'store',
+];
 const CONTENT_FIELDS = ['role', 'parts'];
 /** The `data` oneof of a Part: exactly one of these. */
-const PART_DATA_FIELDS = ['text', 'inlineData', 'fileData', 'functionCall', 'functionResponse', 'executableCode', 'codeExecutionResult'];
+const PART_DATA_FIELDS = [
+  'text',
+  'inlineData',
+  'fileData',
+  'functionCall',
+  'functionResponse',
+  'executableCode',
+  'codeExecutionResult',
+];
 const PART_METADATA_FIELDS = ['thought', 'thoughtSignature', 'videoMetadata', 'partMetadata', 'mediaResolution'];
 const GENERATION_CONFIG_FIELDS = [
   'stopSequences',
@@ -42,7 +67,13 @@ const GENERATION_CONFIG_FIELDS = [
 ];
 const ROLES = ['user', 'model'];
 /** Image types generateContent takes inline. */
-const INLINE_IMAGE_TYPES: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp', 'image/heic': 'heic', 'image/heif': 'heif' };
+const INLINE_IMAGE_TYPES: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/webp': 'webp',
+  'image/heic': 'heic',
+  'image/heif': 'heif',
+};
 const RESPONSE_MIME_TYPES = ['text/plain', 'application/json', 'text/x.enum'];
 const MODALITIES = ['TEXT', 'IMAGE', 'AUDIO'];
 const IMAGE_CONFIG_FIELDS = ['aspectRatio', 'imageSize'];
@@ -75,13 +106,20 @@ function problem(message: string, param: string | null): RequestProblem {
 }
 
 /** The record with snake_case keys turned to camelCase, or the first unknown field as a problem. */
-function readMessageFields(record: Record<string, unknown>, allowed: readonly string[], at: string): Record<string, unknown> | RequestProblem {
+function readMessageFields(
+  record: Record<string, unknown>,
+  allowed: readonly string[],
+  at: string,
+): Record<string, unknown> | RequestProblem {
   const read: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
     const name = camelCase(key);
     if (!allowed.includes(name)) {
       const where = at === '' ? '' : ` at '${at}'`;
-      return problem(`Invalid JSON payload received. Unknown name "${key}"${where}: Cannot find field.`, at === '' ? key : `${at}.${key}`);
+      return problem(
+        `Invalid JSON payload received. Unknown name "${key}"${where}: Cannot find field.`,
+        at === '' ? key : `${at}.${key}`,
+      );
     }
     read[name] = value;
   }
@@ -98,18 +136,29 @@ interface ContentFacts {
 }
 
 function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: boolean): RequestProblem | undefined {
-  if (!Array.isArray(parts) || parts.length === 0) return problem(`* GenerateContentRequest.${at}.parts: contents.parts must not be empty.`, `${at}.parts`);
+  if (!Array.isArray(parts) || parts.length === 0)
+    return problem(`* GenerateContentRequest.${at}.parts: contents.parts must not be empty.`, `${at}.parts`);
   for (const [index, part] of parts.entries()) {
     const partAt = `${at}.parts[${index}]`;
     if (!isRecord(part)) return problem(`Invalid value at '${partAt}': expected an object.`, partAt);
     const fields = readMessageFields(part, [...PART_DATA_FIELDS, ...PART_METADATA_FIELDS], partAt);
     if (isProblem(fields)) return fields;
     const data = PART_DATA_FIELDS.filter((name) => fields[name] !== undefined);
-    if (data.length === 0) return problem(`* GenerateContentRequest.${partAt}.data: required oneof field 'data' must have one initialized field`, partAt);
-    if (data.length > 1) return problem(`Invalid JSON payload received. Oneof field 'data' is already set. Cannot set '${data[1]}'`, `${partAt}.${data[1]}`);
-    if (textOnly && data[0] !== 'text') return problem(`* GenerateContentRequest.${at}: system_instruction may only hold text parts.`, partAt);
+    if (data.length === 0)
+      return problem(
+        `* GenerateContentRequest.${partAt}.data: required oneof field 'data' must have one initialized field`,
+        partAt,
+      );
+    if (data.length > 1)
+      return problem(
+        `Invalid JSON payload received. Oneof field 'data' is already set. Cannot set '${data[1]}'`,
+        `${partAt}.${data[1]}`,
+      );
+    if (textOnly && data[0] !== 'text')
+      return problem(`* GenerateContentRequest.${at}: system_instruction may only hold text parts.`, partAt);
     if (data[0] === 'text') {
-      if (typeof fields['text'] !== 'string') return problem(`Invalid value at '${partAt}.text' (TYPE_STRING)`, `${partAt}.text`);
+      if (typeof fields['text'] !== 'string')
+        return problem(`Invalid value at '${partAt}.text' (TYPE_STRING)`, `${partAt}.text`);
       facts.texts.push(fields['text']);
     } else if (data[0] === 'inlineData') {
       const broken = readInlineData(fields['inlineData'], `${partAt}.inline_data`);
@@ -125,7 +174,8 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
   const fields = readMessageFields(value, ['mimeType', 'data', 'displayName'], at);
   if (isProblem(fields)) return fields;
   const mimeType = fields['mimeType'];
-  if (typeof mimeType !== 'string' || mimeType === '') return problem(`* GenerateContentRequest.${at}.mime_type: mime_type is not specified.`, `${at}.mime_type`);
+  if (typeof mimeType !== 'string' || mimeType === '')
+    return problem(`* GenerateContentRequest.${at}.mime_type: mime_type is not specified.`, `${at}.mime_type`);
   const data = fields['data'];
   // protobuf JSON bytes: standard or URL-safe base64.
   const bytes = typeof data === 'string' ? decodeBase64(data, { allowUrlAlphabet: true }) : undefined;
@@ -136,9 +186,13 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
   const actual = imageFormatOf(bytes);
   // heic/heif have no simple signature here; the formats scigen sends must match their label.
   if ((declared === 'png' || declared === 'jpeg' || declared === 'webp') && actual !== declared) {
-    return problem('Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting', `${at}.data`);
+    return problem(
+      'Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+      `${at}.data`,
+    );
   }
-  if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES) return problem('Request payload size exceeds the limit: 20971520 bytes.', `${at}.data`);
+  if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
+    return problem('Request payload size exceeds the limit: 20971520 bytes.', `${at}.data`);
   return undefined;
 }
 
@@ -146,7 +200,10 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
 function readImageOutput(fields: Record<string, unknown>, model: string): RequestShape['imageOutput'] | RequestProblem {
   const modalities = fields['responseModalities'];
   if (modalities === undefined) return undefined;
-  if (!Array.isArray(modalities) || modalities.some((modality) => typeof modality !== 'string' || !MODALITIES.includes(modality.toUpperCase()))) {
+  if (
+    !Array.isArray(modalities) ||
+    modalities.some((modality) => typeof modality !== 'string' || !MODALITIES.includes(modality.toUpperCase()))
+  ) {
     return problem(
       `Invalid value at 'generation_config.response_modalities' (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), ${JSON.stringify(modalities)}`,
       'generation_config.response_modalities',
@@ -156,41 +213,66 @@ function readImageOutput(fields: Record<string, unknown>, model: string): Reques
   let aspectRatio = '1:1';
   const imageConfig = fields['imageConfig'];
   if (imageConfig !== undefined) {
-    if (!isRecord(imageConfig)) return problem("Invalid value at 'generation_config.image_config': expected an object.", 'generation_config.image_config');
+    if (!isRecord(imageConfig))
+      return problem(
+        "Invalid value at 'generation_config.image_config': expected an object.",
+        'generation_config.image_config',
+      );
     const configFields = readMessageFields(imageConfig, IMAGE_CONFIG_FIELDS, 'generation_config.image_config');
     if (isProblem(configFields)) return configFields;
     const ratio = configFields['aspectRatio'];
     if (ratio !== undefined) {
       if (typeof ratio !== 'string' || !(ratio in ASPECT_RATIO_SIZES)) {
-        return problem(`* GenerateContentRequest.generation_config.image_config.aspect_ratio: unsupported aspect ratio ${JSON.stringify(ratio)}.`, 'generation_config.image_config.aspect_ratio');
+        return problem(
+          `* GenerateContentRequest.generation_config.image_config.aspect_ratio: unsupported aspect ratio ${JSON.stringify(ratio)}.`,
+          'generation_config.image_config.aspect_ratio',
+        );
       }
       aspectRatio = ratio;
     }
     const size = configFields['imageSize'];
     if (size !== undefined && (typeof size !== 'string' || !IMAGE_SIZES.includes(size))) {
-      return problem(`* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size ${JSON.stringify(size)}.`, 'generation_config.image_config.image_size');
+      return problem(
+        `* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size ${JSON.stringify(size)}.`,
+        'generation_config.image_config.image_size',
+      );
     }
   }
   if (!wanted.includes('IMAGE')) return undefined;
   // Only the image models draw; the text models refuse the modality outright.
-  if (!/image/i.test(model)) return problem('Model does not support the requested response modalities: image', 'generation_config.response_modalities');
+  if (!/image/i.test(model))
+    return problem(
+      'Model does not support the requested response modalities: image',
+      'generation_config.response_modalities',
+    );
   const [width, height] = ASPECT_RATIO_SIZES[aspectRatio]!;
   return { width, height, tokens: TOKENS_PER_GENERATED_IMAGE, withText: wanted.includes('TEXT') };
 }
 
-function readGenerationConfig(value: unknown, model: string): { structured: boolean; imageOutput: RequestShape['imageOutput'] } | RequestProblem {
-  if (!isRecord(value)) return problem("Invalid value at 'generation_config': expected an object.", 'generation_config');
+function readGenerationConfig(
+  value: unknown,
+  model: string,
+): { structured: boolean; imageOutput: RequestShape['imageOutput'] } | RequestProblem {
+  if (!isRecord(value))
+    return problem("Invalid value at 'generation_config': expected an object.", 'generation_config');
   const fields = readMessageFields(value, GENERATION_CONFIG_FIELDS, 'generation_config');
   if (isProblem(fields)) return fields;
   const range = (name: string, minimum: number, maximum: number): RequestProblem | undefined => {
     const number = fields[name];
     if (number === undefined) return undefined;
     if (typeof number !== 'number' || number < minimum || number > maximum) {
-      return problem(`* GenerateContentRequest.generation_config.${snakeCase(name)}: must be a number from ${minimum} to ${maximum}.`, `generation_config.${snakeCase(name)}`);
+      return problem(
+        `* GenerateContentRequest.generation_config.${snakeCase(name)}: must be a number from ${minimum} to ${maximum}.`,
+        `generation_config.${snakeCase(name)}`,
+      );
     }
     return undefined;
   };
-  const numeric = range('temperature', 0, 2) ?? range('topP', 0, 1) ?? range('candidateCount', 1, 8) ?? range('maxOutputTokens', 1, Number.MAX_SAFE_INTEGER);
+  const numeric =
+    range('temperature', 0, 2) ??
+    range('topP', 0, 1) ??
+    range('candidateCount', 1, 8) ??
+    range('maxOutputTokens', 1, Number.MAX_SAFE_INTEGER);
   if (numeric) return numeric;
   const imageOutput = readImageOutput(fields, model);
   if (isProblem(imageOutput)) return imageOutput;
@@ -204,9 +286,13 @@ function readGenerationConfig(value: unknown, model: string): { structured: bool
   const openApiSchema = fields['responseSchema'];
   const jsonSchema = fields['responseJsonSchema'];
   if (openApiSchema !== undefined && jsonSchema !== undefined) {
-    return problem('* GenerateContentRequest.generation_config: only one of response_schema and response_json_schema may be set.', 'generation_config');
+    return problem(
+      '* GenerateContentRequest.generation_config: only one of response_schema and response_json_schema may be set.',
+      'generation_config',
+    );
   }
-  if (openApiSchema === undefined && jsonSchema === undefined) return { structured: mimeType === 'application/json', imageOutput };
+  if (openApiSchema === undefined && jsonSchema === undefined)
+    return { structured: mimeType === 'application/json', imageOutput };
   if (mimeType !== 'application/json' && !(mimeType === 'text/x.enum' && openApiSchema !== undefined)) {
     return problem(
       '* GenerateContentRequest.generation_config.response_mime_type: a response schema needs response_mime_type application/json.',
@@ -217,7 +303,12 @@ function readGenerationConfig(value: unknown, model: string): { structured: bool
     const broken = checkGeminiOpenApiSchema(openApiSchema);
     if (broken) {
       const at = ['generation_config.response_schema', ...broken.path].join('.');
-      return problem(broken.problem.startsWith('Unknown name') ? `Invalid JSON payload received. ${broken.problem.replace(': Cannot', ` at '${at}': Cannot`)}` : `* GenerateContentRequest.${at}: ${broken.problem}`, at);
+      return problem(
+        broken.problem.startsWith('Unknown name')
+          ? `Invalid JSON payload received. ${broken.problem.replace(': Cannot', ` at '${at}': Cannot`)}`
+          : `* GenerateContentRequest.${at}: ${broken.problem}`,
+        at,
+      );
     }
   } else {
     const broken = checkGeminiJsonSchema(jsonSchema);
@@ -234,11 +325,13 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
   const fields = readMessageFields(body, REQUEST_FIELDS, '');
   if (isProblem(fields)) return fields;
   const contents = fields['contents'];
-  if (!Array.isArray(contents) || contents.length === 0) return problem('* GenerateContentRequest.contents: contents is not specified', 'contents');
+  if (!Array.isArray(contents) || contents.length === 0)
+    return problem('* GenerateContentRequest.contents: contents is not specified', 'contents');
   const facts: ContentFacts = { texts: [], imageCount: 0 };
   const system = fields['systemInstruction'];
   if (system !== undefined) {
-    if (!isRecord(system)) return problem("Invalid value at 'system_instruction': expected a Content object.", 'system_instruction');
+    if (!isRecord(system))
+      return problem("Invalid value at 'system_instruction': expected a Content object.", 'system_instruction');
     const systemFields = readMessageFields(system, CONTENT_FIELDS, 'system_instruction');
     if (isProblem(systemFields)) return systemFields;
     const broken = readParts(systemFields['parts'], 'system_instruction', facts, true);
@@ -264,7 +357,13 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
     structured = config.structured;
     imageOutput = config.imageOutput;
   }
-  return { model, text: facts.texts.join('\n'), imageCount: facts.imageCount, structured, ...(imageOutput ? { imageOutput } : {}) };
+  return {
+    model,
+    text: facts.texts.join('\n'),
+    imageCount: facts.imageCount,
+    structured,
+    ...(imageOutput ? { imageOutput } : {}),
+  };
 }
 
 function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
@@ -293,7 +392,10 @@ function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
       return candidate({ content: { role: 'model', parts: [{ text: answer.text }] }, finishReason: 'MAX_TOKENS' });
     case 'image': {
       const parts: unknown[] = answer.text ? [{ text: answer.text }] : [];
-      if (answer.image) parts.push({ inlineData: { mimeType: answer.image.mimeType, data: Buffer.from(answer.image.data).toString('base64') } });
+      if (answer.image)
+        parts.push({
+          inlineData: { mimeType: answer.image.mimeType, data: Buffer.from(answer.image.data).toString('base64') },
+        });
       // An image model that only wrote words ends with NO_IMAGE.
       return candidate({ content: { role: 'model', parts }, finishReason: answer.image ? 'STOP' : 'NO_IMAGE' });
     }
@@ -336,20 +438,32 @@ const GOOGLE_STATUS: Record<number, string> = {
 
 function errorResponse(facts: ErrorFacts): { body: unknown; headers: Record<string, string> } {
   const details: unknown[] = [];
-  const retryAfterSeconds = facts.retryAfterSeconds ?? (facts.retryAfterMs === undefined ? undefined : facts.retryAfterMs / 1000);
+  const retryAfterSeconds =
+    facts.retryAfterSeconds ?? (facts.retryAfterMs === undefined ? undefined : facts.retryAfterMs / 1000);
   if (retryAfterSeconds !== undefined) {
     // The Gemini API tells clients how long to wait in a RetryInfo detail, not only in a header.
     details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` });
   }
   if (facts.status === 401) {
-    details.push({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' });
+    details.push({
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: 'API_KEY_INVALID',
+      domain: 'googleapis.com',
+    });
   }
   if (facts.param) {
-    details.push({ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: facts.param, description: facts.message }] });
+    details.push({
+      '@type': 'type.googleapis.com/google.rpc.BadRequest',
+      fieldViolations: [{ field: facts.param, description: facts.message }],
+    });
   }
   const status = GOOGLE_STATUS[facts.status] ?? (facts.status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
-  const headers: Record<string, string> = facts.retryAfterSeconds === undefined ? {} : retryAfterHeaders({ ...facts, retryAfterMs: undefined });
-  return { body: { error: { code: facts.status, message: facts.message, status, ...(details.length ? { details } : {}) } }, headers };
+  const headers: Record<string, string> =
+    facts.retryAfterSeconds === undefined ? {} : retryAfterHeaders({ ...facts, retryAfterMs: undefined });
+  return {
+    body: { error: { code: facts.status, message: facts.message, status, ...(details.length ? { details } : {}) } },
+    headers,
+  };
 }
 
 /** Gemini generateContent (POST /{version}/models/{model}:generateContent), as @google/genai speaks it. */

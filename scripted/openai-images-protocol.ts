@@ -1,5 +1,12 @@
 import { openAiErrorResponse } from './openai-protocol.ts';
-import type { AnswerFacts, ErrorFacts, ProtocolHandler, RequestProblem, RequestShape, ScriptedAnswer } from './protocol.ts';
+import type {
+  AnswerFacts,
+  ErrorFacts,
+  ProtocolHandler,
+  RequestProblem,
+  RequestShape,
+  ScriptedAnswer,
+} from './protocol.ts';
 import { isRecord } from './wire-checks.ts';
 
 // POST /v1/images/generations as the API documents it for the GPT image models: which fields
@@ -54,32 +61,62 @@ function oneOf(body: Record<string, unknown>, field: string, allowed: readonly s
   );
 }
 
-function integerIn(body: Record<string, unknown>, field: string, minimum: number, maximum: number): RequestProblem | undefined {
+function integerIn(
+  body: Record<string, unknown>,
+  field: string,
+  minimum: number,
+  maximum: number,
+): RequestProblem | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) return problem(`Invalid type for '${field}': expected an integer, but got ${typeof value}.`, field);
-  if (value < minimum) return problem(`Invalid '${field}': integer below minimum value. Expected a value >= ${minimum}, but got ${value} instead.`, field, 'integer_below_min_value');
-  if (value > maximum) return problem(`Invalid '${field}': integer above maximum value. Expected a value <= ${maximum}, but got ${value} instead.`, field, 'integer_above_max_value');
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    return problem(`Invalid type for '${field}': expected an integer, but got ${typeof value}.`, field);
+  if (value < minimum)
+    return problem(
+      `Invalid '${field}': integer below minimum value. Expected a value >= ${minimum}, but got ${value} instead.`,
+      field,
+      'integer_below_min_value',
+    );
+  if (value > maximum)
+    return problem(
+      `Invalid '${field}': integer above maximum value. Expected a value <= ${maximum}, but got ${value} instead.`,
+      field,
+      'integer_above_max_value',
+    );
   return undefined;
 }
 
 function readRequest(body: unknown): RequestShape | RequestProblem {
-  if (!isRecord(body)) return problem('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.', null);
+  if (!isRecord(body))
+    return problem('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.', null);
   const unknown = Object.keys(body).find((key) => !IMAGE_GENERATION_FIELDS.has(key));
   if (unknown !== undefined) return problem(`Unrecognized request argument supplied: ${unknown}`, null);
   const model = body['model'];
   if (typeof model !== 'string' || model === '') return problem('you must provide a model parameter', 'model');
-  if (DALL_E_MODELS.has(model)) return problem(`The scripted endpoint draws with GPT image models only, not ${model}.`, 'model', 'invalid_value');
+  if (DALL_E_MODELS.has(model))
+    return problem(`The scripted endpoint draws with GPT image models only, not ${model}.`, 'model', 'invalid_value');
   const prompt = body['prompt'];
-  if (prompt === undefined || prompt === null) return problem("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
-  if (typeof prompt !== 'string') return problem(`Invalid type for 'prompt': expected a string, but got ${typeof prompt}.`, 'prompt', 'invalid_type');
-  if (prompt.trim() === '') return problem("Invalid 'prompt': empty string. Expected a string with minimum length 1, but got an empty string instead.", 'prompt', 'empty_string');
+  if (prompt === undefined || prompt === null)
+    return problem("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
+  if (typeof prompt !== 'string')
+    return problem(`Invalid type for 'prompt': expected a string, but got ${typeof prompt}.`, 'prompt', 'invalid_type');
+  if (prompt.trim() === '')
+    return problem(
+      "Invalid 'prompt': empty string. Expected a string with minimum length 1, but got an empty string instead.",
+      'prompt',
+      'empty_string',
+    );
   if (prompt.length > MAX_PROMPT_CHARACTERS) {
-    return problem(`Invalid 'prompt': string too long. Expected a string with maximum length ${MAX_PROMPT_CHARACTERS}, but got a string with length ${prompt.length} instead.`, 'prompt', 'string_above_max_length');
+    return problem(
+      `Invalid 'prompt': string too long. Expected a string with maximum length ${MAX_PROMPT_CHARACTERS}, but got a string with length ${prompt.length} instead.`,
+      'prompt',
+      'string_above_max_length',
+    );
   }
   const dallEField = DALL_E_ONLY_FIELDS.find((field) => body[field] !== undefined && body[field] !== null);
   if (dallEField) return problem(`Unknown parameter: '${dallEField}'.`, dallEField, 'unknown_parameter');
-  if (body['stream'] === true) return problem('The scripted endpoint answers whole images only; send stream: false.', 'stream');
+  if (body['stream'] === true)
+    return problem('The scripted endpoint answers whole images only; send stream: false.', 'stream');
   const invalid =
     oneOf(body, 'size', GPT_IMAGE_SIZES) ??
     oneOf(body, 'quality', GPT_IMAGE_QUALITIES) ??
@@ -91,12 +128,22 @@ function readRequest(body: unknown): RequestShape | RequestProblem {
     integerIn(body, 'partial_images', 0, 3);
   if (invalid) return invalid;
   if (body['background'] === 'transparent' && body['output_format'] === 'jpeg') {
-    return problem('Transparent background is not supported for the jpeg output format; use png or webp.', 'background', 'invalid_value');
+    return problem(
+      'Transparent background is not supported for the jpeg output format; use png or webp.',
+      'background',
+      'invalid_value',
+    );
   }
   const size = typeof body['size'] === 'string' && body['size'] !== 'auto' ? body['size'] : '1024x1024';
   const quality = typeof body['quality'] === 'string' && body['quality'] !== 'auto' ? body['quality'] : 'medium';
   const [width, height] = size.split('x').map(Number) as [number, number];
-  return { model, text: prompt, imageCount: 0, structured: false, imageOutput: { width, height, tokens: OUTPUT_TOKENS[quality]![size]!, withText: false } };
+  return {
+    model,
+    text: prompt,
+    imageCount: 0,
+    structured: false,
+    imageOutput: { width, height, tokens: OUTPUT_TOKENS[quality]![size]!, withText: false },
+  };
 }
 
 function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
@@ -112,7 +159,10 @@ function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
       input_tokens: facts.inputTokens,
       input_tokens_details: { text_tokens: facts.inputTokens, image_tokens: 0 },
       output_tokens: facts.outputTokens,
-      output_tokens_details: { image_tokens: facts.imageOutputTokens, text_tokens: facts.outputTokens - facts.imageOutputTokens },
+      output_tokens_details: {
+        image_tokens: facts.imageOutputTokens,
+        text_tokens: facts.outputTokens - facts.imageOutputTokens,
+      },
       total_tokens: facts.inputTokens + facts.outputTokens,
     },
   };
@@ -123,7 +173,8 @@ function answerAsError(answer: ScriptedAnswer): ErrorFacts | undefined {
   if (answer.kind !== 'safety' && answer.kind !== 'refusal') return undefined;
   return {
     status: 400,
-    message: 'Your request was rejected as a result of our safety system. Your request may contain content that is not allowed by our safety system.',
+    message:
+      'Your request was rejected as a result of our safety system. Your request may contain content that is not allowed by our safety system.',
     param: null,
     openAiCode: 'moderation_blocked',
     openAiType: 'image_generation_user_error',

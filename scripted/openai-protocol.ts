@@ -68,7 +68,13 @@ const PART_TYPES: Record<string, Set<string>> = {
 };
 const IMAGE_DETAILS = ['auto', 'low', 'high'];
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
-const SUPPORTED_IMAGE_TYPES: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
+const SUPPORTED_IMAGE_TYPES: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
 const SCHEMA_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Check<T> = T | RequestProblem;
@@ -77,19 +83,42 @@ function problem(message: string, param: string | null, code?: string): RequestP
   return code ? { problem: message, param, code } : { problem: message, param };
 }
 
-function unexpectedFields(record: Record<string, unknown>, allowed: Set<string>, at: string): RequestProblem | undefined {
+function unexpectedFields(
+  record: Record<string, unknown>,
+  allowed: Set<string>,
+  at: string,
+): RequestProblem | undefined {
   const extra = Object.keys(record).find((key) => !allowed.has(key));
-  return extra === undefined ? undefined : problem(`Additional properties are not allowed ('${extra}' was unexpected) - '${at}'`, at);
+  return extra === undefined
+    ? undefined
+    : problem(`Additional properties are not allowed ('${extra}' was unexpected) - '${at}'`, at);
 }
 
-function readNumber(body: Record<string, unknown>, field: string, minimum: number, maximum: number, integer = false): RequestProblem | undefined {
+function readNumber(
+  body: Record<string, unknown>,
+  field: string,
+  minimum: number,
+  maximum: number,
+  integer = false,
+): RequestProblem | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    return problem(`Invalid type for '${field}': expected ${integer ? 'an integer' : 'a number'}, but got ${typeof value}.`, field);
+    return problem(
+      `Invalid type for '${field}': expected ${integer ? 'an integer' : 'a number'}, but got ${typeof value}.`,
+      field,
+    );
   }
-  if (value < minimum) return problem(`Invalid '${field}': number below minimum value. Expected a value >= ${minimum}, but got ${value} instead.`, field);
-  if (value > maximum) return problem(`Invalid '${field}': number above maximum value. Expected a value <= ${maximum}, but got ${value} instead.`, field);
+  if (value < minimum)
+    return problem(
+      `Invalid '${field}': number below minimum value. Expected a value >= ${minimum}, but got ${value} instead.`,
+      field,
+    );
+  if (value > maximum)
+    return problem(
+      `Invalid '${field}': number above maximum value. Expected a value <= ${maximum}, but got ${value} instead.`,
+      field,
+    );
   return undefined;
 }
 
@@ -97,19 +126,32 @@ function readImage(part: Record<string, unknown>, at: string): Check<true> {
   const extra = unexpectedFields(part, new Set(['type', 'image_url']), at);
   if (extra) return extra;
   const image = part['image_url'];
-  if (!isRecord(image)) return problem(`Invalid type for '${at}.image_url': expected an object, but got ${typeof image}.`, `${at}.image_url`);
+  if (!isRecord(image))
+    return problem(
+      `Invalid type for '${at}.image_url': expected an object, but got ${typeof image}.`,
+      `${at}.image_url`,
+    );
   const imageExtra = unexpectedFields(image, new Set(['url', 'detail']), `${at}.image_url`);
   if (imageExtra) return imageExtra;
   const detail = image['detail'];
   if (detail !== undefined && !IMAGE_DETAILS.includes(String(detail))) {
-    return problem(`Invalid value: '${String(detail)}'. Supported values are: 'auto', 'low', and 'high'.`, `${at}.image_url.detail`, 'invalid_value');
+    return problem(
+      `Invalid value: '${String(detail)}'. Supported values are: 'auto', 'low', and 'high'.`,
+      `${at}.image_url.detail`,
+      'invalid_value',
+    );
   }
   const url = image['url'];
-  if (typeof url !== 'string' || url === '') return problem(`Missing required parameter: '${at}.image_url.url'.`, `${at}.image_url.url`);
+  if (typeof url !== 'string' || url === '')
+    return problem(`Missing required parameter: '${at}.image_url.url'.`, `${at}.image_url.url`);
   if (/^https?:\/\//i.test(url)) return true;
   const match = DATA_URL.exec(url);
   if (!match) {
-    return problem("Invalid 'image_url.url': expected a URL or a base64-encoded data URL (data:image/...;base64,...).", `${at}.image_url.url`, 'invalid_image_url');
+    return problem(
+      "Invalid 'image_url.url': expected a URL or a base64-encoded data URL (data:image/...;base64,...).",
+      `${at}.image_url.url`,
+      'invalid_image_url',
+    );
   }
   const declared = SUPPORTED_IMAGE_TYPES[match[1]!.toLowerCase()];
   const bytes = decodeBase64(match[2]!, { allowUrlAlphabet: false });
@@ -121,7 +163,8 @@ function readImage(part: Record<string, unknown>, at: string): Check<true> {
       'invalid_image_format',
     );
   }
-  if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES) return problem('Image too large: images must be under 20 MB.', `${at}.image_url.url`, 'image_too_large');
+  if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
+    return problem('Image too large: images must be under 20 MB.', `${at}.image_url.url`, 'image_too_large');
   return true;
 }
 
@@ -132,7 +175,8 @@ interface MessageFacts {
 
 function readMessage(message: unknown, index: number, facts: MessageFacts): RequestProblem | undefined {
   const at = `messages[${index}]`;
-  if (!isRecord(message)) return problem(`Invalid type for '${at}': expected an object, but got ${typeof message}.`, at);
+  if (!isRecord(message))
+    return problem(`Invalid type for '${at}': expected an object, but got ${typeof message}.`, at);
   const role = message['role'];
   if (typeof role !== 'string' || !(role in MESSAGE_FIELDS)) {
     return problem(
@@ -143,29 +187,47 @@ function readMessage(message: unknown, index: number, facts: MessageFacts): Requ
   }
   const extra = unexpectedFields(message, MESSAGE_FIELDS[role]!, at);
   if (extra) return extra;
-  if (role === 'tool' && typeof message['tool_call_id'] !== 'string') return problem(`Missing required parameter: '${at}.tool_call_id'.`, `${at}.tool_call_id`);
+  if (role === 'tool' && typeof message['tool_call_id'] !== 'string')
+    return problem(`Missing required parameter: '${at}.tool_call_id'.`, `${at}.tool_call_id`);
   const content = message['content'];
   if (typeof content === 'string') {
     facts.texts.push(content);
     return undefined;
   }
   if (content === null && role === 'assistant') return undefined;
-  if (!Array.isArray(content)) return problem(`Invalid type for '${at}.content': expected one of a string or array of objects, but got ${typeof content}.`, `${at}.content`);
-  if (content.length === 0) return problem(`Invalid '${at}.content': empty array. Expected an array with minimum length 1, but got an empty array instead.`, `${at}.content`);
+  if (!Array.isArray(content))
+    return problem(
+      `Invalid type for '${at}.content': expected one of a string or array of objects, but got ${typeof content}.`,
+      `${at}.content`,
+    );
+  if (content.length === 0)
+    return problem(
+      `Invalid '${at}.content': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+      `${at}.content`,
+    );
   for (const [partIndex, part] of content.entries()) {
     const partAt = `${at}.content[${partIndex}]`;
-    if (!isRecord(part) || typeof part['type'] !== 'string') return problem(`Missing required parameter: '${partAt}.type'.`, `${partAt}.type`);
+    if (!isRecord(part) || typeof part['type'] !== 'string')
+      return problem(`Missing required parameter: '${partAt}.type'.`, `${partAt}.type`);
     const type = part['type'];
     if (type === 'image_url' && role !== 'user') {
-      return problem(`Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`, partAt);
+      return problem(
+        `Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`,
+        partAt,
+      );
     }
     if (!PART_TYPES[role]!.has(type)) {
-      return problem(`Invalid value: '${type}'. Supported values are: ${[...PART_TYPES[role]!].map((name) => `'${name}'`).join(', ')}.`, `${partAt}.type`, 'invalid_value');
+      return problem(
+        `Invalid value: '${type}'. Supported values are: ${[...PART_TYPES[role]!].map((name) => `'${name}'`).join(', ')}.`,
+        `${partAt}.type`,
+        'invalid_value',
+      );
     }
     if (type === 'text') {
       const partExtra = unexpectedFields(part, new Set(['type', 'text']), partAt);
       if (partExtra) return partExtra;
-      if (typeof part['text'] !== 'string') return problem(`Missing required parameter: '${partAt}.text'.`, `${partAt}.text`);
+      if (typeof part['text'] !== 'string')
+        return problem(`Missing required parameter: '${partAt}.text'.`, `${partAt}.text`);
       facts.texts.push(part['text']);
     } else if (type === 'image_url') {
       const image = readImage(part, partAt);
@@ -184,18 +246,30 @@ function readResponseFormat(format: unknown, facts: MessageFacts): Check<{ struc
     const extra = unexpectedFields(format, new Set(['type']), 'response_format');
     if (extra) return extra;
     if (!facts.texts.some((text) => /json/i.test(text))) {
-      return problem("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", 'messages');
+      return problem(
+        "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+        'messages',
+      );
     }
     return { structured: true };
   }
   if (type !== 'json_schema') {
-    return problem(`Invalid value: ${JSON.stringify(type)}. Supported values are: 'text', 'json_object', and 'json_schema'.`, 'response_format.type', 'invalid_value');
+    return problem(
+      `Invalid value: ${JSON.stringify(type)}. Supported values are: 'text', 'json_object', and 'json_schema'.`,
+      'response_format.type',
+      'invalid_value',
+    );
   }
   const formatExtra = unexpectedFields(format, new Set(['type', 'json_schema']), 'response_format');
   if (formatExtra) return formatExtra;
   const jsonSchema = format['json_schema'];
-  if (!isRecord(jsonSchema)) return problem("Missing required parameter: 'response_format.json_schema'.", 'response_format.json_schema');
-  const extra = unexpectedFields(jsonSchema, new Set(['name', 'description', 'schema', 'strict']), 'response_format.json_schema');
+  if (!isRecord(jsonSchema))
+    return problem("Missing required parameter: 'response_format.json_schema'.", 'response_format.json_schema');
+  const extra = unexpectedFields(
+    jsonSchema,
+    new Set(['name', 'description', 'schema', 'strict']),
+    'response_format.json_schema',
+  );
   if (extra) return extra;
   const name = jsonSchema['name'];
   if (typeof name !== 'string' || !SCHEMA_NAME.test(name)) {
@@ -206,27 +280,41 @@ function readResponseFormat(format: unknown, facts: MessageFacts): Check<{ struc
     );
   }
   const schema = jsonSchema['schema'];
-  if (schema !== undefined && !isRecord(schema)) return problem("Invalid type for 'response_format.json_schema.schema': expected an object.", 'response_format.json_schema.schema');
+  if (schema !== undefined && !isRecord(schema))
+    return problem(
+      "Invalid type for 'response_format.json_schema.schema': expected an object.",
+      'response_format.json_schema.schema',
+    );
   if (jsonSchema['strict'] === true) {
     const broken = checkOpenAiStrictSchema(schema);
     if (broken) {
       const context = broken.path.map((key) => `'${key}'`).join(', ');
-      return problem(`Invalid schema for response_format '${name}': In context=(${context}), ${broken.problem}`, 'response_format', 'invalid_json_schema');
+      return problem(
+        `Invalid schema for response_format '${name}': In context=(${context}), ${broken.problem}`,
+        'response_format',
+        'invalid_json_schema',
+      );
     }
   }
   return { structured: true };
 }
 
 function readRequest(body: unknown): RequestShape | RequestProblem {
-  if (!isRecord(body)) return problem('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.', null);
+  if (!isRecord(body))
+    return problem('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.', null);
   const unknown = Object.keys(body).find((key) => !CHAT_COMPLETION_FIELDS.has(key));
   if (unknown !== undefined) return problem(`Unrecognized request argument supplied: ${unknown}`, null);
   const model = body['model'];
-  if (typeof model !== 'string' || model === '') return problem("you must provide a model parameter", 'model');
+  if (typeof model !== 'string' || model === '') return problem('you must provide a model parameter', 'model');
   const messages = body['messages'];
   if (!Array.isArray(messages)) return problem("Missing required parameter: 'messages'.", 'messages');
-  if (messages.length === 0) return problem("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages');
-  if (body['stream'] === true) return problem('The scripted endpoint answers whole completions only; send stream: false.', 'stream');
+  if (messages.length === 0)
+    return problem(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'messages',
+    );
+  if (body['stream'] === true)
+    return problem('The scripted endpoint answers whole completions only; send stream: false.', 'stream');
   const numeric =
     readNumber(body, 'temperature', 0, 2) ??
     readNumber(body, 'top_p', 0, 1) ??
@@ -257,7 +345,12 @@ function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {
     completion_tokens: facts.outputTokens,
     total_tokens: facts.inputTokens + facts.outputTokens,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
   const choice = (message: Record<string, unknown>, finishReason: string) => ({
     index: 0,
@@ -300,7 +393,10 @@ export function openAiErrorResponse(facts: ErrorFacts): { body: unknown; headers
     body: {
       error: {
         message: facts.message,
-        type: facts.openAiType ?? ERROR_TYPE[facts.status] ?? (facts.status >= 500 ? 'server_error' : 'invalid_request_error'),
+        type:
+          facts.openAiType ??
+          ERROR_TYPE[facts.status] ??
+          (facts.status >= 500 ? 'server_error' : 'invalid_request_error'),
         param: facts.param ?? null,
         code: facts.openAiCode ?? ERROR_CODE[facts.status] ?? null,
       },

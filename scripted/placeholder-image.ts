@@ -30,7 +30,8 @@ export function drawPlaceholderDiagram(width: number, height: number): Uint8Arra
       const base = y >= bottom - unit && y < bottom + unit && x >= left && x <= right;
       const upright = x >= right - unit && x < right + unit && y >= top && y <= bottom;
       // The hypotenuse from (left, bottom) to (right, top), `unit` thick.
-      const along = ((x - left) * (top - bottom) - (y - bottom) * (right - left)) / Math.hypot(right - left, top - bottom);
+      const along =
+        ((x - left) * (top - bottom) - (y - bottom) * (right - left)) / Math.hypot(right - left, top - bottom);
       const hypotenuse = Math.abs(along) < unit && x >= left && x <= right;
       const disc = (x - discX) ** 2 + (y - discY) ** 2 <= radius ** 2;
       if (frame) paint(x, y, [160, 160, 160]);
@@ -43,7 +44,10 @@ export function drawPlaceholderDiagram(width: number, height: number): Uint8Arra
 }
 
 /** The picture a scripted image reply serves: its file, or the placeholder at its size or the size asked for. */
-export async function scriptedImageBytes(image: ScriptedImage, requested: { width: number; height: number }): Promise<{ data: Uint8Array; mimeType: string }> {
+export async function scriptedImageBytes(
+  image: ScriptedImage,
+  requested: { width: number; height: number },
+): Promise<{ data: Uint8Array; mimeType: string }> {
   if (image.file) {
     const data = new Uint8Array(await readFile(image.file));
     const isJpeg = data[0] === 0xff && data[1] === 0xd8;

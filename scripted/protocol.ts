@@ -7,7 +7,12 @@ export interface RequestShape {
   /** The request asked for JSON in the API's schema mode. */
   structured: boolean;
   /** The request asks for a picture: the size the API would draw and the output tokens it bills for it. */
-  imageOutput?: { width: number; height: number; tokens: number; /** Text may come along (Gemini's TEXT modality). */ withText: boolean };
+  imageOutput?: {
+    width: number;
+    height: number;
+    tokens: number;
+    /** Text may come along (Gemini's TEXT modality). */ withText: boolean;
+  };
 }
 
 /** Why a protocol refused a request: a 400 in the provider's error shape. */

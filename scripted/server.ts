@@ -10,7 +10,14 @@ import { geminiProtocol } from './gemini-protocol.ts';
 import { openAiImagesProtocol } from './openai-images-protocol.ts';
 import { openAiProtocol } from './openai-protocol.ts';
 import { scriptedImageBytes } from './placeholder-image.ts';
-import { countTokens, isRequestProblem, TOKENS_PER_IMAGE, type ErrorFacts, type ProtocolHandler, type ScriptedAnswer } from './protocol.ts';
+import {
+  countTokens,
+  isRequestProblem,
+  TOKENS_PER_IMAGE,
+  type ErrorFacts,
+  type ProtocolHandler,
+  type ScriptedAnswer,
+} from './protocol.ts';
 import type { Script, ScriptedFault, ScriptedImage, ScriptedReply, ScriptedStepReplies } from './script.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
@@ -133,7 +140,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
   function selectReply(problem: string, step: string, text: string): ScriptedReply | undefined {
     for (const reply of candidates(problem, step)) {
       if (reply.when !== undefined && !text.includes(reply.when)) continue;
-      const times = reply.fault ? reply.fault.times ?? 1 : reply.times;
+      const times = reply.fault ? (reply.fault.times ?? 1) : reply.times;
       if (times !== undefined) {
         const used = replyUses.get(reply) ?? 0;
         if (used >= times) continue;
@@ -146,12 +153,18 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
 
   /** The picture a request would get once its faults are used up (what a `cut-body` fault cuts); the placeholder when none is scripted. */
   function imageReply(problem: string, step: string, text: string): ScriptedImage {
-    return candidates(problem, step).find((reply) => reply.image !== undefined && (reply.when === undefined || text.includes(reply.when)))?.image ?? {};
+    return (
+      candidates(problem, step).find(
+        (reply) => reply.image !== undefined && (reply.when === undefined || text.includes(reply.when)),
+      )?.image ?? {}
+    );
   }
 
   /** The text reply a request would get once its faults are used up (what a `truncated` fault cuts). */
   function textReply(problem: string, step: string, text: string): string | undefined {
-    return candidates(problem, step).find((reply) => reply.text !== undefined && (reply.when === undefined || text.includes(reply.when)))?.text;
+    return candidates(problem, step).find(
+      (reply) => reply.text !== undefined && (reply.when === undefined || text.includes(reply.when)),
+    )?.text;
   }
 
   /** Admits a request under the requests-per-minute limit, or says how long until one would be. */
@@ -182,19 +195,22 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     };
 
     const body = await readBody(request);
-    if (body === undefined) return answerError({ status: 413, message: 'Request payload size exceeds the limit: 67108864 bytes.' });
+    if (body === undefined)
+      return answerError({ status: 413, message: 'Request payload size exceeds the limit: 67108864 bytes.' });
     if (options.recordBodies) entry.headers = headerRecord(request);
 
     if (!hasCredentials(request, protocolName)) {
       return protocolName === 'openai'
         ? answerError({
             status: 401,
-            message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            message:
+              "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             openAiCode: 'missing_api_key',
           })
         : answerError({
             status: 403,
-            message: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+            message:
+              "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
           });
     }
 
@@ -210,7 +226,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     }
     if (!(STEPS as readonly string[]).includes(step)) {
-      return answerError({ status: 400, message: `Unknown x-scigen-step "${step}"; expected one of ${STEPS.join(', ')}.`, param: 'x-scigen-step' });
+      return answerError({
+        status: 400,
+        message: `Unknown x-scigen-step "${step}"; expected one of ${STEPS.join(', ')}.`,
+        param: 'x-scigen-step',
+      });
     }
 
     const admission = admit(Date.now());
@@ -228,33 +248,52 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     try {
       parsed = JSON.parse(body);
     } catch {
-      return answerError({ status: 400, message: 'We could not parse the JSON body of your request: it is not valid JSON.' });
+      return answerError({
+        status: 400,
+        message: 'We could not parse the JSON body of your request: it is not valid JSON.',
+      });
     }
     if (options.recordBodies) entry.body = parsed;
     const shape = protocol.readRequest(parsed, pathModel);
-    if (isRequestProblem(shape)) return answerError({ status: 400, message: shape.problem, param: shape.param, openAiCode: shape.code ?? null });
+    if (isRequestProblem(shape))
+      return answerError({ status: 400, message: shape.problem, param: shape.param, openAiCode: shape.code ?? null });
     entry.model = shape.model;
     entry.structured = shape.structured;
 
     const reply = selectReply(problem, step, shape.text);
     if (latencyMs > 0) await delay(latencyMs);
     if (!reply) {
-      return answerError({ status: 404, message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`, openAiCode: 'no_scripted_reply' });
+      return answerError({
+        status: 404,
+        message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`,
+        openAiCode: 'no_scripted_reply',
+      });
     }
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
     const answerWith = (answer: ScriptedAnswer, cutBody = false): void => {
       const refusedWithStatus = protocol.answerAsError?.(answer);
       if (refusedWithStatus) return answerError(refusedWithStatus);
-      const outputText = answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' || answer.kind === 'image' ? answer.text : '';
-      const imageOutputTokens = answer.kind === 'image' && answer.image && shape.imageOutput ? shape.imageOutput.tokens : 0;
+      const outputText =
+        answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' || answer.kind === 'image'
+          ? answer.text
+          : '';
+      const imageOutputTokens =
+        answer.kind === 'image' && answer.image && shape.imageOutput ? shape.imageOutput.tokens : 0;
       const outputTokens = countTokens(outputText) + imageOutputTokens;
       sequence += 1;
       const id = protocolName === 'openai' ? `chatcmpl-scripted-${sequence}` : `scripted-${sequence}`;
       entry.status = 200;
       // A body cut short never tells the client its usage, so it is not counted as reported.
       entry.usage = cutBody ? null : { inputTokens, outputTokens };
-      const answerBody = protocol.answerBody(answer, { id, model: shape.model, inputTokens, outputTokens, imageOutputTokens, imageOutput: shape.imageOutput });
+      const answerBody = protocol.answerBody(answer, {
+        id,
+        model: shape.model,
+        inputTokens,
+        outputTokens,
+        imageOutputTokens,
+        imageOutput: shape.imageOutput,
+      });
       if (cutBody) sendCutBody(response, answerBody);
       else sendJson(response, 200, answerBody, rateHeaders(protocolName));
     };
@@ -283,10 +322,16 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         return;
       case 'cut-body':
         if (requestedImage) return answerWith(await imageAnswer(imageReply(problem, step, shape.text), ''), true);
-        return answerWith({ kind: 'text', text: textReply(problem, step, shape.text) ?? 'The answer would have been here.' }, true);
+        return answerWith(
+          { kind: 'text', text: textReply(problem, step, shape.text) ?? 'The answer would have been here.' },
+          true,
+        );
       case 'truncated': {
         const whole = fault.text ?? textReply(problem, step, shape.text) ?? '{"answer": "cut off here';
-        return answerWith({ kind: 'truncated', text: fault.text ?? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))) });
+        return answerWith({
+          kind: 'truncated',
+          text: fault.text ?? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))),
+        });
       }
       case 'empty':
         return answerWith({ kind: 'empty' });
@@ -405,7 +450,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void {
       const steps = replies.get(target.problem) ?? new Map<string, ScriptedReply[]>();
       replies.set(target.problem, steps);
-      const added = faults.map((fault): ScriptedReply => (target.when === undefined ? { fault } : { when: target.when, fault }));
+      const added = faults.map((fault): ScriptedReply =>
+        target.when === undefined ? { fault } : { when: target.when, fault },
+      );
       steps.set(target.step, [...added, ...(steps.get(target.step) ?? [])]);
     },
     setScript(script: Script): void {
@@ -420,7 +467,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     async close(): Promise<void> {
       for (const response of hanging) response.destroy();
       hanging.clear();
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
       // Keep-alive sockets would hold close() open until their idle timeout.
       server.closeAllConnections();
       await closed;
@@ -493,7 +542,9 @@ async function readBody(request: IncomingMessage): Promise<string | undefined> {
 
 function hasCredentials(request: IncomingMessage, protocol: WireProtocol): boolean {
   if (protocol === 'openai') return /^Bearer\s+\S+/i.test(headerValue(request, 'authorization') ?? '');
-  const key = headerValue(request, 'x-goog-api-key') ?? new URL(request.url ?? '/', 'http://scripted.invalid').searchParams.get('key');
+  const key =
+    headerValue(request, 'x-goog-api-key') ??
+    new URL(request.url ?? '/', 'http://scripted.invalid').searchParams.get('key');
   return Boolean(key);
 }
 
@@ -508,7 +559,12 @@ function headerRecord(request: IncomingMessage): Record<string, string> {
   const record: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;
-    record[name] = name === 'authorization' || name === 'x-goog-api-key' ? '[present]' : Array.isArray(value) ? value.join(', ') : value;
+    record[name] =
+      name === 'authorization' || name === 'x-goog-api-key'
+        ? '[present]'
+        : Array.isArray(value)
+          ? value.join(', ')
+          : value;
   }
   return record;
 }
@@ -589,7 +645,11 @@ function withImageFilesFrom(directory: string, script: Script): Script {
     problems[problem] = Object.fromEntries(
       Object.entries(steps).map(([step, replies]) => [
         step,
-        replies === undefined || typeof replies === 'string' ? replies : Array.isArray(replies) ? replies.map(locate) : locate(replies),
+        replies === undefined || typeof replies === 'string'
+          ? replies
+          : Array.isArray(replies)
+            ? replies.map(locate)
+            : locate(replies),
       ]),
     );
   }

@@ -13,7 +13,14 @@ export function imageFormatOf(bytes: Uint8Array): ImageFormat | undefined {
   if (startsWith(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
   if (startsWith(0xff, 0xd8, 0xff)) return 'jpeg';
   if (startsWith(0x47, 0x49, 0x46, 0x38)) return 'gif';
-  if (startsWith(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57 && bytes[9] === 0x45 && bytes[10] === 0x42 && bytes[11] === 0x50) return 'webp';
+  if (
+    startsWith(0x52, 0x49, 0x46, 0x46) &&
+    bytes[8] === 0x57 &&
+    bytes[9] === 0x45 &&
+    bytes[10] === 0x42 &&
+    bytes[11] === 0x50
+  )
+    return 'webp';
   return undefined;
 }
 
@@ -78,7 +85,10 @@ const OPENAI_MAX_ENUM_VALUES = 1000;
 export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefined {
   if (!isRecord(schema)) return { path: [], problem: 'schema must be a JSON Schema object.' };
   if (schema['type'] !== 'object' || 'anyOf' in schema) {
-    return { path: [], problem: `schema must be a JSON Schema of 'type: "object"', got 'type: ${JSON.stringify(schema['type'] ?? null)}'.` };
+    return {
+      path: [],
+      problem: `schema must be a JSON Schema of 'type: "object"', got 'type: ${JSON.stringify(schema['type'] ?? null)}'.`,
+    };
   }
   let propertyCount = 0;
   const visit = (node: unknown, path: string[], depth: number): SchemaProblem | undefined => {
@@ -89,7 +99,8 @@ export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefi
     const type = node['type'];
     const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
     for (const each of types) {
-      if (typeof each !== 'string' || !JSON_TYPES.has(each)) return { path, problem: `${JSON.stringify(each)} is not a valid type.` };
+      if (typeof each !== 'string' || !JSON_TYPES.has(each))
+        return { path, problem: `${JSON.stringify(each)} is not a valid type.` };
     }
     if (types.length === 0 && !('anyOf' in node) && !('$ref' in node) && !('enum' in node) && !('const' in node)) {
       return { path, problem: "schema must have a 'type' key." };
@@ -97,10 +108,12 @@ export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefi
     if ('enum' in node) {
       const values = node['enum'];
       if (!Array.isArray(values) || values.length === 0) return { path, problem: "'enum' must be a non-empty array." };
-      if (values.length > OPENAI_MAX_ENUM_VALUES) return { path, problem: `'enum' has more than ${OPENAI_MAX_ENUM_VALUES} values.` };
+      if (values.length > OPENAI_MAX_ENUM_VALUES)
+        return { path, problem: `'enum' has more than ${OPENAI_MAX_ENUM_VALUES} values.` };
     }
     if (types.includes('object')) {
-      if (depth > OPENAI_MAX_NESTING) return { path, problem: `schema nesting is deeper than ${OPENAI_MAX_NESTING} levels.` };
+      if (depth > OPENAI_MAX_NESTING)
+        return { path, problem: `schema nesting is deeper than ${OPENAI_MAX_NESTING} levels.` };
       if (node['additionalProperties'] !== false) {
         return { path, problem: "'additionalProperties' is required to be supplied and to be false." };
       }
@@ -117,11 +130,13 @@ export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefi
         }
       }
       for (const key of requiredKeys) {
-        if (typeof key !== 'string' || !(key in properties)) return { path, problem: `'required' names ${JSON.stringify(key)}, which is not a property.` };
+        if (typeof key !== 'string' || !(key in properties))
+          return { path, problem: `'required' names ${JSON.stringify(key)}, which is not a property.` };
       }
       for (const [key, property] of Object.entries(properties)) {
         propertyCount += 1;
-        if (propertyCount > OPENAI_MAX_PROPERTIES) return { path, problem: `schema has more than ${OPENAI_MAX_PROPERTIES} properties.` };
+        if (propertyCount > OPENAI_MAX_PROPERTIES)
+          return { path, problem: `schema has more than ${OPENAI_MAX_PROPERTIES} properties.` };
         const problem = visit(property, [...path, 'properties', key], depth + 1);
         if (problem) return problem;
       }
@@ -133,7 +148,8 @@ export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefi
     for (const listKey of ['anyOf'] as const) {
       const list = node[listKey];
       if (list === undefined) continue;
-      if (!Array.isArray(list) || list.length === 0) return { path, problem: `'${listKey}' must be a non-empty array.` };
+      if (!Array.isArray(list) || list.length === 0)
+        return { path, problem: `'${listKey}' must be a non-empty array.` };
       for (const [index, variant] of list.entries()) {
         const problem = visit(variant, [...path, listKey, String(index)], depth);
         if (problem) return problem;
@@ -192,11 +208,16 @@ export function checkGeminiJsonSchema(schema: unknown): SchemaProblem | undefine
     const type = node['type'];
     const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
     for (const each of types) {
-      if (typeof each !== 'string' || !JSON_TYPES.has(each)) return { path, problem: `invalid type ${JSON.stringify(each)}` };
+      if (typeof each !== 'string' || !JSON_TYPES.has(each))
+        return { path, problem: `invalid type ${JSON.stringify(each)}` };
     }
     if ('enum' in node) {
       const values = node['enum'];
-      if (!Array.isArray(values) || values.length === 0 || !values.every((value) => typeof value === 'string' || typeof value === 'number')) {
+      if (
+        !Array.isArray(values) ||
+        values.length === 0 ||
+        !values.every((value) => typeof value === 'string' || typeof value === 'number')
+      ) {
         return { path, problem: 'enum must be a non-empty list of strings or numbers' };
       }
     }
@@ -204,11 +225,17 @@ export function checkGeminiJsonSchema(schema: unknown): SchemaProblem | undefine
     if (properties !== undefined) {
       if (!isRecord(properties)) return { path, problem: 'properties must be an object' };
       const required = node['required'];
-      if (required !== undefined && (!Array.isArray(required) || !required.every((key) => typeof key === 'string' && key in properties))) {
+      if (
+        required !== undefined &&
+        (!Array.isArray(required) || !required.every((key) => typeof key === 'string' && key in properties))
+      ) {
         return { path, problem: 'required must list property names' };
       }
       const ordering = node['propertyOrdering'];
-      if (ordering !== undefined && (!Array.isArray(ordering) || !ordering.every((key) => typeof key === 'string' && key in properties))) {
+      if (
+        ordering !== undefined &&
+        (!Array.isArray(ordering) || !ordering.every((key) => typeof key === 'string' && key in properties))
+      ) {
         return { path, problem: 'propertyOrdering must list property names' };
       }
       for (const [key, property] of Object.entries(properties)) {
@@ -261,7 +288,16 @@ const GEMINI_SCHEMA_FIELDS = new Set([
   'minimum',
   'maximum',
 ]);
-const GEMINI_SCHEMA_TYPES = new Set(['TYPE_UNSPECIFIED', 'STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL']);
+const GEMINI_SCHEMA_TYPES = new Set([
+  'TYPE_UNSPECIFIED',
+  'STRING',
+  'NUMBER',
+  'INTEGER',
+  'BOOLEAN',
+  'ARRAY',
+  'OBJECT',
+  'NULL',
+]);
 
 /**
  * The first problem of a `responseSchema`. It is a protobuf message, so an unknown field (the
@@ -275,7 +311,10 @@ export function checkGeminiOpenApiSchema(schema: unknown): SchemaProblem | undef
     }
     const type = node['type'];
     if (type !== undefined && (typeof type !== 'string' || !GEMINI_SCHEMA_TYPES.has(type.toUpperCase()))) {
-      return { path, problem: `Invalid value at 'type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), ${JSON.stringify(type)}` };
+      return {
+        path,
+        problem: `Invalid value at 'type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), ${JSON.stringify(type)}`,
+      };
     }
     const properties = node['properties'];
     if (properties !== undefined) {

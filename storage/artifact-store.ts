@@ -24,7 +24,10 @@ export interface ArtifactStore {
 
 export class ArtifactNotFoundError extends Error {
   override readonly name = 'ArtifactNotFoundError';
-  constructor(readonly key: string, readonly root: string) {
+  constructor(
+    readonly key: string,
+    readonly root: string,
+  ) {
     super(`artifact not found: ${key} (store ${root})`);
   }
 }

@@ -9,7 +9,10 @@ import type { ArtifactStore } from './artifact-store.ts';
 
 export class InvalidArtifactKeyError extends Error {
   override readonly name = 'InvalidArtifactKeyError';
-  constructor(readonly key: string, readonly reason: string) {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
     super(`invalid artifact key ${JSON.stringify(key)}: ${reason}`);
   }
 }
@@ -45,7 +48,8 @@ function checkPathText(key: string): void {
 
 function checkSegment(key: string, segment: string): void {
   if (segment === '') throw new InvalidArtifactKeyError(key, 'empty path segment ("//")');
-  if (segment === '.' || segment === '..') throw new InvalidArtifactKeyError(key, `"${segment}" segments are not allowed`);
+  if (segment === '.' || segment === '..')
+    throw new InvalidArtifactKeyError(key, `"${segment}" segments are not allowed`);
   if (segment.startsWith(temporaryPrefix)) {
     throw new InvalidArtifactKeyError(key, `names starting with "${temporaryPrefix}" are reserved for partial writes`);
   }

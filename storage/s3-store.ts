@@ -153,7 +153,13 @@ export function createS3Store(location: string, options: S3StoreOptions = {}): A
     const uploadPart = async (body: Uint8Array): Promise<void> => {
       const partNumber = parts.length + 1;
       const uploaded = await client.send(
-        new UploadPartCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId, PartNumber: partNumber, Body: body }),
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: objectKey,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+        }),
       );
       parts.push({ PartNumber: partNumber, ETag: uploaded.ETag, ChecksumCRC32: uploaded.ChecksumCRC32 });
     };

@@ -41,6 +41,6 @@ export function providerForBuild(config: Config, environment: NodeJS.ProcessEnv 
   if (config.temporal.address === undefined) return 'scripted';
   throw new ProviderNotConfiguredError(
     'cannot tell which provider the dedicated llm workers use: set SCIGEN_PROVIDER=gemini|openai (or "provider" in the config) ' +
-      'where the build is started, so its model calls go to that provider\'s task queue',
+      "where the build is started, so its model calls go to that provider's task queue",
   );
 }

@@ -29,7 +29,12 @@ export async function runWorkers(
   const queues = taskQueues(config);
   const store = createStore(config);
   const tracing = tracingFromEnvironment(`scigen-${options.queues.join('-')}`);
-  const common = { connection: options.connection, namespace: config.temporal.namespace, store, plugins: tracing ? [tracing.plugin] : [] };
+  const common = {
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    store,
+    plugins: tracing ? [tracing.plugin] : [],
+  };
   const workers: Worker[] = [];
   const descriptions: string[] = [];
   // Run after the workers stop; tracing is shut down last so the final spans are flushed.

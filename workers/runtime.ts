@@ -20,7 +20,11 @@ export { ProviderNotConfiguredError, type ResolvedProvider } from './llm-queue.t
  * `auto` picks gemini when GEMINI_API_KEY is set, else openai when OPENAI_API_KEY is set, else the
  * scripted demo endpoint when the caller allows it (`npm start`), else a clear error.
  */
-export function resolveProvider(config: Config, options: { allowScripted: boolean }, environment = process.env): ResolvedProvider {
+export function resolveProvider(
+  config: Config,
+  options: { allowScripted: boolean },
+  environment = process.env,
+): ResolvedProvider {
   if (config.provider !== 'auto') return config.provider;
   if (environment['GEMINI_API_KEY'] || environment['GOOGLE_API_KEY']) return 'gemini';
   if (environment['OPENAI_API_KEY']) return 'openai';
@@ -64,7 +68,8 @@ export async function createModelRuntime(config: Config, options: { allowScripte
       ...(config.openai.baseUrl ? { openAiBaseUrl: config.openai.baseUrl } : {}),
       ...(config.gemini.baseUrl ? { geminiBaseUrl: config.gemini.baseUrl } : {}),
     });
-    const baseUrl = resolved === 'openai' ? config.openai.baseUrl ?? process.env['OPENAI_BASE_URL'] : config.gemini.baseUrl;
+    const baseUrl =
+      resolved === 'openai' ? (config.openai.baseUrl ?? process.env['OPENAI_BASE_URL']) : config.gemini.baseUrl;
     description = `${resolved}${baseUrl ? ` at ${baseUrl}` : ''}`;
   }
   const providerConfig = resolved === 'gemini' ? config.gemini : config.openai;
@@ -81,7 +86,8 @@ export async function createModelRuntime(config: Config, options: { allowScripte
     },
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
     requestsPerSecond,
-    description: `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
+    description:
+      `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
       `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}`,
     close,
   };
@@ -92,7 +98,9 @@ export async function createModelRuntime(config: Config, options: { allowScripte
  * zygotes are warm, so a machine where nothing isolates fails here, at worker start, with the
  * reason, instead of failing every render.
  */
-export async function createRendererRuntime(config: Config): Promise<{ renderer: Renderer; slots: number; python: string }> {
+export async function createRendererRuntime(
+  config: Config,
+): Promise<{ renderer: Renderer; slots: number; python: string }> {
   const python = await findPython(config.render.python ? { python: config.render.python } : {});
   const slots = config.render.slots ?? availableParallelism();
   const { limits } = config.render;

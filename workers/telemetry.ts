@@ -4,11 +4,20 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 
 /** The workflow-side interceptors must be inside the workflow bundle when tracing is on. */
-export const OPENTELEMETRY_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+export const OPENTELEMETRY_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
 
 export interface Tracing {
   plugin: OpenTelemetryPlugin;
@@ -23,7 +32,10 @@ export interface Tracing {
  * `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (OTLP over HTTP), or
  * `SCIGEN_TRACE_FILE` (one JSON span per line, for a quick look without a collector). Off otherwise.
  */
-export function tracingFromEnvironment(serviceName: string, environment: NodeJS.ProcessEnv = process.env): Tracing | null {
+export function tracingFromEnvironment(
+  serviceName: string,
+  environment: NodeJS.ProcessEnv = process.env,
+): Tracing | null {
   const otlpEndpoint = environment['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || environment['OTEL_EXPORTER_OTLP_ENDPOINT'];
   const traceFile = environment['SCIGEN_TRACE_FILE'];
   let spanProcessor: SpanProcessor;

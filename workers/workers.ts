@@ -20,7 +20,9 @@ export interface WorkerConnection {
 const SHUTDOWN_GRACE_TIME = '60s';
 
 /** Workflows plus the light storage activities they lean on (reading pages, writing records). */
-export async function createWorkflowsWorker(options: WorkerConnection & { taskQueue: string; store: ArtifactStore }): Promise<Worker> {
+export async function createWorkflowsWorker(
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore },
+): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -62,7 +64,13 @@ export async function createLlmWorker(
 
 /** Rendering is CPU-bound: one activity slot per render slot, so the machine is never oversubscribed. */
 export async function createRenderWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; renderer: Renderer; slots: number; python?: string },
+  options: WorkerConnection & {
+    taskQueue: string;
+    store: ArtifactStore;
+    renderer: Renderer;
+    slots: number;
+    python?: string;
+  },
 ): Promise<Worker> {
   return Worker.create({
     connection: options.connection,

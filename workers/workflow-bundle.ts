@@ -11,7 +11,9 @@ const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
  * the OpenTelemetry workflow interceptors go inside the bundle (a prebuilt bundle ignores
  * interceptor modules given to the worker).
  */
-export function workflowBundle(options: { tracing: boolean } = { tracing: false }): Promise<WorkflowBundleWithSourceMap> {
+export function workflowBundle(
+  options: { tracing: boolean } = { tracing: false },
+): Promise<WorkflowBundleWithSourceMap> {
   let bundle = bundles.get(options.tracing);
   if (!bundle) {
     bundle = bundleWorkflowCode({

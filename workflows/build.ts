@@ -58,7 +58,10 @@ const MAX_WINDOW_SIZE = 10_000;
  * totals. Pause, resume, window size and cancellation steer it; finalize streams the records into
  * manifest.jsonl and summary.json.
  */
-export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: BuildCursor): Promise<DatasetBuildOutput> {
+export async function datasetBuildWorkflow(
+  input: DatasetBuildInput,
+  cursor?: BuildCursor,
+): Promise<DatasetBuildOutput> {
   const storage = proxyActivities<StorageActivities>({
     taskQueue: input.settings.taskQueues.workflows,
     // Reading a page and finalizing heartbeat as they go, so a dead worker's task is retried
@@ -72,7 +75,9 @@ export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: Bu
   let usage: Usage = cursor?.usage ?? ZERO_USAGE;
   let next = cursor?.next ?? 0;
   const inFlight = new Set<string>(cursor?.inFlight ?? []);
-  const early = new Map<string, ProblemFinished>((cursor?.early ?? []).map((finished) => [finished.problemKey, finished]));
+  const early = new Map<string, ProblemFinished>(
+    (cursor?.early ?? []).map((finished) => [finished.problemKey, finished]),
+  );
   let pausedBy: 'user' | 'budget' | null = cursor?.pausedBy ?? null;
   let windowSize = cursor?.windowSize ?? input.windowSize;
   let budgetUsd = cursor?.budgetUsd ?? input.budgetUsd;
@@ -118,7 +123,8 @@ export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: Bu
     },
     {
       validator: (size) => {
-        if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW_SIZE) throw new Error(`window size must be an integer from 1 to ${MAX_WINDOW_SIZE}`);
+        if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW_SIZE)
+          throw new Error(`window size must be an integer from 1 to ${MAX_WINDOW_SIZE}`);
       },
     },
   );
@@ -150,7 +156,9 @@ export async function datasetBuildWorkflow(input: DatasetBuildInput, cursor?: Bu
       await startChild(problemWorkflow, {
         workflowId: problemWorkflowId(input.buildId, entry.problemKey),
         taskQueue: input.settings.taskQueues.workflows,
-        args: [{ buildId: input.buildId, problemKey: entry.problemKey, problem: entry.problem, settings: input.settings }],
+        args: [
+          { buildId: input.buildId, problemKey: entry.problemKey, problem: entry.problem, settings: input.settings },
+        ],
         // Children outlive a run that continues as new; they report back by signal.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // A problem that completed is never run again; one that failed or was cancelled may be.

@@ -17,7 +17,19 @@ export const searchAttributes = {
  * The values of ScigenStage while a problem runs, in pipeline order ('done' once it closed).
  * `scigen status` counts running problems per stage and `scigen list --stage` filters by them.
  */
-export const PROBLEM_STAGES = ['queued', 'classify', 'plan', 'quiz', 'code', 'image', 'render', 'judge', 'refine', 'answer', 'compare'] as const;
+export const PROBLEM_STAGES = [
+  'queued',
+  'classify',
+  'plan',
+  'quiz',
+  'code',
+  'image',
+  'render',
+  'judge',
+  'refine',
+  'answer',
+  'compare',
+] as const;
 export type ProblemStage = (typeof PROBLEM_STAGES)[number];
 
 /** The same attributes by name and type, for registering them on a server. */

@@ -15,7 +15,15 @@ import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { GeneratorOutcome, ProblemOutcome } from '../activities/records.ts';
 import { applyFilterPolicy, computeRInv } from '../domain/filter-policy.ts';
-import { addUsage, JUDGE_DIMENSIONS, ZERO_USAGE, type JudgeDimension, type JudgeScores, type Quiz, type Usage } from '../domain/types.ts';
+import {
+  addUsage,
+  JUDGE_DIMENSIONS,
+  ZERO_USAGE,
+  type JudgeDimension,
+  type JudgeScores,
+  type Quiz,
+  type Usage,
+} from '../domain/types.ts';
 import {
   buildWorkflowId,
   problemFinishedSignal,
@@ -68,7 +76,12 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     startToCloseTimeout: `${settings.llmTimeoutSeconds + 30}s`,
     // Calls heartbeat while they wait: a dead worker's call is retried after this, not the full timeout.
     heartbeatTimeout: `${HEARTBEAT_TIMEOUT_SECONDS}s`,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: settings.llmMaxAttempts },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: settings.llmMaxAttempts,
+    },
   });
   const renderer = proxyActivities<RenderActivities>({
     taskQueue: settings.taskQueues.render,
@@ -140,7 +153,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
    * Runs an activity that reports usage, charged to the problem and to the generator it is for; a
    * failure Temporal gave up on ends that generator's (or, for shared steps, every generator's) work.
    */
-  async function invoke<R extends { usage: Usage }>(step: string, run: () => Promise<R>, owner?: GeneratorOutcome): Promise<R> {
+  async function invoke<R extends { usage: Usage }>(
+    step: string,
+    run: () => Promise<R>,
+    owner?: GeneratorOutcome,
+  ): Promise<R> {
     const charge = (cost: Usage) => {
       usage = addUsage(usage, cost);
       if (owner) owner.usage = addUsage(owner.usage, cost);
@@ -178,7 +195,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 
   try {
     enterStage('classify', 'is the problem visualizable?');
-    const classification = await modelStep('classify', () => llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [{ ...reference, problem }]));
+    const classification = await modelStep('classify', () =>
+      llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [
+        { ...reference, problem },
+      ]),
+    );
     outcome.subject = classification.subject;
     outcome.imageType = classification.image_type;
     noteSearchAttributes(
@@ -196,7 +217,9 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 
     const plan = once(async () => {
       enterStage('plan', 'content, layout, labels, constraints');
-      const { planKey } = await modelStep('plan', () => llm.planDiagram.executeWithOptions({ summary: 'plan: content, layout, labels, constraints' }, [diagram]));
+      const { planKey } = await modelStep('plan', () =>
+        llm.planDiagram.executeWithOptions({ summary: 'plan: content, layout, labels, constraints' }, [diagram]),
+      );
       outcome.planKey = planKey;
       return planKey;
     });
@@ -204,18 +227,30 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     const quizzes = once(async (): Promise<Quiz[]> => {
       if (problem.quizzes && problem.quizzes.length > 0) return problem.quizzes;
       enterStage('quiz', 'atomic questions about the given setup');
-      const generated = await modelStep('quiz', () => llm.generateQuizzes.executeWithOptions({ summary: 'quiz: atomic questions about the given setup' }, [{ ...reference, problem }]));
+      const generated = await modelStep('quiz', () =>
+        llm.generateQuizzes.executeWithOptions({ summary: 'quiz: atomic questions about the given setup' }, [
+          { ...reference, problem },
+        ]),
+      );
       outcome.quizKey = generated.quizKey;
       return generated.quizzes;
     });
 
     /** What every code step of a generator is given: the diagram, its plan, the generator and its model ('' = the step's). */
     function codeStepInput(generator: GeneratorSettings, planKey: string) {
-      return { ...diagram, planKey, generator: generator.name, ...(generator.model === '' ? {} : { model: generator.model }) };
+      return {
+        ...diagram,
+        planKey,
+        generator: generator.name,
+        ...(generator.model === '' ? {} : { model: generator.model }),
+      };
     }
 
     /** ImgCoder: plan, code, render; a failed render is repaired with its error until the attempts run out. */
-    async function codeImage(generator: GeneratorSettings, result: GeneratorOutcome): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'> | null> {
+    async function codeImage(
+      generator: GeneratorSettings,
+      result: GeneratorOutcome,
+    ): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'> | null> {
       const code = codeStepInput(generator, await plan());
       let lastError = '';
       // What the renderer measured in the failed attempt's figures (overlaps, blank canvas), for the repair step.
@@ -226,13 +261,27 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         enterStage('code', `render attempt ${attempt} of ${settings.maxRenderAttempts}`, generator);
         const written: Awaited<ReturnType<LlmActivities['writeDiagramCode']>> =
           previousKey === null
-            ? await invoke('code', () => llm.writeDiagramCode.executeWithOptions({ summary: summary(`code for render attempt ${attempt}`, generator) }, [{ ...code, attempt }]), result)
+            ? await invoke(
+                'code',
+                () =>
+                  llm.writeDiagramCode.executeWithOptions(
+                    { summary: summary(`code for render attempt ${attempt}`, generator) },
+                    [{ ...code, attempt }],
+                  ),
+                result,
+              )
             : await invoke(
                 'repair',
                 () =>
-                  llm.repairDiagramCode.executeWithOptions({ summary: summary(`repair for render attempt ${attempt}: ${errorHeadline(lastError).slice(0, 80)}`, generator) }, [
-                    { ...code, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) },
-                  ]),
+                  llm.repairDiagramCode.executeWithOptions(
+                    {
+                      summary: summary(
+                        `repair for render attempt ${attempt}: ${errorHeadline(lastError).slice(0, 80)}`,
+                        generator,
+                      ),
+                    },
+                    [{ ...code, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) }],
+                  ),
                 result,
               );
         if (!written.ok) {
@@ -243,12 +292,28 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         }
         result.codeKey = written.value.codeKey;
         enterStage('render', `render attempt ${attempt} of ${settings.maxRenderAttempts}`, generator);
-        const rendered = await renderer.renderDiagram.executeWithOptions({ summary: summary(`render attempt ${attempt}`, generator) }, [
-          { ...reference, codeKey: written.value.codeKey, attempt, generator: generator.name, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
-        ]);
+        const rendered = await renderer.renderDiagram.executeWithOptions(
+          { summary: summary(`render attempt ${attempt}`, generator) },
+          [
+            {
+              ...reference,
+              codeKey: written.value.codeKey,
+              attempt,
+              generator: generator.name,
+              dpi: settings.dpi,
+              timeoutSeconds: settings.renderTimeoutSeconds,
+            },
+          ],
+        );
         if (result === results[0]) noteSearchAttributes({ key: searchAttributes.renderAttempts, value: attempt });
         if (rendered.ok) {
-          return { round: 0, imageKey: rendered.imageKey, codeKey: written.value.codeKey, findings: rendered.flaws ?? [], critique: null };
+          return {
+            round: 0,
+            imageKey: rendered.imageKey,
+            codeKey: written.value.codeKey,
+            findings: rendered.flaws ?? [],
+            critique: null,
+          };
         }
         lastError = `${rendered.kind}: ${rendered.message}`;
         // Results recorded before renders reported findings have none.
@@ -260,25 +325,37 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     }
 
     /** The pixel paradigm: the image model draws the figure from the problem text. */
-    async function pixelImage(generator: GeneratorSettings, result: GeneratorOutcome): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>> {
+    async function pixelImage(
+      generator: GeneratorSettings,
+      result: GeneratorOutcome,
+    ): Promise<Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>> {
       enterStage('image', `${generator.model} draws the figure`, generator);
       const drawn = await modelStep(
         'image',
-        () => llm.drawDiagramImage.executeWithOptions({ summary: summary(`image: ${generator.model} draws the figure`, generator) }, [{ ...diagram, generator: generator.name, model: generator.model }]),
+        () =>
+          llm.drawDiagramImage.executeWithOptions(
+            { summary: summary(`image: ${generator.model} draws the figure`, generator) },
+            [{ ...diagram, generator: generator.name, model: generator.model }],
+          ),
         result,
       );
       return { round: 0, imageKey: drawn.imageKey, codeKey: null, findings: [], critique: null };
     }
 
-    async function judge(generator: GeneratorSettings, result: GeneratorOutcome, image: Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>): Promise<Version> {
+    async function judge(
+      generator: GeneratorSettings,
+      result: GeneratorOutcome,
+      image: Omit<Version, 'judge' | 'reasoning' | 'judgeKey'>,
+    ): Promise<Version> {
       const round = image.round === 0 ? '' : ` (refinement ${image.round})`;
       enterStage('judge', `five dimensions, 0–2 each${round}`, generator);
       const judged = await modelStep(
         'judge',
         () =>
-          llm.judgeImage.executeWithOptions({ summary: summary(`judge${round}: five dimensions, 0–2 each`, generator) }, [
-            { ...reference, problem, imageKey: image.imageKey, generator: generator.name, round: image.round },
-          ]),
+          llm.judgeImage.executeWithOptions(
+            { summary: summary(`judge${round}: five dimensions, 0–2 each`, generator) },
+            [{ ...reference, problem, imageKey: image.imageKey, generator: generator.name, round: image.round }],
+          ),
         result,
       );
       return { ...image, judge: judged.scores, reasoning: judged.reasoning, judgeKey: judged.judgeKey };
@@ -300,22 +377,40 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
           if (refined === null) return;
           versions.push(refined);
         } catch (error) {
-          if (!(error instanceof StepFailed || (error instanceof TemporalFailure && !isCancellation(error)))) throw error;
-          result.notes.push(`refinement round ${round} failed: ${error instanceof StepFailed ? error.reason : error.message}`);
+          if (!(error instanceof StepFailed || (error instanceof TemporalFailure && !isCancellation(error))))
+            throw error;
+          result.notes.push(
+            `refinement round ${round} failed: ${error instanceof StepFailed ? error.reason : error.message}`,
+          );
           return;
         }
       }
     }
 
     /** One refinement round: revised code, rendered and judged; null (with a note) when it made no image. */
-    async function refineOnce(generator: GeneratorSettings, result: GeneratorOutcome, latest: Version, round: number, critique: string): Promise<Version | null> {
+    async function refineOnce(
+      generator: GeneratorSettings,
+      result: GeneratorOutcome,
+      latest: Version,
+      round: number,
+      critique: string,
+    ): Promise<Version | null> {
       enterStage('refine', `round ${round} of ${refinementRounds}`, generator);
       const written = await invoke(
         'refine',
         () =>
-          llm.refineDiagramCode.executeWithOptions({ summary: summary(`refine round ${round}: ${critique.split('\n')[0]!.slice(0, 80)}`, generator) }, [
-            { ...codeStepInput(generator, outcome.planKey!), attempt: result.renderAttempts, previousKey: latest.codeKey!, round, critique },
-          ]),
+          llm.refineDiagramCode.executeWithOptions(
+            { summary: summary(`refine round ${round}: ${critique.split('\n')[0]!.slice(0, 80)}`, generator) },
+            [
+              {
+                ...codeStepInput(generator, outcome.planKey!),
+                attempt: result.renderAttempts,
+                previousKey: latest.codeKey!,
+                round,
+                critique,
+              },
+            ],
+          ),
         result,
       );
       if (!written.ok) {
@@ -323,26 +418,54 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         return null;
       }
       enterStage('render', `refinement round ${round}`, generator);
-      const rendered = await renderer.renderDiagram.executeWithOptions({ summary: summary(`render refinement ${round}`, generator) }, [
-        { ...reference, codeKey: written.value.codeKey, attempt: result.renderAttempts, generator: generator.name, round, dpi: settings.dpi, timeoutSeconds: settings.renderTimeoutSeconds },
-      ]);
+      const rendered = await renderer.renderDiagram.executeWithOptions(
+        { summary: summary(`render refinement ${round}`, generator) },
+        [
+          {
+            ...reference,
+            codeKey: written.value.codeKey,
+            attempt: result.renderAttempts,
+            generator: generator.name,
+            round,
+            dpi: settings.dpi,
+            timeoutSeconds: settings.renderTimeoutSeconds,
+          },
+        ],
+      );
       if (!rendered.ok) {
-        result.notes.push(`refinement round ${round} did not render: ${errorHeadline(`${rendered.kind}: ${rendered.message}`)}`);
+        result.notes.push(
+          `refinement round ${round} did not render: ${errorHeadline(`${rendered.kind}: ${rendered.message}`)}`,
+        );
         return null;
       }
-      return judge(generator, result, { round, imageKey: rendered.imageKey, codeKey: written.value.codeKey, findings: rendered.flaws ?? [], critique });
+      return judge(generator, result, {
+        round,
+        imageKey: rendered.imageKey,
+        codeKey: written.value.codeKey,
+        findings: rendered.flaws ?? [],
+        critique,
+      });
     }
 
     async function runGenerator(generator: GeneratorSettings, result: GeneratorOutcome): Promise<void> {
-      const first = generator.paradigm === 'code' ? await codeImage(generator, result) : await pixelImage(generator, result);
+      const first =
+        generator.paradigm === 'code' ? await codeImage(generator, result) : await pixelImage(generator, result);
       if (first === null) return;
       // The image is on record from here on, even if judging it fails.
       result.imageKey = first.imageKey;
       result.codeKey = first.codeKey;
       const versions: Version[] = [await judge(generator, result, first)];
       if (generator.paradigm === 'code') await refine(generator, result, versions);
-      result.versions = versions.map((version) => ({ round: version.round, imageKey: version.imageKey, codeKey: version.codeKey, judge: version.judge, critique: version.critique }));
-      const chosen = versions.reduce((best, version) => (totalScore(version.judge) >= totalScore(best.judge) ? version : best));
+      result.versions = versions.map((version) => ({
+        round: version.round,
+        imageKey: version.imageKey,
+        codeKey: version.codeKey,
+        judge: version.judge,
+        critique: version.critique,
+      }));
+      const chosen = versions.reduce((best, version) =>
+        totalScore(version.judge) >= totalScore(best.judge) ? version : best,
+      );
       result.imageKey = chosen.imageKey;
       result.codeKey = chosen.codeKey;
       result.judge = chosen.judge;
@@ -354,20 +477,34 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       enterStage('answer', `${quizSet.length} quizzes answered from the image alone`, generator);
       const answered = await invoke(
         'answer',
-        () => llm.answerQuizzes.executeWithOptions({ summary: summary(`answer ${quizSet.length} quizzes from the image alone`, generator) }, [{ ...reference, imageKey: chosen.imageKey, quizzes: quizSet }]),
+        () =>
+          llm.answerQuizzes.executeWithOptions(
+            { summary: summary(`answer ${quizSet.length} quizzes from the image alone`, generator) },
+            [{ ...reference, imageKey: chosen.imageKey, quizzes: quizSet }],
+          ),
         result,
       );
       result.quizResults = answered.results;
       // An answer without a readable letter counts as wrong, as the benchmark grades it.
-      result.rInv = computeRInv(answered.results.map((answer) => ({ chosen: answer.chosen, correct: answer.correct_option })));
+      result.rInv = computeRInv(
+        answered.results.map((answer) => ({ chosen: answer.chosen, correct: answer.correct_option })),
+      );
       if (result === results[0]) noteSearchAttributes({ key: searchAttributes.rInv, value: result.rInv });
 
       if (problem.reference_image_key !== undefined) {
         enterStage('compare', 'PSNR and SSIM against the reference image', generator);
         try {
-          const compared = await renderer.compareWithReference.executeWithOptions({ summary: summary('compare with the reference image: PSNR, SSIM', generator) }, [
-            { buildId: input.buildId, problemKey: input.problemKey, imageKey: chosen.imageKey, referenceKey: problem.reference_image_key },
-          ]);
+          const compared = await renderer.compareWithReference.executeWithOptions(
+            { summary: summary('compare with the reference image: PSNR, SSIM', generator) },
+            [
+              {
+                buildId: input.buildId,
+                problemKey: input.problemKey,
+                imageKey: chosen.imageKey,
+                referenceKey: problem.reference_image_key,
+              },
+            ],
+          );
           if (compared.ok) result.reference = { psnr: compared.psnr, ssim: compared.ssim };
           else result.notes.push(`no comparison with the reference image: ${compared.reason}`);
         } catch (error) {
@@ -413,7 +550,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   /** Reports to the build that started this problem; a problem run on its own has no build to tell. */
   async function notifyBuild(verdict: ProblemFinished['verdict']): Promise<void> {
     try {
-      await getExternalWorkflowHandle(buildWorkflowId(input.buildId)).signal(problemFinishedSignal, { problemKey: input.problemKey, verdict, usage });
+      await getExternalWorkflowHandle(buildWorkflowId(input.buildId)).signal(problemFinishedSignal, {
+        problemKey: input.problemKey,
+        verdict,
+        usage,
+      });
     } catch (error) {
       if (isCancellation(error)) throw error;
     }
@@ -434,9 +575,23 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     } satisfies Partial<ProblemOutcome>);
     try {
       const verdicts = several ? results.map((result) => `${result.generator} ${result.verdict}`).join(', ') : '';
-      const recordSummary = [`record: ${outcome.verdict}`, judgeNote, outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`, verdicts].filter(Boolean).join(' — ');
+      const recordSummary = [
+        `record: ${outcome.verdict}`,
+        judgeNote,
+        outcome.rInv === null ? '' : `R_inv ${outcome.rInv.toFixed(2)}`,
+        verdicts,
+      ]
+        .filter(Boolean)
+        .join(' — ');
       await storage.recordProblemResult.executeWithOptions({ summary: recordSummary }, [
-        { buildId: input.buildId, problemKey: input.problemKey, problemId: problem.id, extra: problem.extra, outcome, problem },
+        {
+          buildId: input.buildId,
+          problemKey: input.problemKey,
+          problemId: problem.id,
+          extra: problem.extra,
+          outcome,
+          problem,
+        },
       ]);
     } catch (error) {
       // The build must not wait forever for a problem whose record could not be written.
@@ -511,7 +666,8 @@ function describeFailure(failure: ActivityFailure, maxAttempts: number): string 
   const cause = failure.cause;
   let words: string;
   if (cause instanceof ApplicationFailure) words = cause.message;
-  else if (cause instanceof TimeoutFailure) words = `the model call timed out (${(cause.timeoutType ?? 'unknown').toLowerCase().replace(/_/g, '-')} timeout)`;
+  else if (cause instanceof TimeoutFailure)
+    words = `the model call timed out (${(cause.timeoutType ?? 'unknown').toLowerCase().replace(/_/g, '-')} timeout)`;
   else if (cause) words = `${cause.name}: ${cause.message}`;
   else words = failure.message;
   // A retryable fault reaches the manifest only once Temporal has run out of attempts.
@@ -523,9 +679,14 @@ function describeFailure(failure: ActivityFailure, maxAttempts: number): string 
 function billedUsageOf(failure: ActivityFailure): Usage {
   const cause = failure.cause;
   const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  const billed = typeof details === 'object' && details !== null ? (details as { usage?: Partial<Usage> }).usage : undefined;
+  const billed =
+    typeof details === 'object' && details !== null ? (details as { usage?: Partial<Usage> }).usage : undefined;
   if (!billed) return ZERO_USAGE;
-  return { input_tokens: billed.input_tokens ?? 0, output_tokens: billed.output_tokens ?? 0, cost_usd: billed.cost_usd ?? 0 };
+  return {
+    input_tokens: billed.input_tokens ?? 0,
+    output_tokens: billed.output_tokens ?? 0,
+    cost_usd: billed.cost_usd ?? 0,
+  };
 }
 
 /** The repair step's view of a failed render: the error, then what the renderer measured in the figure. */
@@ -539,7 +700,10 @@ function withFindings(error: string, findings: readonly string[]): string {
  * exception) and the script line it points at, e.g. "exception: ZeroDivisionError: … (line 14)".
  */
 function errorHeadline(error: string): string {
-  const lines = error.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = error
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const kind = /^([a-z-]+): /.exec(lines[0] ?? '')?.[1];
   let headline = lines.at(-1) ?? error;
   if (kind && !headline.startsWith(`${kind}: `)) headline = `${kind}: ${headline}`;
@@ -559,5 +723,7 @@ const DIMENSION_ABBREVIATIONS: Record<keyof JudgeScores, string> = {
 
 /** "C&F 2, L&P 1, R&O 2, SP 2, E&R 2": the judge's scores as the UI's timeline shows them. */
 function describeScores(scores: JudgeScores): string {
-  return (Object.keys(DIMENSION_ABBREVIATIONS) as Array<keyof JudgeScores>).map((dimension) => `${DIMENSION_ABBREVIATIONS[dimension]} ${scores[dimension]}`).join(', ');
+  return (Object.keys(DIMENSION_ABBREVIATIONS) as Array<keyof JudgeScores>)
+    .map((dimension) => `${DIMENSION_ABBREVIATIONS[dimension]} ${scores[dimension]}`)
+    .join(', ');
 }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
-import { CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  CancelledFailure,
+  TerminatedFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { invalidRecordsKey, stagedInputPageKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
 import { taskQueues } from '../../config/load.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
@@ -12,7 +18,12 @@ import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifac
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
 import { llmTaskQueue, providerForBuild, type ResolvedProvider } from '../../workers/llm-queue.ts';
 import { createStore, resolveProvider } from '../../workers/runtime.ts';
-import { buildWorkflowId, type DatasetBuildInput, type DatasetBuildOutput, type ProblemSettings } from '../../workflows/definitions.ts';
+import {
+  buildWorkflowId,
+  type DatasetBuildInput,
+  type DatasetBuildOutput,
+  type ProblemSettings,
+} from '../../workflows/definitions.ts';
 import { badInput, infrastructureFailure } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
@@ -33,11 +44,18 @@ export interface BuildOptions {
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export async function buildCommand(inputPath: string, config: Config, options: BuildOptions, output: Output): Promise<void> {
+export async function buildCommand(
+  inputPath: string,
+  config: Config,
+  options: BuildOptions,
+  output: Output,
+): Promise<void> {
   const staged = await validateInput(inputPath, options.skipInvalid, output);
   const buildId = options.buildId ?? defaultBuildId(inputPath, staged.digest);
   if (!BUILD_ID.test(buildId)) {
-    throw badInput(`--build-id ${JSON.stringify(buildId)}: use 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    throw badInput(
+      `--build-id ${JSON.stringify(buildId)}: use 1–100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
   }
 
   const store = createStore(config);
@@ -55,22 +73,34 @@ export async function buildCommand(inputPath: string, config: Config, options: B
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
   const interrupted = new Promise<never>((_, reject) => {
-    const onSignal = (signal: string) => reject(infrastructureFailure(`interrupted by ${signal}: the build keeps its state; run the same command again to resume`));
+    const onSignal = (signal: string) =>
+      reject(
+        infrastructureFailure(
+          `interrupted by ${signal}: the build keeps its state; run the same command again to resume`,
+        ),
+      );
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   });
   interrupted.catch(() => {});
   try {
     if (runWorkersHere) {
-      workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, allowScripted: options.allowScripted });
+      workers = await runWorkers(config, {
+        connection: temporal.workerConnection,
+        queues: QUEUE_KINDS,
+        allowScripted: options.allowScripted,
+      });
       for (const description of workers.descriptions) output.line(description);
       workers.done.catch(() => {});
     } else {
-      output.line(`using the Temporal cluster at ${temporal.address}; dedicated workers must be running (scigen worker --queue workflows|llm|render)`);
+      output.line(
+        `using the Temporal cluster at ${temporal.address}; dedicated workers must be running (scigen worker --queue workflows|llm|render)`,
+      );
     }
 
     const workflowId = buildWorkflowId(buildId);
-    const handle = temporal.client.workflow.getHandle<(input: DatasetBuildInput) => Promise<DatasetBuildOutput>>(workflowId);
+    const handle =
+      temporal.client.workflow.getHandle<(input: DatasetBuildInput) => Promise<DatasetBuildOutput>>(workflowId);
     const previous = await handle.describe().catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) return null;
       throw error;
@@ -113,9 +143,17 @@ export async function buildCommand(inputPath: string, config: Config, options: B
     if (temporal.uiUrl) output.line(`Temporal UI: ${temporal.uiUrl}${uiLink ? `  (this build: ${uiLink})` : ''}`);
 
     const result = await Promise.race([
-      followProgress(handle, { enabled: options.progress, output }).then(() => handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store))),
+      followProgress(handle, { enabled: options.progress, output }).then(() =>
+        handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store)),
+      ),
       interrupted,
-      ...(workers ? [workers.done.then(() => Promise.reject(infrastructureFailure('the in-process workers stopped before the build finished')))] : []),
+      ...(workers
+        ? [
+            workers.done.then(() =>
+              Promise.reject(infrastructureFailure('the in-process workers stopped before the build finished')),
+            ),
+          ]
+        : []),
     ]);
     const summary = JSON.parse(await store.getText(`${buildPrefix(buildId)}/summary.json`)) as BuildSummary;
     printSummary(summary, result, output);
@@ -133,10 +171,13 @@ async function explainClosedBuild(error: unknown, buildId: string, store: Artifa
   const resume = `run the same command again to resume it (finished problems are not redone)`;
   if (error.cause instanceof CancelledFailure) {
     const manifestKey = `${buildPrefix(buildId)}/manifest.jsonl`;
-    const written = (await store.exists(manifestKey)) ? `; manifest of the finished problems: ${store.uri(manifestKey)}` : '';
+    const written = (await store.exists(manifestKey))
+      ? `; manifest of the finished problems: ${store.uri(manifestKey)}`
+      : '';
     throw infrastructureFailure(`build ${buildId} was cancelled${written}; ${resume}`);
   }
-  if (error.cause instanceof TerminatedFailure) throw infrastructureFailure(`build ${buildId} was terminated; ${resume}`);
+  if (error.cause instanceof TerminatedFailure)
+    throw infrastructureFailure(`build ${buildId} was terminated; ${resume}`);
   throw infrastructureFailure(`build ${buildId} failed: ${error.cause?.message ?? error.message}; ${resume}`);
 }
 
@@ -155,7 +196,10 @@ async function validateInput(inputPath: string, skipInvalid: boolean, output: Ou
   if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
     const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
     if (parsed.errors.length > 50) lines.push(`… and ${parsed.errors.length - 50} more`);
-    const hint = wholeFileErrors.length === 0 ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid' : '';
+    const hint =
+      wholeFileErrors.length === 0
+        ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid'
+        : '';
     throw badInput(`invalid input:\n${lines.join('\n')}${hint}`);
   }
   for (const error of parsed.errors) output.line(`skipping ${formatInputError(inputPath, error)}`);
@@ -164,14 +208,14 @@ async function validateInput(inputPath: string, skipInvalid: boolean, output: Ou
   const seen = new Map<string, string | number>();
   for (const { problemKey: key, problem } of problems) {
     const other = seen.get(key);
-    if (other !== undefined) throw badInput(`${inputPath}: ids ${JSON.stringify(other)} and ${JSON.stringify(problem.id)} map to the same key ${key}`);
+    if (other !== undefined)
+      throw badInput(
+        `${inputPath}: ids ${JSON.stringify(other)} and ${JSON.stringify(problem.id)} map to the same key ${key}`,
+      );
     seen.set(key, problem.id);
   }
   const invalid = parsed.errors.map((error) => invalidRecord(error, inputPath));
-  const digest = createHash('sha256')
-    .update(JSON.stringify(problems))
-    .update(JSON.stringify(invalid))
-    .digest('hex');
+  const digest = createHash('sha256').update(JSON.stringify(problems)).update(JSON.stringify(invalid)).digest('hex');
   return { problems, invalid, digest, inputPath };
 }
 
@@ -194,7 +238,10 @@ function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
 }
 
 function defaultBuildId(inputPath: string, digest: string): string {
-  const stem = basename(inputPath, extname(inputPath)).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60);
+  const stem = basename(inputPath, extname(inputPath))
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 60);
   return `${stem || 'build'}-${digest.slice(0, 8)}`;
 }
 
@@ -210,7 +257,12 @@ interface StagedInputDescription {
  * Writes the validated input once, in pages; a build id already used for another input is refused.
  * A resumed build keeps the page size it was staged with.
  */
-async function stageInput(store: ArtifactStore, buildId: string, staged: ValidatedInput, pageSize: number): Promise<StagedInputDescription> {
+async function stageInput(
+  store: ArtifactStore,
+  buildId: string,
+  staged: ValidatedInput,
+  pageSize: number,
+): Promise<StagedInputDescription> {
   const descriptionKey = `${buildPrefix(buildId)}/input.json`;
   try {
     const existing = JSON.parse(await store.getText(descriptionKey)) as StagedInputDescription;
@@ -225,12 +277,25 @@ async function stageInput(store: ArtifactStore, buildId: string, staged: Validat
   await stageReferenceImages(store, buildId, staged.problems, staged.inputPath);
   for (let page = 0; page < pageCount; page++) {
     const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
-    await store.put(stagedInputPageKey(buildId, page), entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
+    await store.put(
+      stagedInputPageKey(buildId, page),
+      entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
+      'application/x-ndjson',
+    );
   }
   if (staged.invalid.length > 0) {
-    await store.put(invalidRecordsKey(buildId), staged.invalid.map((record) => `${JSON.stringify(record)}\n`).join(''), 'application/x-ndjson');
+    await store.put(
+      invalidRecordsKey(buildId),
+      staged.invalid.map((record) => `${JSON.stringify(record)}\n`).join(''),
+      'application/x-ndjson',
+    );
   }
-  const description: StagedInputDescription = { digest: staged.digest, pageSize, pageCount, problemCount: staged.problems.length };
+  const description: StagedInputDescription = {
+    digest: staged.digest,
+    pageSize,
+    pageCount,
+    problemCount: staged.problems.length,
+  };
   await store.put(descriptionKey, `${JSON.stringify(description, null, 2)}\n`, 'application/json');
   return description;
 }
@@ -271,9 +336,15 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, output:
   output.line(`build ${summary.build_id} finished: ${summary.problems} problems — ${verdicts}`);
   if (summary.r_inv_mean !== null) output.line(`mean R_inv ${summary.r_inv_mean.toFixed(3)} over judged images`);
   if (summary.judge_means) {
-    output.line(`judge means: ${Object.entries(summary.judge_means).map(([dimension, mean]) => `${dimension} ${mean.toFixed(2)}`).join(', ')}`);
+    output.line(
+      `judge means: ${Object.entries(summary.judge_means)
+        .map(([dimension, mean]) => `${dimension} ${mean.toFixed(2)}`)
+        .join(', ')}`,
+    );
   }
-  output.line(`tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)}`);
+  output.line(
+    `tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)}`,
+  );
   output.line(`manifest: ${result.manifestUri}`);
   output.line(`summary:  ${result.summaryUri}`);
 }

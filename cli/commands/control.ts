@@ -15,12 +15,17 @@ import { formatDuration, type Output } from '../output.ts';
 import { openTemporal, type TemporalSession } from '../temporal.ts';
 
 /** Runs `action` against a build's workflow, with a clear error when there is no such build. */
-async function withBuild<T>(buildId: string, config: Config, action: (handle: WorkflowHandle, temporal: TemporalSession) => Promise<T>): Promise<T> {
+async function withBuild<T>(
+  buildId: string,
+  config: Config,
+  action: (handle: WorkflowHandle, temporal: TemporalSession) => Promise<T>,
+): Promise<T> {
   const temporal = await openTemporal(config, { startServer: false, log: () => {} });
   try {
     const handle = temporal.client.workflow.getHandle(buildWorkflowId(buildId));
     await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) throw badInput(`no build ${buildId} on ${temporal.address} (namespace ${temporal.namespace})`);
+      if (error instanceof WorkflowNotFoundError)
+        throw badInput(`no build ${buildId} on ${temporal.address} (namespace ${temporal.namespace})`);
       throw error;
     });
     return await action(handle, temporal);
@@ -34,7 +39,9 @@ export async function countStages(client: Client, buildId: string): Promise<Reco
   const counts: Record<string, number> = {};
   await Promise.all(
     PROBLEM_STAGES.map(async (stage) => {
-      const { count } = await client.workflow.count(`ScigenBuildId = '${buildId}' AND ExecutionStatus = 'Running' AND ScigenStage = '${stage}'`);
+      const { count } = await client.workflow.count(
+        `ScigenBuildId = '${buildId}' AND ExecutionStatus = 'Running' AND ScigenStage = '${stage}'`,
+      );
       if (count > 0) counts[stage] = count;
     }),
   );
@@ -42,12 +49,25 @@ export async function countStages(client: Client, buildId: string): Promise<Reco
 }
 
 /** `scigen status <build-id>`: progress, per verdict and per stage, rate and ETA. */
-export async function statusCommand(buildId: string, config: Config, options: { json: boolean }, output: Output): Promise<void> {
+export async function statusCommand(
+  buildId: string,
+  config: Config,
+  options: { json: boolean },
+  output: Output,
+): Promise<void> {
   await withBuild(buildId, config, async (handle, temporal) => {
     const description = await handle.describe();
     const progress = await handle.query(progressQuery).catch(() => null);
-    const stages = description.status.name === 'RUNNING' ? await countStages(temporal.client, buildId).catch(() => ({})) : {};
-    const status = { buildId, status: description.status.name, startTime: description.startTime, closeTime: description.closeTime ?? null, progress, stages };
+    const stages =
+      description.status.name === 'RUNNING' ? await countStages(temporal.client, buildId).catch(() => ({})) : {};
+    const status = {
+      buildId,
+      status: description.status.name,
+      startTime: description.startTime,
+      closeTime: description.closeTime ?? null,
+      progress,
+      stages,
+    };
     if (options.json) {
       output.json(status);
       return;
@@ -62,18 +82,25 @@ export async function statusCommand(buildId: string, config: Config, options: { 
 }
 
 export function describeProgress(progress: BuildProgress, stages: Record<string, number> = {}): string[] {
-  const verdicts = Object.entries(progress.counts).map(([verdict, count]) => `${verdict} ${count}`).join(', ');
+  const verdicts = Object.entries(progress.counts)
+    .map(([verdict, count]) => `${verdict} ${count}`)
+    .join(', ');
   const lines = [
     `${progress.completed}/${progress.total} problems, ${progress.inFlight} in flight (window ${progress.windowSize}), ${progress.phase}${progress.pausedBy ? ` by ${progress.pausedBy}` : ''}`,
     verdicts,
   ];
-  const stageText = Object.entries(stages).map(([stage, count]) => `${stage} ${count}`).join(', ');
+  const stageText = Object.entries(stages)
+    .map(([stage, count]) => `${stage} ${count}`)
+    .join(', ');
   if (stageText) lines.push(`in flight by stage: ${stageText}`);
-  const rate = progress.problemsPerMinute === null ? 'rate unknown yet' : `${progress.problemsPerMinute.toFixed(1)} problems/min`;
+  const rate =
+    progress.problemsPerMinute === null ? 'rate unknown yet' : `${progress.problemsPerMinute.toFixed(1)} problems/min`;
   const eta = progress.etaSeconds === null ? '' : `, ETA ${formatDuration(progress.etaSeconds)}`;
   lines.push(`${rate}${eta}`);
   const budget = progress.budgetUsd === null ? '' : ` of a $${progress.budgetUsd.toFixed(2)} budget`;
-  lines.push(`tokens in ${progress.usage.input_tokens}, out ${progress.usage.output_tokens}, cost $${progress.usage.cost_usd.toFixed(4)}${budget}`);
+  lines.push(
+    `tokens in ${progress.usage.input_tokens}, out ${progress.usage.output_tokens}, cost $${progress.usage.cost_usd.toFixed(4)}${budget}`,
+  );
   return lines;
 }
 
@@ -81,16 +108,26 @@ export function describeProgress(progress: BuildProgress, stages: Record<string,
 export async function pauseCommand(buildId: string, config: Config, output: Output): Promise<void> {
   await withBuild(buildId, config, async (handle) => {
     await handle.signal(pauseSignal);
-    output.line(`build ${buildId}: pausing — problems in flight finish, no new ones start; \`scigen resume ${buildId}\` continues`);
+    output.line(
+      `build ${buildId}: pausing — problems in flight finish, no new ones start; \`scigen resume ${buildId}\` continues`,
+    );
   });
 }
 
 /** `scigen resume <build-id> [--budget USD]`: starts new problems again, optionally with a higher budget. */
-export async function resumeCommand(buildId: string, config: Config, options: { budgetUsd?: number }, output: Output): Promise<void> {
-  if (options.budgetUsd !== undefined && !(options.budgetUsd > 0)) throw badInput('--budget must be a positive number of US dollars');
+export async function resumeCommand(
+  buildId: string,
+  config: Config,
+  options: { budgetUsd?: number },
+  output: Output,
+): Promise<void> {
+  if (options.budgetUsd !== undefined && !(options.budgetUsd > 0))
+    throw badInput('--budget must be a positive number of US dollars');
   await withBuild(buildId, config, async (handle) => {
     await handle.signal(resumeSignal, options.budgetUsd === undefined ? {} : { budgetUsd: options.budgetUsd });
-    output.line(`build ${buildId}: resumed${options.budgetUsd === undefined ? '' : ` with a budget of $${options.budgetUsd.toFixed(2)}`}`);
+    output.line(
+      `build ${buildId}: resumed${options.budgetUsd === undefined ? '' : ` with a budget of $${options.budgetUsd.toFixed(2)}`}`,
+    );
   });
 }
 
@@ -98,7 +135,9 @@ export async function resumeCommand(buildId: string, config: Config, options: { 
 export async function cancelCommand(buildId: string, config: Config, output: Output): Promise<void> {
   await withBuild(buildId, config, async (handle) => {
     await handle.cancel();
-    output.line(`build ${buildId}: cancelling — problems in flight are cancelled, then the manifest of finished problems is written`);
+    output.line(
+      `build ${buildId}: cancelling — problems in flight are cancelled, then the manifest of finished problems is written`,
+    );
     output.line(`the same \`scigen build … --build-id ${buildId}\` later resumes it`);
   });
 }
@@ -134,7 +173,13 @@ export function problemListQuery(buildId: string, filters: ListFilters): string 
 }
 
 /** `scigen list <build-id> [filters]`: the build's problem workflows matching the filters, from visibility. */
-export async function listCommand(buildId: string, filters: ListFilters, config: Config, options: { json: boolean; limit: number }, output: Output): Promise<void> {
+export async function listCommand(
+  buildId: string,
+  filters: ListFilters,
+  config: Config,
+  options: { json: boolean; limit: number },
+  output: Output,
+): Promise<void> {
   const temporal = await openTemporal(config, { startServer: false, log: () => {} });
   try {
     const query = problemListQuery(buildId, filters);
@@ -162,9 +207,13 @@ export async function listCommand(buildId: string, filters: ListFilters, config:
     output.line(`query: ${query}`);
     for (const row of rows) {
       const rInv = typeof row['rInv'] === 'number' ? ` R_inv ${(row['rInv'] as number).toFixed(2)}` : '';
-      output.line(`${String(row['problem']).padEnd(32)} ${String(row['verdict'] ?? row['stage'] ?? row['status']).padEnd(9)} ${String(row['subject'] ?? '').padEnd(12)} ${String(row['imageType'] ?? '').padEnd(22)}${rInv}`);
+      output.line(
+        `${String(row['problem']).padEnd(32)} ${String(row['verdict'] ?? row['stage'] ?? row['status']).padEnd(9)} ${String(row['subject'] ?? '').padEnd(12)} ${String(row['imageType'] ?? '').padEnd(22)}${rInv}`,
+      );
     }
-    output.line(`${rows.length} problem${rows.length === 1 ? '' : 's'}${rows.length >= options.limit ? ` (limit ${options.limit}; --limit shows more)` : ''}`);
+    output.line(
+      `${rows.length} problem${rows.length === 1 ? '' : 's'}${rows.length >= options.limit ? ` (limit ${options.limit}; --limit shows more)` : ''}`,
+    );
   } finally {
     await temporal.close();
   }

@@ -18,11 +18,18 @@ export interface ExportOptions {
 /** Missing images are named one per line up to this many, then only counted. */
 const MISSING_IMAGES_SHOWN = 20;
 
-export async function exportCommand(buildId: string, config: Config, options: ExportOptions, output: Output): Promise<void> {
+export async function exportCommand(
+  buildId: string,
+  config: Config,
+  options: ExportOptions,
+  output: Output,
+): Promise<void> {
   const format = options.format;
-  if (!isExportFormat(format)) throw badInput(`unknown export format ${JSON.stringify(format)}: use one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!isExportFormat(format))
+    throw badInput(`unknown export format ${JSON.stringify(format)}: use one of ${EXPORT_FORMATS.join(', ')}`);
   const outDirectory = options.out ? resolve(options.out) : join(config.stateDirectory, 'exports', buildId, format);
-  const python = format === 'parquet' ? await findPython(config.render.python ? { python: config.render.python } : {}) : undefined;
+  const python =
+    format === 'parquet' ? await findPython(config.render.python ? { python: config.render.python } : {}) : undefined;
   let missing = 0;
   try {
     const result = await exportBuild({
@@ -48,7 +55,16 @@ export async function exportCommand(buildId: string, config: Config, options: Ex
     );
     for (const path of result.paths) output.line(`  ${path}`);
     if (options.json) {
-      output.json({ build_id: buildId, format, items: result.items, paths: result.paths, lines: counts.lines, verdicts: counts.verdicts, without_image: counts.withoutImage, missing_images: result.missingImages });
+      output.json({
+        build_id: buildId,
+        format,
+        items: result.items,
+        paths: result.paths,
+        lines: counts.lines,
+        verdicts: counts.verdicts,
+        without_image: counts.withoutImage,
+        missing_images: result.missingImages,
+      });
     }
   } catch (error) {
     if (error instanceof ExportError) throw badInput(error.message);

@@ -56,7 +56,13 @@ export interface Inspection {
 }
 
 /** `scigen inspect <build> <problem>`: the problem's steps, attempts, durations, failures and artifacts. */
-export async function inspectCommand(buildId: string, problemId: string, config: Config, options: { json: boolean }, output: Output): Promise<void> {
+export async function inspectCommand(
+  buildId: string,
+  problemId: string,
+  config: Config,
+  options: { json: boolean },
+  output: Output,
+): Promise<void> {
   const store = createStore(config);
   const temporalSession = await openTemporal(config, { startServer: false, log: () => {} });
   let inspection: Inspection;
@@ -64,7 +70,10 @@ export async function inspectCommand(buildId: string, problemId: string, config:
     const workflowId = problemWorkflowId(buildId, problemKey(problemId));
     const handle = temporalSession.client.workflow.getHandle(workflowId);
     const description = await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) throw badInput(`no problem ${JSON.stringify(problemId)} in build ${buildId} (workflow ${workflowId} not found)`);
+      if (error instanceof WorkflowNotFoundError)
+        throw badInput(
+          `no problem ${JSON.stringify(problemId)} in build ${buildId} (workflow ${workflowId} not found)`,
+        );
       throw error;
     });
     const history = await handle.fetchHistory();
@@ -87,7 +96,11 @@ export async function inspectCommand(buildId: string, problemId: string, config:
   for (const line of describeInspection(inspection)) output.line(line);
 }
 
-async function readRecord(store: ReturnType<typeof createStore>, buildId: string, key: string): Promise<ManifestRecord | null> {
+async function readRecord(
+  store: ReturnType<typeof createStore>,
+  buildId: string,
+  key: string,
+): Promise<ManifestRecord | null> {
   try {
     return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
   } catch (error) {
@@ -173,7 +186,11 @@ function localActivityStep(
   at: number | null,
   uri: (key: string) => string,
 ): (InspectedStep & { startedAtMs: number | null; scheduledAtMs: number | null }) | null {
-  const data = decodePayload(marker.details?.['data']?.payloads?.[0]) as { activity_type?: string; attempt?: number; original_schedule_time?: unknown } | null;
+  const data = decodePayload(marker.details?.['data']?.payloads?.[0]) as {
+    activity_type?: string;
+    attempt?: number;
+    original_schedule_time?: unknown;
+  } | null;
   if (!data?.activity_type) return null;
   const activity = data.activity_type;
   const scheduledAtMs = scheduleTimeMilliseconds(data.original_schedule_time);
@@ -202,30 +219,51 @@ function scheduleTimeMilliseconds(value: unknown): number | null {
     const parsed = Date.parse(value);
     return Number.isNaN(parsed) ? null : parsed;
   }
-  if (typeof value === 'object' && value !== null && 'seconds' in value) return timestampMilliseconds(value as HistoryEvent['eventTime']);
+  if (typeof value === 'object' && value !== null && 'seconds' in value)
+    return timestampMilliseconds(value as HistoryEvent['eventTime']);
   return null;
 }
 
 export function describeInspection(inspection: Inspection): string[] {
   const record = inspection.record;
-  const verdict = record ? `${record.verdict}${record.reasons.length ? ` (${record.reasons.join('; ')})` : ''}` : 'no verdict yet';
-  const lines = [`problem ${inspection.problemId} of build ${inspection.buildId}: ${verdict}`, `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`, ''];
+  const verdict = record
+    ? `${record.verdict}${record.reasons.length ? ` (${record.reasons.join('; ')})` : ''}`
+    : 'no verdict yet';
+  const lines = [
+    `problem ${inspection.problemId} of build ${inspection.buildId}: ${verdict}`,
+    `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`,
+    '',
+  ];
   inspection.steps.forEach((step, index) => {
-    const attempts = step.attempts > 1 ? `${step.attempts} attempts` : step.attempts === 1 ? '1 attempt' : 'not started';
+    const attempts =
+      step.attempts > 1 ? `${step.attempts} attempts` : step.attempts === 1 ? '1 attempt' : 'not started';
     const duration = step.durationSeconds === null ? '' : `${step.durationSeconds.toFixed(2)} s`;
     const outcome = step.problem ? `${step.status}: ${step.problem}` : step.status;
-    lines.push(`${String(index + 1).padStart(3)}. ${step.step.padEnd(8)} ${attempts.padEnd(11)} ${duration.padStart(8)}  ${outcome}`);
+    lines.push(
+      `${String(index + 1).padStart(3)}. ${step.step.padEnd(8)} ${attempts.padEnd(11)} ${duration.padStart(8)}  ${outcome}`,
+    );
     if (step.summary) lines.push(`       ${step.summary}`);
     if (step.previousAttemptFailure) lines.push(`       earlier attempt failed: ${step.previousAttemptFailure}`);
     for (const artifact of step.artifacts) lines.push(`       ${artifact}`);
   });
   if (record) {
     lines.push('');
-    if (record.judge) lines.push(`judge: ${Object.entries(record.judge).map(([dimension, score]) => `${dimension} ${score}`).join(', ')}`);
+    if (record.judge)
+      lines.push(
+        `judge: ${Object.entries(record.judge)
+          .map(([dimension, score]) => `${dimension} ${score}`)
+          .join(', ')}`,
+      );
     if (record.r_inv !== null) lines.push(`R_inv: ${record.r_inv.toFixed(2)}`);
     lines.push(`render attempts: ${record.render_attempts}`);
-    lines.push(`tokens in ${record.usage.input_tokens}, out ${record.usage.output_tokens}, cost $${record.usage.cost_usd.toFixed(4)}`);
-    for (const [name, value] of [['image', record.image], ['code', record.code], ['plan', record.plan]] as const) {
+    lines.push(
+      `tokens in ${record.usage.input_tokens}, out ${record.usage.output_tokens}, cost $${record.usage.cost_usd.toFixed(4)}`,
+    );
+    for (const [name, value] of [
+      ['image', record.image],
+      ['code', record.code],
+      ['plan', record.plan],
+    ] as const) {
       if (value) lines.push(`${name}: ${value}`);
     }
   }
@@ -265,7 +303,8 @@ function artifactKeys(result: unknown): string[] {
   const visit = (value: unknown, name: string) => {
     if (typeof value === 'string' && /Keys?$/.test(name) && value.startsWith('builds/')) keys.push(value);
     else if (Array.isArray(value)) for (const item of value) visit(item, name);
-    else if (typeof value === 'object' && value !== null) for (const [key, inner] of Object.entries(value)) visit(inner, key);
+    else if (typeof value === 'object' && value !== null)
+      for (const [key, inner] of Object.entries(value)) visit(inner, key);
   };
   visit(result, '');
   return [...new Set(keys)];

@@ -11,7 +11,12 @@ export function defaultReportDirectory(config: Config, buildId: string): string 
 }
 
 /** `scigen report <build-id>`: writes the static HTML report of a finished build and prints where. */
-export async function reportCommand(buildId: string, config: Config, options: { out?: string }, output: Output): Promise<WriteReportOutput> {
+export async function reportCommand(
+  buildId: string,
+  config: Config,
+  options: { out?: string },
+  output: Output,
+): Promise<WriteReportOutput> {
   const outputDirectory = options.out === undefined ? defaultReportDirectory(config, buildId) : resolve(options.out);
   let written: WriteReportOutput;
   try {
@@ -30,6 +35,8 @@ export async function reportAfterBuild(buildId: string, config: Config, output: 
   try {
     await reportCommand(buildId, config, {}, output);
   } catch (error) {
-    output.line(`warning: the build finished but its report could not be written: ${error instanceof Error ? error.message : String(error)}`);
+    output.line(
+      `warning: the build finished but its report could not be written: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

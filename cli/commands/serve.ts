@@ -7,11 +7,16 @@ import { openTemporal } from '../temporal.ts';
 
 /** `scigen dev`: the embedded dev server plus every worker, until interrupted. */
 export async function devCommand(config: Config, output: Output): Promise<void> {
-  if (config.temporal.address !== undefined) throw badInput('scigen dev runs the embedded dev server; unset TEMPORAL_ADDRESS, or use scigen worker');
+  if (config.temporal.address !== undefined)
+    throw badInput('scigen dev runs the embedded dev server; unset TEMPORAL_ADDRESS, or use scigen worker');
   checkProvider(config);
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   try {
-    const workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, allowScripted: false });
+    const workers = await runWorkers(config, {
+      connection: temporal.workerConnection,
+      queues: QUEUE_KINDS,
+      allowScripted: false,
+    });
     for (const description of workers.descriptions) output.line(description);
     output.line(`Temporal UI: ${temporal.uiUrl}`);
     output.line('ready: run `scigen build <input>` in another terminal; Ctrl-C stops');
@@ -25,13 +30,20 @@ export async function devCommand(config: Config, output: Output): Promise<void> 
 
 /** `scigen worker --queue …`: one dedicated worker process against the configured cluster. */
 export async function workerCommand(queue: string, config: Config, output: Output): Promise<void> {
-  if (!(QUEUE_KINDS as readonly string[]).includes(queue)) throw badInput(`--queue ${queue}: expected one of ${QUEUE_KINDS.join(', ')}`);
+  if (!(QUEUE_KINDS as readonly string[]).includes(queue))
+    throw badInput(`--queue ${queue}: expected one of ${QUEUE_KINDS.join(', ')}`);
   if (queue === 'llm') checkProvider(config);
   const temporal = await openTemporal(config, { startServer: false, log: output.line });
   try {
-    const workers = await runWorkers(config, { connection: temporal.workerConnection, queues: [queue as QueueKind], allowScripted: false });
+    const workers = await runWorkers(config, {
+      connection: temporal.workerConnection,
+      queues: [queue as QueueKind],
+      allowScripted: false,
+    });
     for (const description of workers.descriptions) output.line(description);
-    output.line(`connected to ${temporal.address} (namespace ${temporal.namespace}); SIGTERM or Ctrl-C stops after in-flight tasks`);
+    output.line(
+      `connected to ${temporal.address} (namespace ${temporal.namespace}); SIGTERM or Ctrl-C stops after in-flight tasks`,
+    );
     await Promise.race([untilSignal(), workers.done]);
     await workers.shutdown();
   } finally {

@@ -21,7 +21,9 @@ async function* filesUnder(directory: string): AsyncIterable<{ path: string; tex
 
 /** History as searchable text: payload bytes decoded, so a key inside any input or result shows. */
 function historyText(history: unknown): string {
-  return JSON.stringify(history, (_, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+  return JSON.stringify(history, (_, value: unknown) =>
+    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
+  );
 }
 
 describe('auditing a build: inspect, and no API key in history, artifacts or logs', () => {
@@ -32,9 +34,21 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
   beforeAll(async () => {
     endpoint = await startScriptedEndpoint({ script: await loadSampleScript() });
     // An auth failure too, whose error paths must not echo the key either.
-    endpoint.addFaults({ problem: 'phys-incline-block', step: 'plan' }, { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}` });
-    sandbox = await createCliSandbox('secrets', { OPENAI_API_KEY: PLANTED_KEY, OPENAI_BASE_URL: endpoint.openAiBaseUrl, SCIGEN_LOG_LEVEL: 'debug' });
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    endpoint.addFaults(
+      { problem: 'phys-incline-block', step: 'plan' },
+      { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}` },
+    );
+    sandbox = await createCliSandbox('secrets', {
+      OPENAI_API_KEY: PLANTED_KEY,
+      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+      SCIGEN_LOG_LEVEL: 'debug',
+    });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
   });
   afterAll(async () => {
     await endpoint?.close();
@@ -73,7 +87,7 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(endpoint.count()).toBeGreaterThan(0);
   });
 
-  it('scigen inspect tells a problem\'s steps, attempts, failures and artifacts from its history', async () => {
+  it("scigen inspect tells a problem's steps, attempts, failures and artifacts from its history", async () => {
     const inspected = await sandbox.run(['inspect', 'secrets-e2e', 'chem-haber-process']);
     expect(inspected.exitCode, inspected.all).toBe(0);
     expect(inspected.stdout).toContain('problem chem-haber-process of build secrets-e2e: accepted');
@@ -86,7 +100,10 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(inspected.stdout).toMatch(/file:\/\/\S+\/problems\/chem-haber-process\/imgcoder\/attempt-1\/figure-1\.png/);
 
     const failed = await sandbox.run(['inspect', 'secrets-e2e', 'chem-titration-curve', '--json']);
-    const inspection = JSON.parse(failed.stdout) as { steps: Array<{ step: string; problem: string | null }>; record: { verdict: string } };
+    const inspection = JSON.parse(failed.stdout) as {
+      steps: Array<{ step: string; problem: string | null }>;
+      record: { verdict: string };
+    };
     expect(inspection.record.verdict).toBe('failed');
     expect(inspection.steps.filter((step) => step.step === 'render').map((step) => step.problem)).toEqual([
       expect.stringContaining('AttributeError'),
@@ -97,9 +114,15 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     // Visibility queries over the search attributes the problems keep current.
     const failedList = await sandbox.run(['list', 'secrets-e2e', '--verdict', 'failed', '--json']);
     expect(failedList.exitCode, failedList.all).toBe(0);
-    const listed = JSON.parse(failedList.stdout) as { query: string; problems: Array<{ problem: string; verdict: string; stage: string }> };
+    const listed = JSON.parse(failedList.stdout) as {
+      query: string;
+      problems: Array<{ problem: string; verdict: string; stage: string }>;
+    };
     expect(listed.query).toBe("ScigenBuildId = 'secrets-e2e' AND ScigenVerdict = 'failed'");
-    expect(listed.problems.map((problem) => problem.problem).sort()).toEqual(['chem-titration-curve', 'phys-incline-block']);
+    expect(listed.problems.map((problem) => problem.problem).sort()).toEqual([
+      'chem-titration-curve',
+      'phys-incline-block',
+    ]);
     expect(listed.problems.every((problem) => problem.verdict === 'failed' && problem.stage === 'done')).toBe(true);
     const physics = await sandbox.run(['list', 'secrets-e2e', '--subject', 'Physics', '--verdict', 'rejected']);
     expect(physics.stdout).toContain('phys-lens-ray-diagram');

@@ -13,7 +13,10 @@ describe('scigen build refuses bad input before starting anything', () => {
   let directory: string;
 
   beforeAll(async () => {
-    sandbox = await createCliSandbox('bad-input', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+    sandbox = await createCliSandbox('bad-input', {
+      OPENAI_API_KEY: 'sk-test-not-a-real-key',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    });
     directory = await mkdtemp(join(tmpdir(), 'scigen-bad-input-'));
   });
 
@@ -38,7 +41,11 @@ describe('scigen build refuses bad input before starting anything', () => {
   });
 
   it('a duplicate id names both lines', async () => {
-    await expectRefused('duplicate.jsonl', `${good('a')}\n${good('b')}\n${good('a')}\n`, 'FILE:3: field "id": duplicate id "a", first seen on line 1');
+    await expectRefused(
+      'duplicate.jsonl',
+      `${good('a')}\n${good('b')}\n${good('a')}\n`,
+      'FILE:3: field "id": duplicate id "a", first seen on line 1',
+    );
   });
 
   it('an empty file is refused', async () => {

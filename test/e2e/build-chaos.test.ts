@@ -34,9 +34,17 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
 
   beforeAll(async () => {
     endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: 100 });
-    sandbox = await createCliSandbox('chaos', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
+    sandbox = await createCliSandbox('chaos', {
+      OPENAI_API_KEY: 'sk-test-not-a-real-key',
+      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+    });
     databaseFile = join(sandbox.stateDirectory, 'temporal.db');
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: databaseFile, searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: databaseFile,
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
   });
   afterAll(async () => {
     await endpoint?.close();
@@ -67,7 +75,10 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     const runBuild = async () => {
       // The CLI may lose its connection while the server restarts; running it again re-attaches.
       for (let attempt = 0; attempt < 5 && latest.build?.exitCode !== 0; attempt++) {
-        latest.build = await sandbox.run(['build', inputFile, '--build-id', buildId, '--window', String(WINDOW_SIZE), '--no-progress'], cluster);
+        latest.build = await sandbox.run(
+          ['build', inputFile, '--build-id', buildId, '--window', String(WINDOW_SIZE), '--no-progress'],
+          cluster,
+        );
       }
     };
     const build = runBuild();
@@ -80,7 +91,12 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
       if (round === 1) {
         await server.stop();
         await pause(1000);
-        server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: databaseFile, searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+        server = await ensureDevServer({
+          port: sandbox.temporalPort,
+          uiPort: sandbox.uiPort,
+          dbFile: databaseFile,
+          searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+        });
       }
     }
     await build;
@@ -89,7 +105,9 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     await Promise.all(workers.values());
     expect(latest.build?.exitCode, latest.build?.all).toBe(0);
 
-    const manifest = readJsonLines<ManifestRecord>(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'));
+    const manifest = readJsonLines<ManifestRecord>(
+      await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'),
+    );
     expect(manifest.map((record) => record.id)).toEqual(problems.map((problem) => problem.id));
 
     // Every attempt of a model activity sends at most one request (answerQuizzes: one per quiz it
@@ -99,7 +117,9 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     let extraAttempts = 0;
     try {
       for (const problem of problems) {
-        const history = await client.workflow.getHandle(problemWorkflowId(buildId, problemKey(problem.id))).fetchHistory();
+        const history = await client.workflow
+          .getHandle(problemWorkflowId(buildId, problemKey(problem.id)))
+          .fetchHistory();
         const attempts = new Map<string, number>();
         const stepOfEvent = new Map<string, string>();
         for (const event of history.events ?? []) {
@@ -117,7 +137,11 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
         for (const [step, attempted] of attempts) {
           const attemptCount = step === 'answer' ? attempted * quizzes : attempted;
           const requests = endpoint.count({ problem: problem.id, step });
-          expect({ problem: problem.id, step, requests: Math.min(requests, attemptCount) }).toEqual({ problem: problem.id, step, requests });
+          expect({ problem: problem.id, step, requests: Math.min(requests, attemptCount) }).toEqual({
+            problem: problem.id,
+            step,
+            requests,
+          });
           expect(requests).toBeGreaterThanOrEqual(1);
         }
       }

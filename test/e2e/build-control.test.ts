@@ -10,11 +10,19 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
 /** Polls the build's progress query until `accept` holds; fails with the last progress seen. */
-async function waitForProgress(client: Client, buildId: string, accept: (progress: BuildProgress) => boolean, timeoutMs = 120_000): Promise<BuildProgress> {
+async function waitForProgress(
+  client: Client,
+  buildId: string,
+  accept: (progress: BuildProgress) => boolean,
+  timeoutMs = 120_000,
+): Promise<BuildProgress> {
   const deadline = Date.now() + timeoutMs;
   let last: BuildProgress | null = null;
   while (Date.now() < deadline) {
-    last = await client.workflow.getHandle(buildWorkflowId(buildId)).query(progressQuery).catch(() => last);
+    last = await client.workflow
+      .getHandle(buildWorkflowId(buildId))
+      .query(progressQuery)
+      .catch(() => last);
     if (last && accept(last)) return last;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -42,7 +50,11 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
 
     await waitForProgress(client, buildId, (progress) => progress.completed >= 3);
     expect((await sandbox.run(['pause', buildId])).exitCode).toBe(0);
-    const paused = await waitForProgress(client, buildId, (progress) => progress.phase === 'paused' && progress.inFlight === 0);
+    const paused = await waitForProgress(
+      client,
+      buildId,
+      (progress) => progress.phase === 'paused' && progress.inFlight === 0,
+    );
     expect(paused.pausedBy).toBe('user');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const stillPaused = await waitForProgress(client, buildId, () => true);
@@ -58,7 +70,11 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     expect(status.stdout).toContain('paused by user');
 
     expect((await sandbox.run(['resume', buildId])).exitCode).toBe(0);
-    const widened = await waitForProgress(client, buildId, (progress) => progress.phase === 'running' && progress.inFlight > 2);
+    const widened = await waitForProgress(
+      client,
+      buildId,
+      (progress) => progress.phase === 'running' && progress.inFlight > 2,
+    );
     expect(widened.inFlight).toBeLessThanOrEqual(5);
     // While problems run, status counts them per stage from the ScigenStage search attribute.
     let stages: Record<string, number> = {};
@@ -95,7 +111,9 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     expect(full).toHaveLength(16);
     // Problems that finished before the cancel were not asked of the model again.
     const finishedBefore = new Set(partial.map((record) => String(record.id)));
-    expect(endpoint.requests.slice(requestsBefore).filter((request) => finishedBefore.has(request.problem ?? ''))).toEqual([]);
+    expect(
+      endpoint.requests.slice(requestsBefore).filter((request) => finishedBefore.has(request.problem ?? '')),
+    ).toEqual([]);
   });
 
   it('a budget pauses the build when spent and resume with a higher budget finishes it', async () => {
@@ -104,15 +122,36 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     // Prices far above real ones, so a few problems spend the budget.
     const price = { input: 1000, output: 1000 };
     await writeFile(configFile, JSON.stringify({ prices: { 'gpt-4.1': price, 'gpt-4.1-mini': price } }));
-    const build = sandbox.run(['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '2', '--budget', '5', '--config', configFile, '--no-progress']);
-    const paused = await waitForProgress(client, buildId, (progress) => progress.pausedBy === 'budget' && progress.inFlight === 0);
+    const build = sandbox.run([
+      'build',
+      'samples/problems.jsonl',
+      '--build-id',
+      buildId,
+      '--window',
+      '2',
+      '--budget',
+      '5',
+      '--config',
+      configFile,
+      '--no-progress',
+    ]);
+    const paused = await waitForProgress(
+      client,
+      buildId,
+      (progress) => progress.pausedBy === 'budget' && progress.inFlight === 0,
+    );
     expect(paused.usage.cost_usd).toBeGreaterThanOrEqual(5);
     expect(paused.completed).toBeLessThan(16);
     const resumed = await sandbox.run(['resume', buildId, '--budget', '100000']);
     expect(resumed.exitCode, resumed.all).toBe(0);
     const finished = await build;
     expect(finished.exitCode, finished.all).toBe(0);
-    const summary = JSON.parse(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'summary.json'), 'utf8')) as { usage: { cost_usd: number; input_tokens: number; output_tokens: number } };
-    expect(summary.usage.cost_usd).toBeCloseTo(((summary.usage.input_tokens + summary.usage.output_tokens) * 1000) / 1e6, 6);
+    const summary = JSON.parse(
+      await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'summary.json'), 'utf8'),
+    ) as { usage: { cost_usd: number; input_tokens: number; output_tokens: number } };
+    expect(summary.usage.cost_usd).toBeCloseTo(
+      ((summary.usage.input_tokens + summary.usage.output_tokens) * 1000) / 1e6,
+      6,
+    );
   });
 });

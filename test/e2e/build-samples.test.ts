@@ -9,7 +9,21 @@ import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/ser
 import { createCliSandbox, readJsonLines, repositoryRoot, type CliSandbox } from '../helpers/cli.ts';
 import { loadExpectedVerdicts, loadSampleScript, samplesDirectory, type ExpectedVerdict } from '../helpers/samples.ts';
 
-const CONTRACT_FIELDS = ['id', 'verdict', 'reasons', 'subject', 'image_type', 'image', 'code', 'plan', 'judge', 'r_inv', 'render_attempts', 'usage', 'extra'];
+const CONTRACT_FIELDS = [
+  'id',
+  'verdict',
+  'reasons',
+  'subject',
+  'image_type',
+  'image',
+  'code',
+  'plan',
+  'judge',
+  'r_inv',
+  'render_attempts',
+  'usage',
+  'extra',
+];
 /** scigen's additions after the contract's fields (domain/types.ts ManifestRecord). */
 const ADDED_FIELDS = ['question', 'answer', 'reference_image', 'generator', 'quizzes', 'results'];
 
@@ -26,12 +40,21 @@ function checkAgainstExpected(records: ManifestRecord[], expected: Record<string
     expect(record.image_type).toBe(expectation!.image_type);
     if (expectation!.reasons_include.length === 0) expect(record.reasons).toEqual([]);
     for (const fragment of expectation!.reasons_include) {
-      expect(record.reasons.some((reason) => reason.includes(fragment)), `${record.id}: a reason containing ${fragment} in ${JSON.stringify(record.reasons)}`).toBe(true);
+      expect(
+        record.reasons.some((reason) => reason.includes(fragment)),
+        `${record.id}: a reason containing ${fragment} in ${JSON.stringify(record.reasons)}`,
+      ).toBe(true);
     }
     expect(Object.keys(record).sort()).toEqual([...CONTRACT_FIELDS, ...ADDED_FIELDS].sort());
     // The top level is the first (here the only) generator's result.
     expect(record.results).toHaveLength(1);
-    expect(record.results![0]).toMatchObject({ generator: 'imgcoder', verdict: record.verdict, image: record.image, judge: record.judge, r_inv: record.r_inv });
+    expect(record.results![0]).toMatchObject({
+      generator: 'imgcoder',
+      verdict: record.verdict,
+      image: record.image,
+      judge: record.judge,
+      r_inv: record.r_inv,
+    });
     if (record.verdict === 'accepted' || record.verdict === 'rejected') {
       expect(record.image).toMatch(/^file:\/\/.*\.png$/);
       expect(record.judge).not.toBeNull();
@@ -47,7 +70,10 @@ describe('scigen build on the bundled samples', () => {
 
   beforeAll(async () => {
     endpoint = await startScriptedEndpoint({ script: await loadSampleScript() });
-    sandbox = await createCliSandbox('samples', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
+    sandbox = await createCliSandbox('samples', {
+      OPENAI_API_KEY: 'sk-test-not-a-real-key',
+      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+    });
     expected = await loadExpectedVerdicts();
   });
   afterAll(async () => {
@@ -119,12 +145,20 @@ describe('scigen build on the bundled samples', () => {
 
   it('npm start, with no API key, builds the samples on the scripted endpoint and prints the UI, summary and manifest', async () => {
     const demo = await createCliSandbox('npm-start');
-    const result = await execa('npm', ['start'], { cwd: repositoryRoot, env: demo.environment, extendEnv: false, reject: false, all: true });
+    const result = await execa('npm', ['start'], {
+      cwd: repositoryRoot,
+      env: demo.environment,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     expect(result.exitCode, result.all).toBe(0);
     expect(result.all).toContain('setup: node packages ok');
     expect(result.all).toMatch(/scripted endpoint at http:\/\/127\.0\.0\.1:\d+\/v1 — not a real model/);
     expect(result.all).toContain(`Temporal UI: http://localhost:${demo.uiPort}`);
-    expect(result.all).toMatch(/build problems-\w+ finished: 16 problems — accepted 11, rejected 2, skipped 2, failed 1/);
+    expect(result.all).toMatch(
+      /build problems-\w+ finished: 16 problems — accepted 11, rejected 2, skipped 2, failed 1/,
+    );
     const manifest = result.all.match(/manifest: (file:\/\/\S+)/)![1]!;
     expect(readJsonLines<ManifestRecord>(await readFile(new URL(manifest), 'utf8'))).toHaveLength(16);
   });

@@ -35,10 +35,21 @@ describe('a 500-problem build that continues as new several times', () => {
     await writeFile(configFile, JSON.stringify({ build: { windowSize: 24, pageSize: 64, continueAsNewEvents: 400 } }));
 
     const buildId = 'scale-e2e';
-    const result = await sandbox.run(['build', inputFile, '--build-id', buildId, '--config', configFile, '--json', '--no-progress']);
+    const result = await sandbox.run([
+      'build',
+      inputFile,
+      '--build-id',
+      buildId,
+      '--config',
+      configFile,
+      '--json',
+      '--no-progress',
+    ]);
     expect(result.exitCode, result.all).toBe(0);
 
-    const manifest = readJsonLines<ManifestRecord>(await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'));
+    const manifest = readJsonLines<ManifestRecord>(
+      await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'),
+    );
     expect(manifest.map((record) => record.id)).toEqual(problems.map((problem) => problem.id));
     const drawn = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
     expect(manifest.filter((record) => record.verdict === 'accepted')).toHaveLength(drawn);
@@ -53,7 +64,8 @@ describe('a 500-problem build that continues as new several times', () => {
     expect(endpoint.count({ step: 'answer' })).toBe(drawn);
 
     const runs = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` })) runs.push(execution);
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` }))
+      runs.push(execution);
     expect(runs.length).toBeGreaterThanOrEqual(4);
   }, 600_000);
 });

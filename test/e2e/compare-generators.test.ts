@@ -23,9 +23,19 @@ const judgeAnswer = (scores: { expressiveness: number }, reasoning = 'Every give
 const ALL_TWO = judgeAnswer({ expressiveness: 2 });
 const script = (title: string, extra = '') =>
   `\`\`\`python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3))\nax.bar(['A', 'B', 'C'], [3, 5, 2])\nax.set_title('${title}')\n${extra}plt.show()\n\`\`\``;
-const classify = (subject: string, imageType: string) => JSON.stringify({ visualizable: true, reason: 'every value is given', subject, image_type: imageType });
-const PLAN = JSON.stringify({ content: ['three bars'], layout: ['A, B, C left to right'], labels: ['3, 5, 2 above the bars'], constraints: ['no totals'] });
-const quiz = (question: string, correct: 'A' | 'B' | 'C' | 'D') => ({ question, options: { A: '2', B: '3', C: '5', D: '7' }, correct_option: correct });
+const classify = (subject: string, imageType: string) =>
+  JSON.stringify({ visualizable: true, reason: 'every value is given', subject, image_type: imageType });
+const PLAN = JSON.stringify({
+  content: ['three bars'],
+  layout: ['A, B, C left to right'],
+  labels: ['3, 5, 2 above the bars'],
+  constraints: ['no totals'],
+});
+const quiz = (question: string, correct: 'A' | 'B' | 'C' | 'D') => ({
+  question,
+  options: { A: '2', B: '3', C: '5', D: '7' },
+  correct_option: correct,
+});
 
 /**
  * Four problems through two generators (ImgCoder and an image model): one refined after a judge
@@ -65,7 +75,14 @@ const SCRIPT: Script = {
         { when: 'second quiz', text: 'I read 5. The answer is C.' },
       ],
     },
-    'cmp-skipped': { classify: JSON.stringify({ visualizable: false, reason: 'asks for a proof', subject: 'Mathematics', image_type: 'None' }) },
+    'cmp-skipped': {
+      classify: JSON.stringify({
+        visualizable: false,
+        reason: 'asks for a proof',
+        subject: 'Mathematics',
+        image_type: 'None',
+      }),
+    },
     '*': { image: { text: 'The setup, every given value labelled.', image: { width: 320, height: 240 } } },
   },
 };
@@ -92,11 +109,23 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     await writeFile(join(directory, 'reference.png'), makePng(160, 120));
     const problems = [
       { id: 'cmp-refined', question: 'Draw a bar chart of the counts A = 3, B = 5, C = 2.' },
-      { id: 'cmp-reference', question: 'Draw the bars A = 3, B = 5, C = 2.', reference_image: 'reference.png', quizzes: [quiz('How tall is bar A?', 'B')] },
-      { id: 'cmp-half', question: 'Three masses of 3, 5 and 2 kg.', quizzes: [quiz('first quiz: the first mass?', 'B'), quiz('second quiz: the second mass?', 'C')] },
+      {
+        id: 'cmp-reference',
+        question: 'Draw the bars A = 3, B = 5, C = 2.',
+        reference_image: 'reference.png',
+        quizzes: [quiz('How tall is bar A?', 'B')],
+      },
+      {
+        id: 'cmp-half',
+        question: 'Three masses of 3, 5 and 2 kg.',
+        quizzes: [quiz('first quiz: the first mass?', 'B'), quiz('second quiz: the second mass?', 'C')],
+      },
       { id: 'cmp-skipped', question: 'Prove that there are infinitely many primes.' },
     ];
-    await writeFile(join(directory, 'problems.jsonl'), problems.map((problem) => `${JSON.stringify(problem)}\n`).join(''));
+    await writeFile(
+      join(directory, 'problems.jsonl'),
+      problems.map((problem) => `${JSON.stringify(problem)}\n`).join(''),
+    );
     const config = {
       generators: [
         { name: 'imgcoder', paradigm: 'code' },
@@ -107,20 +136,35 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     };
     await writeFile(join(directory, 'config.json'), JSON.stringify(config));
 
-    const built = await cluster.sandbox.run(['build', join(directory, 'problems.jsonl'), '--build-id', buildId, '--config', join(directory, 'config.json'), '--json', '--no-progress']);
+    const built = await cluster.sandbox.run([
+      'build',
+      join(directory, 'problems.jsonl'),
+      '--build-id',
+      buildId,
+      '--config',
+      join(directory, 'config.json'),
+      '--json',
+      '--no-progress',
+    ]);
     expect(built.exitCode, built.all).toBe(0);
     const buildDirectory = join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId);
     const records = readJsonLines<ManifestRecord>(await readFile(join(buildDirectory, 'manifest.jsonl'), 'utf8'));
     const byId = new Map(records.map((record) => [String(record.id), record]));
     expect([...byId.keys()].sort()).toEqual(problems.map((problem) => problem.id).sort());
-    const resultOf = (id: string, generator: (typeof GENERATORS)[number]) => byId.get(id)!.results!.find((result) => result.generator === generator)!;
+    const resultOf = (id: string, generator: (typeof GENERATORS)[number]) =>
+      byId.get(id)!.results!.find((result) => result.generator === generator)!;
 
     for (const record of records) {
       // Two results in config order; the top level repeats the first.
       expect(record.results!.map((result) => result.generator)).toEqual([...GENERATORS]);
       expect(record.results!.map((result) => result.paradigm)).toEqual(['code', 'pixel']);
       const [first] = record.results!;
-      expect({ verdict: record.verdict, image: record.image, judge: record.judge, r_inv: record.r_inv }).toEqual({ verdict: first!.verdict, image: first!.image, judge: first!.judge, r_inv: first!.r_inv });
+      expect({ verdict: record.verdict, image: record.image, judge: record.judge, r_inv: record.r_inv }).toEqual({
+        verdict: first!.verdict,
+        image: first!.image,
+        judge: first!.judge,
+        r_inv: first!.r_inv,
+      });
       for (const result of record.results!) {
         if (result.quiz_results === null) {
           expect(result.r_inv).toBeNull();
@@ -155,7 +199,9 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     expect(cluster.endpoint.count({ problem: 'cmp-refined', step: 'refine' })).toBe(1);
     // Quizzes are generated once and shared by both generators.
     expect(cluster.endpoint.count({ problem: 'cmp-refined', step: 'quiz' })).toBe(1);
-    expect(resultOf('cmp-refined', 'painter').quiz_results!.map((answer) => answer.question)).toEqual(refined.quiz_results!.map((answer) => answer.question));
+    expect(resultOf('cmp-refined', 'painter').quiz_results!.map((answer) => answer.question)).toEqual(
+      refined.quiz_results!.map((answer) => answer.question),
+    );
     // Problems whose first image scored all 2s are not refined.
     expect(resultOf('cmp-reference', 'imgcoder').versions).toHaveLength(1);
     expect(cluster.endpoint.count({ problem: 'cmp-reference', step: 'refine' })).toBe(0);
@@ -218,7 +264,9 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     const painterValue = await page.locator('#generator-filter option', { hasText: 'painter' }).getAttribute('value');
     await page.locator('#generator-filter').selectOption(painterValue!);
     await expect.poll(() => cards.count()).toBe(records.length);
-    expect(new Set(await cards.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-generator'))))).toEqual(new Set(['painter']));
+    expect(
+      new Set(await cards.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-generator')))),
+    ).toEqual(new Set(['painter']));
     const imgcoderValue = await page.locator('#generator-filter option', { hasText: 'imgcoder' }).getAttribute('value');
     await page.locator('#generator-filter').selectOption(imgcoderValue!);
     const refinedCard = cards.filter({ has: page.locator('.problem-id', { hasText: 'cmp-refined' }) });
@@ -231,18 +279,30 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     // The report links its own copy of the first version's image.
     const firstSource = await firstImage.getAttribute('src');
     expect(refined.versions[0]!.image.endsWith(firstSource!.replace(/^files\//, '/'))).toBe(true);
-    await expect.poll(() => firstImage.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
-    expect(await versions.locator('figure', { hasText: 'refinement 1' }).locator('.critique').textContent()).toContain('Expressiveness & Richness');
+    await expect
+      .poll(() => firstImage.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth))
+      .toBeGreaterThan(0);
+    expect(await versions.locator('figure', { hasText: 'refinement 1' }).locator('.critique').textContent()).toContain(
+      'Expressiveness & Richness',
+    );
     expect(errors).toEqual([]);
 
     // The parquet export: one row per accepted (problem, generator) result, read back with pyarrow.
     const exportDirectory = join(directory, 'export');
     const exported = await cluster.sandbox.run(['export', buildId, '--format', 'parquet', '--out', exportDirectory]);
     expect(exported.exitCode, exported.all).toBe(0);
-    const reader = 'import json, sys\nimport pyarrow.parquet as pq\nrows = pq.read_table(sys.argv[1]).to_pylist()\nprint(json.dumps([{"id": r["id"], "generator": r["generator"], "image_bytes": len(r["image"])} for r in rows]))';
-    const read = await execa(python, ['-c', reader, join(exportDirectory, 'train.parquet')], { extendEnv: false, env: { PATH: '/usr/bin:/bin' } });
+    const reader =
+      'import json, sys\nimport pyarrow.parquet as pq\nrows = pq.read_table(sys.argv[1]).to_pylist()\nprint(json.dumps([{"id": r["id"], "generator": r["generator"], "image_bytes": len(r["image"])} for r in rows]))';
+    const read = await execa(python, ['-c', reader, join(exportDirectory, 'train.parquet')], {
+      extendEnv: false,
+      env: { PATH: '/usr/bin:/bin' },
+    });
     const rows = JSON.parse(read.stdout) as Array<{ id: string; generator: string; image_bytes: number }>;
-    const accepted = records.flatMap((record) => record.results!.filter((result: GeneratorResult) => result.verdict === 'accepted').map((result) => `${record.id}__${result.generator}`));
+    const accepted = records.flatMap((record) =>
+      record
+        .results!.filter((result: GeneratorResult) => result.verdict === 'accepted')
+        .map((result) => `${record.id}__${result.generator}`),
+    );
     expect(rows.map((row) => row.id).sort()).toEqual(accepted.sort());
     expect(rows).toHaveLength(5);
     for (const row of rows) expect(row.image_bytes).toBeGreaterThan(0);

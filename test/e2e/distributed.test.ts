@@ -36,7 +36,12 @@ describe('distributed: separate worker processes, S3 artifacts on MinIO, workers
       AWS_REGION: minio.region,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(directory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: join(directory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
   });
   afterAll(async () => {
     await endpoint?.close();
@@ -90,7 +95,9 @@ describe('distributed: separate worker processes, S3 artifacts on MinIO, workers
     expect(manifest.filter((record) => record.verdict === 'accepted')).toHaveLength(drawn);
 
     const prefix = `s3://${bucket}/datasets/`;
-    const referenced = manifest.flatMap((record) => [record.image, record.code, record.plan]).filter((uri): uri is string => uri !== null);
+    const referenced = manifest
+      .flatMap((record) => [record.image, record.code, record.plan])
+      .filter((uri): uri is string => uri !== null);
     expect(referenced.length).toBe(drawn * 3);
     for (const uri of referenced) {
       expect(uri.startsWith(prefix), uri).toBe(true);

@@ -29,7 +29,10 @@ describe('observability: OpenTelemetry spans, structured logs, worker metrics', 
       finished = true;
     });
     while (!finished && !metrics.includes('temporal_')) {
-      metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((response) => response.text(), () => '');
+      metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+        (response) => response.text(),
+        () => '',
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const result = await build;
@@ -39,19 +42,34 @@ describe('observability: OpenTelemetry spans, structured logs, worker metrics', 
 
     const spans = readJsonLines<Span>(await readFile(traceFile, 'utf8'));
     const names = new Set(spans.map((span) => span.name));
-    for (const expected of ['RunWorkflow:datasetBuildWorkflow', 'RunWorkflow:problemWorkflow', 'RunActivity:classifyProblem', 'RunActivity:renderDiagram', 'RunActivity:judgeImage']) {
+    for (const expected of [
+      'RunWorkflow:datasetBuildWorkflow',
+      'RunWorkflow:problemWorkflow',
+      'RunActivity:classifyProblem',
+      'RunActivity:renderDiagram',
+      'RunActivity:judgeImage',
+    ]) {
       expect(names, expected).toContain(expected);
     }
     // Workflow and activity spans of a problem share its trace.
     const classify = spans.find((span) => span.name === 'RunActivity:classifyProblem')!;
-    expect(spans.filter((span) => span.traceId === classify.traceId).map((span) => span.name)).toContain('RunWorkflow:problemWorkflow');
+    expect(spans.filter((span) => span.traceId === classify.traceId).map((span) => span.name)).toContain(
+      'RunWorkflow:problemWorkflow',
+    );
 
     const logs = result.stderr
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const modelCall = logs.find((record) => record['message'] === 'model call' && record['activityType'] === 'judgeImage');
-    expect(modelCall).toMatchObject({ level: 'info', buildId: 'observed', step: 'judge', taskQueue: expect.any(String) });
+    const modelCall = logs.find(
+      (record) => record['message'] === 'model call' && record['activityType'] === 'judgeImage',
+    );
+    expect(modelCall).toMatchObject({
+      level: 'info',
+      buildId: 'observed',
+      step: 'judge',
+      taskQueue: expect.any(String),
+    });
     expect(modelCall!['problemKey']).toMatch(/^(2001|sgb-wire-field)$/);
     expect(modelCall!['workflowId']).toBe(`build/observed/problem/${String(modelCall!['problemKey'])}`);
     expect(modelCall!['activityId']).toEqual(expect.any(String));

@@ -30,7 +30,14 @@ describe('scigen report on a finished build, opened from file:// in Chromium', (
 
   it('is written after the build, rewritten by the command, and renders leaderboard, charts, images and filters', async () => {
     const buildId = 'report-e2e';
-    const built = await cluster.sandbox.run(['build', 'samples/problems.jsonl', '--build-id', buildId, '--json', '--no-progress']);
+    const built = await cluster.sandbox.run([
+      'build',
+      'samples/problems.jsonl',
+      '--build-id',
+      buildId,
+      '--json',
+      '--no-progress',
+    ]);
     expect(built.exitCode, built.all).toBe(0);
     const defaultIndex = join(cluster.sandbox.stateDirectory, 'reports', buildId, 'index.html');
     expect(built.stderr).toContain(`report: ${defaultIndex}`);
@@ -67,21 +74,30 @@ describe('scigen report on a finished build, opened from file:// in Chromium', (
     for (let position = 0; position < imageCount; position++) {
       const image = images.nth(position);
       await image.scrollIntoViewIfNeeded();
-      await expect.poll(() => image.evaluate((element) => (element as unknown as LoadedImage).naturalWidth)).toBeGreaterThan(0);
+      await expect
+        .poll(() => image.evaluate((element) => (element as unknown as LoadedImage).naturalWidth))
+        .toBeGreaterThan(0);
     }
 
     await page.locator('#verdict-filter button[data-verdict="accepted"]').click();
     await expect.poll(() => cards.count()).toBe(summary.verdicts.accepted);
-    expect(new Set(await cards.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-verdict'))))).toEqual(new Set(['accepted']));
+    expect(
+      new Set(await cards.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-verdict')))),
+    ).toEqual(new Set(['accepted']));
     await page.locator('#verdict-filter button[data-verdict="skipped"]').click();
     await expect.poll(() => cards.count()).toBe(summary.verdicts.skipped);
     expect(await cards.first().getAttribute('data-verdict')).toBe('skipped');
     await page.locator('#verdict-filter button[data-verdict="all"]').click();
     await expect.poll(() => cards.count()).toBe(total);
 
-    const physicsValue = await page.locator('#subject-filter option', { hasText: 'Physics' }).first().getAttribute('value');
+    const physicsValue = await page
+      .locator('#subject-filter option', { hasText: 'Physics' })
+      .first()
+      .getAttribute('value');
     await page.locator('#subject-filter').selectOption(physicsValue!);
-    const physics = await cards.evaluateAll((elements) => elements.map((element) => element.querySelector('.meta')?.textContent ?? ''));
+    const physics = await cards.evaluateAll((elements) =>
+      elements.map((element) => element.querySelector('.meta')?.textContent ?? ''),
+    );
     expect(physics.length).toBeGreaterThan(0);
     for (const meta of physics) expect(meta.startsWith('Physics')).toBe(true);
     await page.locator('#subject-filter').selectOption('-1');

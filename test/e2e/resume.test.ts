@@ -27,7 +27,11 @@ interface StepActivities {
 }
 
 /** Per "problem/step": model activities scheduled and completed, read from each problem's history. */
-async function modelActivities(client: Client, buildId: string, problemIds: string[]): Promise<Map<string, StepActivities>> {
+async function modelActivities(
+  client: Client,
+  buildId: string,
+  problemIds: string[],
+): Promise<Map<string, StepActivities>> {
   const result = new Map<string, StepActivities>();
   for (const id of problemIds) {
     let history;
@@ -75,7 +79,9 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
   it('finishes with one manifest line per problem and repeats no model call that had completed', async () => {
     const buildId = 'resume-e2e';
     const args = ['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '4', '--no-progress'];
-    const problemIds = readJsonLines<{ id: string }>(await readFile(join(samplesDirectory, 'problems.jsonl'), 'utf8')).map((problem) => problem.id);
+    const problemIds = readJsonLines<{ id: string }>(
+      await readFile(join(samplesDirectory, 'problems.jsonl'), 'utf8'),
+    ).map((problem) => problem.id);
 
     const first = sandbox.run(args);
     await new Promise<void>((resolve, reject) => {
@@ -108,7 +114,10 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
     expect(second.all).toContain('re-attached to the running build');
     expect(second.all).toContain('Temporal dev server reused');
 
-    const manifestText = await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8');
+    const manifestText = await readFile(
+      join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'),
+      'utf8',
+    );
     const records = readJsonLines<ManifestRecord>(manifestText);
     expect(records.map((record) => record.id).sort()).toEqual([...problemIds].sort());
 

@@ -14,7 +14,12 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
 
   beforeAll(async () => {
     sandbox = await createCliSandbox('ui', { SCIGEN_PROVIDER: 'scripted' });
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -34,7 +39,15 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
     await problemLink.waitFor({ timeout: 60_000 });
     await problemLink.click();
 
-    for (const step of ['classifyProblem', 'planDiagram', 'writeDiagramCode', 'renderDiagram', 'judgeImage', 'answerQuizzes', 'recordProblemResult']) {
+    for (const step of [
+      'classifyProblem',
+      'planDiagram',
+      'writeDiagramCode',
+      'renderDiagram',
+      'judgeImage',
+      'answerQuizzes',
+      'recordProblemResult',
+    ]) {
       await page.getByText(step).first().waitFor({ timeout: 60_000 });
     }
     // Activity summaries make the timeline read like the pipeline. (recordProblemResult is a local

@@ -17,8 +17,16 @@ describe('a dedicated worker stops gracefully on SIGTERM', () => {
   beforeAll(async () => {
     // Slow answers, so a model call is surely in flight when the worker is told to stop.
     endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: 3000 });
-    sandbox = await createCliSandbox('shutdown', { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
-    server = await ensureDevServer({ port: sandbox.temporalPort, uiPort: sandbox.uiPort, dbFile: join(sandbox.stateDirectory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    sandbox = await createCliSandbox('shutdown', {
+      OPENAI_API_KEY: 'sk-test-not-a-real-key',
+      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+    });
+    server = await ensureDevServer({
+      port: sandbox.temporalPort,
+      uiPort: sandbox.uiPort,
+      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
   });
   afterAll(async () => {
     await endpoint?.close();
@@ -28,9 +36,17 @@ describe('a dedicated worker stops gracefully on SIGTERM', () => {
   it('stops polling, finishes the call in flight (no retry, no second request) and exits 0', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-shutdown-'));
     const inputFile = join(directory, 'problems.jsonl');
-    await writeFile(inputFile, syntheticProblems(1, 1).map((problem) => JSON.stringify(problem)).join('\n'));
+    await writeFile(
+      inputFile,
+      syntheticProblems(1, 1)
+        .map((problem) => JSON.stringify(problem))
+        .join('\n'),
+    );
     const cluster = { TEMPORAL_ADDRESS: server.address };
-    const others = [sandbox.run(['worker', '--queue', 'workflows'], cluster), sandbox.run(['worker', '--queue', 'render'], cluster)];
+    const others = [
+      sandbox.run(['worker', '--queue', 'workflows'], cluster),
+      sandbox.run(['worker', '--queue', 'render'], cluster),
+    ];
     const llm = sandbox.run(['worker', '--queue', 'llm'], cluster);
     const build = sandbox.run(['build', inputFile, '--build-id', 'shutdown-e2e', '--no-progress'], cluster);
 
@@ -39,7 +55,9 @@ describe('a dedicated worker stops gracefully on SIGTERM', () => {
     const stopped = await llm;
     expect(stopped.exitCode, stopped.all).toBe(0);
     // The worker waited for its call: the answer came back (3 s later) before it exited.
-    expect(endpoint.requests.filter((request) => request.step === 'classify').map((request) => request.status)).toEqual([200]);
+    expect(endpoint.requests.filter((request) => request.step === 'classify').map((request) => request.status)).toEqual(
+      [200],
+    );
 
     const replacement = sandbox.run(['worker', '--queue', 'llm'], cluster);
     const result = await build;
@@ -49,8 +67,13 @@ describe('a dedicated worker stops gracefully on SIGTERM', () => {
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     try {
       const history = await client.workflow.getHandle(problemWorkflowId('shutdown-e2e', 'p00000')).fetchHistory();
-      const classifyScheduled = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'classifyProblem')!;
-      const classifyStarted = history.events!.find((event) => String(event.activityTaskStartedEventAttributes?.scheduledEventId) === String(classifyScheduled.eventId));
+      const classifyScheduled = history.events!.find(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'classifyProblem',
+      )!;
+      const classifyStarted = history.events!.find(
+        (event) =>
+          String(event.activityTaskStartedEventAttributes?.scheduledEventId) === String(classifyScheduled.eventId),
+      );
       expect(classifyStarted?.activityTaskStartedEventAttributes?.attempt).toBe(1);
     } finally {
       await client.connection.close();

@@ -6,7 +6,9 @@ export const CHROMIUM_PATH = process.env['SCIGEN_CHROMIUM'] ?? '/usr/bin/chromiu
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`no Chromium at ${CHROMIUM_PATH}: run \`npm run setup -- --test-tools\` as root (it installs the chromium package) or set SCIGEN_CHROMIUM`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: run \`npm run setup -- --test-tools\` as root (it installs the chromium package) or set SCIGEN_CHROMIUM`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,

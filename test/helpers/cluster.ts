@@ -19,9 +19,15 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(name: string, options: { script: Script; latencyMs?: number }): Promise<TestCluster> {
+export async function startTestCluster(
+  name: string,
+  options: { script: Script; latencyMs?: number },
+): Promise<TestCluster> {
   const endpoint = await startScriptedEndpoint({ script: options.script, latencyMs: options.latencyMs ?? 0 });
-  const sandbox = await createCliSandbox(name, { OPENAI_API_KEY: 'sk-test-not-a-real-key', OPENAI_BASE_URL: endpoint.openAiBaseUrl });
+  const sandbox = await createCliSandbox(name, {
+    OPENAI_API_KEY: 'sk-test-not-a-real-key',
+    OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+  });
   const server = await ensureDevServer({
     port: sandbox.temporalPort,
     uiPort: sandbox.uiPort,

@@ -4,7 +4,11 @@ import { PNG } from 'pngjs';
  * A real PNG of the given size: a white canvas with a dark diagonal and, when `noisy`, random
  * pixels that defeat compression (for byte-limit tests). Deterministic for a given seed.
  */
-export function makePng(width: number, height: number, options: { noisy?: boolean; alpha?: boolean; seed?: number } = {}): Uint8Array {
+export function makePng(
+  width: number,
+  height: number,
+  options: { noisy?: boolean; alpha?: boolean; seed?: number } = {},
+): Uint8Array {
   const png = new PNG({ width, height });
   let state = options.seed ?? 1;
   const random = () => {

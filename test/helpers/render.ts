@@ -54,8 +54,12 @@ export function processesOfUid(uid: number): number[] {
   return pids;
 }
 
-export function expectFailure(result: RenderResult, kind: string): asserts result is Extract<RenderResult, { ok: false }> {
-  if (result.ok) throw new Error(`expected a '${kind}' failure, got ${result.images.length} image(s)\n${result.output}`);
+export function expectFailure(
+  result: RenderResult,
+  kind: string,
+): asserts result is Extract<RenderResult, { ok: false }> {
+  if (result.ok)
+    throw new Error(`expected a '${kind}' failure, got ${result.images.length} image(s)\n${result.output}`);
   expect(result.kind, `${result.message}\n${result.output}`).toBe(kind);
 }
 

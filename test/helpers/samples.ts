@@ -19,5 +19,8 @@ export async function loadSampleScript(): Promise<Script> {
 }
 
 export async function loadExpectedVerdicts(): Promise<Record<string, ExpectedVerdict>> {
-  return JSON.parse(await readFile(join(samplesDirectory, 'expected-verdicts.json'), 'utf8')) as Record<string, ExpectedVerdict>;
+  return JSON.parse(await readFile(join(samplesDirectory, 'expected-verdicts.json'), 'utf8')) as Record<
+    string,
+    ExpectedVerdict
+  >;
 }

@@ -21,7 +21,9 @@ const judge: JudgeScores = {
   expressiveness_richness: 1,
 };
 
-function result(overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'generator' | 'verdict' | 'image'>): GeneratorResult {
+function result(
+  overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'generator' | 'verdict' | 'image'>,
+): GeneratorResult {
   return {
     paradigm: 'code',
     model: 'model-x',
@@ -101,8 +103,21 @@ describe('scigen export', () => {
         plan: store.uri(`${problems}/p1/plan.json`),
         extra: { source: 'bench', level: 3 },
         results: [
-          result({ generator: 'imgcoder', verdict: 'accepted', image: p1Code, code: store.uri(`${problems}/p1/code.py`), reference: { psnr: 21.5, ssim: 0.83 } }),
-          result({ generator: 'pixel-model', paradigm: 'pixel', verdict: 'rejected', image: p1Pixel, r_inv: 0.5, reasons: ['r_inv 0.5 < 0.75'] }),
+          result({
+            generator: 'imgcoder',
+            verdict: 'accepted',
+            image: p1Code,
+            code: store.uri(`${problems}/p1/code.py`),
+            reference: { psnr: 21.5, ssim: 0.83 },
+          }),
+          result({
+            generator: 'pixel-model',
+            paradigm: 'pixel',
+            verdict: 'rejected',
+            image: p1Pixel,
+            r_inv: 0.5,
+            reasons: ['r_inv 0.5 < 0.75'],
+          }),
         ],
       }),
       record({
@@ -119,16 +134,35 @@ describe('scigen export', () => {
         ],
       }),
       // Written before generator results existed: no question, no results.
-      record({ id: 'old-1', verdict: 'accepted', subject: 'Mathematics', image_type: 'Plane Geometry', image: old, judge, r_inv: 0.8 }),
+      record({
+        id: 'old-1',
+        verdict: 'accepted',
+        subject: 'Mathematics',
+        image_type: 'Plane Geometry',
+        image: old,
+        judge,
+        r_inv: 0.8,
+      }),
       record({ id: 'old-2', verdict: 'rejected', image: oldRejected, judge, r_inv: 0.25 }),
-      record({ id: 'line-9', verdict: 'invalid', reasons: ['input.jsonl:9: field "question": required'], render_attempts: 0 }),
+      record({
+        id: 'line-9',
+        verdict: 'invalid',
+        reasons: ['input.jsonl:9: field "question": required'],
+        render_attempts: 0,
+      }),
     ];
     await store.put(`builds/${buildId}/manifest.jsonl`, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
     const staged: StagedProblem[] = [
-      { problemKey: 'old-1', problem: { id: 'old-1', question: 'Triangle ABC has AB = 3 and BC = 4. Find AC.', answer: '5', extra: {} } },
+      {
+        problemKey: 'old-1',
+        problem: { id: 'old-1', question: 'Triangle ABC has AB = 3 and BC = 4. Find AC.', answer: '5', extra: {} },
+      },
       { problemKey: 'old-2', problem: { id: 'old-2', question: 'A lever of 2 m.', extra: {} } },
     ];
-    await store.put(`builds/${buildId}/input/page-000000.jsonl`, staged.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    await store.put(
+      `builds/${buildId}/input/page-000000.jsonl`,
+      staged.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
+    );
   });
 
   afterAll(async () => {
@@ -161,17 +195,37 @@ describe('scigen export', () => {
       reference: { psnr: 21.5, ssim: 0.83 },
       extra: { source: 'bench', level: 3 },
     });
-    expect(items[1]).toMatchObject({ problem_id: 7, generator: 'pixel-model', paradigm: 'pixel', answer: null, image_type: 'Circuit' });
+    expect(items[1]).toMatchObject({
+      problem_id: 7,
+      generator: 'pixel-model',
+      paradigm: 'pixel',
+      answer: null,
+      image_type: 'Circuit',
+    });
     // The legacy line's question comes from the staged input.
-    expect(items[2]).toMatchObject({ problem_id: 'old-1', generator: 'imgcoder', question: 'Triangle ABC has AB = 3 and BC = 4. Find AC.', answer: '5', r_inv: 0.8 });
+    expect(items[2]).toMatchObject({
+      problem_id: 'old-1',
+      generator: 'imgcoder',
+      question: 'Triangle ABC has AB = 3 and BC = 4. Find AC.',
+      answer: '5',
+      r_inv: 0.8,
+    });
   });
 
   it('keeps one generator with --generator, every imaged result with --all', async () => {
     const pixel = await exportBuild(exportOptions({ generator: 'pixel-model' }));
     expect(pixel.items).toBe(1);
     const all = await exportBuild(exportOptions({ all: true }));
-    const ids = readJsonLines<{ id: string; verdict: string }>(await readFile(all.paths[0]!, 'utf8')).map((item) => `${item.id}:${item.verdict}`);
-    expect(ids).toEqual(['p1__imgcoder:accepted', 'p1__pixel-model:rejected', '7__pixel-model:accepted', 'old-1__imgcoder:accepted', 'old-2__imgcoder:rejected']);
+    const ids = readJsonLines<{ id: string; verdict: string }>(await readFile(all.paths[0]!, 'utf8')).map(
+      (item) => `${item.id}:${item.verdict}`,
+    );
+    expect(ids).toEqual([
+      'p1__imgcoder:accepted',
+      'p1__pixel-model:rejected',
+      '7__pixel-model:accepted',
+      'old-1__imgcoder:accepted',
+      'old-2__imgcoder:rejected',
+    ]);
     // 7's imgcoder result failed without an image: counted, not exported.
     expect(all.counts.withoutImage).toBe(1);
   });
@@ -191,10 +245,30 @@ def plain(value):
     return value
 print(json.dumps({"row_groups": file.num_row_groups, "columns": file.schema_arrow.names, "rows": plain(rows)}))
 `;
-    const read = await execa(python, ['-c', reader, exported.paths[0]!], { extendEnv: false, env: { PATH: '/usr/bin:/bin' } });
-    const table = JSON.parse(read.stdout) as { row_groups: number; columns: string[]; rows: Array<Record<string, any>> };
+    const read = await execa(python, ['-c', reader, exported.paths[0]!], {
+      extendEnv: false,
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    const table = JSON.parse(read.stdout) as {
+      row_groups: number;
+      columns: string[];
+      rows: Array<Record<string, any>>;
+    };
     expect(table.row_groups).toBe(3);
-    expect(table.columns).toEqual(['id', 'problem_id', 'generator', 'question', 'answer', 'image', 'data_source', 'prompt', 'images', 'ability', 'reward_model', 'extra_info']);
+    expect(table.columns).toEqual([
+      'id',
+      'problem_id',
+      'generator',
+      'question',
+      'answer',
+      'image',
+      'data_source',
+      'prompt',
+      'images',
+      'ability',
+      'reward_model',
+      'extra_info',
+    ]);
     expect(table.rows).toHaveLength(5);
     const bytesOf = (value: { base64: string }) => new Uint8Array(Buffer.from(value.base64, 'base64'));
     const first = table.rows[0]!;
@@ -206,7 +280,9 @@ print(json.dumps({"row_groups": file.num_row_groups, "columns": file.schema_arro
     expect(first['answer']).toBe('4.9 m/s^2');
     expect(first['data_source']).toBe('scigen');
     expect(first['ability']).toBe('physics');
-    expect(first['prompt']).toEqual([{ role: 'user', content: '<image>A block of 2 kg slides down a 30° incline. Find its acceleration.' }]);
+    expect(first['prompt']).toEqual([
+      { role: 'user', content: '<image>A block of 2 kg slides down a 30° incline. Find its acceleration.' },
+    ]);
     expect(first['reward_model']).toEqual({ style: 'rule', ground_truth: '4.9 m/s^2' });
     expect(first['extra_info']).toEqual({
       id: 'p1__imgcoder',
@@ -240,9 +316,18 @@ print(json.dumps({"row_groups": file.num_row_groups, "columns": file.schema_arro
     const exported = await exportBuild(exportOptions({ format: 'hf' }));
     const folder = exported.paths[0]!;
     expect(folder).toMatch(/\/train$/);
-    expect((await readdir(folder)).sort()).toEqual(['7__pixel-model.png', 'metadata.jsonl', 'old-1__imgcoder.png', 'p1__imgcoder.png']);
+    expect((await readdir(folder)).sort()).toEqual([
+      '7__pixel-model.png',
+      'metadata.jsonl',
+      'old-1__imgcoder.png',
+      'p1__imgcoder.png',
+    ]);
     const metadata = readJsonLines<Record<string, unknown>>(await readFile(join(folder, 'metadata.jsonl'), 'utf8'));
-    expect(metadata.map((line) => line['file_name'])).toEqual(['p1__imgcoder.png', '7__pixel-model.png', 'old-1__imgcoder.png']);
+    expect(metadata.map((line) => line['file_name'])).toEqual([
+      'p1__imgcoder.png',
+      '7__pixel-model.png',
+      'old-1__imgcoder.png',
+    ]);
     expect(metadata[0]).toMatchObject({
       id: 'p1__imgcoder',
       generator: 'imgcoder',
@@ -256,17 +341,30 @@ print(json.dumps({"row_groups": file.num_row_groups, "columns": file.schema_arro
     });
     expect(metadata[0]).not.toHaveProperty('image');
     for (const line of metadata) {
-      expect(new Uint8Array(await readFile(join(folder, String(line['file_name']))))).toEqual(images.get(String(line['image_uri'])));
+      expect(new Uint8Array(await readFile(join(folder, String(line['file_name']))))).toEqual(
+        images.get(String(line['image_uri'])),
+      );
     }
   });
 
   it('explains an unknown build, a build without a manifest, and an export with nothing in it', async () => {
-    await expect(exportBuild(exportOptions({ buildId: 'nope' }))).rejects.toThrow(/no build nope in the artifact store .*scigen status nope/);
+    await expect(exportBuild(exportOptions({ buildId: 'nope' }))).rejects.toThrow(
+      /no build nope in the artifact store .*scigen status nope/,
+    );
     await store.put('builds/running/input.json', '{}');
-    await expect(exportBuild(exportOptions({ buildId: 'running' }))).rejects.toThrow(/build running has no manifest yet .*scigen status running/);
-    await expect(exportBuild(exportOptions({ generator: 'dalle' }))).rejects.toThrow(/no generator "dalle" \(its generators: imgcoder, pixel-model\)/);
-    await store.put('builds/all-rejected/manifest.jsonl', `${JSON.stringify(record({ id: 1, verdict: 'rejected', image: 'file:///x.png' }))}\n${JSON.stringify(record({ id: 2, verdict: 'failed' }))}\n`);
-    const empty = await exportBuild(exportOptions({ buildId: 'all-rejected', format: 'hf' })).catch((error: unknown) => error);
+    await expect(exportBuild(exportOptions({ buildId: 'running' }))).rejects.toThrow(
+      /build running has no manifest yet .*scigen status running/,
+    );
+    await expect(exportBuild(exportOptions({ generator: 'dalle' }))).rejects.toThrow(
+      /no generator "dalle" \(its generators: imgcoder, pixel-model\)/,
+    );
+    await store.put(
+      'builds/all-rejected/manifest.jsonl',
+      `${JSON.stringify(record({ id: 1, verdict: 'rejected', image: 'file:///x.png' }))}\n${JSON.stringify(record({ id: 2, verdict: 'failed' }))}\n`,
+    );
+    const empty = await exportBuild(exportOptions({ buildId: 'all-rejected', format: 'hf' })).catch(
+      (error: unknown) => error,
+    );
     expect(empty).toBeInstanceOf(ExportError);
     expect((empty as Error).message).toBe(
       'nothing to export from build all-rejected: no accepted result in 2 manifest lines (verdicts: rejected 1, failed 1; generators: imgcoder); --all exports every result that has an image',
@@ -293,8 +391,13 @@ print(json.dumps({"row_groups": file.num_row_groups, "columns": file.schema_arro
 
   it('leaves nothing half-written when an image is gone', async () => {
     const out = join(root, 'out', 'missing-image');
-    await store.put('builds/gone/manifest.jsonl', `${JSON.stringify(record({ id: 1, verdict: 'accepted', image: store.uri('builds/gone/1.png'), question: 'q' }))}\n`);
-    await expect(exportBuild(exportOptions({ buildId: 'gone', format: 'parquet', outDirectory: out }))).rejects.toThrow(/none of the 1 selected images could be read/);
+    await store.put(
+      'builds/gone/manifest.jsonl',
+      `${JSON.stringify(record({ id: 1, verdict: 'accepted', image: store.uri('builds/gone/1.png'), question: 'q' }))}\n`,
+    );
+    await expect(exportBuild(exportOptions({ buildId: 'gone', format: 'parquet', outDirectory: out }))).rejects.toThrow(
+      /none of the 1 selected images could be read/,
+    );
     expect(await readdir(out)).toEqual([]);
   });
 });

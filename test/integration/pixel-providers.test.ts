@@ -155,14 +155,16 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
     const stored = await store.get(imageKey);
     expect(PNG.sync.read(Buffer.from(stored)).width).toBe(320);
 
-    const sentPrompt = (endpoint.requests.at(-1)!.body as Record<string, unknown>);
+    const sentPrompt = endpoint.requests.at(-1)!.body as Record<string, unknown>;
     const promptText = name === 'openai' ? String(sentPrompt['prompt']) : JSON.stringify(sentPrompt['contents']);
     expect(promptText).toContain('30 degree incline');
     expect(promptText).toContain('Mechanics');
     // The problem's answer never reaches the image model.
     expect(promptText).not.toContain('it slides');
 
-    const inputTokens = Math.ceil(loadPrompts().render('image.user', { question: PROMPT, subject: 'Physics', image_type: 'Mechanics' }).length / 4);
+    const inputTokens = Math.ceil(
+      loadPrompts().render('image.user', { question: PROMPT, subject: 'Physics', image_type: 'Mechanics' }).length / 4,
+    );
     const textTokens = name === 'gemini' ? Math.ceil(GEMINI_TEXT.length / 4) : 0;
     const price = DEFAULT_PRICES[model]!;
     const cost = (inputTokens * price.input + textTokens * price.output + imageTokens * price.imageOutput!) / 1_000_000;
@@ -170,7 +172,9 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
     expect(outcome.usage.output_tokens).toBe(imageTokens + textTokens);
     expect(outcome.usage.cost_usd).toBeCloseTo(cost, 12);
 
-    const record = JSON.parse(await store.getText(`builds/pixel-test/problems/drawn/${name}-pixel/image-request.json`)) as Record<string, unknown>;
+    const record = JSON.parse(
+      await store.getText(`builds/pixel-test/problems/drawn/${name}-pixel/image-request.json`),
+    ) as Record<string, unknown>;
     expect(record).toMatchObject({
       model,
       answer: { text: name === 'gemini' ? GEMINI_TEXT : '', image: { mimeType: 'image/png' } },
@@ -186,7 +190,9 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
     expect(outcome.ok).toBe(false);
     const reason = outcome.ok ? '' : outcome.reason;
     if (name === 'gemini') {
-      expect(reason).toBe('the image model sent no image (finish reason NO_IMAGE): "I would rather describe it: a block on a slope."');
+      expect(reason).toBe(
+        'the image model sent no image (finish reason NO_IMAGE): "I would rather describe it: a block on a slope."',
+      );
     } else {
       expect(reason).toBe('the image model sent no image (no answer candidates)');
     }
@@ -225,7 +231,11 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
     const problemId = `${name}-safety-words`;
     endpoint.addFaults({ problem: problemId, step: 'image' }, { kind: 'safety' });
     const failure = await failureOf(create().generateImage(imageRequest(model, { problemId })));
-    expect(failure.message).toBe(name === 'openai' ? 'model refused: safety (openai moderation_blocked)' : 'model refused: safety (gemini IMAGE_SAFETY)');
+    expect(failure.message).toBe(
+      name === 'openai'
+        ? 'model refused: safety (openai moderation_blocked)'
+        : 'model refused: safety (gemini IMAGE_SAFETY)',
+    );
   });
 
   it('sorts a hang into a retryable ProviderTimeout and a cut body into a retryable failure', async () => {
@@ -242,7 +252,9 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
     endpoint.addFaults({ problem: problemId, step: 'image' }, { kind: 'hang' });
     const controller = new AbortController();
     const reason = new Error('activity cancelled');
-    const answer = withRateLimitCooldown(create()).generateImage(imageRequest(model, { problemId, signal: controller.signal }));
+    const answer = withRateLimitCooldown(create()).generateImage(
+      imageRequest(model, { problemId, signal: controller.signal }),
+    );
     await expect.poll(() => endpoint.count({ problem: problemId })).toBe(1);
     controller.abort(reason);
     await expect(answer).rejects.toBe(reason);
@@ -250,22 +262,43 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
 });
 
 describe('the scripted endpoint refuses image requests the real APIs refuse', () => {
-  async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; error: Record<string, unknown> }> {
+  async function post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; error: Record<string, unknown> }> {
     const response = await fetch(`${endpoint.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-scigen-step': 'image', 'x-scigen-problem': 'drawn', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'x-scigen-step': 'image',
+        'x-scigen-problem': 'drawn',
+        ...headers,
+      },
       body: JSON.stringify(body),
     });
     const json = (await response.json()) as { error: Record<string, unknown> };
     return { status: response.status, error: json.error };
   }
   const openAiImages = (body: unknown) => post('/v1/images/generations', body, { authorization: `Bearer ${KEY}` });
-  const geminiGenerate = (model: string, body: unknown) => post(`/v1beta/models/${model}:generateContent`, body, { 'x-goog-api-key': KEY });
+  const geminiGenerate = (model: string, body: unknown) =>
+    post(`/v1beta/models/${model}:generateContent`, body, { 'x-goog-api-key': KEY });
   const valid = { model: 'gpt-image-1', prompt: 'a triangle', n: 1, size: '1024x1024', output_format: 'png' };
 
   it('accepts the request the provider sends, and the documented alternatives', async () => {
     expect((await openAiImages(valid)).status).toBe(200);
-    expect((await openAiImages({ ...valid, size: 'auto', quality: 'high', output_format: 'webp', background: 'opaque', moderation: 'low' })).status).toBe(200);
+    expect(
+      (
+        await openAiImages({
+          ...valid,
+          size: 'auto',
+          quality: 'high',
+          output_format: 'webp',
+          background: 'opaque',
+          moderation: 'low',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it.each([
@@ -294,10 +327,18 @@ describe('the scripted endpoint refuses image requests the real APIs refuse', ()
 
   const contents = [{ role: 'user', parts: [{ text: 'a triangle' }] }];
   it.each([
-    ['gemini-2.5-flash', { responseModalities: ['TEXT', 'IMAGE'] }, 'does not support the requested response modalities'],
+    [
+      'gemini-2.5-flash',
+      { responseModalities: ['TEXT', 'IMAGE'] },
+      'does not support the requested response modalities',
+    ],
     ['gemini-2.5-flash-image', { responseModalities: ['TEXT', 'PICTURE'] }, 'response_modalities'],
     ['gemini-2.5-flash-image', { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '7:5' } }, 'aspect ratio'],
-    ['gemini-2.5-flash-image', { responseModalities: ['IMAGE'], imageConfig: { outputMimeType: 'image/png' } }, 'Unknown name "outputMimeType"'],
+    [
+      'gemini-2.5-flash-image',
+      { responseModalities: ['IMAGE'], imageConfig: { outputMimeType: 'image/png' } },
+      'Unknown name "outputMimeType"',
+    ],
   ])('Gemini: 400 for %s with %j', async (model, generationConfig, words) => {
     const { status, error } = await geminiGenerate(model, { contents, generationConfig });
     expect(status).toBe(400);
@@ -314,7 +355,12 @@ describe('the demo script', () => {
         createGeminiProvider({ apiKey: 'demo', baseUrl: demo.geminiBaseUrl, timeoutMs: 10_000 }),
       ]) {
         const model = DEFAULT_IMAGE_MODELS[provider.name];
-        const response = await provider.generateImage({ step: 'image', problemId: 'phys-incline-block', model, prompt: PROMPT });
+        const response = await provider.generateImage({
+          step: 'image',
+          problemId: 'phys-incline-block',
+          model,
+          prompt: PROMPT,
+        });
         expect(response.image?.mimeType).toBe('image/png');
         expect(PNG.sync.read(Buffer.from(response.image!.data)).width).toBe(1024);
       }

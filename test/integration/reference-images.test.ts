@@ -30,11 +30,15 @@ describe('reference images at staging', () => {
     const input = join(directory, 'bench', 'problems.json');
     await writeFile(
       input,
-      JSON.stringify([
-        { id: 'a/1', question: 'q', image: 'images/a.PNG' },
-        { id: 2, question: 'q', reference_image: pathToFileURL(join(directory, 'elsewhere.jpg')).href },
-        { id: 3, question: 'q' },
-      ], null, 2),
+      JSON.stringify(
+        [
+          { id: 'a/1', question: 'q', image: 'images/a.PNG' },
+          { id: 2, question: 'q', reference_image: pathToFileURL(join(directory, 'elsewhere.jpg')).href },
+          { id: 3, question: 'q' },
+        ],
+        null,
+        2,
+      ),
     );
     const parsed = await checkReferenceImages(await readProblemsFile(input), input);
     expect(parsed.errors).toEqual([]);
@@ -71,7 +75,10 @@ describe('reference images at staging', () => {
 
   it('makes scigen build refuse an input whose reference is missing, naming the line', async () => {
     const input = join(directory, 'cli.jsonl');
-    await writeFile(input, `${JSON.stringify({ id: 1, question: 'q' })}\n${JSON.stringify({ id: 2, question: 'q', reference_image: 'gone.png' })}\n`);
+    await writeFile(
+      input,
+      `${JSON.stringify({ id: 1, question: 'q' })}\n${JSON.stringify({ id: 2, question: 'q', reference_image: 'gone.png' })}\n`,
+    );
     const sandbox = await createCliSandbox('references');
     const run = await sandbox.run(['build', input, '--no-progress']);
     expect(run.exitCode, run.all).toBe(2);

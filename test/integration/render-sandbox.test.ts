@@ -12,7 +12,14 @@ import { findPython } from '../../render/find-python.ts';
 import { describeFindings } from '../../render/introspection.ts';
 import { IsolationUnavailableError, type IsolationLevel } from '../../render/isolation.ts';
 import type { RenderRequest, RenderResult } from '../../render/renderer.ts';
-import { ALLOWED_ENVIRONMENT_KEYS, expectFailure, expectImages, forgeResultThenExit, PNG_SIGNATURE, processesOfUid } from '../helpers/render.ts';
+import {
+  ALLOWED_ENVIRONMENT_KEYS,
+  expectFailure,
+  expectImages,
+  forgeResultThenExit,
+  PNG_SIGNATURE,
+  processesOfUid,
+} from '../helpers/render.ts';
 import { createSandboxedRenderer, type SandboxedRenderer } from '../../render/sandboxed-renderer.ts';
 
 const PLANTED_SECRET = 'planted-secret-7f3a';
@@ -30,13 +37,20 @@ ax.set_title("health check")
  */
 async function worldReadablePython(directory: string): Promise<string | undefined> {
   const projectPython = await findPython();
-  const version = execFileSync(projectPython, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
+  const version = execFileSync(projectPython, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+    encoding: 'utf8',
+  }).trim();
   const systemPython = `/usr/bin/python${version}`;
   if (!existsSync(systemPython)) return undefined;
-  const sitePackages = execFileSync(projectPython, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).trim();
+  const sitePackages = execFileSync(projectPython, ['-c', 'import site; print(site.getsitepackages()[0])'], {
+    encoding: 'utf8',
+  }).trim();
   try {
     execFileSync(systemPython, ['-m', 'venv', '--without-pip', join(directory, 'venv')]);
-    await writeFile(join(directory, 'venv', 'lib', `python${version}`, 'site-packages', 'scigen-project.pth'), `${sitePackages}\n`);
+    await writeFile(
+      join(directory, 'venv', 'lib', `python${version}`, 'site-packages', 'scigen-project.pth'),
+      `${sitePackages}\n`,
+    );
     return await findPython({ python: join(directory, 'venv', 'bin', 'python') });
   } catch {
     return undefined;
@@ -127,7 +141,9 @@ describe('render sandbox: adversarial scripts', () => {
 
   it('slow memory growth: stopped at the address-space limit', async () => {
     const before = zygoteStarts();
-    const result = await render('import time\nkept = []\nwhile True:\n    kept.append(bytearray(64 * 1024 ** 2))\n    time.sleep(0.01)\n');
+    const result = await render(
+      'import time\nkept = []\nwhile True:\n    kept.append(bytearray(64 * 1024 ** 2))\n    time.sleep(0.01)\n',
+    );
     expectFailure(result, 'limit');
     expect(result.message).toContain('MemoryError');
     expect(result.message).toContain('script.py", line 4');
@@ -177,16 +193,21 @@ plt.plot([0, 1], [0, 1])
     // Sequential jobs run on the first slot: what the daemon left in /tmp went with it.
     // (Only the daemon's file is checked: when the project itself lives under /tmp, the interpreter's
     // bind mount shows up there as a directory.)
-    const probe = await render('import os\nimport matplotlib.pyplot as plt\nprint("left:", os.path.exists("/tmp/daemon-was-here"))\nplt.plot([0, 1])\n');
+    const probe = await render(
+      'import os\nimport matplotlib.pyplot as plt\nprint("left:", os.path.exists("/tmp/daemon-was-here"))\nplt.plot([0, 1])\n',
+    );
     expectImages(probe);
     expect(probe.output).toContain('left: False');
   });
 
   it('SIGTERM ignored: killed with SIGKILL at the wall clock', async () => {
     const before = zygoteStarts();
-    const result = await render('import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)\n', {
-      timeoutMs: 1500,
-    });
+    const result = await render(
+      'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)\n',
+      {
+        timeoutMs: 1500,
+      },
+    );
     expectFailure(result, 'timeout');
     expect(result.durationMs).toBeLessThan(5000);
     await expectWorkerHealthy(before);
@@ -201,7 +222,7 @@ plt.plot([0, 1], [0, 1])
     await expectWorkerHealthy(before);
   });
 
-  it("network connection to a loopback port of the worker: refused, nothing arrives", async () => {
+  it('network connection to a loopback port of the worker: refused, nothing arrives', async () => {
     let connections = 0;
     const server: Server = createServer((socket) => {
       connections++;
@@ -211,7 +232,9 @@ plt.plot([0, 1], [0, 1])
     const { port } = server.address() as { port: number };
     try {
       const before = zygoteStarts();
-      const result = await render(`import socket\nsocket.create_connection(("127.0.0.1", ${port}), timeout=3).sendall(b"${PLANTED_SECRET}")\n`);
+      const result = await render(
+        `import socket\nsocket.create_connection(("127.0.0.1", ${port}), timeout=3).sendall(b"${PLANTED_SECRET}")\n`,
+      );
       expectFailure(result, 'exception');
       expect(result.message).toContain('PermissionError');
       expect(connections).toBe(0);
@@ -241,7 +264,9 @@ plt.plot([0, 1], [0, 1])
     const before = zygoteStarts();
     const result = await render(`print(open("/proc/${process.pid}/environ", "rb").read())\n`);
     expectFailure(result, 'exception');
-    expect(result.message).toContain(`FileNotFoundError: [Errno 2] No such file or directory: '/proc/${process.pid}/environ'`);
+    expect(result.message).toContain(
+      `FileNotFoundError: [Errno 2] No such file or directory: '/proc/${process.pid}/environ'`,
+    );
     expect(`${result.message}${result.output}`).not.toContain(PLANTED_SECRET);
     await expectWorkerHealthy(before);
   });
@@ -426,7 +451,10 @@ ax.axis("off")
     expect(bottom).toBeLessThanOrEqual(figure!.height);
     expect(force.role).toBe('text');
     expect(force.fontSize).toBe(14);
-    expect(describeFindings(result.introspection).sort()).toEqual(["label 'A' overlaps label 'B'", "label 'F = 25 N' overlaps an arrow"]);
+    expect(describeFindings(result.introspection).sort()).toEqual([
+      "label 'A' overlaps label 'B'",
+      "label 'F = 25 N' overlaps an arrow",
+    ]);
   });
 
   it('finds a label on a plotted line and crowded tick labels, and names the roles', async () => {
@@ -453,7 +481,13 @@ ax.legend(loc="upper left")
     expect(findings).toContain("label 'v = t' overlaps line 'velocity'");
     expect(findings.some((finding) => /^\d+ pairs of tick labels overlap/.test(finding))).toBe(true);
     expect(figure!.axes).toHaveLength(1);
-    expect(figure!.axes[0]).toMatchObject({ title: 'Motion', xlabel: 't (s)', axisOn: true, lines: 1, xlim: [-0.5, 10.5] });
+    expect(figure!.axes[0]).toMatchObject({
+      title: 'Motion',
+      xlabel: 't (s)',
+      axisOn: true,
+      lines: 1,
+      xlim: [-0.5, 10.5],
+    });
   });
 
   it('reports nothing on a clean diagram', async () => {
@@ -476,7 +510,9 @@ ax.axis("off")
   });
 
   it('describes a blank figure for the repair step', async () => {
-    const result = await render('import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([5], [5])\nax.set_xlim(0, 1)\nax.set_ylim(0, 1)\nax.axis("off")\n');
+    const result = await render(
+      'import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([5], [5])\nax.set_xlim(0, 1)\nax.set_ylim(0, 1)\nax.axis("off")\n',
+    );
     expectFailure(result, 'blank');
     expect(describeFindings(result.introspection)).toEqual([
       'the figure is blank or nearly so (0.0000% of its pixels are drawn)',
@@ -512,7 +548,12 @@ describe('render sandbox: zygote lifecycle', () => {
   });
 
   it('recycles a zygote after its share of jobs and replaces one that died', async () => {
-    const renderer = createRenderer({ python: await findPython(), workDirectory: join(workDirectory, 'recycle'), slots: 1, recycleAfterJobs: 2 });
+    const renderer = createRenderer({
+      python: await findPython(),
+      workDirectory: join(workDirectory, 'recycle'),
+      slots: 1,
+      recycleAfterJobs: 2,
+    });
     try {
       await renderer.start();
       const render = (index: number): Promise<RenderResult> =>
@@ -571,7 +612,12 @@ describe('render sandbox: zygote lifecycle', () => {
 
   it('refuses to render when no isolation works, saying what is missing', async () => {
     // No bwrap, unshare or setpriv to be found: every level is unavailable.
-    const renderer = createSandboxedRenderer({ python: await findPython(), workDirectory: join(workDirectory, 'none'), slots: 1, searchPath: '/nonexistent' });
+    const renderer = createSandboxedRenderer({
+      python: await findPython(),
+      workDirectory: join(workDirectory, 'none'),
+      slots: 1,
+      searchPath: '/nonexistent',
+    });
     try {
       const attempt = renderer.render({ code: healthCheckScript, jobId: 'refused', dpi: 60, timeoutMs: 5000 });
       await expect(attempt).rejects.toSatisfy(IsolationUnavailableError.isInstance);
@@ -607,7 +653,12 @@ describe('render sandbox: an interpreter the slot uid cannot read', () => {
     if (python === undefined) context.skip();
     const renderDirectory = await mkdtemp(join(tmpdir(), 'scigen-render-closed-work-'));
     await chmod(renderDirectory, 0o755);
-    const renderer = createRenderer({ python: python!, workDirectory: renderDirectory, slots: 1, isolation: 'unprivileged-uid' });
+    const renderer = createRenderer({
+      python: python!,
+      workDirectory: renderDirectory,
+      slots: 1,
+      isolation: 'unprivileged-uid',
+    });
     try {
       const starting = renderer.start();
       await expect(starting).rejects.toSatisfy(IsolationUnavailableError.isInstance);
@@ -664,7 +715,9 @@ describe.each<IsolationLevel>(['namespaces', 'unprivileged-uid'])('render sandbo
     expect(killParent.message).toContain('PermissionError');
     expect(renderer!.status()!.slots.map((slot) => slot.zygoteStarts)).toEqual(starts);
 
-    const environment = await render('import os\nimport matplotlib.pyplot as plt\nprint(sorted(os.environ))\nplt.plot([0, 1])\n');
+    const environment = await render(
+      'import os\nimport matplotlib.pyplot as plt\nprint(sorted(os.environ))\nplt.plot([0, 1])\n',
+    );
     expectImages(environment);
     expect(environment.output).not.toContain('OPENAI_API_KEY');
 

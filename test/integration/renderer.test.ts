@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPython, PythonNotUsableError } from '../../render/find-python.ts';
 import { createRenderer } from '../../render/create-renderer.ts';
 import type { RenderRequest, RenderResult } from '../../render/renderer.ts';
-import { ALLOWED_ENVIRONMENT_KEYS, expectFailure, expectImages, forgeResultThenExit, PNG_SIGNATURE, processesOfUid } from '../helpers/render.ts';
+import {
+  ALLOWED_ENVIRONMENT_KEYS,
+  expectFailure,
+  expectImages,
+  forgeResultThenExit,
+  PNG_SIGNATURE,
+  processesOfUid,
+} from '../helpers/render.ts';
 import type { SandboxedRenderer } from '../../render/sandboxed-renderer.ts';
 
 const mechanicsDiagram = `
@@ -50,7 +57,11 @@ describe('sandboxed renderer: harness semantics', () => {
     const status = renderer.status()!;
     const listings = await Promise.all(
       status.slots.map((slot) =>
-        readdir(status.level === 'bubblewrap' ? `/proc/${slot.sandboxPid}/root/jobs` : join(workDirectory, `slot-${slot.uid}`)).catch(() => []),
+        readdir(
+          status.level === 'bubblewrap'
+            ? `/proc/${slot.sandboxPid}/root/jobs`
+            : join(workDirectory, `slot-${slot.uid}`),
+        ).catch(() => []),
       ),
     );
     return listings.flat().filter((entry) => entry.startsWith(prefix));
@@ -246,12 +257,23 @@ plt.plot([0, 1], [0, 1])
   });
 
   it('stops renders in flight when closed', async () => {
-    const closing = createRenderer({ python: await findPython(), workDirectory: join(workDirectory, 'closing'), slots: 1 });
-    const rendering = closing.render({ code: 'while True:\n    pass\n', jobId: 'closing', dpi: 100, timeoutMs: 60_000 });
+    const closing = createRenderer({
+      python: await findPython(),
+      workDirectory: join(workDirectory, 'closing'),
+      slots: 1,
+    });
+    const rendering = closing.render({
+      code: 'while True:\n    pass\n',
+      jobId: 'closing',
+      dpi: 100,
+      timeoutMs: 60_000,
+    });
     const rejection = expect(rendering).rejects.toThrow('closed');
     await closing.close();
     await rejection;
-    await expect(closing.render({ code: '', jobId: 'after-close', dpi: 100, timeoutMs: 1000 })).rejects.toThrow('closed');
+    await expect(closing.render({ code: '', jobId: 'after-close', dpi: 100, timeoutMs: 1000 })).rejects.toThrow(
+      'closed',
+    );
   });
 
   it('reports a memory hog as a limit', async () => {

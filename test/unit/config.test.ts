@@ -24,7 +24,12 @@ describe('loadConfig', () => {
     const config = loadConfig({
       file,
       explicit: { build: { windowSize: 3 } },
-      environment: { SCIGEN_WINDOW_SIZE: '5', SCIGEN_TEMPORAL_PORT: '7999', SCIGEN_ARTIFACTS: 's3://bucket/prefix', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' },
+      environment: {
+        SCIGEN_WINDOW_SIZE: '5',
+        SCIGEN_TEMPORAL_PORT: '7999',
+        SCIGEN_ARTIFACTS: 's3://bucket/prefix',
+        OPENAI_BASE_URL: 'http://127.0.0.1:1/v1',
+      },
       baseDirectory: directory,
     });
     expect(config.build.windowSize).toBe(3);
@@ -35,8 +40,12 @@ describe('loadConfig', () => {
   });
 
   it('names the field, its source and the reason for an invalid value', async () => {
-    expect(() => loadConfig({ environment: { SCIGEN_TEMPORAL_PORT: 'seventy' } })).toThrow(/temporal\.devServer\.port \(from env SCIGEN_TEMPORAL_PORT\): .*number/);
-    expect(() => loadConfig({ environment: { SCIGEN_PROVIDER: 'claude' } })).toThrow(/provider \(from env SCIGEN_PROVIDER\)/);
+    expect(() => loadConfig({ environment: { SCIGEN_TEMPORAL_PORT: 'seventy' } })).toThrow(
+      /temporal\.devServer\.port \(from env SCIGEN_TEMPORAL_PORT\): .*number/,
+    );
+    expect(() => loadConfig({ environment: { SCIGEN_PROVIDER: 'claude' } })).toThrow(
+      /provider \(from env SCIGEN_PROVIDER\)/,
+    );
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
     const file = join(directory, 'config.json');
     await writeFile(file, JSON.stringify({ policy: { minRInv: 2 }, temporal: { taskQueuePrefix: 'has space' } }));
@@ -63,7 +72,9 @@ describe('loadConfig', () => {
     const file = join(directory, 'config.json');
     await writeFile(file, '{ not json');
     expect(() => loadConfig({ file, environment: {} })).toThrow(/is not valid JSON/);
-    expect(() => loadConfig({ file: join(directory, 'absent.json'), environment: {} })).toThrow(/cannot read config file/);
+    expect(() => loadConfig({ file: join(directory, 'absent.json'), environment: {} })).toThrow(
+      /cannot read config file/,
+    );
   });
 });
 
@@ -74,7 +85,9 @@ describe('the documented generator configs', () => {
   async function readmeExamples(): Promise<Array<Record<string, unknown>>> {
     const readme = await readFile(join(repositoryRoot, 'README.md'), 'utf8');
     const section = readme.split('\n## Comparing generators\n')[1]!.split('\n## ')[0]!;
-    return [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
+    return [...section.matchAll(/```json\n([\s\S]*?)```/g)].map(
+      (match) => JSON.parse(match[1]!) as Record<string, unknown>,
+    );
   }
 
   it('README examples load and resolve each generator to a model of their provider', async () => {

@@ -19,7 +19,9 @@ interface ComposeService {
 
 // docker-compose cannot run on this machine (no Docker engine), so its structure is checked here.
 describe('docker-compose.yml', async () => {
-  const compose = parse(await readFile(join(repositoryRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+  const compose = parse(await readFile(join(repositoryRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
   const services = compose.services;
 
   it('has the Temporal server on Postgres, its UI, MinIO with the bucket created', () => {
@@ -56,7 +58,8 @@ describe('docker-compose.yml', async () => {
 
   it('depends only on services it defines', () => {
     for (const [name, service] of Object.entries(services)) {
-      for (const dependency of Object.keys(service.depends_on ?? {})) expect(services, `${name} depends on ${dependency}`).toHaveProperty(dependency);
+      for (const dependency of Object.keys(service.depends_on ?? {}))
+        expect(services, `${name} depends on ${dependency}`).toHaveProperty(dependency);
     }
   });
 

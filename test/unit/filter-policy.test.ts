@@ -47,7 +47,10 @@ describe('applyFilterPolicy', () => {
   });
 
   it('formats r_inv with two decimals', () => {
-    expect(applyFilterPolicy(perfect, 0.5, DEFAULT_FILTER_POLICY)).toEqual({ accepted: false, reasons: ['r_inv 0.50 < 0.75'] });
+    expect(applyFilterPolicy(perfect, 0.5, DEFAULT_FILTER_POLICY)).toEqual({
+      accepted: false,
+      reasons: ['r_inv 0.50 < 0.75'],
+    });
     expect(applyFilterPolicy(perfect, 2 / 3, DEFAULT_FILTER_POLICY).reasons).toEqual(['r_inv 0.67 < 0.75']);
     expect(applyFilterPolicy(perfect, 0, DEFAULT_FILTER_POLICY).reasons).toEqual(['r_inv 0.00 < 0.75']);
   });
@@ -63,17 +66,17 @@ describe('applyFilterPolicy', () => {
 
   it('follows other policies', () => {
     const lenient = { minEachDimension: 0, minCorrectnessFidelity: 1, minRInv: 0.5 };
-    expect(applyFilterPolicy({ ...perfect, correctness_fidelity: 1, layout_precision: 0 }, 0.5, lenient).accepted).toBe(true);
+    expect(applyFilterPolicy({ ...perfect, correctness_fidelity: 1, layout_precision: 0 }, 0.5, lenient).accepted).toBe(
+      true,
+    );
     expect(applyFilterPolicy({ ...perfect, correctness_fidelity: 0 }, 0.5, lenient).reasons).toEqual([
       'judge: correctness_fidelity 0 < 1',
     ]);
 
     const strict = { minEachDimension: 2, minCorrectnessFidelity: 2, minRInv: 1 };
-    expect(applyFilterPolicy({ ...perfect, correctness_fidelity: 1, scientific_plausibility: 1 }, 0.75, strict).reasons).toEqual([
-      'judge: correctness_fidelity 1 < 2',
-      'judge: scientific_plausibility 1 < 2',
-      'r_inv 0.75 < 1.00',
-    ]);
+    expect(
+      applyFilterPolicy({ ...perfect, correctness_fidelity: 1, scientific_plausibility: 1 }, 0.75, strict).reasons,
+    ).toEqual(['judge: correctness_fidelity 1 < 2', 'judge: scientific_plausibility 1 < 2', 'r_inv 0.75 < 1.00']);
 
     // A correctness bar below the general one must not loosen correctness below the general bar.
     const inverted = { minEachDimension: 1, minCorrectnessFidelity: 0, minRInv: 0 };
@@ -94,7 +97,13 @@ describe('computeRInv', () => {
       ]),
     ).toBe(0.5);
     expect(computeRInv([{ chosen: 'C', correct: 'C' }])).toBe(1);
-    expect(computeRInv([{ chosen: 'A', correct: 'A' }, { chosen: 'A', correct: 'A' }, { chosen: 'B', correct: 'A' }])).toBeCloseTo(2 / 3, 12);
+    expect(
+      computeRInv([
+        { chosen: 'A', correct: 'A' },
+        { chosen: 'A', correct: 'A' },
+        { chosen: 'B', correct: 'A' },
+      ]),
+    ).toBeCloseTo(2 / 3, 12);
   });
 
   it('refuses to define R_inv without quizzes', () => {

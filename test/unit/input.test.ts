@@ -18,7 +18,14 @@ function formatted(text: string, source = 'problems.jsonl'): string[] {
 describe('parseProblemsText, JSONL', () => {
   it('reads valid problems, converts answers and keeps unknown fields in extra', () => {
     const text = jsonl(
-      { id: 'geo-1', question: 'A triangle has sides 3, 4, 5.', answer: 6, subject: 'Mathematics', source: 'textbook', tags: ['a'] },
+      {
+        id: 'geo-1',
+        question: 'A triangle has sides 3, 4, 5.',
+        answer: 6,
+        subject: 'Mathematics',
+        source: 'textbook',
+        tags: ['a'],
+      },
       { id: 2, question: 'A ball falls.', caption: 'free fall', quizzes: [quiz] },
     );
     const result = parseProblemsText(`\n${text}\n   \n`, 'problems.jsonl');
@@ -36,8 +43,15 @@ describe('parseProblemsText, JSONL', () => {
   });
 
   it('treats null optional fields and empty quiz lists as absent', () => {
-    const result = parseProblemsText(jsonl({ id: 1, question: 'q', answer: null, subject: null, quizzes: [] }), 'p.jsonl');
-    expect(result).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [], sources: [{ line: 1, index: 0 }] });
+    const result = parseProblemsText(
+      jsonl({ id: 1, question: 'q', answer: null, subject: null, quizzes: [] }),
+      'p.jsonl',
+    );
+    expect(result).toEqual({
+      problems: [{ id: 1, question: 'q', extra: {} }],
+      errors: [],
+      sources: [{ line: 1, index: 0 }],
+    });
   });
 
   it('reports a malformed line with its line number and keeps going', () => {
@@ -50,13 +64,16 @@ describe('parseProblemsText, JSONL', () => {
   });
 
   it('names the missing question', () => {
-    expect(formatted(jsonl({ id: 1, question: 'q' }, { id: 2, question: 'q' }, { id: 3 }), 'samples/bad.jsonl')).toEqual([
-      'samples/bad.jsonl:3: field "question": required, must be a non-empty string',
-    ]);
+    expect(
+      formatted(jsonl({ id: 1, question: 'q' }, { id: 2, question: 'q' }, { id: 3 }), 'samples/bad.jsonl'),
+    ).toEqual(['samples/bad.jsonl:3: field "question": required, must be a non-empty string']);
   });
 
   it('reports every bad field of a record and carries its id', () => {
-    const result = parseProblemsText(jsonl({ id: 'x', question: '  ', subject: 5, quizzes: [{ ...quiz, correct_option: 'F' }] }), 'p.jsonl');
+    const result = parseProblemsText(
+      jsonl({ id: 'x', question: '  ', subject: 5, quizzes: [{ ...quiz, correct_option: 'F' }] }),
+      'p.jsonl',
+    );
     expect(result.problems).toEqual([]);
     expect(result.errors).toEqual([
       { line: 1, index: 0, field: 'question', message: 'must be a non-empty string, got an empty string', id: 'x' },
@@ -66,12 +83,14 @@ describe('parseProblemsText, JSONL', () => {
   });
 
   it('rejects bad ids and non-object lines', () => {
-    expect(formatted(jsonl({ question: 'q' }, { id: '', question: 'q' }, { id: true, question: 'q' }, [1, 2]))).toEqual([
-      'problems.jsonl:1: field "id": required, must be a non-empty string or a finite number',
-      'problems.jsonl:2: field "id": must be a non-empty string or a finite number, got an empty string',
-      'problems.jsonl:3: field "id": must be a non-empty string or a finite number, got boolean',
-      'problems.jsonl:4: expected a JSON object, got array',
-    ]);
+    expect(formatted(jsonl({ question: 'q' }, { id: '', question: 'q' }, { id: true, question: 'q' }, [1, 2]))).toEqual(
+      [
+        'problems.jsonl:1: field "id": required, must be a non-empty string or a finite number',
+        'problems.jsonl:2: field "id": must be a non-empty string or a finite number, got an empty string',
+        'problems.jsonl:3: field "id": must be a non-empty string or a finite number, got boolean',
+        'problems.jsonl:4: expected a JSON object, got array',
+      ],
+    );
   });
 
   it('names both lines of a duplicate id', () => {
@@ -103,7 +122,7 @@ describe('parseProblemsText, JSONL', () => {
 });
 
 describe('parseProblemsText, reference images', () => {
-  it('takes reference_image, or SciGenBench\'s image, as a path or a file:// or s3:// URI', () => {
+  it("takes reference_image, or SciGenBench's image, as a path or a file:// or s3:// URI", () => {
     const result = parseProblemsText(
       jsonl(
         { id: 1, question: 'q', reference_image: 'images/1.png' },
@@ -114,8 +133,15 @@ describe('parseProblemsText, reference images', () => {
       'p.jsonl',
     );
     expect(result.errors).toEqual([]);
-    expect(result.problems.map((problem) => problem.reference_image)).toEqual(['images/1.png', 's3://bench/images/2.png', 'file:///data/3.png', undefined]);
-    expect(result.problems.every((problem) => !('image' in problem.extra) && !('reference_image' in problem.extra))).toBe(true);
+    expect(result.problems.map((problem) => problem.reference_image)).toEqual([
+      'images/1.png',
+      's3://bench/images/2.png',
+      'file:///data/3.png',
+      undefined,
+    ]);
+    expect(
+      result.problems.every((problem) => !('image' in problem.extra) && !('reference_image' in problem.extra)),
+    ).toBe(true);
     expect(result.sources).toEqual([
       { line: 1, index: 0, referenceField: 'reference_image' },
       { line: 2, index: 1, referenceField: 'image' },
@@ -160,7 +186,9 @@ describe('parseProblemsText, JSON array', () => {
       {
         id: 'sci/1',
         question: 'Draw the circuit.',
-        quizzes: [{ question: 'How many resistors?', options: { A: '1', B: '2', C: '3', D: '4' }, correct_option: 'B' }],
+        quizzes: [
+          { question: 'How many resistors?', options: { A: '1', B: '2', C: '3', D: '4' }, correct_option: 'B' },
+        ],
         extra: {},
       },
       { id: 2, question: 'has a "[" in it, {', extra: {} },
@@ -168,7 +196,9 @@ describe('parseProblemsText, JSON array', () => {
   });
 
   it('reports element errors with the line where the element starts', () => {
-    expect(formatted(array, 'bench.json')).toEqual(['bench.json:8: field "question": required, must be a non-empty string']);
+    expect(formatted(array, 'bench.json')).toEqual([
+      'bench.json:8: field "question": required, must be a non-empty string',
+    ]);
   });
 
   it('rejects option lists of the wrong length', () => {
@@ -231,7 +261,11 @@ describe('readProblemsFile', () => {
   it('reads and validates a file', async () => {
     const path = join(directory, 'ok.jsonl');
     await writeFile(path, jsonl({ id: 1, question: 'q' }));
-    expect(await readProblemsFile(path)).toEqual({ problems: [{ id: 1, question: 'q', extra: {} }], errors: [], sources: [{ line: 1, index: 0 }] });
+    expect(await readProblemsFile(path)).toEqual({
+      problems: [{ id: 1, question: 'q', extra: {} }],
+      errors: [],
+      sources: [{ line: 1, index: 0 }],
+    });
   });
 
   it('explains a missing file and a directory', async () => {

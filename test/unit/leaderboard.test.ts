@@ -10,10 +10,22 @@ const GENERATORS: GeneratorSpec[] = [
 ];
 
 function scores(c: number, l: number, r: number, s: number, e: number): JudgeScores {
-  return { correctness_fidelity: c, layout_precision: l, readability_occlusion: r, scientific_plausibility: s, expressiveness_richness: e };
+  return {
+    correctness_fidelity: c,
+    layout_precision: l,
+    readability_occlusion: r,
+    scientific_plausibility: s,
+    expressiveness_richness: e,
+  };
 }
 
-function result(generator: GeneratorSpec, verdict: Verdict, judge: JudgeScores | null, rInv: number | null, reference: GeneratorResult['reference'] = null): GeneratorResult {
+function result(
+  generator: GeneratorSpec,
+  verdict: Verdict,
+  judge: JudgeScores | null,
+  rInv: number | null,
+  reference: GeneratorResult['reference'] = null,
+): GeneratorResult {
   return {
     generator: generator.name,
     paradigm: generator.paradigm,
@@ -71,7 +83,10 @@ const RECORDS: ManifestRecord[] = [
     result(coder, 'failed', null, null),
     result(painter, 'rejected', scores(2, 0, 1, 2, 1), 0.25, { psnr: 16, ssim: 0.7 }),
   ]),
-  line('m2', 'Mathematics', 'Plane Geometry', [result(coder, 'skipped', null, null), result(painter, 'skipped', null, null)]),
+  line('m2', 'Mathematics', 'Plane Geometry', [
+    result(coder, 'skipped', null, null),
+    result(painter, 'skipped', null, null),
+  ]),
 ];
 
 /** An invalid input line: no generator got it, so it counts once for each. */
@@ -165,6 +180,9 @@ describe('leaderboard in summary.json', () => {
     accumulator.add(old);
     const finished = accumulator.finish({ build_id: 'b', finished_at: 'now' });
     expect(finished.generators).toHaveLength(1);
-    expect(finished.generators[0]).toMatchObject({ generator: 'imgcoder', overall: { problems: 1, r_inv_mean: 1, verdicts: { accepted: 1 } } });
+    expect(finished.generators[0]).toMatchObject({
+      generator: 'imgcoder',
+      overall: { problems: 1, r_inv_mean: 1, verdicts: { accepted: 1 } },
+    });
   });
 });

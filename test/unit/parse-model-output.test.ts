@@ -66,7 +66,9 @@ describe('parseClassification', () => {
 
   it('rejects an unknown subject, an empty image type and a missing field', () => {
     expect(
-      reasonOf(parseClassification('{"visualizable": true, "reason": "", "subject": "Astrology", "image_type": "chart"}')),
+      reasonOf(
+        parseClassification('{"visualizable": true, "reason": "", "subject": "Astrology", "image_type": "chart"}'),
+      ),
     ).toMatch(/^classify answer field subject: is "Astrology", expected one of Mathematics/);
     expect(
       reasonOf(parseClassification('{"visualizable": false, "reason": "r", "subject": "Physics", "image_type": "  "}')),
@@ -103,7 +105,10 @@ describe('parseCode', () => {
   const script = 'import matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\n';
 
   it('takes the one python block', () => {
-    expect(parseCode(`Here is the script:\n\n\`\`\`python\n${script}\`\`\`\nIt draws a line.`)).toEqual({ ok: true, value: script });
+    expect(parseCode(`Here is the script:\n\n\`\`\`python\n${script}\`\`\`\nIt draws a line.`)).toEqual({
+      ok: true,
+      value: script,
+    });
     expect(parseCode(`\`\`\`py\nfrom matplotlib import pyplot as plt\n\`\`\``)).toEqual({
       ok: true,
       value: 'from matplotlib import pyplot as plt\n',
@@ -117,7 +122,10 @@ describe('parseCode', () => {
   });
 
   it('ignores non-python blocks next to it', () => {
-    expect(parseCode(`\`\`\`bash\npip install matplotlib\n\`\`\`\n\`\`\`python\n${script}\`\`\``)).toEqual({ ok: true, value: script });
+    expect(parseCode(`\`\`\`bash\npip install matplotlib\n\`\`\`\n\`\`\`python\n${script}\`\`\``)).toEqual({
+      ok: true,
+      value: script,
+    });
   });
 
   it('rejects several python blocks', () => {
@@ -129,12 +137,16 @@ describe('parseCode', () => {
   it('rejects bare code, untagged fences and cut-off blocks', () => {
     expect(reasonOf(parseCode(script))).toBe('code answer has no fenced python block');
     expect(reasonOf(parseCode(`\`\`\`\n${script}\`\`\``))).toBe('code answer has no fenced python block');
-    expect(reasonOf(parseCode(`\`\`\`python\n${script}`))).toBe('code answer has an unclosed python block (output cut off?)');
+    expect(reasonOf(parseCode(`\`\`\`python\n${script}`))).toBe(
+      'code answer has an unclosed python block (output cut off?)',
+    );
   });
 
   it('rejects scripts without matplotlib', () => {
     expect(reasonOf(parseCode('```python\nprint("hello")\n```'))).toBe('code answer script does not import matplotlib');
-    expect(reasonOf(parseCode('```python\n# import matplotlib\nprint(1)\n```'))).toBe('code answer script does not import matplotlib');
+    expect(reasonOf(parseCode('```python\n# import matplotlib\nprint(1)\n```'))).toBe(
+      'code answer script does not import matplotlib',
+    );
   });
 });
 
@@ -193,7 +205,9 @@ describe('parseJudgement', () => {
     expect(reasonOf(parseJudgement(withScore(3)))).toBe('judge score Layout_Precision is 3, expected 0, 1 or 2');
     expect(reasonOf(parseJudgement(withScore(1.5)))).toBe('judge score Layout_Precision is 1.5, expected 0, 1 or 2');
     expect(reasonOf(parseJudgement(withScore(-1)))).toBe('judge score Layout_Precision is -1, expected 0, 1 or 2');
-    expect(reasonOf(parseJudgement(withScore('high')))).toBe('judge score Layout_Precision is "high", expected 0, 1 or 2');
+    expect(reasonOf(parseJudgement(withScore('high')))).toBe(
+      'judge score Layout_Precision is "high", expected 0, 1 or 2',
+    );
     expect(reasonOf(parseJudgement(withScore('')))).toBe('judge score Layout_Precision is "", expected 0, 1 or 2');
     expect(reasonOf(parseJudgement(withScore(null)))).toBe('judge score Layout_Precision is null, expected 0, 1 or 2');
   });
@@ -212,13 +226,17 @@ describe('parseQuizzes and validateQuiz', () => {
   const quiz = { question: 'How long is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
 
   it('reads quizzes and normalizes the correct option', () => {
-    const result = parseQuizzes(`\`\`\`json\n${JSON.stringify({ quizzes: [quiz, { ...quiz, correct_option: 'b' }] })}\n\`\`\``);
+    const result = parseQuizzes(
+      `\`\`\`json\n${JSON.stringify({ quizzes: [quiz, { ...quiz, correct_option: 'b' }] })}\n\`\`\``,
+    );
     expect(result.ok && result.value.quizzes.map((item) => item.correct_option)).toEqual(['C', 'B']);
   });
 
   it('drops malformed quizzes one by one, naming each, and keeps the rest', () => {
     const result = parseQuizzes(
-      JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }, quiz, { ...quiz, correct_option: 'E' }] }),
+      JSON.stringify({
+        quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }, quiz, { ...quiz, correct_option: 'E' }],
+      }),
     );
     expect(result).toEqual({
       ok: true,
@@ -235,12 +253,12 @@ describe('parseQuizzes and validateQuiz', () => {
   it('fails when no quiz is usable, naming the first problem: empty lists, duplicates, missing options, bad letters', () => {
     expect(reasonOf(parseQuizzes('{"quizzes": []}'))).toBe('quiz answer has no quizzes');
     expect(reasonOf(parseQuizzes('{"questions": []}'))).toBe('quiz answer field quizzes: is required');
-    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }] })))).toBe(
-      'quiz answer field quizzes[0].options.C: repeats option A',
-    );
-    expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '5' } }] })))).toBe(
-      'quiz answer field quizzes[0].options.D: is required',
-    );
+    expect(
+      reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '3', D: '6' } }] }))),
+    ).toBe('quiz answer field quizzes[0].options.C: repeats option A');
+    expect(
+      reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { A: '3', B: '4', C: '5' } }] }))),
+    ).toBe('quiz answer field quizzes[0].options.D: is required');
     expect(reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, correct_option: 'E' }] })))).toBe(
       'quiz answer field quizzes[0].correct_option: is "E", expected one of A, B, C, D',
     );
@@ -277,7 +295,10 @@ describe('parseAnswerLetter', () => {
     expect(parseAnswerLetter(text)).toEqual({ ok: true, value: letter });
   });
 
-  it.each([['I cannot tell.'], ['ABCD'], ['the answer is b'], ['Dx and Ay'], ['E'], ['']])('%j has no letter', (text) => {
-    expect(parseAnswerLetter(text)).toEqual({ ok: false, reason: 'answer has no standalone option letter A-D' });
-  });
+  it.each([['I cannot tell.'], ['ABCD'], ['the answer is b'], ['Dx and Ay'], ['E'], ['']])(
+    '%j has no letter',
+    (text) => {
+      expect(parseAnswerLetter(text)).toEqual({ ok: false, reason: 'answer has no standalone option letter A-D' });
+    },
+  );
 });

@@ -20,15 +20,39 @@ function flatPng(width: number, height: number): Uint8Array {
 
 /** The header of a baseline JPEG: SOI, an APP0 segment, then SOF0 with the frame size. */
 function jpegHeader(width: number, height: number, withFrame = true): Uint8Array {
-  const app0 = [0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00];
-  const sof0 = [0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
+  const app0 = [
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  ];
+  const sof0 = [
+    0xff,
+    0xc0,
+    0x00,
+    0x11,
+    0x08,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    0x03,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  ];
   return new Uint8Array([0xff, 0xd8, ...app0, ...(withFrame ? sof0 : []), 0xff, 0xd9]);
 }
 
 describe('checkImage: what a pixel generator may store', () => {
   it('accepts a drawn PNG and reports its size', () => {
     const checked = checkImage({ mimeType: 'image/png', data: makePng(300, 200) });
-    expect(checked.ok && { mimeType: checked.value.mimeType, width: checked.value.width, height: checked.value.height }).toEqual({
+    expect(
+      checked.ok && { mimeType: checked.value.mimeType, width: checked.value.width, height: checked.value.height },
+    ).toEqual({
       mimeType: 'image/png',
       width: 300,
       height: 200,
@@ -42,12 +66,28 @@ describe('checkImage: what a pixel generator may store', () => {
   });
 
   it.each([
-    ['bytes that are no image', { mimeType: 'image/png', data: new TextEncoder().encode('<html>Service Unavailable</html>') }, 'neither PNG nor JPEG'],
-    ['a WebP', { mimeType: 'image/webp', data: new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]) }, 'neither PNG nor JPEG'],
+    [
+      'bytes that are no image',
+      { mimeType: 'image/png', data: new TextEncoder().encode('<html>Service Unavailable</html>') },
+      'neither PNG nor JPEG',
+    ],
+    [
+      'a WebP',
+      { mimeType: 'image/webp', data: new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]) },
+      'neither PNG nor JPEG',
+    ],
     ['a thumbnail', { mimeType: 'image/png', data: makePng(40, 30) }, '40x30 pixels, outside 64-8192'],
     ['a flat white canvas', { mimeType: 'image/png', data: flatPng(128, 128) }, 'one flat colour'],
-    ['a PNG cut short', { mimeType: 'image/png', data: makePng(300, 200, { noisy: true }).subarray(0, 400) }, 'does not decode'],
-    ['a JPEG without a frame header', { mimeType: 'image/jpeg', data: jpegHeader(800, 600, false) }, 'without a readable size'],
+    [
+      'a PNG cut short',
+      { mimeType: 'image/png', data: makePng(300, 200, { noisy: true }).subarray(0, 400) },
+      'does not decode',
+    ],
+    [
+      'a JPEG without a frame header',
+      { mimeType: 'image/jpeg', data: jpegHeader(800, 600, false) },
+      'without a readable size',
+    ],
   ])('refuses %s with a reason', (_, image, words) => {
     const checked = checkImage(image);
     expect(checked.ok).toBe(false);
@@ -95,7 +135,12 @@ describe('reading image answers', () => {
     const answer = readGeminiImageResponse(response, 'gemini-image', { step: 'image', problemId: 'p' });
     expect(Buffer.from(answer.image!.data).toString('base64')).toBe(final);
     expect(answer.text).toBe('Done.');
-    expect(answer.usage).toEqual({ inputTokens: 20, outputTokens: 1302, cachedInputTokens: 0, imageOutputTokens: 1290 });
+    expect(answer.usage).toEqual({
+      inputTokens: 20,
+      outputTokens: 1302,
+      cachedInputTokens: 0,
+      imageOutputTokens: 1290,
+    });
   });
 
   it('OpenAI: a URL instead of bytes (a DALL·E model) is an answer without a picture', () => {
@@ -107,7 +152,11 @@ describe('reading image answers', () => {
     const error = Object.assign(new Error('400 Your request was rejected'), {
       status: 400,
       headers: new Headers(),
-      error: { message: 'Your request was rejected as a result of our safety system.', code: 'moderation_blocked', type: 'image_generation_user_error' },
+      error: {
+        message: 'Your request was rejected as a result of our safety system.',
+        code: 'moderation_blocked',
+        type: 'image_generation_user_error',
+      },
     });
     const failure = sortOpenAiError(error, { step: 'image', problemId: 'p' });
     expect(failure.type).toBe('ProviderRefused');
@@ -139,12 +188,24 @@ describe('callImageModel', () => {
       model: 'gemini-2.5-flash-image',
       finishReason: 'STOP',
     };
-    const result = await callImageModel(settings(async (request) => {
-      expect(request).toMatchObject({ step: 'image', problemId: '7', model: 'gemini-2.5-flash-image', prompt: 'draw' });
-      return answer;
-    }), { problemId: 7, model: 'gemini-2.5-flash-image', prompt: 'draw' });
+    const result = await callImageModel(
+      settings(async (request) => {
+        expect(request).toMatchObject({
+          step: 'image',
+          problemId: '7',
+          model: 'gemini-2.5-flash-image',
+          prompt: 'draw',
+        });
+        return answer;
+      }),
+      { problemId: 7, model: 'gemini-2.5-flash-image', prompt: 'draw' },
+    );
     // 1000 x $0.30 + 10 x $2.50 + 1290 x $30, per million.
-    expect(result.usage).toEqual({ input_tokens: 1000, output_tokens: 1300, cost_usd: (300 + 25 + 38_700) / 1_000_000 });
+    expect(result.usage).toEqual({
+      input_tokens: 1000,
+      output_tokens: 1300,
+      cost_usd: (300 + 25 + 38_700) / 1_000_000,
+    });
   });
 
   it("adds the cost of a billed refusal to the failure's details", async () => {
@@ -155,9 +216,12 @@ describe('callImageModel', () => {
       context: { step: 'image', problemId: 'p' },
       usage: { input_tokens: 1_000_000, output_tokens: 0, cost_usd: 0 },
     });
-    const failure = await callImageModel(settings(async () => {
-      throw refused;
-    }), { problemId: 'p', model: 'gpt-image-1', prompt: 'draw' }).catch((error: unknown) => error);
+    const failure = await callImageModel(
+      settings(async () => {
+        throw refused;
+      }),
+      { problemId: 'p', model: 'gpt-image-1', prompt: 'draw' },
+    ).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(((failure as ApplicationFailure).details?.[0] as ProviderFailureDetails).usage?.cost_usd).toBe(5);
   });

@@ -39,7 +39,11 @@ describe('fitImage', () => {
   });
 
   it('passes a small JPEG through and refuses one over the byte limit it cannot shrink', () => {
-    const jpeg = { type: 'image' as const, mimeType: 'image/jpeg' as const, data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) };
+    const jpeg = {
+      type: 'image' as const,
+      mimeType: 'image/jpeg' as const,
+      data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]),
+    };
     expect(fitImage(jpeg)).toBe(jpeg);
     expect(() => fitImage(jpeg, { maxSide: 1024, maxBytes: 4 })).toThrow(/only PNG can be shrunk/);
   });

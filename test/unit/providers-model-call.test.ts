@@ -9,7 +9,15 @@ import type { ModelProvider, ModelRequest, ModelResponse } from '../../providers
 import { withRateLimitCooldown } from '../../providers/rate-limit-cooldown.ts';
 import { makePng } from '../helpers/png.ts';
 
-const STEPS = { classify: 'small', plan: 'big', code: 'big', repair: 'big', judge: 'small', quiz: 'small', answer: 'small' };
+const STEPS = {
+  classify: 'small',
+  plan: 'big',
+  code: 'big',
+  repair: 'big',
+  judge: 'small',
+  quiz: 'small',
+  answer: 'small',
+};
 const ZERO = { classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 };
 
 /** For text-only fakes: the image call is not what these tests exercise. */
@@ -19,7 +27,9 @@ const NO_IMAGES: Pick<ModelProvider, 'generateImage'> = {
   },
 };
 
-function fakeProvider(answer: (request: ModelRequest) => Partial<ModelResponse>): ModelProvider & { requests: ModelRequest[] } {
+function fakeProvider(
+  answer: (request: ModelRequest) => Partial<ModelResponse>,
+): ModelProvider & { requests: ModelRequest[] } {
   const requests: ModelRequest[] = [];
   return {
     name: 'openai',
@@ -40,32 +50,55 @@ function fakeProvider(answer: (request: ModelRequest) => Partial<ModelResponse>)
 }
 
 function settings(provider: ModelProvider, extra: Partial<ModelCallSettings> = {}): ModelCallSettings {
-  return { provider, models: STEPS, temperatures: { ...ZERO, plan: 0.4 }, prices: { big: { input: 2, output: 8, cachedInput: 0.5 }, small: { input: 0.4, output: 1.6 } }, ...extra };
+  return {
+    provider,
+    models: STEPS,
+    temperatures: { ...ZERO, plan: 0.4 },
+    prices: { big: { input: 2, output: 8, cachedInput: 0.5 }, small: { input: 0.4, output: 1.6 } },
+    ...extra,
+  };
 }
 
 describe('callModel', () => {
   it("uses the step's model and temperature and prices tokens per million", async () => {
     const provider = fakeProvider(() => ({}));
-    const answer = await callModel(settings(provider), { step: 'plan', problemId: 7, parts: [{ type: 'text', text: 'x' }] });
+    const answer = await callModel(settings(provider), {
+      step: 'plan',
+      problemId: 7,
+      parts: [{ type: 'text', text: 'x' }],
+    });
     expect(provider.requests[0]).toMatchObject({ step: 'plan', problemId: '7', model: 'big', temperature: 0.4 });
     expect(answer.usage).toEqual({ input_tokens: 1000, output_tokens: 100, cost_usd: (1000 * 2 + 100 * 8) / 1e6 });
   });
 
   it('prices cached input tokens at the cached rate', async () => {
     const provider = fakeProvider(() => ({ usage: { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 800 } }));
-    const answer = await callModel(settings(provider), { step: 'code', problemId: 'p', parts: [{ type: 'text', text: 'x' }] });
+    const answer = await callModel(settings(provider), {
+      step: 'code',
+      problemId: 'p',
+      parts: [{ type: 'text', text: 'x' }],
+    });
     expect(answer.usage.cost_usd).toBeCloseTo((200 * 2 + 800 * 0.5 + 100 * 8) / 1e6, 15);
   });
 
   it('counts an unpriced model as $0 rather than failing the call', async () => {
     const provider = fakeProvider(() => ({}));
-    const answer = await callModel(settings(provider, { prices: {} }), { step: 'plan', problemId: 'p', parts: [{ type: 'text', text: 'x' }] });
+    const answer = await callModel(settings(provider, { prices: {} }), {
+      step: 'plan',
+      problemId: 'p',
+      parts: [{ type: 'text', text: 'x' }],
+    });
     expect(answer.usage).toEqual({ input_tokens: 1000, output_tokens: 100, cost_usd: 0 });
   });
 
   it('sends the answer schema only when structured output is on', async () => {
     const provider = fakeProvider(() => ({}));
-    const call = { step: 'classify' as const, problemId: 'p', parts: [{ type: 'text' as const, text: 'x' }], responseSchema: { name: 'c', schema: ANSWER_SCHEMAS.classify } };
+    const call = {
+      step: 'classify' as const,
+      problemId: 'p',
+      parts: [{ type: 'text' as const, text: 'x' }],
+      responseSchema: { name: 'c', schema: ANSWER_SCHEMAS.classify },
+    };
     await callModel(settings(provider), call);
     await callModel(settings(provider, { structuredOutput: true }), call);
     expect(provider.requests.map((request) => request.responseSchema?.name)).toEqual([undefined, 'c']);
@@ -73,7 +106,11 @@ describe('callModel', () => {
 
   it('shrinks images to the model limits before sending', async () => {
     const provider = fakeProvider(() => ({}));
-    await callModel(settings(provider), { step: 'judge', problemId: 'p', parts: [{ type: 'image', mimeType: 'image/png', data: makePng(2000, 1000) }] });
+    await callModel(settings(provider), {
+      step: 'judge',
+      problemId: 'p',
+      parts: [{ type: 'image', mimeType: 'image/png', data: makePng(2000, 1000) }],
+    });
     const sent = provider.requests[0]!.parts[0]!;
     expect(sent.type === 'image' && pngSize(sent.data)).toEqual({ width: 1024, height: 512 });
   });
@@ -92,25 +129,44 @@ describe('callModel', () => {
         });
       },
     };
-    const failure = await callModel(settings(provider), { step: 'plan', problemId: 'p', parts: [{ type: 'text', text: 'x' }] }).catch((error: unknown) => error);
+    const failure = await callModel(settings(provider), {
+      step: 'plan',
+      problemId: 'p',
+      parts: [{ type: 'text', text: 'x' }],
+    }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(((failure as ApplicationFailure).details?.[0] as ProviderFailureDetails).usage).toEqual({ input_tokens: 1000, output_tokens: 0, cost_usd: 0.002 });
+    expect(((failure as ApplicationFailure).details?.[0] as ProviderFailureDetails).usage).toEqual({
+      input_tokens: 1000,
+      output_tokens: 0,
+      cost_usd: 0.002,
+    });
   });
 });
 
 describe('parseAnswer', () => {
-  const answer = (fields: Partial<ModelAnswer>): ModelAnswer => ({ text: '', usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 }, finishReason: 'stop', truncated: false, ...fields });
+  const answer = (fields: Partial<ModelAnswer>): ModelAnswer => ({
+    text: '',
+    usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    finishReason: 'stop',
+    truncated: false,
+    ...fields,
+  });
 
   it('names an empty answer and why, as a parse failure of the step', () => {
-    expect(parseAnswer('plan', answer({ finishReason: null }), parsePlan)).toEqual({ ok: false, reason: 'plan answer is empty (no answer candidates)' });
+    expect(parseAnswer('plan', answer({ finishReason: null }), parsePlan)).toEqual({
+      ok: false,
+      reason: 'plan answer is empty (no answer candidates)',
+    });
     expect(parseAnswer('classify', answer({ text: '  ', finishReason: 'MAX_TOKENS' }), parseClassification)).toEqual({
       ok: false,
       reason: 'classify answer is empty (finish reason MAX_TOKENS)',
     });
   });
 
-  it("adds that the answer was cut off when a truncated answer does not parse", () => {
-    expect(parseAnswer('plan', answer({ text: '{"content": ["a"', truncated: true, finishReason: 'length' }), parsePlan)).toEqual({
+  it('adds that the answer was cut off when a truncated answer does not parse', () => {
+    expect(
+      parseAnswer('plan', answer({ text: '{"content": ["a"', truncated: true, finishReason: 'length' }), parsePlan),
+    ).toEqual({
       ok: false,
       reason: "plan answer has no JSON object (the answer was cut off at the model's output limit)",
     });
@@ -131,7 +187,12 @@ describe('withRateLimitCooldown', () => {
       context: { step: 'plan', problemId: 'p' },
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
-  const request = (model = 'm'): ModelRequest => ({ step: 'plan', problemId: 'p', model, parts: [{ type: 'text', text: 'x' }] });
+  const request = (model = 'm'): ModelRequest => ({
+    step: 'plan',
+    problemId: 'p',
+    model,
+    parts: [{ type: 'text', text: 'x' }],
+  });
 
   it('after a 429, holds later calls for that model until Retry-After has passed, then spaces them', async () => {
     const sentAt: number[] = [];
@@ -146,7 +207,13 @@ describe('withRateLimitCooldown', () => {
             first = false;
             throw rateLimited(300);
           }
-          return { text: 'ok', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, model: request.model, finishReason: 'STOP', truncated: false };
+          return {
+            text: 'ok',
+            usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+            model: request.model,
+            finishReason: 'STOP',
+            truncated: false,
+          };
         },
       },
       { releaseSpacingMs: 100 },

@@ -16,7 +16,10 @@ const JSON_ANSWER = '{"visualizable": true, "reason": "r", "subject": "Physics",
 let endpoint: ScriptedEndpoint;
 
 beforeAll(async () => {
-  endpoint = await startScriptedEndpoint({ script: { problems: { '*': { classify: JSON_ANSWER, judge: 'fine', plan: 'a plan' } } }, recordBodies: true });
+  endpoint = await startScriptedEndpoint({
+    script: { problems: { '*': { classify: JSON_ANSWER, judge: 'fine', plan: 'a plan' } } },
+    recordBodies: true,
+  });
 });
 
 afterAll(async () => {
@@ -25,8 +28,10 @@ afterAll(async () => {
 
 beforeEach(() => endpoint.reset());
 
-const openAi = () => createOpenAiProvider({ apiKey: 'sk-test-shape', baseURL: endpoint.openAiBaseUrl, timeoutMs: 10_000 });
-const gemini = () => createGeminiProvider({ apiKey: 'gemini-test-shape', baseUrl: endpoint.geminiBaseUrl, timeoutMs: 10_000 });
+const openAi = () =>
+  createOpenAiProvider({ apiKey: 'sk-test-shape', baseURL: endpoint.openAiBaseUrl, timeoutMs: 10_000 });
+const gemini = () =>
+  createGeminiProvider({ apiKey: 'gemini-test-shape', baseUrl: endpoint.geminiBaseUrl, timeoutMs: 10_000 });
 
 async function sent(provider: ReturnType<typeof openAi>, request: ModelRequest): Promise<RequestLogEntry> {
   await provider.generate(request);
@@ -35,7 +40,14 @@ async function sent(provider: ReturnType<typeof openAi>, request: ModelRequest):
   return entry;
 }
 
-const textRequest: ModelRequest = { step: 'plan', problemId: 'p-7', model: 'model-a', system: 'You plan.', parts: [{ type: 'text', text: 'Draw it.' }], temperature: 0.4 };
+const textRequest: ModelRequest = {
+  step: 'plan',
+  problemId: 'p-7',
+  model: 'model-a',
+  system: 'You plan.',
+  parts: [{ type: 'text', text: 'Draw it.' }],
+  temperature: 0.4,
+};
 const imageRequest: ModelRequest = {
   step: 'judge',
   problemId: 42 as unknown as string,
@@ -67,7 +79,12 @@ describe('openai SDK request shape (chat completions)', () => {
       ],
       temperature: 0.4,
     });
-    expect(entry.headers).toMatchObject({ authorization: '[present]', 'x-scigen-step': 'plan', 'x-scigen-problem': 'p-7', 'content-type': 'application/json' });
+    expect(entry.headers).toMatchObject({
+      authorization: '[present]',
+      'x-scigen-step': 'plan',
+      'x-scigen-problem': 'p-7',
+      'content-type': 'application/json',
+    });
   });
 
   it('image: user content parts, the image as a base64 PNG data URL with high detail', async () => {
@@ -130,7 +147,11 @@ describe('@google/genai request shape (generateContent)', () => {
       systemInstruction: { role: 'user', parts: [{ text: 'You plan.' }] },
       generationConfig: { temperature: 0.4 },
     });
-    expect(entry.headers).toMatchObject({ 'x-goog-api-key': '[present]', 'x-scigen-step': 'plan', 'x-scigen-problem': 'p-7' });
+    expect(entry.headers).toMatchObject({
+      'x-goog-api-key': '[present]',
+      'x-scigen-step': 'plan',
+      'x-scigen-problem': 'p-7',
+    });
     // The SDK tells the server the client's deadline.
     expect(entry.headers?.['x-server-timeout']).toBe('10');
   });
@@ -138,7 +159,10 @@ describe('@google/genai request shape (generateContent)', () => {
   it('image: an inlineData part with the PNG mime type and base64 bytes', async () => {
     const entry = await sent(gemini(), { ...imageRequest, problemId: '42' });
     expect((entry.body as { contents: unknown }).contents).toEqual([
-      { role: 'user', parts: [{ text: 'The problem.' }, { inlineData: { mimeType: 'image/png', data: IMAGE_BASE64 } }] },
+      {
+        role: 'user',
+        parts: [{ text: 'The problem.' }, { inlineData: { mimeType: 'image/png', data: IMAGE_BASE64 } }],
+      },
     ]);
   });
 

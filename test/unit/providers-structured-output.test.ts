@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ANSWER_SCHEMAS, parseClassification, parseJudgement, parsePlan, parseQuizzes } from '../../domain/parse-model-output.ts';
+import {
+  ANSWER_SCHEMAS,
+  parseClassification,
+  parseJudgement,
+  parsePlan,
+  parseQuizzes,
+} from '../../domain/parse-model-output.ts';
 import { toGeminiResponseJsonSchema, toOpenAiResponseFormat } from '../../providers/response-schema.ts';
 import { checkGeminiJsonSchema, checkOpenAiStrictSchema } from '../../scripted/wire-checks.ts';
 
@@ -19,7 +25,11 @@ const conforming = {
     Scientific_Plausibility: 2,
     Expressiveness_Richness: 1,
   },
-  quiz: { quizzes: [{ question: 'Which lens?', options: { A: 'convex', B: 'concave', C: 'plane', D: 'none' }, correct_option: 'A' }] },
+  quiz: {
+    quizzes: [
+      { question: 'Which lens?', options: { A: 'convex', B: 'concave', C: 'plane', D: 'none' }, correct_option: 'A' },
+    ],
+  },
 };
 
 describe('answer schemas', () => {
@@ -29,16 +39,23 @@ describe('answer schemas', () => {
     const judged = parseJudgement(JSON.stringify(conforming.judge));
     expect(judged.ok && judged.value.reasoning).toBe('Labels are clear.');
     expect(judged.ok && judged.value.scores.layout_precision).toBe(1);
-    expect(parseQuizzes(JSON.stringify(conforming.quiz))).toEqual({ ok: true, value: { quizzes: conforming.quiz.quizzes, dropped: [] } });
+    expect(parseQuizzes(JSON.stringify(conforming.quiz))).toEqual({
+      ok: true,
+      value: { quizzes: conforming.quiz.quizzes, dropped: [] },
+    });
     for (const [step, schema] of Object.entries(ANSWER_SCHEMAS)) {
       expect(schema.safeParse(conforming[step as keyof typeof conforming]).success, step).toBe(true);
     }
   });
 
   it('still read answers from servers without schema mode (prose around JSON, lower-case subject)', () => {
-    const classified = parseClassification(`Here you go:\n\`\`\`json\n${JSON.stringify({ ...conforming.classify, subject: 'physics' })}\n\`\`\``);
+    const classified = parseClassification(
+      `Here you go:\n\`\`\`json\n${JSON.stringify({ ...conforming.classify, subject: 'physics' })}\n\`\`\``,
+    );
     expect(classified.ok && classified.value.subject).toBe('Physics');
-    const judged = parseJudgement(`The figure is fine.\n${JSON.stringify({ ...conforming.judge, reasoning: undefined })}`);
+    const judged = parseJudgement(
+      `The figure is fine.\n${JSON.stringify({ ...conforming.judge, reasoning: undefined })}`,
+    );
     expect(judged.ok && judged.value.reasoning).toBe('The figure is fine.');
   });
 
@@ -53,7 +70,9 @@ describe('answer schemas', () => {
 
   it('refuse to build a Gemini schema with a keyword Gemini does not support', () => {
     const withLength = z.object({ name: z.string().min(1) });
-    expect(() => toGeminiResponseJsonSchema({ name: 'bad', schema: withLength })).toThrow(/"minLength", which Gemini's responseJsonSchema does not support/);
+    expect(() => toGeminiResponseJsonSchema({ name: 'bad', schema: withLength })).toThrow(
+      /"minLength", which Gemini's responseJsonSchema does not support/,
+    );
   });
 });
 
@@ -70,6 +89,8 @@ describe('schema conversion', () => {
     }).toThrow(TypeError);
     const gemini = toGeminiResponseJsonSchema({ name: 'answer_a', schema });
     expect(toGeminiResponseJsonSchema({ name: 'answer_a', schema })).toBe(gemini);
-    expect(toGeminiResponseJsonSchema({ name: 'answer_a', schema: z.object({ other: z.number() }) })).not.toEqual(gemini);
+    expect(toGeminiResponseJsonSchema({ name: 'answer_a', schema: z.object({ other: z.number() }) })).not.toEqual(
+      gemini,
+    );
   });
 });

@@ -54,12 +54,20 @@ const providerCases: ProviderCase[] = [
   {
     name: 'openai',
     create: (options = {}) =>
-      createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: options.baseUrl ?? endpoint.openAiBaseUrl, timeoutMs: options.timeoutMs ?? 10_000 }),
+      createOpenAiProvider({
+        apiKey: PLANTED_KEY,
+        baseURL: options.baseUrl ?? endpoint.openAiBaseUrl,
+        timeoutMs: options.timeoutMs ?? 10_000,
+      }),
   },
   {
     name: 'gemini',
     create: (options = {}) =>
-      createGeminiProvider({ apiKey: PLANTED_KEY, baseUrl: options.baseUrl ?? endpoint.geminiBaseUrl, timeoutMs: options.timeoutMs ?? 10_000 }),
+      createGeminiProvider({
+        apiKey: PLANTED_KEY,
+        baseUrl: options.baseUrl ?? endpoint.geminiBaseUrl,
+        timeoutMs: options.timeoutMs ?? 10_000,
+      }),
   },
 ];
 
@@ -114,13 +122,25 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(response.text).toBe('JUDGE-PENDULUM');
     expect(response.model).toBe('model-test');
     // "abcd\na pendulum" is 15 characters -> 4 tokens, plus the endpoint's fixed charge per image.
-    expect(response.usage).toEqual({ inputTokens: 4 + 258, outputTokens: Math.ceil('JUDGE-PENDULUM'.length / 4), cachedInputTokens: 0 });
+    expect(response.usage).toEqual({
+      inputTokens: 4 + 258,
+      outputTokens: Math.ceil('JUDGE-PENDULUM'.length / 4),
+      cachedInputTokens: 0,
+    });
     expect(response).toMatchObject({ truncated: false, finishReason: name === 'openai' ? 'stop' : 'STOP' });
-    expect(endpoint.requests.at(-1)).toMatchObject({ protocol: name, step: 'judge', problem: 'shape', model: 'model-test', status: 200 });
+    expect(endpoint.requests.at(-1)).toMatchObject({
+      protocol: name,
+      step: 'judge',
+      problem: 'shape',
+      model: 'model-test',
+      status: 200,
+    });
   });
 
   it('sends a text-only request and picks the reply by `when`', async () => {
-    const response = await create().generate(request({ problemId: 'shape', step: 'judge', parts: [{ type: 'text', text: 'a spring' }] }));
+    const response = await create().generate(
+      request({ problemId: 'shape', step: 'judge', parts: [{ type: 'text', text: 'a spring' }] }),
+    );
     expect(response.text).toBe('JUDGE-OTHER');
     expect(response.usage.inputTokens).toBe(Math.ceil('a spring'.length / 4));
   });
@@ -129,8 +149,17 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     const failure = await failureOf(create().generate(request({ problemId: problem('unscripted') })));
     expect(failure.type).toBe('ProviderNotFound');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(new RegExp(`^${name} has no model "model-test" or no such endpoint \\(404\\): The scripted endpoint has no reply`));
-    expect(detailsOf(failure)).toMatchObject({ provider: name, step: 'plan', problemId: problem('unscripted'), status: 404 });
+    expect(failure.message).toMatch(
+      new RegExp(
+        `^${name} has no model "model-test" or no such endpoint \\(404\\): The scripted endpoint has no reply`,
+      ),
+    );
+    expect(detailsOf(failure)).toMatchObject({
+      provider: name,
+      step: 'plan',
+      problemId: problem('unscripted'),
+      status: 404,
+    });
     expect(endpoint.count({ problem: problem('unscripted') })).toBe(1);
     expectNoSecret(failure);
   });
@@ -159,7 +188,10 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
 
   it('sorts 401 into a non-retryable ProviderAuthError, even when the body echoes the key', async () => {
     const problemId = problem('unauthorized');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}.` });
+    endpoint.addFaults(
+      { problem: problemId, step: 'plan' },
+      { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}.` },
+    );
     const failure = await failureOf(create().generate(request({ problemId })));
     expect(failure.type).toBe('ProviderAuthError');
     expect(failure.nonRetryable).toBe(true);
@@ -170,7 +202,10 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
 
   it('sorts 400 into a non-retryable ProviderBadRequest that keeps the reason, without the key', async () => {
     const problemId = problem('bad-request');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 400, message: `temperature too high (key ${PLANTED_KEY})` });
+    endpoint.addFaults(
+      { problem: problemId, step: 'plan' },
+      { status: 400, message: `temperature too high (key ${PLANTED_KEY})` },
+    );
     const failure = await failureOf(create().generate(request({ problemId })));
     expect(failure.type).toBe('ProviderBadRequest');
     expect(failure.nonRetryable).toBe(true);
@@ -206,7 +241,9 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   it('sorts a refused connection into a retryable ProviderConnectionError', async () => {
     const closedUrl = await closedPortUrl();
     const failure = await failureOf(
-      create({ baseUrl: name === 'openai' ? `${closedUrl}/v1` : closedUrl }).generate(request({ problemId: problem('refused') })),
+      create({ baseUrl: name === 'openai' ? `${closedUrl}/v1` : closedUrl }).generate(
+        request({ problemId: problem('refused') }),
+      ),
     );
     expect(failure.type).toBe('ProviderConnectionError');
     expect(failure.nonRetryable).toBe(false);
@@ -225,82 +262,115 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 });
 
-describe.each(providerCases)('$name provider: answers that hold no usable text, from the scripted endpoint', ({ name, create }) => {
-  const problem = (label: string): string => `${name}-answer-${label}`;
-  const planProblem = (label: string, text = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}') => {
-    endpoint.setScript({ problems: { ...script.problems, [problem(label)]: { plan: text } } });
-    return problem(label);
-  };
+describe.each(providerCases)(
+  '$name provider: answers that hold no usable text, from the scripted endpoint',
+  ({ name, create }) => {
+    const problem = (label: string): string => `${name}-answer-${label}`;
+    const planProblem = (
+      label: string,
+      text = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}',
+    ) => {
+      endpoint.setScript({ problems: { ...script.problems, [problem(label)]: { plan: text } } });
+      return problem(label);
+    };
 
-  it('returns a cut-off answer marked truncated, with its usage, for the step parser to judge', async () => {
-    const problemId = planProblem('truncated');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'truncated' });
-    const response = await create().generate(request({ problemId }));
-    expect(response.truncated).toBe(true);
-    expect(response.finishReason).toBe(name === 'openai' ? 'length' : 'MAX_TOKENS');
-    const whole = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}';
-    expect(response.text).toBe(whole.slice(0, Math.floor(whole.length / 2)));
-    expect(response.usage.outputTokens).toBe(Math.ceil(response.text.length / 4));
-  });
+    it('returns a cut-off answer marked truncated, with its usage, for the step parser to judge', async () => {
+      const problemId = planProblem('truncated');
+      endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'truncated' });
+      const response = await create().generate(request({ problemId }));
+      expect(response.truncated).toBe(true);
+      expect(response.finishReason).toBe(name === 'openai' ? 'length' : 'MAX_TOKENS');
+      const whole = '{"content": ["a line"], "layout": [], "labels": [], "constraints": []}';
+      expect(response.text).toBe(whole.slice(0, Math.floor(whole.length / 2)));
+      expect(response.usage.outputTokens).toBe(Math.ceil(response.text.length / 4));
+    });
 
-  it('returns an empty answer with no finish reason when there is no choice / candidate at all', async () => {
-    const problemId = planProblem('empty');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'empty' });
-    const response = await create().generate(request({ problemId }));
-    expect(response).toMatchObject({ text: '', finishReason: null, truncated: false });
-    expect(response.usage.inputTokens).toBeGreaterThan(0);
-  });
+    it('returns an empty answer with no finish reason when there is no choice / candidate at all', async () => {
+      const problemId = planProblem('empty');
+      endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'empty' });
+      const response = await create().generate(request({ problemId }));
+      expect(response).toMatchObject({ text: '', finishReason: null, truncated: false });
+      expect(response.usage.inputTokens).toBeGreaterThan(0);
+    });
 
-  it('fails a safety block as a non-retryable ProviderRefused "model refused: safety", with the billed tokens', async () => {
-    const problemId = planProblem('safety');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'safety' });
-    const failure = await failureOf(create().generate(request({ problemId })));
-    expect(failure.type).toBe('ProviderRefused');
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toBe(name === 'openai' ? 'model refused: safety (openai)' : 'model refused: safety (gemini SAFETY)');
-    expect(detailsOf(failure).usage).toEqual({ input_tokens: Math.ceil('Draw the setup.'.length / 4), output_tokens: 0, cost_usd: 0 });
-  });
+    it('fails a safety block as a non-retryable ProviderRefused "model refused: safety", with the billed tokens', async () => {
+      const problemId = planProblem('safety');
+      endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'safety' });
+      const failure = await failureOf(create().generate(request({ problemId })));
+      expect(failure.type).toBe('ProviderRefused');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toBe(
+        name === 'openai' ? 'model refused: safety (openai)' : 'model refused: safety (gemini SAFETY)',
+      );
+      expect(detailsOf(failure).usage).toEqual({
+        input_tokens: Math.ceil('Draw the setup.'.length / 4),
+        output_tokens: 0,
+        cost_usd: 0,
+      });
+    });
 
-  it('fails a refusal as a non-retryable ProviderRefused in words a user understands', async () => {
-    const problemId = planProblem('refusal');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'refusal', message: 'I cannot draw that.' });
-    const failure = await failureOf(create().generate(request({ problemId })));
-    expect(failure.type).toBe('ProviderRefused');
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toBe(
-      name === 'openai' ? 'model refused: I cannot draw that. (openai)' : 'model refused: prohibited content (gemini PROHIBITED_CONTENT)',
-    );
-  });
+    it('fails a refusal as a non-retryable ProviderRefused in words a user understands', async () => {
+      const problemId = planProblem('refusal');
+      endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'refusal', message: 'I cannot draw that.' });
+      const failure = await failureOf(create().generate(request({ problemId })));
+      expect(failure.type).toBe('ProviderRefused');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toBe(
+        name === 'openai'
+          ? 'model refused: I cannot draw that. (openai)'
+          : 'model refused: prohibited content (gemini PROHIBITED_CONTENT)',
+      );
+    });
 
-  it('sorts a body cut off mid-answer into a retryable failure, in one request', async () => {
-    const problemId = planProblem('cut-body');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'cut-body' });
-    const failure = await failureOf(create().generate(request({ problemId })));
-    expect(failure.nonRetryable).toBe(false);
-    expect(['ProviderConnectionError', 'ProviderUnexpectedError']).toContain(failure.type);
-    expect(endpoint.count({ problem: problemId })).toBe(1);
-  });
+    it('sorts a body cut off mid-answer into a retryable failure, in one request', async () => {
+      const problemId = planProblem('cut-body');
+      endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'cut-body' });
+      const failure = await failureOf(create().generate(request({ problemId })));
+      expect(failure.nonRetryable).toBe(false);
+      expect(['ProviderConnectionError', 'ProviderUnexpectedError']).toContain(failure.type);
+      expect(endpoint.count({ problem: problemId })).toBe(1);
+    });
 
-  it('honours retry-after-ms (OpenAI) and RetryInfo (Gemini) for nextRetryDelay', async () => {
-    const problemId = planProblem('retry-after-ms');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status: 429, retryAfterMs: 1500, retryAfterSeconds: 2 });
-    const failure = await failureOf(create().generate(request({ problemId })));
-    // Gemini's client sees no headers, only the body's RetryInfo, which carries the seconds.
-    expect(failure.nextRetryDelay).toBe(name === 'openai' ? 1500 : 2000);
-  });
-});
+    it('honours retry-after-ms (OpenAI) and RetryInfo (Gemini) for nextRetryDelay', async () => {
+      const problemId = planProblem('retry-after-ms');
+      endpoint.addFaults(
+        { problem: problemId, step: 'plan' },
+        { status: 429, retryAfterMs: 1500, retryAfterSeconds: 2 },
+      );
+      const failure = await failureOf(create().generate(request({ problemId })));
+      // Gemini's client sees no headers, only the body's RetryInfo, which carries the seconds.
+      expect(failure.nextRetryDelay).toBe(name === 'openai' ? 1500 : 2000);
+    });
+  },
+);
 
 describe('openai answers read without the endpoint', () => {
   const context: ProviderErrorContext = { step: 'judge', problemId: 'p1' };
   const completion = (choice: unknown, usage?: unknown): ChatCompletion =>
-    ({ id: 'c', object: 'chat.completion', created: 0, model: 'gpt-test', choices: choice ? [choice] : [], ...(usage ? { usage } : {}) }) as ChatCompletion;
+    ({
+      id: 'c',
+      object: 'chat.completion',
+      created: 0,
+      model: 'gpt-test',
+      choices: choice ? [choice] : [],
+      ...(usage ? { usage } : {}),
+    }) as ChatCompletion;
 
   it('sorts a refusal into a non-retryable ProviderRefused, through the real SDK', async () => {
     const refusingFetch = async (): Promise<Response> =>
       Response.json(
-        completion({ index: 0, message: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: 'stop' }),
+        completion({
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: "I can't help with that." },
+          finish_reason: 'stop',
+        }),
       );
-    const provider = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: 'http://127.0.0.1:9/v1', timeoutMs: 1000, fetch: refusingFetch });
+    const provider = createOpenAiProvider({
+      apiKey: PLANTED_KEY,
+      baseURL: 'http://127.0.0.1:9/v1',
+      timeoutMs: 1000,
+      fetch: refusingFetch,
+    });
     const failure = await failureOf(provider.generate(request({ problemId: 'p1' })));
     expect(failure.type).toBe('ProviderRefused');
     expect(failure.nonRetryable).toBe(true);
@@ -341,10 +411,16 @@ describe('gemini answers read without the endpoint', () => {
     expect(blocked.type).toBe('ProviderRefused');
     expect(blocked.nonRetryable).toBe(true);
     expect(blocked.message).toContain('model refused: safety');
-    for (const [finishReason, words] of [['SAFETY', 'safety'], ['RECITATION', 'recitation'], ['PROHIBITED_CONTENT', 'prohibited content']]) {
+    for (const [finishReason, words] of [
+      ['SAFETY', 'safety'],
+      ['RECITATION', 'recitation'],
+      ['PROHIBITED_CONTENT', 'prohibited content'],
+    ]) {
       const refused = catchFailure(() =>
         readGeminiResponse(
-          response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: finishReason as never, index: 0 }] }),
+          response({
+            candidates: [{ content: { role: 'model', parts: [] }, finishReason: finishReason as never, index: 0 }],
+          }),
           'gemini-test',
           context,
         ),
@@ -355,9 +431,14 @@ describe('gemini answers read without the endpoint', () => {
   });
 
   it('returns an empty answer for no candidates or no parts, with the finish reason', () => {
-    expect(readGeminiResponse(response({ candidates: [] }), 'gemini-test', context)).toMatchObject({ text: '', finishReason: null });
+    expect(readGeminiResponse(response({ candidates: [] }), 'gemini-test', context)).toMatchObject({
+      text: '',
+      finishReason: null,
+    });
     const noParts = readGeminiResponse(
-      response({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' as never, index: 0 }] }),
+      response({
+        candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MAX_TOKENS' as never, index: 0 }],
+      }),
       'gemini-test',
       context,
     );
@@ -368,7 +449,12 @@ describe('gemini answers read without the endpoint', () => {
     const answer = readGeminiResponse(
       response({
         candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP' as never, index: 0 }],
-        usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 2, thoughtsTokenCount: 5, cachedContentTokenCount: 4 },
+        usageMetadata: {
+          promptTokenCount: 10,
+          candidatesTokenCount: 2,
+          thoughtsTokenCount: 5,
+          cachedContentTokenCount: 4,
+        },
         modelVersion: 'gemini-2.5-flash-001',
       }),
       'gemini-test',
@@ -406,8 +492,12 @@ describe('error sorting details', () => {
       'x-ratelimit-reset-tokens': '6m0s',
     });
     expect(retryDelayFromHeaders(exhausted)).toBe(62_500);
-    expect(retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '20ms' }))).toBe(20);
-    expect(retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-requests': '3', 'x-ratelimit-reset-requests': '1s' }))).toBeUndefined();
+    expect(
+      retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '20ms' })),
+    ).toBe(20);
+    expect(
+      retryDelayFromHeaders(new Headers({ 'x-ratelimit-remaining-requests': '3', 'x-ratelimit-reset-requests': '1s' })),
+    ).toBeUndefined();
   });
 
   it('treats the Gemini API answer to a bad key (400 API_KEY_INVALID) as ProviderAuthError', () => {
@@ -430,11 +520,18 @@ describe('error sorting details', () => {
   });
 
   it('sorts 408 and 409 as retryable, 403 and 422 as not', () => {
-    const openAiError = (status: number) => Object.assign(new Error(`${status}`), { status, headers: new Headers(), error: {} });
+    const openAiError = (status: number) =>
+      Object.assign(new Error(`${status}`), { status, headers: new Headers(), error: {} });
     expect(sortOpenAiError(openAiError(408), context)).toMatchObject({ type: 'ProviderTimeout', nonRetryable: false });
-    expect(sortOpenAiError(openAiError(409), context)).toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+    expect(sortOpenAiError(openAiError(409), context)).toMatchObject({
+      type: 'ProviderUnavailable',
+      nonRetryable: false,
+    });
     expect(sortOpenAiError(openAiError(403), context)).toMatchObject({ type: 'ProviderAuthError', nonRetryable: true });
-    expect(sortOpenAiError(openAiError(422), context)).toMatchObject({ type: 'ProviderBadRequest', nonRetryable: true });
+    expect(sortOpenAiError(openAiError(422), context)).toMatchObject({
+      type: 'ProviderBadRequest',
+      nonRetryable: true,
+    });
   });
 
   it('keeps the secret out of messages for errors it does not recognise', () => {
@@ -464,7 +561,9 @@ describe('createProvider', () => {
   it('reads the key from the environment and names the missing variable', () => {
     expect(() => createProvider({ provider: 'openai', timeoutMs: 1000 }, {})).toThrow(/^OPENAI_API_KEY is not set; /);
     expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000 }, {})).toThrow(/^GEMINI_API_KEY is not set/);
-    expect(createProvider({ provider: 'gemini', timeoutMs: 1000 }, { GOOGLE_API_KEY: PLANTED_KEY }).name).toBe('gemini');
+    expect(createProvider({ provider: 'gemini', timeoutMs: 1000 }, { GOOGLE_API_KEY: PLANTED_KEY }).name).toBe(
+      'gemini',
+    );
   });
 
   it('talks to the base URL from settings or the environment', async () => {

@@ -75,7 +75,10 @@ function manifestLines(uri: (key: string) => string): ManifestRecord[] {
     image: uri(key('incline', 'imgcoder/image-1.png')),
     code: uri(key('incline', 'imgcoder/code-1.py')),
     judge_uri: uri(key('incline', 'imgcoder/judge.json')),
-    judge_reasoning: { overall: 'Clear <b>figure</b>.', dimensions: { layout_precision: 'The angle label sits on the ramp.' } },
+    judge_reasoning: {
+      overall: 'Clear <b>figure</b>.',
+      dimensions: { layout_precision: 'The angle label sits on the ramp.' },
+    },
     r_inv: 0.5,
     verdict: 'rejected',
     reasons: ['r_inv 0.50 < 0.75 <img src=x onerror=alert(2)>'],
@@ -84,8 +87,20 @@ function manifestLines(uri: (key: string) => string): ManifestRecord[] {
       { question: 'What is the mass?', correct_option: 'C', chosen: null },
     ],
     versions: [
-      { round: 0, image: uri(key('incline', 'imgcoder/image-0.png')), code: uri(key('incline', 'imgcoder/code-0.py')), judge: judge(1), critique: null },
-      { round: 1, image: uri(key('incline', 'imgcoder/image-1.png')), code: uri(key('incline', 'imgcoder/code-1.py')), judge: judge(2), critique: 'label the angle' },
+      {
+        round: 0,
+        image: uri(key('incline', 'imgcoder/image-0.png')),
+        code: uri(key('incline', 'imgcoder/code-0.py')),
+        judge: judge(1),
+        critique: null,
+      },
+      {
+        round: 1,
+        image: uri(key('incline', 'imgcoder/image-1.png')),
+        code: uri(key('incline', 'imgcoder/code-1.py')),
+        judge: judge(2),
+        critique: 'label the angle',
+      },
     ],
     reference: { psnr: 20, ssim: 0.8 },
   });
@@ -112,9 +127,34 @@ function manifestLines(uri: (key: string) => string): ManifestRecord[] {
       results: [coder, pixel],
     }),
     // Written before per-generator results existed: top-level fields only.
-    baseRecord({ id: 7, subject: 'Mathematics', image_type: 'Plane Geometry', image: uri(key('7', 'image.png')), code: uri(key('7', 'missing.py')), r_inv: 0.75 }),
-    baseRecord({ id: 'prove-primes', verdict: 'skipped', reasons: ['asks for a proof'], subject: null, image_type: null, judge: null, r_inv: null, render_attempts: 0 }),
-    baseRecord({ id: 'line-9', verdict: 'invalid', reasons: ['line 9: question is required'], subject: null, image_type: null, judge: null, r_inv: null, render_attempts: 0 }),
+    baseRecord({
+      id: 7,
+      subject: 'Mathematics',
+      image_type: 'Plane Geometry',
+      image: uri(key('7', 'image.png')),
+      code: uri(key('7', 'missing.py')),
+      r_inv: 0.75,
+    }),
+    baseRecord({
+      id: 'prove-primes',
+      verdict: 'skipped',
+      reasons: ['asks for a proof'],
+      subject: null,
+      image_type: null,
+      judge: null,
+      r_inv: null,
+      render_attempts: 0,
+    }),
+    baseRecord({
+      id: 'line-9',
+      verdict: 'invalid',
+      reasons: ['line 9: question is required'],
+      subject: null,
+      image_type: null,
+      judge: null,
+      r_inv: null,
+      render_attempts: 0,
+    }),
   ];
 }
 
@@ -144,7 +184,11 @@ describe('report escaping', () => {
   });
 
   it('escapes chart labels', () => {
-    const svg = renderBarChart({ title: 'R_inv <by> subject', series: [{ name: 'a&b', color: '#000' }], groups: [{ label: '<script>x</script>', values: [0.5] }] });
+    const svg = renderBarChart({
+      title: 'R_inv <by> subject',
+      series: [{ name: 'a&b', color: '#000' }],
+      groups: [{ label: '<script>x</script>', values: [0.5] }],
+    });
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&#60;script&#62;');
     expect(svg).toContain('50.0%');
@@ -158,7 +202,15 @@ describe('report aggregation', () => {
     const [newLine, oldLine, skipped] = records;
     expect(entriesOf(newLine!, []).map((entry) => entry.result.generator)).toEqual(['imgcoder', 'pixel-model']);
     const [old] = entriesOf(oldLine!, []);
-    expect(old!.result).toMatchObject({ generator: 'imgcoder', paradigm: 'code', verdict: 'accepted', r_inv: 0.75, image: oldLine!.image, versions: [], quiz_results: null });
+    expect(old!.result).toMatchObject({
+      generator: 'imgcoder',
+      paradigm: 'code',
+      verdict: 'accepted',
+      r_inv: 0.75,
+      image: oldLine!.image,
+      versions: [],
+      quiz_results: null,
+    });
     const known = [
       { generator: 'imgcoder', paradigm: 'code' as const, model: 'model-a' },
       { generator: 'pixel-model', paradigm: 'pixel' as const, model: 'image-model' },
@@ -173,7 +225,10 @@ describe('report aggregation', () => {
     // The report shows summary.json's leaderboard, recomputed from the streamed manifest.
     const accumulator = createSummaryAccumulator();
     for (const record of records) accumulator.add(record);
-    const [coder, pixel] = accumulator.finish({ build_id: BUILD, finished_at: '' }).generators as [GeneratorSummary, GeneratorSummary];
+    const [coder, pixel] = accumulator.finish({ build_id: BUILD, finished_at: '' }).generators as [
+      GeneratorSummary,
+      GeneratorSummary,
+    ];
     expect(coder.generator).toBe('imgcoder');
     expect(coder.model).toBe('model-a');
     expect(coder.overall.problems).toBe(4);
@@ -212,7 +267,10 @@ describe('writeReport', () => {
     for (const file of ['imgcoder/code-0.py', 'imgcoder/code-1.py', 'imgcoder/judge.json', 'plan.json']) {
       await store.put(`builds/${BUILD}/problems/incline/${file}`, `# ${file}\n`);
     }
-    await store.put(`builds/${BUILD}/manifest.jsonl`, `${records.map((record) => JSON.stringify(record)).join('\n')}\nnot json\n`);
+    await store.put(
+      `builds/${BUILD}/manifest.jsonl`,
+      `${records.map((record) => JSON.stringify(record)).join('\n')}\nnot json\n`,
+    );
     directory = join(root, 'report');
     written = await writeReport({ store, buildId: BUILD, outputDirectory: directory, chunkSize: 2 });
     html = await readFile(written.indexPath, 'utf8');
@@ -230,7 +288,12 @@ describe('writeReport', () => {
       ['line-9', 'imgcoder', 'invalid'],
     ]);
     const index = indexOf(html);
-    expect(index).toMatchObject({ count: 5, chunkSize: 2, generators: ['imgcoder', 'pixel-model'], subjects: ['Mathematics', 'Physics', 'unknown'] });
+    expect(index).toMatchObject({
+      count: 5,
+      chunkSize: 2,
+      generators: ['imgcoder', 'pixel-model'],
+      subjects: ['Mathematics', 'Physics', 'unknown'],
+    });
     expect(index.entries).toHaveLength(20);
   });
 
@@ -262,7 +325,8 @@ describe('writeReport', () => {
 
   it('shows the leaderboard with R_inv and the five judge means, and charts per subject and image type', () => {
     expect(html).toContain('<th title="share of quizzes answered correctly from the image alone">R_inv</th>');
-    for (const header of ['C&#38;F', 'L&#38;P', 'R&#38;O', 'S&#38;P', 'E&#38;R', 'PSNR', 'SSIM']) expect(html).toContain(`>${header}</th>`);
+    for (const header of ['C&#38;F', 'L&#38;P', 'R&#38;O', 'S&#38;P', 'E&#38;R', 'PSNR', 'SSIM'])
+      expect(html).toContain(`>${header}</th>`);
     expect(html).toContain('62.5%');
     expect(html).toContain('R_inv by subject');
     expect(html).toContain('Acceptance rate by image type');

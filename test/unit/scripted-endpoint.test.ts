@@ -53,7 +53,10 @@ async function postOpenAi(options: PostOptions): Promise<{ status: number; body:
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-async function postGemini(model: string, options: PostOptions): Promise<{ status: number; body: any; headers: Headers }> {
+async function postGemini(
+  model: string,
+  options: PostOptions,
+): Promise<{ status: number; body: any; headers: Headers }> {
   const headers = { 'content-type': 'application/json', 'x-goog-api-key': 'gemini-test-endpoint', ...options.headers };
   const response = await fetch(`${endpoint.geminiBaseUrl}/v1beta/models/${model}:generateContent`, {
     method: 'POST',
@@ -64,7 +67,9 @@ async function postGemini(model: string, options: PostOptions): Promise<{ status
 }
 
 function definedOnly(headers: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
 const userMessage = (text: string) => ({ model: 'gpt-test', messages: [{ role: 'user', content: text }] });
@@ -76,7 +81,13 @@ describe('scripted endpoint, OpenAI protocol', () => {
       model: 'gpt-test',
       messages: [
         { role: 'system', content: 'abcd' },
-        { role: 'user', content: [{ type: 'text', text: 'efgh' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${pngBase64()}` } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'efgh' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${pngBase64()}` } },
+          ],
+        },
       ],
     };
     const { status, body } = await postOpenAi({ headers: scigenHeaders('p1', 'plan'), body: request });
@@ -106,7 +117,12 @@ describe('scripted endpoint, OpenAI protocol', () => {
       [{ model: 'gpt-test', messages: 'hello' }, 'messages'],
       [{ model: 'gpt-test', messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
       [
-        { model: 'gpt-test', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] },
+        {
+          model: 'gpt-test',
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+          ],
+        },
         'messages[0].content[0].image_url.url',
       ],
     ];
@@ -119,7 +135,10 @@ describe('scripted endpoint, OpenAI protocol', () => {
   });
 
   it('answers 401 without a bearer token', async () => {
-    const response = await postOpenAi({ headers: { ...scigenHeaders('p1', 'plan'), authorization: undefined }, body: userMessage('x') });
+    const response = await postOpenAi({
+      headers: { ...scigenHeaders('p1', 'plan'), authorization: undefined },
+      body: userMessage('x'),
+    });
     expect(response.status).toBe(401);
     expect(response.body.error.message).toMatch(/API key/);
   });
@@ -147,7 +166,9 @@ describe('scripted endpoint, Gemini protocol', () => {
   it('answers generateContent in the Gemini shape', async () => {
     const request = {
       systemInstruction: { parts: [{ text: 'abcd' }] },
-      contents: [{ role: 'user', parts: [{ text: 'efgh' }, { inlineData: { mimeType: 'image/png', data: pngBase64() } }] }],
+      contents: [
+        { role: 'user', parts: [{ text: 'efgh' }, { inlineData: { mimeType: 'image/png', data: pngBase64() } }] },
+      ],
       generationConfig: { temperature: 0.2 },
     };
     const { status, body } = await postGemini('gemini-test', { headers: scigenHeaders('p1', 'plan'), body: request });
@@ -206,13 +227,18 @@ describe('reply selection and faults', () => {
   it('answers a fault for its first `times` requests, then passes it over', async () => {
     const headers = scigenHeaders('p1', 'code');
     const statuses: number[] = [];
-    for (let attempt = 0; attempt < 3; attempt += 1) statuses.push((await postOpenAi({ headers, body: userMessage('x') })).status);
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      statuses.push((await postOpenAi({ headers, body: userMessage('x') })).status);
     expect(statuses).toEqual([503, 503, 200]);
     expect(endpoint.requests.map((entry) => entry.faulted)).toEqual([true, true, false]);
   });
 
   it('sends Retry-After and the provider error shape for http faults', async () => {
-    endpoint.addFaults({ problem: 'p3', step: 'plan' }, { status: 429, retryAfterSeconds: 3 }, { status: 429, retryAfterSeconds: 3 });
+    endpoint.addFaults(
+      { problem: 'p3', step: 'plan' },
+      { status: 429, retryAfterSeconds: 3 },
+      { status: 429, retryAfterSeconds: 3 },
+    );
     const openAi = await postOpenAi({ headers: scigenHeaders('p3', 'plan'), body: userMessage('x') });
     expect(openAi.status).toBe(429);
     expect(openAi.headers.get('retry-after')).toBe('3');
@@ -229,12 +255,18 @@ describe('reply selection and faults', () => {
 
   it("destroys the socket for a 'reset' fault", async () => {
     endpoint.addFaults({ problem: 'p4', step: 'plan' }, { kind: 'reset' });
-    await expect(postOpenAi({ headers: scigenHeaders('p4', 'plan'), body: userMessage('x') })).rejects.toThrow(/fetch failed/);
-    expect(endpoint.requests).toEqual([expect.objectContaining<Partial<RequestLogEntry>>({ problem: 'p4', status: null, faulted: true })]);
+    await expect(postOpenAi({ headers: scigenHeaders('p4', 'plan'), body: userMessage('x') })).rejects.toThrow(
+      /fetch failed/,
+    );
+    expect(endpoint.requests).toEqual([
+      expect.objectContaining<Partial<RequestLogEntry>>({ problem: 'p4', status: null, faulted: true }),
+    ]);
   });
 
   it("never answers a 'hang' fault, and close() still ends", async () => {
-    const hangingEndpoint = await startScriptedEndpoint({ script: { problems: { p5: { plan: { fault: { kind: 'hang' } } } } } });
+    const hangingEndpoint = await startScriptedEndpoint({
+      script: { problems: { p5: { plan: { fault: { kind: 'hang' } } } } },
+    });
     const answer = fetch(`${hangingEndpoint.openAiBaseUrl}/chat/completions`, {
       method: 'POST',
       headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', ...scigenHeaders('p5', 'plan') },
@@ -255,7 +287,11 @@ describe('reply selection and faults', () => {
       const started = Date.now();
       const response = await fetch(`${slowEndpoint.openAiBaseUrl}/chat/completions`, {
         method: 'POST',
-        headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', ...scigenHeaders('p1', 'plan') },
+        headers: {
+          authorization: 'Bearer sk-test',
+          'content-type': 'application/json',
+          ...scigenHeaders('p1', 'plan'),
+        },
         body: JSON.stringify(userMessage('x')),
       });
       expect(response.status).toBe(200);
@@ -277,7 +313,16 @@ describe('request log', () => {
     expect(endpoint.count({ step: 'quiz' })).toBe(1);
 
     const served = (await (await fetch(`${endpoint.url}/_scigen/requests`)).json()) as RequestLogEntry[];
-    expect(served.map(({ protocol, step, problem, model, status, faulted }) => ({ protocol, step, problem, model, status, faulted }))).toEqual([
+    expect(
+      served.map(({ protocol, step, problem, model, status, faulted }) => ({
+        protocol,
+        step,
+        problem,
+        model,
+        status,
+        faulted,
+      })),
+    ).toEqual([
       { protocol: 'openai', step: 'plan', problem: 'p1', model: 'gpt-test', status: 200, faulted: false },
       { protocol: 'gemini', step: 'plan', problem: 'p1', model: 'gemini-test', status: 200, faulted: false },
       { protocol: 'openai', step: 'quiz', problem: 'nobody', model: null, status: 400, faulted: false },
@@ -319,18 +364,28 @@ describe('loadScript', () => {
   });
 
   it('names the file and the field of a mistake', async () => {
-    const wrongType = await scriptFile('wrong-type.json', JSON.stringify({ problems: { p1: { plan: { fault: { status: '429' } } } } }));
+    const wrongType = await scriptFile(
+      'wrong-type.json',
+      JSON.stringify({ problems: { p1: { plan: { fault: { status: '429' } } } } }),
+    );
     await expect(loadScript(wrongType)).rejects.toThrow(`${wrongType}: problems.p1.plan.fault.status:`);
 
     const unknownStep = await scriptFile('unknown-step.json', JSON.stringify({ problems: { p1: { plann: 'x' } } }));
     await expect(loadScript(unknownStep)).rejects.toThrow(/unknown-step\.json: problems\.p1: .*plann/);
 
-    const emptyReply = await scriptFile('empty-reply.json', JSON.stringify({ problems: { p1: { plan: [{ when: 'x' }] } } }));
-    await expect(loadScript(emptyReply)).rejects.toThrow(/empty-reply\.json: problems\.p1\.plan\[0\]: a reply needs "text", "image" or "fault"/);
+    const emptyReply = await scriptFile(
+      'empty-reply.json',
+      JSON.stringify({ problems: { p1: { plan: [{ when: 'x' }] } } }),
+    );
+    await expect(loadScript(emptyReply)).rejects.toThrow(
+      /empty-reply\.json: problems\.p1\.plan\[0\]: a reply needs "text", "image" or "fault"/,
+    );
 
     const notJson = await scriptFile('not-json.json', '{ problems: ');
     await expect(loadScript(notJson)).rejects.toThrow(/not-json\.json: not valid JSON/);
 
-    await expect(loadScript(join(directory, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read the script \(ENOENT\)/);
+    await expect(loadScript(join(directory, 'missing.json'))).rejects.toThrow(
+      /missing\.json: cannot read the script \(ENOENT\)/,
+    );
   });
 });

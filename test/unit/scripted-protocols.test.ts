@@ -24,16 +24,27 @@ beforeEach(() => {
   endpoint.reset();
 });
 
-async function postOpenAi(body: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+async function postOpenAi(
+  body: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(`${endpoint.openAiBaseUrl}/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test-endpoint', ...headers, ...extraHeaders },
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer sk-test-endpoint',
+      ...headers,
+      ...extraHeaders,
+    },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-async function postGemini(body: unknown, model = 'gemini-test'): Promise<{ status: number; body: any; headers: Headers }> {
+async function postGemini(
+  body: unknown,
+  model = 'gemini-test',
+): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(`${endpoint.geminiBaseUrl}/v1beta/models/${model}:generateContent`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-goog-api-key': 'gemini-test-endpoint', ...headers },
@@ -42,45 +53,119 @@ async function postGemini(body: unknown, model = 'gemini-test'): Promise<{ statu
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-const openAiUser = (content: unknown, extra: Record<string, unknown> = {}) => ({ model: 'gpt-test', messages: [{ role: 'user', content }], ...extra });
-const geminiUser = (parts: unknown[], extra: Record<string, unknown> = {}) => ({ contents: [{ role: 'user', parts }], ...extra });
-const strictFormat = (schema: unknown, name = 'plan') => ({ type: 'json_schema', json_schema: { name, strict: true, schema } });
-const closedObject = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false };
+const openAiUser = (content: unknown, extra: Record<string, unknown> = {}) => ({
+  model: 'gpt-test',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
+const geminiUser = (parts: unknown[], extra: Record<string, unknown> = {}) => ({
+  contents: [{ role: 'user', parts }],
+  ...extra,
+});
+const strictFormat = (schema: unknown, name = 'plan') => ({
+  type: 'json_schema',
+  json_schema: { name, strict: true, schema },
+});
+const closedObject = {
+  type: 'object',
+  properties: { a: { type: 'string' } },
+  required: ['a'],
+  additionalProperties: false,
+};
 
 describe('the OpenAI protocol rejects what the chat completions API rejects', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['an unknown top-level field', openAiUser('x', { temprature: 0.2 }), /^Unrecognized request argument supplied: temprature$/],
-    ['an unknown field in a message', { model: 'gpt-test', messages: [{ role: 'user', content: 'x', images: [] }] }, /'images' was unexpected/],
-    ['a wrong role', { model: 'gpt-test', messages: [{ role: 'model', content: 'x' }] }, /Supported values are: 'system', 'assistant', 'user'/],
+    [
+      'an unknown top-level field',
+      openAiUser('x', { temprature: 0.2 }),
+      /^Unrecognized request argument supplied: temprature$/,
+    ],
+    [
+      'an unknown field in a message',
+      { model: 'gpt-test', messages: [{ role: 'user', content: 'x', images: [] }] },
+      /'images' was unexpected/,
+    ],
+    [
+      'a wrong role',
+      { model: 'gpt-test', messages: [{ role: 'model', content: 'x' }] },
+      /Supported values are: 'system', 'assistant', 'user'/,
+    ],
     [
       'an image in a system message',
-      { model: 'gpt-test', messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }, { role: 'user', content: 'x' }] },
+      {
+        model: 'gpt-test',
+        messages: [
+          { role: 'system', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] },
+          { role: 'user', content: 'x' },
+        ],
+      },
       /Image URLs are only allowed for messages with role 'user'/,
     ],
-    ['image bytes that are not the declared type', openAiUser([{ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${PNG}` } }]), /unsupported image/],
-    ['malformed base64 image data', openAiUser([{ type: 'image_url', image_url: { url: 'data:image/png;base64,@@@' } }]), /unsupported image/],
-    ['an image part with the URL at the wrong level', openAiUser([{ type: 'image_url', url: `data:image/png;base64,${PNG}` }]), /'url' was unexpected/],
-    ['an unknown image detail', openAiUser([{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}`, detail: 'max' } }]), /Supported values are: 'auto', 'low', and 'high'/],
-    ['a part type the role may not send', openAiUser([{ type: 'input_image', image_url: 'x' }]), /Invalid value: 'input_image'/],
+    [
+      'image bytes that are not the declared type',
+      openAiUser([{ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${PNG}` } }]),
+      /unsupported image/,
+    ],
+    [
+      'malformed base64 image data',
+      openAiUser([{ type: 'image_url', image_url: { url: 'data:image/png;base64,@@@' } }]),
+      /unsupported image/,
+    ],
+    [
+      'an image part with the URL at the wrong level',
+      openAiUser([{ type: 'image_url', url: `data:image/png;base64,${PNG}` }]),
+      /'url' was unexpected/,
+    ],
+    [
+      'an unknown image detail',
+      openAiUser([{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}`, detail: 'max' } }]),
+      /Supported values are: 'auto', 'low', and 'high'/,
+    ],
+    [
+      'a part type the role may not send',
+      openAiUser([{ type: 'input_image', image_url: 'x' }]),
+      /Invalid value: 'input_image'/,
+    ],
     ['temperature above 2', openAiUser('x', { temperature: 3 }), /Expected a value <= 2/],
-    ['json_object without the word json', openAiUser('plan it', { response_format: { type: 'json_object' } }), /must contain the word 'json'/],
-    ['a schema name with spaces', openAiUser('x', { response_format: strictFormat(closedObject, 'my plan') }), /json_schema\.name/],
+    [
+      'json_object without the word json',
+      openAiUser('plan it', { response_format: { type: 'json_object' } }),
+      /must contain the word 'json'/,
+    ],
+    [
+      'a schema name with spaces',
+      openAiUser('x', { response_format: strictFormat(closedObject, 'my plan') }),
+      /json_schema\.name/,
+    ],
     [
       'a strict schema without additionalProperties: false',
-      openAiUser('x', { response_format: strictFormat({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }) }),
+      openAiUser('x', {
+        response_format: strictFormat({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }),
+      }),
       /'additionalProperties' is required to be supplied and to be false/,
     ],
     [
       'a strict schema with an optional property',
-      openAiUser('x', { response_format: strictFormat({ ...closedObject, properties: { a: { type: 'string' }, b: { type: 'string' } } }) }),
+      openAiUser('x', {
+        response_format: strictFormat({
+          ...closedObject,
+          properties: { a: { type: 'string' }, b: { type: 'string' } },
+        }),
+      }),
       /Missing 'b'/,
     ],
     [
       'a strict schema with an unsupported keyword',
-      openAiUser('x', { response_format: strictFormat({ ...closedObject, properties: { a: { type: 'string', minLength: 1 } } }) }),
+      openAiUser('x', {
+        response_format: strictFormat({ ...closedObject, properties: { a: { type: 'string', minLength: 1 } } }),
+      }),
       /In context=\('properties', 'a'\), 'minLength' is not permitted/,
     ],
-    ['a strict schema whose root is not an object', openAiUser('x', { response_format: strictFormat({ type: 'array', items: { type: 'string' } }) }), /must be a JSON Schema of 'type: "object"'/],
+    [
+      'a strict schema whose root is not an object',
+      openAiUser('x', { response_format: strictFormat({ type: 'array', items: { type: 'string' } }) }),
+      /must be a JSON Schema of 'type: "object"'/,
+    ],
   ];
 
   it.each(cases)('rejects %s with 400 invalid_request_error', async (_name, body, message) => {
@@ -88,15 +173,24 @@ describe('the OpenAI protocol rejects what the chat completions API rejects', ()
     expect(response.status).toBe(400);
     expect(response.body.error.type).toBe('invalid_request_error');
     expect(response.body.error.message).toMatch(message);
-    expect(endpoint.requests.at(-1)).toMatchObject({ status: 400, model: null, rejection: response.body.error.message });
+    expect(endpoint.requests.at(-1)).toMatchObject({
+      status: 400,
+      model: null,
+      rejection: response.body.error.message,
+    });
   });
 
   it('accepts a strict schema, a non-strict one, json_object with "json", and an https image URL', async () => {
     for (const body of [
       openAiUser('x', { response_format: strictFormat(closedObject) }),
-      openAiUser('x', { response_format: { type: 'json_schema', json_schema: { name: 'loose', schema: { type: 'object' } } } }),
+      openAiUser('x', {
+        response_format: { type: 'json_schema', json_schema: { name: 'loose', schema: { type: 'object' } } },
+      }),
       openAiUser('answer in JSON', { response_format: { type: 'json_object' } }),
-      openAiUser([{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url: 'https://example.com/figure.png', detail: 'low' } }]),
+      openAiUser([
+        { type: 'text', text: 'x' },
+        { type: 'image_url', image_url: { url: 'https://example.com/figure.png', detail: 'low' } },
+      ]),
     ]) {
       expect((await postOpenAi(body)).status).toBe(200);
     }
@@ -106,38 +200,102 @@ describe('the OpenAI protocol rejects what the chat completions API rejects', ()
 
 describe('the Gemini protocol rejects what generateContent rejects', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['an unknown top-level field', geminiUser([{ text: 'x' }], { temperature: 0.2 }), /Unknown name "temperature": Cannot find field/],
-    ['a "system" role in contents', { contents: [{ role: 'system', parts: [{ text: 'x' }] }] }, /Please use a valid role: user, model/],
-    ['an unknown generationConfig field', geminiUser([{ text: 'x' }], { generationConfig: { temprature: 0.2 } }), /Unknown name "temprature" at 'generation_config'/],
-    ['a part with two kinds of data', geminiUser([{ text: 'x', inlineData: { mimeType: 'image/png', data: PNG } }]), /Oneof field 'data' is already set/],
+    [
+      'an unknown top-level field',
+      geminiUser([{ text: 'x' }], { temperature: 0.2 }),
+      /Unknown name "temperature": Cannot find field/,
+    ],
+    [
+      'a "system" role in contents',
+      { contents: [{ role: 'system', parts: [{ text: 'x' }] }] },
+      /Please use a valid role: user, model/,
+    ],
+    [
+      'an unknown generationConfig field',
+      geminiUser([{ text: 'x' }], { generationConfig: { temprature: 0.2 } }),
+      /Unknown name "temprature" at 'generation_config'/,
+    ],
+    [
+      'a part with two kinds of data',
+      geminiUser([{ text: 'x', inlineData: { mimeType: 'image/png', data: PNG } }]),
+      /Oneof field 'data' is already set/,
+    ],
     ['a part with no data', geminiUser([{ thought: true }]), /required oneof field 'data'/],
-    ['an image in OpenAI\'s shape', geminiUser([{ type: 'image_url', image_url: { url: 'x' } }]), /Unknown name "type"/],
-    ['a GIF, which generateContent does not take inline', geminiUser([{ inlineData: { mimeType: 'image/gif', data: PNG } }]), /Unsupported MIME type: image\/gif/],
-    ['image bytes that are not the declared type', geminiUser([{ inlineData: { mimeType: 'image/jpeg', data: PNG } }]), /Unable to process input image/],
-    ['corrupt base64', geminiUser([{ inlineData: { mimeType: 'image/png', data: 'not base64!' } }]), /Base64 decoding failed/],
-    ['a non-text system instruction', { ...geminiUser([{ text: 'x' }]), systemInstruction: { parts: [{ inlineData: { mimeType: 'image/png', data: PNG } }] } }, /only hold text parts/],
-    ['a schema without the JSON mime type', geminiUser([{ text: 'x' }], { generationConfig: { responseJsonSchema: closedObject } }), /needs response_mime_type application\/json/],
+    ["an image in OpenAI's shape", geminiUser([{ type: 'image_url', image_url: { url: 'x' } }]), /Unknown name "type"/],
+    [
+      'a GIF, which generateContent does not take inline',
+      geminiUser([{ inlineData: { mimeType: 'image/gif', data: PNG } }]),
+      /Unsupported MIME type: image\/gif/,
+    ],
+    [
+      'image bytes that are not the declared type',
+      geminiUser([{ inlineData: { mimeType: 'image/jpeg', data: PNG } }]),
+      /Unable to process input image/,
+    ],
+    [
+      'corrupt base64',
+      geminiUser([{ inlineData: { mimeType: 'image/png', data: 'not base64!' } }]),
+      /Base64 decoding failed/,
+    ],
+    [
+      'a non-text system instruction',
+      {
+        ...geminiUser([{ text: 'x' }]),
+        systemInstruction: { parts: [{ inlineData: { mimeType: 'image/png', data: PNG } }] },
+      },
+      /only hold text parts/,
+    ],
+    [
+      'a schema without the JSON mime type',
+      geminiUser([{ text: 'x' }], { generationConfig: { responseJsonSchema: closedObject } }),
+      /needs response_mime_type application\/json/,
+    ],
     [
       'both schema fields',
-      geminiUser([{ text: 'x' }], { generationConfig: { responseMimeType: 'application/json', responseJsonSchema: closedObject, responseSchema: { type: 'OBJECT' } } }),
+      geminiUser([{ text: 'x' }], {
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseJsonSchema: closedObject,
+          responseSchema: { type: 'OBJECT' },
+        },
+      }),
       /only one of response_schema and response_json_schema/,
     ],
     [
       'JSON Schema habits in responseSchema',
-      geminiUser([{ text: 'x' }], { generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', additionalProperties: false } } }),
+      geminiUser([{ text: 'x' }], {
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseSchema: { type: 'OBJECT', additionalProperties: false },
+        },
+      }),
       /Unknown name "additionalProperties" at 'generation_config\.response_schema': Cannot find field/,
     ],
     [
       'an unsupported keyword in responseJsonSchema',
-      geminiUser([{ text: 'x' }], { generationConfig: { responseMimeType: 'application/json', responseJsonSchema: { ...closedObject, properties: { a: { type: 'string', minLength: 1 } } } } }),
+      geminiUser([{ text: 'x' }], {
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseJsonSchema: { ...closedObject, properties: { a: { type: 'string', minLength: 1 } } },
+        },
+      }),
       /unsupported JSON Schema keyword "minLength"/,
     ],
     [
       'propertyOrdering naming a missing property',
-      geminiUser([{ text: 'x' }], { generationConfig: { responseMimeType: 'application/json', responseJsonSchema: { ...closedObject, propertyOrdering: ['b'] } } }),
+      geminiUser([{ text: 'x' }], {
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseJsonSchema: { ...closedObject, propertyOrdering: ['b'] },
+        },
+      }),
       /propertyOrdering must list property names/,
     ],
-    ['temperature above 2', geminiUser([{ text: 'x' }], { generationConfig: { temperature: 2.5 } }), /temperature: must be a number from 0 to 2/],
+    [
+      'temperature above 2',
+      geminiUser([{ text: 'x' }], { generationConfig: { temperature: 2.5 } }),
+      /temperature: must be a number from 0 to 2/,
+    ],
   ];
 
   it.each(cases)('rejects %s with 400 INVALID_ARGUMENT', async (_name, body, message) => {
@@ -149,10 +307,21 @@ describe('the Gemini protocol rejects what generateContent rejects', () => {
 
   it('accepts snake_case field names, a responseJsonSchema with propertyOrdering, and an OpenAPI responseSchema', async () => {
     const accepted = [
-      { contents: [{ role: 'user', parts: [{ inline_data: { mime_type: 'image/png', data: PNG } }, { text: 'x' }] }], system_instruction: { parts: [{ text: 's' }] } },
-      geminiUser([{ text: 'x' }], { generationConfig: { responseMimeType: 'application/json', responseJsonSchema: { ...closedObject, propertyOrdering: ['a'] } } }),
+      {
+        contents: [{ role: 'user', parts: [{ inline_data: { mime_type: 'image/png', data: PNG } }, { text: 'x' }] }],
+        system_instruction: { parts: [{ text: 's' }] },
+      },
       geminiUser([{ text: 'x' }], {
-        generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] } },
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseJsonSchema: { ...closedObject, propertyOrdering: ['a'] },
+        },
+      }),
+      geminiUser([{ text: 'x' }], {
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseSchema: { type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] },
+        },
       }),
     ];
     for (const body of accepted) expect((await postGemini(body)).status).toBe(200);
@@ -164,16 +333,22 @@ describe('the Gemini protocol rejects what generateContent rejects', () => {
   });
 });
 
-describe('injected faults, in each protocol\'s shape', () => {
+describe("injected faults, in each protocol's shape", () => {
   // One call keeps the faults in order; each addFaults call goes ahead of earlier ones.
   const fault = (...values: ScriptedFault[]) => endpoint.addFaults({ problem: 'p1', step: 'plan' }, ...values);
 
   it('truncated: the first half of the scripted answer, finish reason length / MAX_TOKENS', async () => {
     fault({ kind: 'truncated' }, { kind: 'truncated' });
     const openAi = await postOpenAi(openAiUser('x'));
-    expect(openAi.body.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: ANSWER.slice(0, Math.floor(ANSWER.length / 2)) } });
+    expect(openAi.body.choices[0]).toMatchObject({
+      finish_reason: 'length',
+      message: { content: ANSWER.slice(0, Math.floor(ANSWER.length / 2)) },
+    });
     const gemini = await postGemini(geminiUser([{ text: 'x' }]));
-    expect(gemini.body.candidates[0]).toMatchObject({ finishReason: 'MAX_TOKENS', content: { parts: [{ text: ANSWER.slice(0, Math.floor(ANSWER.length / 2)) }] } });
+    expect(gemini.body.candidates[0]).toMatchObject({
+      finishReason: 'MAX_TOKENS',
+      content: { parts: [{ text: ANSWER.slice(0, Math.floor(ANSWER.length / 2)) }] },
+    });
   });
 
   it('empty: no choices / no candidates, usage still reported', async () => {
@@ -189,7 +364,10 @@ describe('injected faults, in each protocol\'s shape', () => {
   it('safety: content_filter / a SAFETY finish with a blocking rating', async () => {
     fault({ kind: 'safety' }, { kind: 'safety' });
     const openAi = await postOpenAi(openAiUser('x'));
-    expect(openAi.body.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: null, refusal: null } });
+    expect(openAi.body.choices[0]).toMatchObject({
+      finish_reason: 'content_filter',
+      message: { content: null, refusal: null },
+    });
     const gemini = await postGemini(geminiUser([{ text: 'x' }]));
     expect(gemini.body.candidates[0].finishReason).toBe('SAFETY');
     expect(gemini.body.candidates[0].safetyRatings).toContainEqual(expect.objectContaining({ blocked: true }));
@@ -222,7 +400,10 @@ describe('injected faults, in each protocol\'s shape', () => {
     expect(openAi.status).toBe(429);
     expect(openAi.headers.get('retry-after-ms')).toBe('1500');
     const gemini = await postGemini(geminiUser([{ text: 'x' }]));
-    expect(gemini.body.error.details).toContainEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2s' });
+    expect(gemini.body.error.details).toContainEqual({
+      '@type': 'type.googleapis.com/google.rpc.RetryInfo',
+      retryDelay: '2s',
+    });
   });
 });
 
@@ -272,7 +453,11 @@ describe('recorded requests', () => {
   it('keeps headers (credentials masked) and the parsed body when asked to', async () => {
     await postOpenAi(openAiUser('x'));
     const entry = endpoint.requests.at(-1)!;
-    expect(entry.headers).toMatchObject({ authorization: '[present]', 'x-scigen-step': 'plan', 'x-scigen-problem': 'p1' });
+    expect(entry.headers).toMatchObject({
+      authorization: '[present]',
+      'x-scigen-step': 'plan',
+      'x-scigen-problem': 'p1',
+    });
     expect(entry.body).toEqual(openAiUser('x'));
   });
 });

@@ -19,10 +19,13 @@ import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../.
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type ProblemSettings } from '../../workflows/definitions.ts';
 import { problemWorkflow } from '../../workflows/problem.ts';
 
-const SCRIPT_PATH = (name: string) => `\`\`\`python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("${name}")\n\`\`\``;
-const CLASSIFY = '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
+const SCRIPT_PATH = (name: string) =>
+  `\`\`\`python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("${name}")\n\`\`\``;
+const CLASSIFY =
+  '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
 const PLAN = '{"content": ["a line"], "layout": ["centre"], "labels": ["y = x"], "constraints": ["no answer"]}';
-const JUDGE_ALL_TWO = 'Fine. {"Correctness_Fidelity": 2, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}';
+const JUDGE_ALL_TWO =
+  'Fine. {"Correctness_Fidelity": 2, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}';
 const judgeScores = (scores: Partial<Record<'CF' | 'LP' | 'RO' | 'SP' | 'ER', number>>) =>
   `Scored. {"Correctness_Fidelity": ${scores.CF ?? 2}, "Layout_Precision": ${scores.LP ?? 2}, "Readability_Occlusion": ${scores.RO ?? 2}, "Scientific_Plausibility": ${scores.SP ?? 2}, "Expressiveness_Richness": ${scores.ER ?? 2}}`;
 /** A first image the judge finds sparse (Expressiveness_Richness 1): a refinement round follows. */
@@ -32,23 +35,52 @@ const SPARSE_FIRST = {
   code: SCRIPT_PATH('first'),
   answer: 'It is the identity line. Answer: A',
 };
-const QUIZ = { question: 'Which line is drawn?', options: { A: 'y = x', B: 'y = 2x', C: 'y = -x', D: 'x = 1' }, correct_option: 'A' as const };
+const QUIZ = {
+  question: 'Which line is drawn?',
+  options: { A: 'y = x', B: 'y = 2x', C: 'y = -x', D: 'x = 1' },
+  correct_option: 'A' as const,
+};
 
 const script: Script = {
   problems: {
     'auth-fails': { classify: CLASSIFY, plan: { fault: { status: 401, message: 'Incorrect API key provided' } } },
-    'judge-garbage': { classify: CLASSIFY, plan: PLAN, code: SCRIPT_PATH('judge'), judge: 'The figure looks fine to me.' },
+    'judge-garbage': {
+      classify: CLASSIFY,
+      plan: PLAN,
+      code: SCRIPT_PATH('judge'),
+      judge: 'The figure looks fine to me.',
+    },
     'judge-out-of-range': {
       classify: CLASSIFY,
       plan: PLAN,
       code: SCRIPT_PATH('range'),
-      judge: '{"Correctness_Fidelity": 3, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}',
+      judge:
+        '{"Correctness_Fidelity": 3, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}',
     },
-    'no-code-block': { classify: CLASSIFY, plan: PLAN, code: 'Here is what I would draw: a line.', repair: SCRIPT_PATH('repaired'), judge: JUDGE_ALL_TWO, answer: 'It is the identity line. Answer: A' },
-    'refine-bad-request': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: { fault: { status: 400, message: 'Invalid value for max_tokens' } } },
+    'no-code-block': {
+      classify: CLASSIFY,
+      plan: PLAN,
+      code: 'Here is what I would draw: a line.',
+      repair: SCRIPT_PATH('repaired'),
+      judge: JUDGE_ALL_TWO,
+      answer: 'It is the identity line. Answer: A',
+    },
+    'refine-bad-request': {
+      ...SPARSE_FIRST,
+      judge: judgeScores({ ER: 1 }),
+      refine: { fault: { status: 400, message: 'Invalid value for max_tokens' } },
+    },
     'refine-missing-reply': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }) },
-    'refine-no-script': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: 'I would rather not change anything.' },
-    'refine-no-render': { ...SPARSE_FIRST, judge: judgeScores({ ER: 1 }), refine: '```python\nimport matplotlib.pyplot as plt\nraise ValueError("refined badly")\n```' },
+    'refine-no-script': {
+      ...SPARSE_FIRST,
+      judge: judgeScores({ ER: 1 }),
+      refine: 'I would rather not change anything.',
+    },
+    'refine-no-render': {
+      ...SPARSE_FIRST,
+      judge: judgeScores({ ER: 1 }),
+      refine: '```python\nimport matplotlib.pyplot as plt\nraise ValueError("refined badly")\n```',
+    },
     'refined-worse': {
       ...SPARSE_FIRST,
       judge: [{ text: judgeScores({ ER: 1 }), times: 1 }, { text: judgeScores({ LP: 0, RO: 1 }) }],
@@ -60,7 +92,12 @@ const script: Script = {
       refine: SCRIPT_PATH('refined'),
     },
     'rate-limited': {
-      classify: [{ fault: { status: 429, retryAfterSeconds: 1, times: 2 } }, { text: '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}' }],
+      classify: [
+        { fault: { status: 429, retryAfterSeconds: 1, times: 2 } },
+        {
+          text: '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}',
+        },
+      ],
     },
   },
 };
@@ -74,7 +111,11 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
   let client: Client;
   let workers: Worker[];
   let running: Promise<unknown>;
-  const taskQueues = { workflows: `wf-test-${process.pid}`, llm: `llm-test-${process.pid}`, render: `render-test-${process.pid}` };
+  const taskQueues = {
+    workflows: `wf-test-${process.pid}`,
+    llm: `llm-test-${process.pid}`,
+    render: `render-test-${process.pid}`,
+  };
   const settings: ProblemSettings = {
     policy: DEFAULT_FILTER_POLICY,
     maxRenderAttempts: 3,
@@ -87,17 +128,36 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
 
   beforeAll(async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-workflow-'));
-    server = await ensureDevServer({ port: await findFreePort(), uiPort: await findFreePort(), dbFile: join(directory, 'temporal.db'), searchAttributes: SEARCH_ATTRIBUTE_TYPES });
+    server = await ensureDevServer({
+      port: await findFreePort(),
+      uiPort: await findFreePort(),
+      dbFile: join(directory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
     endpoint = await startScriptedEndpoint({ script });
     store = createFileStore(join(directory, 'artifacts'));
     const connection = await NativeConnection.connect({ address: server.address });
     const common = { connection, namespace: 'default', store };
     const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
-    const provider = createOpenAiProvider({ apiKey: 'sk-test-PLANTED-SECRET', baseURL: endpoint.openAiBaseUrl, timeoutMs: 10_000 });
+    const provider = createOpenAiProvider({
+      apiKey: 'sk-test-PLANTED-SECRET',
+      baseURL: endpoint.openAiBaseUrl,
+      timeoutMs: 10_000,
+    });
     const steps = { classify: 'm', plan: 'm', code: 'm', repair: 'm', judge: 'm', quiz: 'm', answer: 'm' };
     workers = [
       await createWorkflowsWorker({ ...common, taskQueue: taskQueues.workflows }),
-      await createLlmWorker({ ...common, taskQueue: taskQueues.llm, concurrency: 8, model: { provider, models: steps, temperatures: { ...steps, classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 }, prices: { m: { input: 1, output: 2 } } } }),
+      await createLlmWorker({
+        ...common,
+        taskQueue: taskQueues.llm,
+        concurrency: 8,
+        model: {
+          provider,
+          models: steps,
+          temperatures: { ...steps, classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 },
+          prices: { m: { input: 1, output: 2 } },
+        },
+      }),
       await createRenderWorker({ ...common, taskQueue: taskQueues.render, renderer, slots: 2 }),
     ];
     running = Promise.all(workers.map((worker) => worker.run()));
@@ -112,7 +172,10 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     await server?.stop();
   });
 
-  async function runProblem(problem: Omit<Problem, 'extra'>, overrides: Partial<ProblemSettings> = {}): Promise<ManifestRecord> {
+  async function runProblem(
+    problem: Omit<Problem, 'extra'>,
+    overrides: Partial<ProblemSettings> = {},
+  ): Promise<ManifestRecord> {
     const buildId = 'workflow-tier';
     const key = String(problem.id);
     await client.workflow.execute(problemWorkflow, {
@@ -151,12 +214,17 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     const record = await runProblem({ id: 'no-code-block', question: 'Plot y = x.', quizzes: [QUIZ] });
     expect(record).toMatchObject({ verdict: 'accepted', render_attempts: 2, r_inv: 1, reasons: [] });
     // The unusable first answer is kept as an artifact next to the repaired script.
-    const firstAnswer = await store.getText('builds/workflow-tier/problems/no-code-block/imgcoder/attempt-1/code-answer.md');
+    const firstAnswer = await store.getText(
+      'builds/workflow-tier/problems/no-code-block/imgcoder/attempt-1/code-answer.md',
+    );
     expect(firstAnswer).toContain('Here is what I would draw');
     expect(await store.exists('builds/workflow-tier/problems/no-code-block/imgcoder/attempt-2/diagram.py')).toBe(true);
     expect(record.usage.input_tokens).toBeGreaterThan(0);
     // Prices are per million tokens.
-    expect(record.usage.cost_usd).toBeCloseTo((record.usage.input_tokens * 1 + record.usage.output_tokens * 2) / 1e6, 12);
+    expect(record.usage.cost_usd).toBeCloseTo(
+      (record.usage.input_tokens * 1 + record.usage.output_tokens * 2) / 1e6,
+      12,
+    );
   });
 
   it('429 with Retry-After is retried by Temporal until the scripted answer comes', async () => {
@@ -176,7 +244,11 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
       const record = await runProblem({ id, question: 'Plot y = x.', quizzes: [QUIZ] }, refined);
       expect(record.results).toHaveLength(1);
       const result = record.results![0]!;
-      expect({ verdict: record.verdict, image: record.image, judge: record.judge }).toEqual({ verdict: result.verdict, image: result.image, judge: result.judge });
+      expect({ verdict: record.verdict, image: record.image, judge: record.judge }).toEqual({
+        verdict: result.verdict,
+        image: result.image,
+        judge: result.judge,
+      });
       expect(endpoint.count({ problem: id, step: 'refine' })).toBeGreaterThan(0);
       return result;
     }
@@ -197,7 +269,11 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
 
     it('a refine step refused with 400 keeps the first version, with a note and the first verdict', async () => {
       const result = await refineProblem('refine-bad-request');
-      expectFirstVersionKept(result, 'refine-bad-request', /^refinement round 1 failed: refine: .*Invalid value for max_tokens/);
+      expectFirstVersionKept(
+        result,
+        'refine-bad-request',
+        /^refinement round 1 failed: refine: .*Invalid value for max_tokens/,
+      );
       // Non-retryable: asked once.
       expect(endpoint.count({ problem: 'refine-bad-request', step: 'refine' })).toBe(1);
     });
@@ -208,8 +284,16 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     });
 
     it('a refine answer without a script, or a script that does not render, keeps the first version, with a note', async () => {
-      expectFirstVersionKept(await refineProblem('refine-no-script'), 'refine-no-script', /^refinement round 1 gave no usable script: /);
-      expectFirstVersionKept(await refineProblem('refine-no-render'), 'refine-no-render', /^refinement round 1 did not render: .*ValueError: refined badly/);
+      expectFirstVersionKept(
+        await refineProblem('refine-no-script'),
+        'refine-no-script',
+        /^refinement round 1 gave no usable script: /,
+      );
+      expectFirstVersionKept(
+        await refineProblem('refine-no-render'),
+        'refine-no-render',
+        /^refinement round 1 did not render: .*ValueError: refined badly/,
+      );
     });
 
     it('a refined image judged worse lists both versions and keeps the first as the chosen image', async () => {

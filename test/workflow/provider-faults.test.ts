@@ -23,17 +23,27 @@ import { createFileStore } from '../../storage/file-store.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
 import { datasetBuildWorkflow } from '../../workflows/build.ts';
-import { buildWorkflowId, problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type DatasetBuildInput, type ProblemSettings } from '../../workflows/definitions.ts';
+import {
+  buildWorkflowId,
+  problemWorkflowId,
+  SEARCH_ATTRIBUTE_TYPES,
+  type DatasetBuildInput,
+  type ProblemSettings,
+} from '../../workflows/definitions.ts';
 import { problemWorkflow } from '../../workflows/problem.ts';
 
 // Every fault the scripted endpoint can inject, through the real SDK of each provider, a real
 // llm worker (provider + 429 cooldown + schema mode, as workers/runtime.ts composes them) and the
 // problem workflow on a dev server: the retry it should get, or the reason the manifest shows.
 
-const NOT_VISUALIZABLE = '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}';
-const VISUALIZABLE = '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
-const PLAN = '{"content": ["the line y = x"], "layout": ["centred"], "labels": ["y = x"], "constraints": ["no answer"]}';
-const CODE = '```python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("y = x")\n```';
+const NOT_VISUALIZABLE =
+  '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}';
+const VISUALIZABLE =
+  '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
+const PLAN =
+  '{"content": ["the line y = x"], "layout": ["centred"], "labels": ["y = x"], "constraints": ["no answer"]}';
+const CODE =
+  '```python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("y = x")\n```';
 // What a judge held to the schema answers: JSON only, the reasoning in its own field.
 const JUDGE = JSON.stringify({
   reasoning: 'The line and its label match the problem.',
@@ -43,9 +53,25 @@ const JUDGE = JSON.stringify({
   Scientific_Plausibility: 2,
   Expressiveness_Richness: 2,
 });
-const QUIZ = JSON.stringify({ quizzes: [{ question: 'Which line is drawn?', options: { A: 'y = x', B: 'y = 2x', C: 'y = -x', D: 'x = 1' }, correct_option: 'A' }] });
+const QUIZ = JSON.stringify({
+  quizzes: [
+    {
+      question: 'Which line is drawn?',
+      options: { A: 'y = x', B: 'y = 2x', C: 'y = -x', D: 'x = 1' },
+      correct_option: 'A',
+    },
+  ],
+});
 const PRICES = { small: { input: 1, output: 2 }, big: { input: 3, output: 5 } };
-const MODELS = { classify: 'small', plan: 'big', code: 'big', repair: 'big', judge: 'small', quiz: 'small', answer: 'small' };
+const MODELS = {
+  classify: 'small',
+  plan: 'big',
+  code: 'big',
+  repair: 'big',
+  judge: 'small',
+  quiz: 'small',
+  answer: 'small',
+};
 const MAX_ATTEMPTS = 4;
 const REQUEST_TIMEOUT_MS = 2_000;
 
@@ -62,12 +88,48 @@ interface FaultCase {
 }
 
 const FAULT_CASES: FaultCase[] = [
-  { name: 'rate-limited', faults: [{ status: 429, retryAfterSeconds: 2, times: 2 }], requests: 3, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
-  { name: 'server-error', faults: [{ status: 500 }], requests: 2, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
-  { name: 'overloaded', faults: [{ status: 503 }], requests: 2, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
-  { name: 'hang', faults: [{ kind: 'hang' }], requests: 2, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
-  { name: 'reset', faults: [{ kind: 'reset' }], requests: 2, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
-  { name: 'cut-body', faults: [{ kind: 'cut-body' }], requests: 2, verdict: 'skipped', reason: 'not visualizable: needs a missing figure' },
+  {
+    name: 'rate-limited',
+    faults: [{ status: 429, retryAfterSeconds: 2, times: 2 }],
+    requests: 3,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
+  {
+    name: 'server-error',
+    faults: [{ status: 500 }],
+    requests: 2,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
+  {
+    name: 'overloaded',
+    faults: [{ status: 503 }],
+    requests: 2,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
+  {
+    name: 'hang',
+    faults: [{ kind: 'hang' }],
+    requests: 2,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
+  {
+    name: 'reset',
+    faults: [{ kind: 'reset' }],
+    requests: 2,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
+  {
+    name: 'cut-body',
+    faults: [{ kind: 'cut-body' }],
+    requests: 2,
+    verdict: 'skipped',
+    reason: 'not visualizable: needs a missing figure',
+  },
   {
     name: 'truncated',
     faults: [{ kind: 'truncated' }],
@@ -75,13 +137,22 @@ const FAULT_CASES: FaultCase[] = [
     verdict: 'failed',
     reason: "classify: classify answer has no JSON object (the answer was cut off at the model's output limit)",
   },
-  { name: 'empty', faults: [{ kind: 'empty' }], requests: 1, verdict: 'failed', reason: 'classify: classify answer is empty (no answer candidates)' },
+  {
+    name: 'empty',
+    faults: [{ kind: 'empty' }],
+    requests: 1,
+    verdict: 'failed',
+    reason: 'classify: classify answer is empty (no answer candidates)',
+  },
   {
     name: 'safety',
     faults: [{ kind: 'safety' }],
     requests: 1,
     verdict: 'failed',
-    reason: (provider) => (provider === 'openai' ? 'classify: model refused: safety (openai)' : 'classify: model refused: safety (gemini SAFETY)'),
+    reason: (provider) =>
+      provider === 'openai'
+        ? 'classify: model refused: safety (openai)'
+        : 'classify: model refused: safety (gemini SAFETY)',
   },
   {
     name: 'refusal',
@@ -89,9 +160,17 @@ const FAULT_CASES: FaultCase[] = [
     requests: 1,
     verdict: 'failed',
     reason: (provider) =>
-      provider === 'openai' ? 'classify: model refused: I will not help with this. (openai)' : 'classify: model refused: prohibited content (gemini PROHIBITED_CONTENT)',
+      provider === 'openai'
+        ? 'classify: model refused: I will not help with this. (openai)'
+        : 'classify: model refused: prohibited content (gemini PROHIBITED_CONTENT)',
   },
-  { name: 'bad-key', faults: [{ status: 401 }], requests: 1, verdict: 'failed', reason: 'classify: invalid API key for {provider} (401)' },
+  {
+    name: 'bad-key',
+    faults: [{ status: 401 }],
+    requests: 1,
+    verdict: 'failed',
+    reason: 'classify: invalid API key for {provider} (401)',
+  },
   {
     name: 'bad-request',
     faults: [{ status: 400, message: 'Invalid value for temperature.' }],
@@ -120,7 +199,14 @@ function buildScript(): Script {
       problems[problemId(provider, fault.name)] = { classify: replies };
     }
     for (const name of ['full-path', 'build-accepted']) {
-      problems[problemId(provider, name)] = { classify: VISUALIZABLE, plan: PLAN, code: CODE, judge: JUDGE, quiz: QUIZ, answer: 'The line through the origin. Answer: A' };
+      problems[problemId(provider, name)] = {
+        classify: VISUALIZABLE,
+        plan: PLAN,
+        code: CODE,
+        judge: JUDGE,
+        quiz: QUIZ,
+        answer: 'The line through the origin. Answer: A',
+      };
     }
     problems[problemId(provider, 'build-refused')] = { classify: VISUALIZABLE, plan: { fault: { kind: 'refusal' } } };
     problems[problemId(provider, 'build-skipped')] = { classify: NOT_VISUALIZABLE };
@@ -165,8 +251,16 @@ describe('provider faults end to end through the problem workflow, for both SDKs
     const common = { connection, namespace: 'default', store };
     const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
     const providers: Record<ProviderName, ModelProvider> = {
-      openai: createOpenAiProvider({ apiKey: 'sk-test-PLANTED-SECRET', baseURL: endpoint.openAiBaseUrl, timeoutMs: REQUEST_TIMEOUT_MS }),
-      gemini: createGeminiProvider({ apiKey: 'AIzaTEST-PLANTED-SECRET', baseUrl: endpoint.geminiBaseUrl, timeoutMs: REQUEST_TIMEOUT_MS }),
+      openai: createOpenAiProvider({
+        apiKey: 'sk-test-PLANTED-SECRET',
+        baseURL: endpoint.openAiBaseUrl,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      }),
+      gemini: createGeminiProvider({
+        apiKey: 'AIzaTEST-PLANTED-SECRET',
+        baseUrl: endpoint.geminiBaseUrl,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      }),
     };
     workers = [
       await createWorkflowsWorker({ ...common, taskQueue: workflowsQueue }),
@@ -237,21 +331,25 @@ describe('provider faults end to end through the problem workflow, for both SDKs
   }
 
   describe.each(['openai', 'gemini'] as const)('%s', (provider) => {
-    it.each(FAULT_CASES)('$name -> $verdict after $requests request(s), with the reason a user reads', async (fault) => {
-      const id = problemId(provider, fault.name);
-      const record = await results.get(id)!;
-      const reason = typeof fault.reason === 'function' ? fault.reason(provider) : fault.reason.replace('{provider}', provider);
-      expect(record.verdict).toBe(fault.verdict);
-      expect(record.reasons).toEqual([reason]);
-      expect(endpoint.count({ problem: id, step: 'classify' })).toBe(fault.requests);
-      // Every answered response's tokens are in the manifest, a refused one's too.
-      const billed = billedByEndpoint(id);
-      expect(record.usage.input_tokens).toBe(billed.input_tokens);
-      expect(record.usage.output_tokens).toBe(billed.output_tokens);
-      expect(record.usage.cost_usd).toBeCloseTo(billed.cost_usd, 12);
-      if (fault.name === 'safety' || fault.name === 'refusal') expect(record.usage.input_tokens).toBeGreaterThan(0);
-      expect(JSON.stringify(record)).not.toContain('PLANTED-SECRET');
-    });
+    it.each(FAULT_CASES)(
+      '$name -> $verdict after $requests request(s), with the reason a user reads',
+      async (fault) => {
+        const id = problemId(provider, fault.name);
+        const record = await results.get(id)!;
+        const reason =
+          typeof fault.reason === 'function' ? fault.reason(provider) : fault.reason.replace('{provider}', provider);
+        expect(record.verdict).toBe(fault.verdict);
+        expect(record.reasons).toEqual([reason]);
+        expect(endpoint.count({ problem: id, step: 'classify' })).toBe(fault.requests);
+        // Every answered response's tokens are in the manifest, a refused one's too.
+        const billed = billedByEndpoint(id);
+        expect(record.usage.input_tokens).toBe(billed.input_tokens);
+        expect(record.usage.output_tokens).toBe(billed.output_tokens);
+        expect(record.usage.cost_usd).toBeCloseTo(billed.cost_usd, 12);
+        if (fault.name === 'safety' || fault.name === 'refusal') expect(record.usage.input_tokens).toBeGreaterThan(0);
+        expect(JSON.stringify(record)).not.toContain('PLANTED-SECRET');
+      },
+    );
 
     it("429 with Retry-After: 2 waits the server's delay between attempts (nextRetryDelay), not Temporal's 1 s backoff", async () => {
       const id = problemId(provider, 'rate-limited');
@@ -266,19 +364,33 @@ describe('provider faults end to end through the problem workflow, for both SDKs
       const id = problemId(provider, 'full-path');
       const record = await results.get(id)!;
       expect(record).toMatchObject({ verdict: 'accepted', r_inv: 1, render_attempts: 1, reasons: [] });
-      const structuredBySteps = Object.fromEntries(endpoint.requests.filter((entry) => entry.problem === id).map((entry) => [entry.step, entry.structured]));
-      expect(structuredBySteps).toEqual({ classify: true, plan: true, code: false, judge: true, quiz: true, answer: false });
+      const structuredBySteps = Object.fromEntries(
+        endpoint.requests.filter((entry) => entry.problem === id).map((entry) => [entry.step, entry.structured]),
+      );
+      expect(structuredBySteps).toEqual({
+        classify: true,
+        plan: true,
+        code: false,
+        judge: true,
+        quiz: true,
+        answer: false,
+      });
       const billed = billedByEndpoint(id);
       expect(record.usage.input_tokens).toBe(billed.input_tokens);
       expect(record.usage.cost_usd).toBeCloseTo(billed.cost_usd, 12);
-      const judge = JSON.parse(await store.getText(`builds/faults-${provider}/problems/${id}/imgcoder/judge-0.json`)) as { reasoning: string };
+      const judge = JSON.parse(
+        await store.getText(`builds/faults-${provider}/problems/${id}/imgcoder/judge-0.json`),
+      ) as { reasoning: string };
       expect(judge.reasoning).toBe('The line and its label match the problem.');
     });
 
     it('usage adds up from the responses to each manifest line to the build summary', async () => {
       const buildId = `faults-build-${provider}`;
       const ids = ['build-accepted', 'build-refused', 'build-skipped'].map((name) => problemId(provider, name));
-      const staged: StagedProblem[] = ids.map((id) => ({ problemKey: id, problem: { id, question: 'Plot y = x.', extra: {} } }));
+      const staged: StagedProblem[] = ids.map((id) => ({
+        problemKey: id,
+        problem: { id, question: 'Plot y = x.', extra: {} },
+      }));
       const pageKey = stagedInputPageKey(buildId, 0);
       await store.put(pageKey, staged.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
       const input: DatasetBuildInput = {
@@ -292,7 +404,11 @@ describe('provider faults end to end through the problem workflow, for both SDKs
         continueAsNewEvents: 10_000,
         settings: settingsFor(provider),
       };
-      const output = await client.workflow.execute(datasetBuildWorkflow, { workflowId: buildWorkflowId(buildId), taskQueue: workflowsQueue, args: [input] });
+      const output = await client.workflow.execute(datasetBuildWorkflow, {
+        workflowId: buildWorkflowId(buildId),
+        taskQueue: workflowsQueue,
+        args: [input],
+      });
       const manifest = (await store.getText(`builds/${buildId}/manifest.jsonl`))
         .split('\n')
         .filter((line) => line.trim() !== '')
