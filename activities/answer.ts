@@ -5,11 +5,13 @@ import { storedImagePart } from '../providers/image.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import type { ProblemRef } from './types.ts';
+import { quizAnswerKey } from '../storage/build-layout.ts';
+import { readStagedProblem, type ProblemRef } from './types.ts';
 
 export interface AnswerQuizzesInput extends ProblemRef {
   imageKey: string;
-  quizzes: Quiz[];
+  /** The generated quizzes (quizzes.json); null: the quizzes the problem brought. */
+  quizKey: string | null;
 }
 
 export interface AnswerQuizzesOutput {
@@ -29,12 +31,6 @@ interface StoredAnswer {
   chosen: OptionLetter | null;
   correct: boolean;
   usage: Usage;
-}
-
-/** The answers to an image's quizzes live in an `answers` folder beside the image. */
-export function answerKey(imageKey: string, index: number): string {
-  const folder = imageKey.includes('/') ? imageKey.slice(0, imageKey.lastIndexOf('/')) : '';
-  return `${folder}/answers/quiz-${index + 1}.json`;
 }
 
 /**
@@ -69,7 +65,7 @@ export function createAnswerQuizzes(dependencies: {
     const system = dependencies.prompts.render('answer.system');
 
     async function answerOne(quiz: Quiz, index: number): Promise<StoredAnswer> {
-      const key = answerKey(input.imageKey, index);
+      const key = quizAnswerKey(input.imageKey, index);
       const earlier = await storedAnswer(key, quiz);
       if (earlier) return earlier;
       const answer = await callModel(dependencies.model, {
@@ -97,7 +93,8 @@ export function createAnswerQuizzes(dependencies: {
       return stored;
     }
 
-    const settled = await Promise.allSettled(input.quizzes.map((quiz, index) => answerOne(quiz, index)));
+    const quizzes = await readQuizzes(store, input);
+    const settled = await Promise.allSettled(quizzes.map((quiz, index) => answerOne(quiz, index)));
     let usage = ZERO_USAGE;
     const results: QuizResult[] = [];
     for (const outcome of settled) {
@@ -135,4 +132,10 @@ function withBilledUsage(
     ...(failure.nextRetryDelay === undefined ? {} : { nextRetryDelay: failure.nextRetryDelay }),
     cause: failure,
   });
+}
+
+/** The quiz set of a problem: the generated one when there is one, else the quizzes the problem brought. */
+async function readQuizzes(store: ArtifactStore, input: AnswerQuizzesInput): Promise<Quiz[]> {
+  if (input.quizKey !== null) return (JSON.parse(await store.getText(input.quizKey)) as { quizzes: Quiz[] }).quizzes;
+  return (await readStagedProblem(store, input)).quizzes ?? [];
 }

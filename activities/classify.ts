@@ -1,13 +1,11 @@
 import { classificationAnswerSchema, parseClassification } from '../domain/parse-model-output.ts';
-import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { classificationKey } from '../storage/build-layout.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
 
-export interface ClassifyProblemInput extends ProblemRef {
-  problem: Problem;
-}
+export type ClassifyProblemInput = ProblemRef;
 
 export interface Classification {
   visualizable: boolean;
@@ -22,7 +20,7 @@ export function createClassifyProblem(dependencies: {
   store: ArtifactStore;
 }) {
   return async function classifyProblem(input: ClassifyProblemInput): Promise<StepOutcome<Classification>> {
-    const { problem } = input;
+    const problem = await readStagedProblem(dependencies.store, input);
     const hints = [
       problem.subject ? `Subject given with the problem: ${problem.subject}` : '',
       problem.image_type ? `Image type given with the problem: ${problem.image_type}` : '',
@@ -43,7 +41,7 @@ export function createClassifyProblem(dependencies: {
     const { text, usage } = answer;
     const parsed = parseAnswer('classify', answer, parseClassification);
     await dependencies.store.put(
-      `${problemPrefix(input)}/classification.json`,
+      classificationKey(input),
       JSON.stringify(
         { answer: text, parsed: parsed.ok ? parsed.value : null, reason: parsed.ok ? null : parsed.reason },
         null,

@@ -1,19 +1,17 @@
 import { parseCode } from '../domain/parse-model-output.ts';
-import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { codeVersionPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { codeVersionFiles, codeVersionFolder } from '../storage/build-layout.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
 
-export interface WriteDiagramCodeInput extends ProblemRef {
-  problem: Problem;
+export interface WriteDiagramCodeInput extends GeneratorRef {
   subject: string;
   imageType: string;
   planKey: string;
   /** 1 for the first code, then one more per repair. */
   attempt: number;
-  /** The generator writing it (its folder), and its model when it names one. */
-  generator?: string;
+  /** The generator's model when it names one; otherwise the step's configured model. */
   model?: string;
 }
 
@@ -44,8 +42,7 @@ export function createWriteDiagramCode(dependencies: Dependencies) {
   return async function writeDiagramCode(
     input: WriteDiagramCodeInput,
   ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-    const plan = await dependencies.store.getText(input.planKey);
-    const userText = dependencies.prompts.render('code.user', promptValues(input, plan));
+    const userText = dependencies.prompts.render('code.user', await promptValues(dependencies.store, input));
     return requestScript(dependencies, input, 'code', userText);
   };
 }
@@ -54,12 +51,12 @@ export function createRepairDiagramCode(dependencies: Dependencies) {
   return async function repairDiagramCode(
     input: RepairDiagramCodeInput,
   ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-    const [plan, previous] = await Promise.all([
-      dependencies.store.getText(input.planKey),
+    const [values, previous] = await Promise.all([
+      promptValues(dependencies.store, input),
       dependencies.store.getText(input.previousKey),
     ]);
     const userText = dependencies.prompts.render('repair.user', {
-      ...promptValues(input, plan),
+      ...values,
       attempt: String(input.attempt - 1),
       code: previous,
       error: input.error,
@@ -76,12 +73,12 @@ export function createRefineDiagramCode(dependencies: Dependencies) {
   return async function refineDiagramCode(
     input: RefineDiagramCodeInput,
   ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-    const [plan, previous] = await Promise.all([
-      dependencies.store.getText(input.planKey),
+    const [values, previous] = await Promise.all([
+      promptValues(dependencies.store, input),
       dependencies.store.getText(input.previousKey),
     ]);
     const userText = dependencies.prompts.render('refine.user', {
-      ...promptValues(input, plan),
+      ...values,
       code: previous,
       critique: input.critique,
     });
@@ -89,8 +86,9 @@ export function createRefineDiagramCode(dependencies: Dependencies) {
   };
 }
 
-function promptValues(input: WriteDiagramCodeInput, plan: string): Record<string, string> {
-  return { question: input.problem.question, subject: input.subject, image_type: input.imageType, plan };
+async function promptValues(store: ArtifactStore, input: WriteDiagramCodeInput): Promise<Record<string, string>> {
+  const [problem, plan] = await Promise.all([readStagedProblem(store, input), store.getText(input.planKey)]);
+  return { question: problem.question, subject: input.subject, image_type: input.imageType, plan };
 }
 
 async function requestScript(
@@ -107,12 +105,12 @@ async function requestScript(
     ...(input.model === undefined ? {} : { model: input.model }),
   });
   const { text, usage } = answer;
-  const attemptPrefix = codeVersionPrefix(input, input);
-  const answerKey = `${attemptPrefix}/${step}-answer.md`;
+  const files = codeVersionFiles(codeVersionFolder(input, input));
+  const answerKey = files.answer(step);
   await dependencies.store.put(answerKey, text, 'text/markdown');
   const parsed = parseAnswer(step, answer, parseCode);
   if (!parsed.ok) return { ok: false, reason: parsed.reason, usage, answerKey };
-  const codeKey = `${attemptPrefix}/diagram.py`;
+  const codeKey = files.script;
   await dependencies.store.put(codeKey, parsed.value, 'text/x-python');
   return { ok: true, value: { codeKey }, usage, answerKey };
 }

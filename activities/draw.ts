@@ -1,19 +1,16 @@
 import { PNG } from 'pngjs';
-import type { Problem } from '../domain/types.ts';
 import { imageMimeTypeOf, jpegSize, pngSize } from '../providers/image.ts';
 import type { GeneratedImage } from '../providers/provider.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callImageModel, type ImageAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { drawnImageKey, imageRequestKey } from '../storage/build-layout.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
 
-export interface DrawDiagramImageInput extends ProblemRef {
-  problem: Problem;
+export interface DrawDiagramImageInput extends GeneratorRef {
   /** From the classify step; named in the prompt. */
   subject: string;
   imageType: string;
-  /** The pixel generator's name: its artifacts live under `<problem>/<generator>/`. */
-  generator: string;
   /** The image model, e.g. `gpt-image-1` or `gemini-2.5-flash-image`. */
   model: string;
 }
@@ -42,16 +39,16 @@ export function createDrawDiagramImage(dependencies: {
   store: ArtifactStore;
 }) {
   return async function drawDiagramImage(input: DrawDiagramImageInput): Promise<StepOutcome<{ imageKey: string }>> {
+    const problem = await readStagedProblem(dependencies.store, input);
     const prompt = dependencies.prompts.render('image.user', {
-      question: input.problem.question,
+      question: problem.question,
       subject: input.subject,
       image_type: input.imageType,
     });
     const answer = await callImageModel(dependencies.model, { problemId: input.problemId, model: input.model, prompt });
     const checked = answer.image ? checkImage(answer.image) : { ok: false as const, reason: noImageReason(answer) };
-    const directory = `${problemPrefix(input)}/${input.generator}`;
     await dependencies.store.put(
-      `${directory}/image-request.json`,
+      imageRequestKey(input),
       JSON.stringify(
         {
           model: input.model,
@@ -73,7 +70,7 @@ export function createDrawDiagramImage(dependencies: {
       'application/json',
     );
     if (!checked.ok) return { ok: false, reason: checked.reason, usage: answer.usage };
-    const imageKey = `${directory}/image.${EXTENSIONS[checked.value.mimeType]}`;
+    const imageKey = drawnImageKey(input, EXTENSIONS[checked.value.mimeType]);
     await dependencies.store.put(imageKey, checked.value.data, checked.value.mimeType);
     return { ok: true, value: { imageKey }, usage: answer.usage };
   };

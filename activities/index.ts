@@ -10,7 +10,8 @@ import type { ModelCallSettings } from './model-call.ts';
 import { createPlanDiagram } from './plan.ts';
 import { loadPrompts, type Prompts } from './prompts.ts';
 import { createGenerateQuizzes } from './quiz.ts';
-import { createRecordActivities } from './records.ts';
+import { createFinalizeBuild } from './finalize.ts';
+import { createRecordActivities } from './record.ts';
 import { createRenderDiagram } from './render.ts';
 
 /** Every model call: registered on the `llm` task queue. */
@@ -46,7 +47,7 @@ export function createRenderActivities(dependencies: { renderer: Renderer; store
 
 /** Light storage work next to the workflows: registered on the `workflows` task queue. */
 export function createStorageActivities(dependencies: { store: ArtifactStore }) {
-  return createRecordActivities(dependencies);
+  return { ...createRecordActivities(dependencies), finalizeBuild: createFinalizeBuild(dependencies) };
 }
 
 export type LlmActivities = ReturnType<typeof createLlmActivities>;

@@ -1,20 +1,18 @@
 import { judgementAnswerSchema, parseJudgement } from '../domain/parse-model-output.ts';
-import type { GeneratorResult, JudgeScores, Problem } from '../domain/types.ts';
+import type { JudgeReasoning } from '../domain/problem-result.ts';
+import type { JudgeScores } from '../domain/types.ts';
 import { storedImagePart } from '../providers/image.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { generatorPrefix, problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { judgeKey as judgeKeyOf } from '../storage/build-layout.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
 
-export interface JudgeImageInput extends ProblemRef {
-  problem: Problem;
+export interface JudgeImageInput extends GeneratorRef {
   imageKey: string;
-  /** The generator that made the image, and its refinement round (0: the first image). */
-  generator?: string;
-  round?: number;
+  /** The refinement round of the image (0: the first image). */
+  round: number;
 }
-
-export type JudgeReasoning = NonNullable<GeneratorResult['judge_reasoning']>;
 
 export interface JudgeImageOutput {
   scores: JudgeScores;
@@ -32,23 +30,23 @@ function capped(text: string): string {
 
 export function createJudgeImage(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
   return async function judgeImage(input: JudgeImageInput): Promise<StepOutcome<JudgeImageOutput>> {
-    const image = await dependencies.store.get(input.imageKey);
+    const [problem, image] = await Promise.all([
+      readStagedProblem(dependencies.store, input),
+      dependencies.store.get(input.imageKey),
+    ]);
     const answer = await callModel(dependencies.model, {
       step: 'judge',
       problemId: input.problemId,
       system: dependencies.prompts.render('judge.system'),
       parts: [
-        { type: 'text', text: dependencies.prompts.render('judge.user', { question: input.problem.question }) },
+        { type: 'text', text: dependencies.prompts.render('judge.user', { question: problem.question }) },
         storedImagePart(image),
       ],
       responseSchema: { name: 'judgement', schema: judgementAnswerSchema },
     });
     const { text, usage } = answer;
     const parsed = parseAnswer('judge', answer, parseJudgement);
-    const judgeKey =
-      input.generator === undefined
-        ? `${problemPrefix(input)}/judge.json`
-        : `${generatorPrefix({ ...input, generator: input.generator })}/judge-${input.round ?? 0}.json`;
+    const judgeKey = judgeKeyOf(input, input.round);
     await dependencies.store.put(
       judgeKey,
       JSON.stringify(

@@ -1,18 +1,18 @@
 import { parsePlan, planAnswerSchema } from '../domain/parse-model-output.ts';
-import type { Problem } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { planKey as planKeyOf } from '../storage/build-layout.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
 
 export interface PlanDiagramInput extends ProblemRef {
-  problem: Problem;
   subject: string;
   imageType: string;
 }
 
 export function createPlanDiagram(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
   return async function planDiagram(input: PlanDiagramInput): Promise<StepOutcome<{ planKey: string }>> {
+    const problem = await readStagedProblem(dependencies.store, input);
     const answer = await callModel(dependencies.model, {
       step: 'plan',
       problemId: input.problemId,
@@ -21,7 +21,7 @@ export function createPlanDiagram(dependencies: { model: ModelCallSettings; prom
         {
           type: 'text',
           text: dependencies.prompts.render('plan.user', {
-            question: input.problem.question,
+            question: problem.question,
             subject: input.subject,
             image_type: input.imageType,
           }),
@@ -32,7 +32,7 @@ export function createPlanDiagram(dependencies: { model: ModelCallSettings; prom
     const { usage } = answer;
     const parsed = parseAnswer('plan', answer, parsePlan);
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
-    const planKey = `${problemPrefix(input)}/plan.json`;
+    const planKey = planKeyOf(input);
     await dependencies.store.put(planKey, JSON.stringify(parsed.value, null, 2), 'application/json');
     return { ok: true, value: { planKey }, usage };
   };

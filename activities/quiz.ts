@@ -1,14 +1,13 @@
 import { parseQuizzes, quizAnswerSchema, type DroppedQuiz } from '../domain/parse-model-output.ts';
 import { screenQuizzes } from '../domain/quiz-screening.ts';
-import type { Problem, Quiz } from '../domain/types.ts';
+import type { Quiz } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
 import type { Prompts } from './prompts.ts';
-import { problemPrefix, type ProblemRef, type StepOutcome } from './types.ts';
+import { quizzesKey } from '../storage/build-layout.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
 
-export interface GenerateQuizzesInput extends ProblemRef {
-  problem: Problem;
-}
+export type GenerateQuizzesInput = ProblemRef;
 
 export interface GenerateQuizzesOutput {
   /** The quizzes fit for use: well-formed, distinct, not about the answer. */
@@ -28,17 +27,18 @@ export function createGenerateQuizzes(dependencies: {
   store: ArtifactStore;
 }) {
   return async function generateQuizzes(input: GenerateQuizzesInput): Promise<StepOutcome<GenerateQuizzesOutput>> {
+    const problem = await readStagedProblem(dependencies.store, input);
     const answer = await callModel(dependencies.model, {
       step: 'quiz',
       problemId: input.problemId,
       system: dependencies.prompts.render('quiz.system'),
-      parts: [{ type: 'text', text: dependencies.prompts.render('quiz.user', { question: input.problem.question }) }],
+      parts: [{ type: 'text', text: dependencies.prompts.render('quiz.user', { question: problem.question }) }],
       responseSchema: { name: 'quizzes', schema: quizAnswerSchema },
     });
     const { usage } = answer;
     const parsed = parseAnswer('quiz', answer, parseQuizzes);
     if (!parsed.ok) return { ok: false, reason: parsed.reason, usage };
-    const screened = screenQuizzes(parsed.value.quizzes, input.problem);
+    const screened = screenQuizzes(parsed.value.quizzes, problem);
     // Positions in the screening are among the well-formed quizzes; name them by the model's numbering.
     const malformed = new Set(parsed.value.dropped.map((dropped) => dropped.index));
     const wellFormedIndexes = [...Array(parsed.value.quizzes.length + malformed.size).keys()].filter(
@@ -48,7 +48,7 @@ export function createGenerateQuizzes(dependencies: {
       ...parsed.value.dropped,
       ...screened.dropped.map((drop) => ({ index: wellFormedIndexes[drop.index]!, reason: drop.reason })),
     ].sort((left, right) => left.index - right.index);
-    const quizKey = `${problemPrefix(input)}/quizzes.json`;
+    const quizKey = quizzesKey(input);
     await dependencies.store.put(
       quizKey,
       JSON.stringify({ generated: true, quizzes: screened.kept, dropped, answer: answer.text }, null, 2),

@@ -2,13 +2,13 @@ import { describeFindings, describeFlaws } from '../render/introspection.ts';
 import type { RenderErrorKind, RenderIntrospection, Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
-import { codeVersionPrefix, type ProblemRef } from './types.ts';
+import { codeVersionFiles, codeVersionFolder } from '../storage/build-layout.ts';
+import type { GeneratorRef } from './types.ts';
 
-export interface RenderDiagramInput extends ProblemRef {
+export interface RenderDiagramInput extends GeneratorRef {
   codeKey: string;
   attempt: number;
-  /** The generator whose code this is, and the refinement round (0 or absent: not a refinement). */
-  generator?: string;
+  /** The refinement round (0 or absent: not a refinement). */
   round?: number;
   dpi: number;
   timeoutSeconds: number;
@@ -34,15 +34,14 @@ export type RenderDiagramOutput = (
 export function createRenderDiagram(dependencies: { renderer: Renderer; store: ArtifactStore }) {
   return async function renderDiagram(input: RenderDiagramInput): Promise<RenderDiagramOutput> {
     const code = await dependencies.store.getText(input.codeKey);
-    const attemptPrefix = codeVersionPrefix(input, input);
+    const files = codeVersionFiles(codeVersionFolder(input, input));
     const result = await withHeartbeats(
       dependencies.renderer.render({
         code,
-        jobId:
-          `${input.problemKey}-${input.generator ?? ''}-${input.round ? `r${input.round}` : input.attempt}`.replace(
-            /[^A-Za-z0-9._-]/g,
-            '_',
-          ),
+        jobId: `${input.problemKey}-${input.generator}-${input.round ? `r${input.round}` : input.attempt}`.replace(
+          /[^A-Za-z0-9._-]/g,
+          '_',
+        ),
         dpi: input.dpi,
         timeoutMs: input.timeoutSeconds * 1000,
         signal: currentCancellationSignal(),
@@ -50,10 +49,10 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
     );
     const { output, durationMs } = result;
     const findings = describeFindings(result.introspection);
-    const introspectionKey = await storeIntrospection(dependencies.store, attemptPrefix, result.introspection);
+    const introspectionKey = await storeIntrospection(dependencies.store, files.introspection, result.introspection);
     if (!result.ok) {
       await dependencies.store.put(
-        `${attemptPrefix}/render.json`,
+        files.renderLog,
         JSON.stringify(
           { ok: false, kind: result.kind, message: result.message, findings, output, durationMs },
           null,
@@ -63,12 +62,12 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
       );
       return { ok: false, kind: result.kind, message: result.message, introspectionKey, findings };
     }
-    const figureKeys = result.images.map((_, index) => `${attemptPrefix}/figure-${index + 1}.png`);
+    const figureKeys = result.images.map((_, index) => files.figure(index));
     await Promise.all(
       result.images.map((image, index) => dependencies.store.put(figureKeys[index]!, image, 'image/png')),
     );
     await dependencies.store.put(
-      `${attemptPrefix}/render.json`,
+      files.renderLog,
       JSON.stringify(
         { ok: true, figures: figureKeys, width: result.width, height: result.height, findings, output, durationMs },
         null,
@@ -93,11 +92,10 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
 /** Every text, box and overlap the harness measured, next to the figures, for the report to show. */
 async function storeIntrospection(
   store: ArtifactStore,
-  attemptPrefix: string,
+  key: string,
   introspection: RenderIntrospection | undefined,
 ): Promise<string | null> {
   if (introspection === undefined) return null;
-  const key = `${attemptPrefix}/introspection.json`;
   await store.put(key, JSON.stringify(introspection, null, 2), 'application/json');
   return key;
 }

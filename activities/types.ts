@@ -1,4 +1,6 @@
-import type { Usage } from '../domain/types.ts';
+import type { Problem, Usage } from '../domain/types.ts';
+import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { stagedProblemKey, type GeneratorLocation, type ProblemLocation } from '../storage/build-layout.ts';
 
 /**
  * What a model step returns: a value, or a reason the model's answer could not be used.
@@ -6,41 +8,19 @@ import type { Usage } from '../domain/types.ts';
  */
 export type StepOutcome<T> = ({ ok: true; value: T } | { ok: false; reason: string }) & { usage: Usage };
 
-/** Names one problem's place in the artifact store. */
-export interface ProblemRef {
-  buildId: string;
-  problemKey: string;
-  /** The original id, sent as the `x-scigen-problem` header. */
+/**
+ * Names one problem of a build: its place in the artifact store and its original id (sent as the
+ * `x-scigen-problem` header). Activities read the problem itself from its staged record, so a
+ * workflow's history holds the user's data once, in the problem workflow's input.
+ */
+export interface ProblemRef extends ProblemLocation {
   problemId: string | number;
 }
 
-export function problemPrefix(reference: Pick<ProblemRef, 'buildId' | 'problemKey'>): string {
-  return `builds/${reference.buildId}/problems/${reference.problemKey}`;
-}
-
 /** Names one generator's work on one problem. */
-export interface GeneratorRef extends ProblemRef {
-  /** The generator's name (config `generators[].name`); its artifacts live in a folder of that name. */
-  generator: string;
-}
+export interface GeneratorRef extends ProblemRef, GeneratorLocation {}
 
-/** Where a generator's artifacts for a problem live: `builds/<build>/problems/<key>/<generator>`. */
-export function generatorPrefix(reference: Pick<GeneratorRef, 'buildId' | 'problemKey' | 'generator'>): string {
-  return `${problemPrefix(reference)}/${reference.generator}`;
-}
-
-/**
- * The folder of one code version: `attempt-N` for the first code and its repairs, `refine-R` for
- * refinement round R. Without a generator (results recorded before generators existed), directly
- * under the problem.
- */
-export function codeVersionPrefix(
-  reference: Pick<ProblemRef, 'buildId' | 'problemKey'> & { generator?: string },
-  version: { attempt: number; round?: number },
-): string {
-  const base =
-    reference.generator === undefined
-      ? problemPrefix(reference)
-      : generatorPrefix({ ...reference, generator: reference.generator });
-  return version.round ? `${base}/refine-${version.round}` : `${base}/attempt-${version.attempt}`;
+/** The problem as the problem workflow staged it (activities/record.ts stageProblem). */
+export async function readStagedProblem(store: ArtifactStore, problem: ProblemLocation): Promise<Problem> {
+  return JSON.parse(await store.getText(stagedProblemKey(problem))) as Problem;
 }

@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { buildPrefix, type StagedProblem } from '../activities/records.ts';
+import type { StagedProblem } from '../domain/types.ts';
+import { referenceImageKey } from '../storage/build-layout.ts';
 import type { InputError, ParsedProblems } from '../domain/input.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createS3Store } from '../storage/s3-store.ts';
@@ -87,9 +88,6 @@ export async function checkReferenceImages(parsed: ParsedProblems, inputPath: st
   kept.errors.sort((a, b) => a.index - b.index);
   return kept;
 }
-
-export const referenceImageKey = (buildId: string, problemKey: string, extension: string) =>
-  `${buildPrefix(buildId)}/references/${problemKey}${extension}`;
 
 /**
  * Copies each problem's reference image into the store, at

@@ -4,7 +4,8 @@
  * summarized without holding its manifest. Means keep full precision; the report rounds.
  */
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
-import type { GeneratorResult, GeneratorSpec, JudgeScores, ManifestRecord, Paradigm, Usage, Verdict } from './types.ts';
+import type { GeneratorSpec, JudgeScores, Paradigm, Usage, Verdict } from './types.ts';
+import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from './manifest.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
@@ -143,7 +144,7 @@ function createRowTotals(): RowTotals {
   return { ...createTotals(), psnrSum: 0, ssimSum: 0, referenced: 0 };
 }
 
-function addToRow(totals: RowTotals, result: GeneratorResult): void {
+function addToRow(totals: RowTotals, result: ManifestResult): void {
   addToTotals(totals, { verdict: result.verdict, r_inv: result.r_inv, judge: result.judge });
   if (result.reference) {
     totals.psnrSum += result.reference.psnr;
@@ -181,45 +182,12 @@ function rowIn(groups: Map<string, RowTotals>, name: string | null): RowTotals {
   return totals;
 }
 
-/** Builds from before generators existed had one code generator of this name. */
-export const FORMER_GENERATOR: GeneratorSpec = { name: 'imgcoder', paradigm: 'code', model: '' };
-
-/**
- * A manifest line's top-level fields as one generator's result: for lines without `results` (an
- * invalid input line, or a record from before generators existed).
- */
-export function resultFromTopLevel(
-  record: ManifestRecord,
-  generator: GeneratorSpec,
-  usage: Usage = record.usage,
-): GeneratorResult {
-  return {
-    generator: generator.name,
-    paradigm: generator.paradigm,
-    model: generator.model,
-    verdict: record.verdict,
-    reasons: record.reasons,
-    notes: [],
-    image: record.image,
-    code: record.code,
-    judge: record.judge,
-    judge_reasoning: null,
-    judge_uri: null,
-    r_inv: record.r_inv,
-    quiz_results: null,
-    render_attempts: record.render_attempts,
-    versions: [],
-    reference: null,
-    usage,
-  };
-}
-
 /**
  * The results a manifest line contributes to the leaderboard. A line without `results` is the
  * same outcome for every generator of the build: no generator got the problem (invalid input), or
  * the only one made what the top level says. Its usage is counted once, for a sole generator.
  */
-export function resultsOf(record: ManifestRecord, generators: readonly GeneratorSpec[]): GeneratorResult[] {
+export function resultsOf(record: ManifestRecord, generators: readonly GeneratorSpec[]): ManifestResult[] {
   if (record.results && record.results.length > 0) return record.results;
   return generators.map((generator) =>
     resultFromTopLevel(record, generator, generators.length === 1 ? record.usage : ZERO_USAGE),
@@ -233,7 +201,7 @@ export function resultsOf(record: ManifestRecord, generators: readonly Generator
 export function createSummaryAccumulator(options: { generators?: readonly GeneratorSpec[] } = {}): SummaryAccumulator {
   const knownGenerators = options.generators && options.generators.length > 0 ? options.generators : [FORMER_GENERATOR];
   const leaderboard = new Map<string, GeneratorTotals>();
-  const generatorTotals = (result: Pick<GeneratorResult, 'generator' | 'paradigm' | 'model'>): GeneratorTotals => {
+  const generatorTotals = (result: Pick<ManifestResult, 'generator' | 'paradigm' | 'model'>): GeneratorTotals => {
     let totals = leaderboard.get(result.generator);
     if (totals === undefined) {
       totals = {

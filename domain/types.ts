@@ -56,6 +56,20 @@ export const JUDGE_DIMENSIONS = [
 export type JudgeDimension = (typeof JUDGE_DIMENSIONS)[number];
 export type JudgeScores = Record<JudgeDimension, number>;
 
+/** The judge's dimensions as the paper names them, the same in the UI, the report and the leaderboard (CONTRACT.md). */
+export const JUDGE_LABELS: Record<JudgeDimension, { short: string; long: string }> = {
+  correctness_fidelity: { short: 'C&F', long: 'Correctness & Fidelity' },
+  layout_precision: { short: 'L&P', long: 'Layout & Precision' },
+  readability_occlusion: { short: 'R&O', long: 'Readability & Occlusion' },
+  scientific_plausibility: { short: 'SP', long: 'Scientific Plausibility' },
+  expressiveness_richness: { short: 'E&R', long: 'Expressiveness & Richness' },
+};
+
+/** "C&F 2, L&P 1, R&O 2, SP 2, E&R 2". */
+export function describeScores(scores: JudgeScores): string {
+  return JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${scores[dimension]}`).join(', ');
+}
+
 export interface Usage {
   input_tokens: number;
   output_tokens: number;
@@ -90,76 +104,6 @@ export interface QuizResult {
   chosen: OptionLetter | null;
 }
 
-/** One image version of a generator: round 0 is the first image, round N the Nth refinement. */
-export interface ImageVersion {
-  round: number;
-  image: string;
-  code: string | null;
-  judge: JudgeScores | null;
-  /** What the refinement was asked to fix (round >= 1). */
-  critique: string | null;
-}
-
-/**
- * What one generator made of one problem. A build runs one or more generators on the same
- * problems (after one shared classify and, for code generators, one shared plan), so they are
- * compared on equal terms; the manifest line's top-level fields repeat the first generator's result.
- */
-export interface GeneratorResult {
-  generator: string;
-  paradigm: Paradigm;
-  /** The model that wrote the code or drew the image. */
-  model: string;
-  verdict: Verdict;
-  reasons: string[];
-  /** What happened beside the verdict: a refinement round that failed, a comparison that could not be made. */
-  notes: string[];
-  /** URI of the image the verdict is about (the best-judged version, a later one on a tie), or null. */
-  image: string | null;
-  code: string | null;
-  judge: JudgeScores | null;
-  /** The judge's words: `overall` and one entry per dimension it explained. URI of judge.json in `judge_uri`. */
-  judge_reasoning: { overall: string; dimensions: Partial<Record<JudgeDimension, string>> } | null;
-  judge_uri: string | null;
-  r_inv: number | null;
-  quiz_results: QuizResult[] | null;
-  render_attempts: number;
-  /** Every image version, oldest first; more than one when a refinement round ran. */
-  versions: ImageVersion[];
-  /** PSNR (dB) and SSIM against the problem's reference image, when it has one and an image was made. */
-  reference: { psnr: number; ssim: number } | null;
-  usage: Usage;
-}
-
-/** One manifest.jsonl line: the fields CONTRACT.md fixes, then scigen's additions. */
-export interface ManifestRecord {
-  id: string | number;
-  verdict: Verdict;
-  reasons: string[];
-  subject: string | null;
-  image_type: string | null;
-  image: string | null;
-  code: string | null;
-  plan: string | null;
-  judge: JudgeScores | null;
-  r_inv: number | null;
-  render_attempts: number;
-  usage: Usage;
-  extra: Record<string, unknown>;
-  /** Additions (absent from records written before they existed, and from `invalid` lines): */
-  /** Name of the generator whose result the top-level fields carry (the build's first). */
-  generator?: string;
-  /** URI of the quizzes used (given with the problem or generated), shared by all generators. */
-  quizzes?: string | null;
-  /** The problem's question and given answer, for reports and exports. */
-  question?: string;
-  answer?: string | null;
-  /** URI of the staged reference image, when the problem has one. */
-  reference_image?: string | null;
-  /** One entry per generator of the build, the first one first. */
-  results?: GeneratorResult[];
-}
-
 /** The filter policy (CONTRACT.md defaults). */
 export interface FilterPolicy {
   /** Every judge dimension must reach this. @default 1 */
@@ -168,4 +112,10 @@ export interface FilterPolicy {
   minCorrectnessFidelity: number;
   /** The share of quizzes answered correctly from the image alone must reach this. @default 0.75 */
   minRInv: number;
+}
+
+/** One line of a build's staged input: the problem and its filesystem- and id-safe key. */
+export interface StagedProblem {
+  problemKey: string;
+  problem: Problem;
 }

@@ -1,12 +1,11 @@
 import pLimit from 'p-limit';
-import { buildPrefix } from '../activities/records.ts';
+import { inputDescriptionKey, manifestKey } from '../storage/build-layout.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { createImagefolderWriter } from './imagefolder-writer.ts';
 import type { ExportWriter } from './item-record.ts';
 import {
   emptyCounts,
   keyOfUri,
-  manifestKey,
   selectItems,
   type ExportItem,
   type SelectionCounts,
@@ -70,7 +69,7 @@ async function createWriter(options: ExportBuildOptions): Promise<ExportWriter> 
 
 async function assertManifestExists(store: ArtifactStore, buildId: string): Promise<void> {
   if (await store.exists(manifestKey(buildId))) return;
-  const started = await store.exists(`${buildPrefix(buildId)}/input.json`);
+  const started = await store.exists(inputDescriptionKey(buildId));
   throw new ExportError(
     started
       ? `build ${buildId} has no manifest yet (${store.uri(manifestKey(buildId))}): it is still running or did not finish; see scigen status ${buildId}`

@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { buildPrefix, type StagedProblem } from '../activities/records.ts';
+import { manifestKey, stagedPagesPrefix } from '../storage/build-layout.ts';
 import { problemKey } from '../domain/input.ts';
-import { FORMER_GENERATOR, resultFromTopLevel } from '../domain/summary.ts';
-import type { GeneratorResult, JudgeScores, ManifestRecord, Paradigm, Verdict } from '../domain/types.ts';
+import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from '../domain/manifest.ts';
+import type { JudgeScores, Paradigm, StagedProblem, Verdict } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 
 /** One exported example: one generator's result for one problem. */
@@ -50,16 +50,13 @@ export interface SelectionCounts {
 }
 
 /** Records written before generator results existed carry one ImgCoder result in their top-level fields. */
-export const LEGACY_GENERATOR = FORMER_GENERATOR.name;
 
-function resultsOf(record: ManifestRecord): GeneratorResult[] {
+function resultsOf(record: ManifestRecord): ManifestResult[] {
   if (record.results !== undefined) return record.results;
   // An invalid input line never reached a generator.
   if (record.verdict === 'invalid') return [];
   return [resultFromTopLevel(record, { ...FORMER_GENERATOR, name: record.generator ?? FORMER_GENERATOR.name })];
 }
-
-export const manifestKey = (buildId: string) => `${buildPrefix(buildId)}/manifest.jsonl`;
 
 /** The manifest's records one at a time, read as a stream: a build of any size fits. */
 export async function* readManifest(store: ArtifactStore, buildId: string): AsyncIterable<ManifestRecord> {
@@ -100,7 +97,7 @@ function createStagedQuestionLookup(store: ArtifactStore, buildId: string) {
   }
 
   return async function stagedProblem(id: string | number): Promise<StagedProblem | null> {
-    pageKeys ??= await store.list(`${buildPrefix(buildId)}/input/page-`);
+    pageKeys ??= await store.list(stagedPagesPrefix(buildId));
     const key = problemKey(id);
     if (page.has(key)) return page.get(key)!;
     // Forward first (the usual case), then once around from the start.

@@ -2,11 +2,9 @@
  * The report's view of a manifest: one entry per (problem, generator). The leaderboard is
  * summary.json's own (domain/summary.ts), computed again from the manifest as it streams by.
  */
-import { resultFromTopLevel, type LeaderboardRow } from '../domain/summary.ts';
-import type { GeneratorResult, ManifestRecord, Paradigm } from '../domain/types.ts';
-
-/** The generator of manifest lines written before builds ran several generators: ImgCoder's code path. */
-export const LEGACY_GENERATOR = { generator: 'imgcoder', paradigm: 'code' as Paradigm, model: '' };
+import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from '../domain/manifest.ts';
+import type { LeaderboardRow } from '../domain/summary.ts';
+import type { Paradigm } from '../domain/types.ts';
 
 /** A generator as the build's summary names it, used for lines that carry no per-generator results. */
 export interface KnownGenerator {
@@ -18,7 +16,7 @@ export interface KnownGenerator {
 /** One card of the report: a problem and what one generator made of it. */
 export interface ReportEntry {
   record: ManifestRecord;
-  result: GeneratorResult;
+  result: ManifestResult;
 }
 
 export function entriesOf(record: ManifestRecord, knownGenerators: readonly KnownGenerator[]): ReportEntry[] {
@@ -31,8 +29,8 @@ export function entriesOf(record: ManifestRecord, knownGenerators: readonly Know
       ? knownGenerators
       : [
           record.generator === undefined
-            ? LEGACY_GENERATOR
-            : (named ?? { ...LEGACY_GENERATOR, generator: record.generator }),
+            ? { ...FORMER_GENERATOR, generator: FORMER_GENERATOR.name }
+            : (named ?? { ...FORMER_GENERATOR, generator: record.generator }),
         ];
   return generators.map((generator) => ({
     record,

@@ -6,13 +6,13 @@
 import type { BuildSummary, GeneratorSummary, LeaderboardRow } from '../domain/summary.ts';
 import {
   JUDGE_DIMENSIONS,
-  type GeneratorResult,
-  type ImageVersion,
+  JUDGE_LABELS,
   type JudgeScores,
   type Paradigm,
   type QuizResult,
   type Verdict,
 } from '../domain/types.ts';
+import type { ManifestImageVersion, ManifestResult } from '../domain/manifest.ts';
 import { acceptanceRate } from './aggregate.ts';
 import { renderBarChart, type ChartSeries } from './bar-chart.ts';
 import { escapeHtml, jsonForScript } from './escape.ts';
@@ -35,11 +35,11 @@ export interface ReportCard {
   plan: string | null;
   judge_file: string | null;
   judge: JudgeScores | null;
-  judge_reasoning: GeneratorResult['judge_reasoning'];
+  judge_reasoning: ManifestResult['judge_reasoning'];
   r_inv: number | null;
   reasons: string[];
   quiz_results: QuizResult[] | null;
-  versions: (Omit<ImageVersion, 'image' | 'code'> & { image: string | null; code: string | null })[];
+  versions: (Omit<ManifestImageVersion, 'image' | 'code'> & { image: string | null; code: string | null })[];
   reference: { psnr: number; ssim: number } | null;
   render_attempts: number;
   /** What could not be copied into the report, in words. */
@@ -68,14 +68,6 @@ export interface ReportPageInput {
   problems: number;
   generatedAt: string;
 }
-
-const DIMENSION_LABELS: Record<(typeof JUDGE_DIMENSIONS)[number], { short: string; long: string }> = {
-  correctness_fidelity: { short: 'C&F', long: 'Correctness & Fidelity' },
-  layout_precision: { short: 'L&P', long: 'Layout & Precision' },
-  readability_occlusion: { short: 'R&O', long: 'Readability & Occlusion' },
-  scientific_plausibility: { short: 'S&P', long: 'Scientific Plausibility' },
-  expressiveness_richness: { short: 'E&R', long: 'Expressiveness & Richness' },
-};
 
 /** Group names as people sort them: "Type 3" before "Type 22". */
 export function compareNames(left: string, right: string): number {
@@ -132,8 +124,8 @@ function columnsFor(rows: LeaderboardRow[]): Column[] {
       best: true,
     },
     ...JUDGE_DIMENSIONS.map((dimension): Column => ({
-      header: DIMENSION_LABELS[dimension].short,
-      title: `${DIMENSION_LABELS[dimension].long}, mean of 0–2`,
+      header: JUDGE_LABELS[dimension].short,
+      title: `${JUDGE_LABELS[dimension].long}, mean of 0–2`,
       value: (row) => row.judge_means?.[dimension] ?? null,
       format: (value) => formatNumber(value, 2),
       best: true,
@@ -314,7 +306,7 @@ export function renderReportPage(input: ReportPageInput): string {
   const sections =
     leaderboard.length === 0
       ? '<section><h2>Leaderboard</h2><p class="muted">The manifest has no lines.</p></section>'
-      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: share of quizzes about the given setup answered correctly from the image alone. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${DIMENSION_LABELS[dimension].short} ${DIMENSION_LABELS[dimension].long}`).join(', ')}. Best of each column in bold.</p>${renderLeaderboard(leaderboard)}</section>
+      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: share of quizzes about the given setup answered correctly from the image alone. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${JUDGE_LABELS[dimension].long}`).join(', ')}. Best of each column in bold.</p>${renderLeaderboard(leaderboard)}</section>
 <section><h2>By subject</h2>${renderGroupCharts(leaderboard, 'by_subject', 'subject')}${renderGroupTable(leaderboard, 'by_subject', 'subject')}</section>
 <section><h2>By image type</h2>${renderGroupCharts(leaderboard, 'by_image_type', 'image type')}${renderGroupTable(leaderboard, 'by_image_type', 'image type')}</section>`;
   return `<!doctype html>

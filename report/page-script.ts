@@ -4,19 +4,15 @@
  * (`data/cards-NNNNNN.js`, script tags because fetch() is refused on file://), and builds every
  * card with DOM calls and textContent, so manifest text is never parsed as HTML.
  */
+import { JUDGE_DIMENSIONS, JUDGE_LABELS } from '../domain/types.ts';
+
 export const PAGE_SCRIPT = String.raw`
 (function () {
   'use strict';
   var index = JSON.parse(document.getElementById('scigen-index').textContent);
   var PAGE_SIZE = 24;
   var FIELDS = 4;
-  var DIMENSIONS = [
-    ['correctness_fidelity', 'C&F', 'Correctness & Fidelity'],
-    ['layout_precision', 'L&P', 'Layout & Precision'],
-    ['readability_occlusion', 'R&O', 'Readability & Occlusion'],
-    ['scientific_plausibility', 'S&P', 'Scientific Plausibility'],
-    ['expressiveness_richness', 'E&R', 'Expressiveness & Richness']
-  ];
+  var DIMENSIONS = ${JSON.stringify(JUDGE_DIMENSIONS.map((dimension) => [dimension, JUDGE_LABELS[dimension].short, JUDGE_LABELS[dimension].long]))};
   var state = { verdict: -1, subject: -1, imageType: -1, generator: -1, page: 0 };
   var chunks = {};
   var loading = {};

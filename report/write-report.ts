@@ -10,9 +10,10 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { buildPrefix } from '../activities/records.ts';
+import { buildPrefix, manifestKey, summaryKey } from '../storage/build-layout.ts';
 import { createSummaryAccumulator, UNKNOWN_GROUP, type BuildSummary } from '../domain/summary.ts';
-import { VERDICTS, type ManifestRecord } from '../domain/types.ts';
+import type { ManifestRecord } from '../domain/manifest.ts';
+import { VERDICTS } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
 import {
@@ -76,7 +77,7 @@ class NameTable {
 
 async function readSummary(store: ArtifactStore, buildId: string): Promise<BuildSummary | null> {
   try {
-    return JSON.parse(await store.getText(`${buildPrefix(buildId)}/summary.json`)) as BuildSummary;
+    return JSON.parse(await store.getText(summaryKey(buildId))) as BuildSummary;
   } catch (error) {
     if (error instanceof ArtifactNotFoundError || error instanceof SyntaxError) return null;
     throw error;
@@ -152,8 +153,8 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
   const { store, buildId, outputDirectory } = input;
   const chunkSize = input.chunkSize ?? 100;
   const limit = pLimit(input.copyConcurrency ?? 16);
-  const manifestKey = `${buildPrefix(buildId)}/manifest.jsonl`;
-  if (!(await store.exists(manifestKey))) throw new ManifestNotFoundError(buildId, store.uri(manifestKey));
+  const manifest = manifestKey(buildId);
+  if (!(await store.exists(manifest))) throw new ManifestNotFoundError(buildId, store.uri(manifest));
 
   const summary = await readSummary(store, buildId);
   const knownGenerators: KnownGenerator[] = (summary?.generators ?? []).map(({ generator, paradigm, model }) => ({
@@ -237,7 +238,7 @@ export async function writeReport(input: WriteReportInput): Promise<WriteReportO
     pending = [];
   }
 
-  for await (const record of manifestRecords(store, manifestKey, warnings)) {
+  for await (const record of manifestRecords(store, manifest, warnings)) {
     problems++;
     leaderboard.add(record);
     for (const entry of entriesOf(record, knownGenerators)) {

@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -14,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StorageActivities } from '../activities/index.ts';
-import type { ProblemPageEntry } from '../activities/records.ts';
+import type { ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import {
   pauseSignal,
@@ -244,7 +245,11 @@ export async function datasetBuildWorkflow(
         next = pageIndex * input.pageSize + index + 1;
       }
       if (page.length < input.pageSize && next < input.problemCount) {
-        throw new Error(`staged input page ${pageIndex} has ${page.length} problems, expected ${input.pageSize}`);
+        // A page cut short was damaged after staging: retrying cannot mend it, so the build fails and says where.
+        throw ApplicationFailure.nonRetryable(
+          `staged input page ${input.inputPages[pageIndex]} has ${page.length} problems, expected ${input.pageSize}`,
+          'StagedInputUnreadable',
+        );
       }
     }
     await condition(() => (inFlight.size === 0 && pendingStarts === 0) || fault !== null);

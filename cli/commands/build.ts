@@ -7,13 +7,20 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { invalidRecordsKey, stagedInputPageKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
 import { taskQueues } from '../../config/load.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
-import { ZERO_USAGE, type ManifestRecord } from '../../domain/types.ts';
+import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
+import type { StagedProblem } from '../../domain/types.ts';
+import {
+  inputDescriptionKey,
+  invalidRecordsKey,
+  manifestKey,
+  stagedPageKey,
+  summaryKey,
+} from '../../storage/build-layout.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
 import { llmTaskQueue, providerForBuild, type ResolvedProvider } from '../../workers/llm-queue.ts';
@@ -110,7 +117,7 @@ export async function buildCommand(
     } else {
       const input: DatasetBuildInput = {
         buildId,
-        inputPages: Array.from({ length: pageCount }, (_, page) => stagedInputPageKey(buildId, page)),
+        inputPages: Array.from({ length: pageCount }, (_, page) => stagedPageKey(buildId, page)),
         pageSize,
         problemCount: staged.problems.length,
         invalidCount: staged.invalid.length,
@@ -155,7 +162,7 @@ export async function buildCommand(
           ]
         : []),
     ]);
-    const summary = JSON.parse(await store.getText(`${buildPrefix(buildId)}/summary.json`)) as BuildSummary;
+    const summary = JSON.parse(await store.getText(summaryKey(buildId))) as BuildSummary;
     printSummary(summary, result, output);
     await reportAfterBuild(buildId, config, output);
     if (options.json) output.json(summary);
@@ -170,10 +177,8 @@ async function explainClosedBuild(error: unknown, buildId: string, store: Artifa
   if (!(error instanceof WorkflowFailedError)) throw error;
   const resume = `run the same command again to resume it (finished problems are not redone)`;
   if (error.cause instanceof CancelledFailure) {
-    const manifestKey = `${buildPrefix(buildId)}/manifest.jsonl`;
-    const written = (await store.exists(manifestKey))
-      ? `; manifest of the finished problems: ${store.uri(manifestKey)}`
-      : '';
+    const manifest = manifestKey(buildId);
+    const written = (await store.exists(manifest)) ? `; manifest of the finished problems: ${store.uri(manifest)}` : '';
     throw infrastructureFailure(`build ${buildId} was cancelled${written}; ${resume}`);
   }
   if (error.cause instanceof TerminatedFailure)
@@ -220,21 +225,11 @@ async function validateInput(inputPath: string, skipInvalid: boolean, output: Ou
 }
 
 function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
-  return {
+  return unprocessedManifestLine({
     id: error.id ?? `line-${error.line ?? error.index + 1}`,
     verdict: 'invalid',
-    reasons: [formatInputError(inputPath, error)],
-    subject: null,
-    image_type: null,
-    image: null,
-    code: null,
-    plan: null,
-    judge: null,
-    r_inv: null,
-    render_attempts: 0,
-    usage: ZERO_USAGE,
-    extra: {},
-  };
+    reason: formatInputError(inputPath, error),
+  });
 }
 
 function defaultBuildId(inputPath: string, digest: string): string {
@@ -263,7 +258,7 @@ async function stageInput(
   staged: ValidatedInput,
   pageSize: number,
 ): Promise<StagedInputDescription> {
-  const descriptionKey = `${buildPrefix(buildId)}/input.json`;
+  const descriptionKey = inputDescriptionKey(buildId);
   try {
     const existing = JSON.parse(await store.getText(descriptionKey)) as StagedInputDescription;
     if (existing.digest !== staged.digest) {
@@ -278,7 +273,7 @@ async function stageInput(
   for (let page = 0; page < pageCount; page++) {
     const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
     await store.put(
-      stagedInputPageKey(buildId, page),
+      stagedPageKey(buildId, page),
       entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
       'application/x-ndjson',
     );

@@ -3,8 +3,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { Config } from '../../config/schema.ts';
 import { problemKey } from '../../domain/input.ts';
-import type { ManifestRecord } from '../../domain/types.ts';
+import { manifestLine, type ManifestRecord } from '../../domain/manifest.ts';
+import type { ProblemRecord } from '../../domain/problem-result.ts';
 import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
+import { isBuildArtifactKey, problemRecordKey } from '../../storage/build-layout.ts';
 import { createStore } from '../../workers/runtime.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
@@ -102,7 +104,8 @@ async function readRecord(
   key: string,
 ): Promise<ManifestRecord | null> {
   try {
-    return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
+    const record = JSON.parse(await store.getText(problemRecordKey(buildId, key))) as ProblemRecord | ManifestRecord;
+    return manifestLine(record, (artifactKey) => store.uri(artifactKey));
   } catch (error) {
     if (error instanceof ArtifactNotFoundError) return null;
     throw error;
@@ -301,7 +304,7 @@ function outcomeProblem(result: unknown): string | null {
 function artifactKeys(result: unknown): string[] {
   const keys: string[] = [];
   const visit = (value: unknown, name: string) => {
-    if (typeof value === 'string' && /Keys?$/.test(name) && value.startsWith('builds/')) keys.push(value);
+    if (typeof value === 'string' && /Keys?$/.test(name) && isBuildArtifactKey(value)) keys.push(value);
     else if (Array.isArray(value)) for (const item of value) visit(item, name);
     else if (typeof value === 'object' && value !== null)
       for (const [key, inner] of Object.entries(value)) visit(inner, key);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemKey } from '../../domain/input.ts';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';

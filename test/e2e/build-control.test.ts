@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId, PROBLEM_STAGES, progressQuery, type BuildProgress } from '../../workflows/definitions.ts';
 import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import { isPortListening } from '../../infra/dev-server.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import { createCliSandbox, readJsonLines, repositoryRoot, type CliSandbox } from '../helpers/cli.ts';

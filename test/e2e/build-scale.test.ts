@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId } from '../../workflows/definitions.ts';
 import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';

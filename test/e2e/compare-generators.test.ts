@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
-import { VERDICTS, type GeneratorResult, type ManifestRecord, type Verdict } from '../../domain/types.ts';
+import { VERDICTS, type Verdict } from '../../domain/types.ts';
+import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 import type { Script } from '../../scripted/script.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { readJsonLines, repositoryRoot } from '../helpers/cli.ts';
@@ -300,7 +301,7 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     const rows = JSON.parse(read.stdout) as Array<{ id: string; generator: string; image_bytes: number }>;
     const accepted = records.flatMap((record) =>
       record
-        .results!.filter((result: GeneratorResult) => result.verdict === 'accepted')
+        .results!.filter((result: ManifestResult) => result.verdict === 'accepted')
         .map((result) => `${record.id}__${result.generator}`),
     );
     expect(rows.map((row) => row.id).sort()).toEqual(accepted.sort());

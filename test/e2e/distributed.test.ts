@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
 import { createBucket, createMinioClient, startMinio, type MinioServer } from '../../infra/minio.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemKey } from '../../domain/input.ts';
-import type { ManifestRecord } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StagedProblem } from '../../activities/records.ts';
-import { ZERO_USAGE, type GeneratorResult, type JudgeScores, type ManifestRecord } from '../../domain/types.ts';
+import type { StagedProblem } from '../../domain/types.ts';
+import { ZERO_USAGE, type JudgeScores } from '../../domain/types.ts';
+import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 import { ExportError, exportBuild, type ExportBuildOptions } from '../../export/export-build.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
@@ -22,8 +23,8 @@ const judge: JudgeScores = {
 };
 
 function result(
-  overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'generator' | 'verdict' | 'image'>,
-): GeneratorResult {
+  overrides: Partial<ManifestResult> & Pick<ManifestResult, 'generator' | 'verdict' | 'image'>,
+): ManifestResult {
   return {
     paradigm: 'code',
     model: 'model-x',

@@ -16,6 +16,7 @@ import { withRateLimitCooldown } from '../../providers/rate-limit-cooldown.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
+import { stagedProblemKey } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
@@ -86,12 +87,16 @@ function settings(provider: ModelProvider): ModelCallSettings {
   return { provider, models: unused, temperatures: zero, prices: DEFAULT_PRICES };
 }
 
-function drawInput(problemId: string, model: string, generator: string): DrawDiagramImageInput {
+/** The draw step reads the problem from where the problem workflow stages it. */
+async function drawInput(problemId: string, model: string, generator: string): Promise<DrawDiagramImageInput> {
+  const problem = { buildId: 'pixel-test', problemKey: problemId };
+  await store.put(
+    stagedProblemKey(problem),
+    JSON.stringify({ id: problemId, question: PROMPT, answer: 'it slides', extra: {} }),
+  );
   return {
-    buildId: 'pixel-test',
-    problemKey: problemId,
+    ...problem,
     problemId,
-    problem: { id: problemId, question: PROMPT, answer: 'it slides', extra: {} },
     subject: 'Physics',
     imageType: 'Mechanics',
     generator,
@@ -148,7 +153,7 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
 
   it('drawDiagramImage stores the PNG and the request record, priced with the image output rate', async () => {
     const drawDiagramImage = createDrawDiagramImage({ model: settings(create()), prompts: loadPrompts(), store });
-    const outcome = await drawDiagramImage(drawInput('drawn', model, `${name}-pixel`));
+    const outcome = await drawDiagramImage(await drawInput('drawn', model, `${name}-pixel`));
     expect(outcome.ok).toBe(true);
     const imageKey = outcome.ok ? outcome.value.imageKey : '';
     expect(imageKey).toBe(`builds/pixel-test/problems/drawn/${name}-pixel/image.png`);
@@ -186,7 +191,7 @@ describe.each(providerCases)('$name image generation through the real SDK', ({ n
 
   it('an answer in words only is an unusable outcome with the reason, paid for, nothing stored as an image', async () => {
     const drawDiagramImage = createDrawDiagramImage({ model: settings(create()), prompts: loadPrompts(), store });
-    const outcome = await drawDiagramImage(drawInput('words-only', model, `${name}-words`));
+    const outcome = await drawDiagramImage(await drawInput('words-only', model, `${name}-words`));
     expect(outcome.ok).toBe(false);
     const reason = outcome.ok ? '' : outcome.reason;
     if (name === 'gemini') {

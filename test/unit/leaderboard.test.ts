@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSummaryAccumulator } from '../../domain/summary.ts';
-import type { GeneratorResult, GeneratorSpec, JudgeScores, ManifestRecord, Verdict } from '../../domain/types.ts';
+import type { GeneratorSpec, JudgeScores, Verdict } from '../../domain/types.ts';
+import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 
 /** The leaderboard of summary.json against values worked out by hand from a fixed set of records. */
 
@@ -24,8 +25,8 @@ function result(
   verdict: Verdict,
   judge: JudgeScores | null,
   rInv: number | null,
-  reference: GeneratorResult['reference'] = null,
-): GeneratorResult {
+  reference: ManifestResult['reference'] = null,
+): ManifestResult {
   return {
     generator: generator.name,
     paradigm: generator.paradigm,
@@ -47,7 +48,7 @@ function result(
   };
 }
 
-function line(id: string, subject: string, imageType: string, results: GeneratorResult[]): ManifestRecord {
+function line(id: string, subject: string, imageType: string, results: ManifestResult[]): ManifestRecord {
   const primary = results[0]!;
   return {
     id,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { screenQuizzes } from '../../domain/quiz-screening.ts';
 import type { Quiz } from '../../domain/types.ts';
-import { critiqueOf } from '../../workflows/problem.ts';
+import { critiqueOf } from '../../domain/critique.ts';
 
 const quiz = (question: string, correct: string, correctOption: Quiz['correct_option'] = 'A'): Quiz => {
   const others = ['w1', 'w2', 'w3'];

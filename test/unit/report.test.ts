@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratorSummary } from '../../domain/summary.ts';
-import type { GeneratorResult, JudgeScores, ManifestRecord } from '../../domain/types.ts';
+import type { JudgeScores } from '../../domain/types.ts';
+import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
 import { entriesOf } from '../../report/aggregate.ts';
@@ -27,7 +28,7 @@ const judge = (value: number, correctness = value): JudgeScores => ({
 
 const usage = { input_tokens: 10, output_tokens: 5, cost_usd: 0.01 };
 
-function result(overrides: Partial<GeneratorResult> & Pick<GeneratorResult, 'generator'>): GeneratorResult {
+function result(overrides: Partial<ManifestResult> & Pick<ManifestResult, 'generator'>): ManifestResult {
   return {
     paradigm: 'code',
     model: 'model-a',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSummaryAccumulator } from '../../domain/summary.ts';
-import type { JudgeScores, ManifestRecord } from '../../domain/types.ts';
+import type { JudgeScores } from '../../domain/types.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 
 function scores(values: [number, number, number, number, number]): JudgeScores {
   const [correctness, layout, readability, plausibility, expressiveness] = values;

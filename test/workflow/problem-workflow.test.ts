@@ -6,7 +6,9 @@ import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
-import type { GeneratorResult, ManifestRecord, Problem } from '../../domain/types.ts';
+import type { Problem } from '../../domain/types.ts';
+import { manifestLine, type ManifestResult, type ManifestRecord } from '../../domain/manifest.ts';
+import type { ProblemRecord } from '../../domain/problem-result.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import { createRenderer } from '../../render/create-renderer.ts';
@@ -14,6 +16,7 @@ import { findPython } from '../../render/find-python.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
+import { problemRecordKey, stagedPageKey } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type ProblemSettings } from '../../workflows/definitions.ts';
@@ -183,7 +186,10 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
       taskQueue: taskQueues.workflows,
       args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings: { ...settings, ...overrides } }],
     });
-    return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
+    return manifestLine(
+      JSON.parse(await store.getText(problemRecordKey(buildId, key))) as ProblemRecord,
+      (artifactKey) => store.uri(artifactKey),
+    );
   }
 
   it('a non-retryable provider error ends the problem failed, with a reason a user understands and no key in it', async () => {
@@ -254,7 +260,7 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
     }
 
     /** A round that made no image keeps the first version alone, its verdict and a note saying why. */
-    function expectFirstVersionKept(result: GeneratorResult, id: string, note: RegExp) {
+    function expectFirstVersionKept(result: ManifestResult, id: string, note: RegExp) {
       expect(result.versions).toHaveLength(1);
       expect(result.versions[0]).toMatchObject({ round: 0, critique: null });
       expect(result.image).toBe(result.versions[0]!.image);

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stagedInputPageKey, type StagedProblem } from '../../activities/records.ts';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
-import type { ManifestRecord, Problem } from '../../domain/types.ts';
+import type { Problem, StagedProblem } from '../../domain/types.ts';
+import { manifestLine, type ManifestRecord } from '../../domain/manifest.ts';
+import type { ProblemRecord } from '../../domain/problem-result.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
 import { createGeminiProvider } from '../../providers/gemini.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
@@ -19,6 +20,7 @@ import { findPython } from '../../render/find-python.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script, ScriptedFault, ScriptedReply } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
+import { problemRecordKey, stagedPageKey } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
@@ -312,7 +314,10 @@ describe('provider faults end to end through the problem workflow, for both SDKs
       taskQueue: workflowsQueue,
       args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings: settingsFor(provider) }],
     });
-    return JSON.parse(await store.getText(`builds/${buildId}/records/${key}.json`)) as ManifestRecord;
+    return manifestLine(
+      JSON.parse(await store.getText(problemRecordKey(buildId, key))) as ProblemRecord,
+      (artifactKey) => store.uri(artifactKey),
+    );
   }
 
   /** Tokens and cost of a problem's answered requests, as the endpoint reported them. */
@@ -391,7 +396,7 @@ describe('provider faults end to end through the problem workflow, for both SDKs
         problemKey: id,
         problem: { id, question: 'Plot y = x.', extra: {} },
       }));
-      const pageKey = stagedInputPageKey(buildId, 0);
+      const pageKey = stagedPageKey(buildId, 0);
       await store.put(pageKey, staged.map((entry) => `${JSON.stringify(entry)}\n`).join(''), 'application/x-ndjson');
       const input: DatasetBuildInput = {
         buildId,

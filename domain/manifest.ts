@@ -1,0 +1,199 @@
+/**
+ * manifest.jsonl's lines (CONTRACT.md, Output), and the one place they are made: from a problem's
+ * record when the build finishes. Keys become URIs here and nowhere else, and the contract's
+ * top-level fields are the build's first generator's result.
+ */
+import type { GeneratorResult, JudgeReasoning, ProblemRecord } from './problem-result.ts';
+import {
+  ZERO_USAGE,
+  type GeneratorSpec,
+  type JudgeScores,
+  type Paradigm,
+  type Problem,
+  type QuizResult,
+  type Usage,
+  type Verdict,
+} from './types.ts';
+
+/** One image version of a generator as the manifest carries it. */
+export interface ManifestImageVersion {
+  round: number;
+  image: string;
+  code: string | null;
+  judge: JudgeScores | null;
+  critique: string | null;
+}
+
+/** One generator's result as the manifest carries it (domain/problem-result.ts GeneratorResult, keys as URIs). */
+export interface ManifestResult {
+  generator: string;
+  paradigm: Paradigm;
+  model: string;
+  verdict: Verdict;
+  reasons: string[];
+  notes: string[];
+  image: string | null;
+  code: string | null;
+  judge: JudgeScores | null;
+  judge_reasoning: JudgeReasoning | null;
+  judge_uri: string | null;
+  r_inv: number | null;
+  quiz_results: QuizResult[] | null;
+  render_attempts: number;
+  versions: ManifestImageVersion[];
+  reference: { psnr: number; ssim: number } | null;
+  usage: Usage;
+}
+
+/** One manifest.jsonl line: the fields CONTRACT.md fixes, then scigen's additions. */
+export interface ManifestRecord {
+  id: string | number;
+  verdict: Verdict;
+  reasons: string[];
+  subject: string | null;
+  image_type: string | null;
+  image: string | null;
+  code: string | null;
+  plan: string | null;
+  judge: JudgeScores | null;
+  r_inv: number | null;
+  render_attempts: number;
+  usage: Usage;
+  extra: Record<string, unknown>;
+  /** Additions (absent from lines written before they existed, and from `invalid` lines): */
+  /** Name of the generator whose result the top-level fields carry (the build's first). */
+  generator?: string;
+  /** URI of the quizzes used when they were generated, shared by all generators. */
+  quizzes?: string | null;
+  /** The problem's question and given answer, for reports and exports. */
+  question?: string;
+  answer?: string | null;
+  /** URI of the staged reference image, when the problem has one. */
+  reference_image?: string | null;
+  /** One entry per generator of the build, the first one first. */
+  results?: ManifestResult[];
+}
+
+/** Turns an artifact key into the URI a manifest shows (ArtifactStore.uri). */
+export type UriOf = (key: string) => string;
+
+/** A record's manifest line. Records written before ProblemRecord existed were manifest lines already. */
+export function manifestLine(record: ProblemRecord | ManifestRecord, uriOf: UriOf): ManifestRecord {
+  if (!isProblemRecord(record)) return record;
+  const uri = (key: string | null) => (key === null ? null : uriOf(key));
+  const results = record.results.map((result) => manifestResult(result, uriOf));
+  const primary = results[0]!;
+  return {
+    id: record.id,
+    verdict: primary.verdict,
+    reasons: primary.reasons,
+    subject: record.subject,
+    image_type: record.imageType,
+    image: primary.image,
+    code: primary.code,
+    plan: uri(record.planKey),
+    judge: primary.judge,
+    r_inv: primary.r_inv,
+    render_attempts: primary.render_attempts,
+    usage: record.usage,
+    extra: record.extra,
+    question: record.question,
+    answer: record.answer,
+    reference_image: uri(record.referenceImageKey),
+    generator: primary.generator,
+    quizzes: uri(record.quizKey),
+    results,
+  };
+}
+
+export function isProblemRecord(record: ProblemRecord | ManifestRecord): record is ProblemRecord {
+  return 'format' in record && record.format === 2;
+}
+
+function manifestResult(result: GeneratorResult, uriOf: UriOf): ManifestResult {
+  const uri = (key: string | null) => (key === null ? null : uriOf(key));
+  return {
+    generator: result.generator,
+    paradigm: result.paradigm,
+    model: result.model,
+    verdict: result.verdict,
+    reasons: result.reasons,
+    notes: result.notes,
+    image: uri(result.imageKey),
+    code: uri(result.codeKey),
+    judge: result.judge,
+    judge_reasoning: result.judgeReasoning,
+    judge_uri: uri(result.judgeKey),
+    r_inv: result.rInv,
+    quiz_results: result.quizResults,
+    render_attempts: result.renderAttempts,
+    versions: result.versions.map((version) => ({
+      round: version.round,
+      image: uriOf(version.imageKey),
+      code: uri(version.codeKey),
+      judge: version.judge,
+      critique: version.critique,
+    })),
+    reference: result.reference,
+    usage: result.usage,
+  };
+}
+
+/** A manifest line that no generator got to: an invalid input line, or a problem that left no record. */
+export function unprocessedManifestLine(line: {
+  id: Problem['id'];
+  verdict: Verdict;
+  reason: string;
+  subject?: string | null;
+  imageType?: string | null;
+  extra?: Record<string, unknown>;
+}): ManifestRecord {
+  return {
+    id: line.id,
+    verdict: line.verdict,
+    reasons: [line.reason],
+    subject: line.subject ?? null,
+    image_type: line.imageType ?? null,
+    image: null,
+    code: null,
+    plan: null,
+    judge: null,
+    r_inv: null,
+    render_attempts: 0,
+    usage: ZERO_USAGE,
+    extra: line.extra ?? {},
+  };
+}
+
+/** Builds from before generators existed had one code generator of this name. */
+export const FORMER_GENERATOR: GeneratorSpec = { name: 'imgcoder', paradigm: 'code', model: '' };
+
+/**
+ * A manifest line's top-level fields as one generator's result: for lines without `results` (an
+ * invalid input line, or a line from before generators existed).
+ */
+export function resultFromTopLevel(
+  record: ManifestRecord,
+  generator: GeneratorSpec,
+  usage: Usage = record.usage,
+): ManifestResult {
+  return {
+    generator: generator.name,
+    paradigm: generator.paradigm,
+    model: generator.model,
+    verdict: record.verdict,
+    reasons: record.reasons,
+    notes: [],
+    image: record.image,
+    code: record.code,
+    judge: record.judge,
+    judge_reasoning: null,
+    judge_uri: null,
+    r_inv: record.r_inv,
+    quiz_results: null,
+    render_attempts: record.render_attempts,
+    versions: [],
+    reference: null,
+    usage,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * A problem's result, in the one shape the problem workflow builds and the record activity stores:
+ * artifact keys, not URIs. The manifest line (domain/manifest.ts) is made from it when the build
+ * finishes; that is the only place keys become URIs. Pure: imported by workflow code.
+ */
+import {
+  JUDGE_DIMENSIONS,
+  ZERO_USAGE,
+  type GeneratorSpec,
+  type JudgeDimension,
+  type JudgeScores,
+  type Paradigm,
+  type Problem,
+  type QuizResult,
+  type Usage,
+  type Verdict,
+} from './types.ts';
+
+/** The judge's words: an overall assessment and one entry per dimension it explained. */
+export interface JudgeReasoning {
+  overall: string;
+  dimensions: Partial<Record<JudgeDimension, string>>;
+}
+
+/** One image a generator made: round 0 is the first image, round N the Nth refinement. */
+export interface ImageVersion {
+  round: number;
+  imageKey: string;
+  codeKey: string | null;
+  judge: JudgeScores | null;
+  /** What the refinement was asked to fix (round >= 1). */
+  critique: string | null;
+}
+
+/**
+ * What one generator made of one problem. A build runs one or more generators on the same problems
+ * (after one shared classify and, for code generators, one shared plan), so they are compared on
+ * equal terms.
+ */
+export interface GeneratorResult {
+  generator: string;
+  paradigm: Paradigm;
+  /** The model that wrote the code or drew the image ('' = the step's configured model). */
+  model: string;
+  verdict: Verdict;
+  reasons: string[];
+  /** What happened beside the verdict (a refinement round that failed, a comparison that could not be made). */
+  notes: string[];
+  /** The image the verdict is about (the best-judged version, a later one on a tie). */
+  imageKey: string | null;
+  codeKey: string | null;
+  judge: JudgeScores | null;
+  judgeReasoning: JudgeReasoning | null;
+  judgeKey: string | null;
+  rInv: number | null;
+  quizResults: QuizResult[] | null;
+  renderAttempts: number;
+  /** Every image version, oldest first; more than one when a refinement round ran. */
+  versions: ImageVersion[];
+  /** PSNR (dB) and SSIM against the problem's reference image. */
+  reference: { psnr: number; ssim: number } | null;
+  usage: Usage;
+}
+
+/** What a problem workflow concluded: the shared steps' results, then one result per generator, the build's first first. */
+export interface ProblemResult {
+  subject: string | null;
+  imageType: string | null;
+  planKey: string | null;
+  /** The quizzes generated for the problem; null when it brought its own (or none were made). */
+  quizKey: string | null;
+  results: GeneratorResult[];
+  /** Everything the problem cost, shared steps included. */
+  usage: Usage;
+}
+
+/** The record of one finished problem (`records/<problem>.json`): its result and the input it needs for a manifest line. */
+export interface ProblemRecord extends ProblemResult {
+  /** Tells this layout from records written before it (which were manifest lines already). */
+  format: typeof PROBLEM_RECORD_FORMAT;
+  id: Problem['id'];
+  question: string;
+  answer: string | null;
+  referenceImageKey: string | null;
+  extra: Record<string, unknown>;
+}
+
+export const PROBLEM_RECORD_FORMAT = 2;
+
+/** A generator's result before it has done anything: failed, with no reason yet. */
+export function emptyGeneratorResult(generator: GeneratorSpec): GeneratorResult {
+  return {
+    generator: generator.name,
+    paradigm: generator.paradigm,
+    model: generator.model,
+    verdict: 'failed',
+    reasons: [],
+    notes: [],
+    imageKey: null,
+    codeKey: null,
+    judge: null,
+    judgeReasoning: null,
+    judgeKey: null,
+    rInv: null,
+    quizResults: null,
+    renderAttempts: 0,
+    versions: [],
+    reference: null,
+    usage: ZERO_USAGE,
+  };
+}
+
+/** The problem's verdict and cost as the build counts them: the first generator's verdict, the whole problem's usage. */
+export function problemVerdict(result: Pick<ProblemResult, 'results' | 'usage'>): { verdict: Verdict; usage: Usage } {
+  return { verdict: result.results[0]?.verdict ?? 'failed', usage: result.usage };
+}
+
+function totalScore(scores: JudgeScores | null): number {
+  return scores === null ? -1 : JUDGE_DIMENSIONS.reduce((sum, dimension) => sum + scores[dimension], 0);
+}
+
+/** The best-judged version (highest total over the five dimensions), the later one on a tie. */
+export function bestVersion<T extends { judge: JudgeScores | null }>(versions: readonly [T, ...T[]]): T {
+  return versions.reduce((best, version) => (totalScore(version.judge) >= totalScore(best.judge) ? version : best));
+}
