@@ -326,7 +326,7 @@ describe('writeReport', () => {
 
   it('shows the leaderboard with R_inv and the five judge means, and charts per subject and image type', () => {
     expect(html).toContain('<th title="share of quizzes answered correctly from the image alone">R_inv</th>');
-    for (const header of ['C&#38;F', 'L&#38;P', 'R&#38;O', 'S&#38;P', 'E&#38;R', 'PSNR', 'SSIM'])
+    for (const header of ['C&#38;F', 'L&#38;P', 'R&#38;O', 'SP', 'E&#38;R', 'PSNR', 'SSIM'])
       expect(html).toContain(`>${header}</th>`);
     expect(html).toContain('62.5%');
     expect(html).toContain('R_inv by subject');
