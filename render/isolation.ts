@@ -72,7 +72,7 @@ export interface IsolationContext {
   pythonRoots: string[];
   /** sys.prefix and sys.base_prefix on the host: the sandboxed interpreter must find the same. */
   pythonPrefixes: { prefix: string; basePrefix: string };
-  /** Where harness.py and zygote.py live on the host. */
+  /** Where harness.py, zygote.py and the zygote's modules (ZYGOTE_FILES) live on the host. */
   harnessDirectory: string;
   /** Host directory with matplotlib's font list, readable by the slot uids. */
   fontCache: string | undefined;
@@ -107,6 +107,8 @@ export const SANDBOX_ENVIRONMENT_KEYS = [
 ] as const;
 
 const SYSTEM_DIRECTORIES = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** The Python files a zygote runs, all in the render directory; bubblewrap binds exactly these. */
+const ZYGOTE_FILES = ['harness.py', 'zygote.py', 'sandbox_seccomp.py', 'zygote_self_check.py', 'zygote_warm_up.py'];
 const SCIGEN_INSIDE = '/scigen';
 const JOBS_INSIDE = '/jobs';
 /** Small: jobs write into their own directory; /tmp and /dev/shm only catch stray library files. */
@@ -220,7 +222,7 @@ async function planBubblewrap(context: IsolationContext): Promise<IsolationPlan>
 
   const pythonRoots = context.pythonRoots.filter((root) => !isUnder(root, SYSTEM_DIRECTORIES));
   const system = await systemBinds();
-  const bindsInside = [...pythonRoots, `${SCIGEN_INSIDE}/harness.py`];
+  const bindsInside = [...pythonRoots, ...ZYGOTE_FILES.map((file) => `${SCIGEN_INSIDE}/${file}`)];
   const staticArgs = [
     '--unshare-pid',
     '--unshare-net',
@@ -251,12 +253,7 @@ async function planBubblewrap(context: IsolationContext): Promise<IsolationPlan>
     ]),
     ...parentDirectories(bindsInside).flatMap((directory) => ['--perms', '0755', '--dir', directory]),
     ...pythonRoots.flatMap((root) => ['--ro-bind', root, root]),
-    '--ro-bind',
-    join(context.harnessDirectory, 'harness.py'),
-    `${SCIGEN_INSIDE}/harness.py`,
-    '--ro-bind',
-    join(context.harnessDirectory, 'zygote.py'),
-    `${SCIGEN_INSIDE}/zygote.py`,
+    ...ZYGOTE_FILES.flatMap((file) => ['--ro-bind', join(context.harnessDirectory, file), `${SCIGEN_INSIDE}/${file}`]),
     ...(context.fontCache === undefined ? [] : ['--ro-bind', context.fontCache, `${SCIGEN_INSIDE}/font-cache`]),
   ];
   const rootless = !context.isRoot;
