@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, lstat, readlink } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
+import { z } from 'zod';
 
 /** Strongest first: the order they are probed in. */
 export const ISOLATION_LEVELS = ['bubblewrap', 'namespaces', 'unprivileged-uid'] as const;
@@ -37,22 +38,26 @@ export interface SlotSandbox {
   hostSlotDirectory: string | undefined;
 }
 
-/** What the zygote reports about itself once started; checked against what the level promises. */
-export interface SandboxSelfCheck {
-  pid: number;
-  uid: number;
-  gid: number;
-  groups: number[];
-  capabilities_effective: string | null;
-  capabilities_bounding: string | null;
-  no_new_privs: boolean;
-  network_interfaces: string[] | null;
-  system_writable: boolean;
-  seccomp_guard: boolean;
-  environment: string[];
-  python_prefix: string;
-  python_base_prefix: string;
-}
+/**
+ * What the zygote reports about itself once started (zygote_self_check.py); checked against what
+ * the level promises.
+ */
+export const sandboxSelfCheckSchema = z.object({
+  pid: z.int(),
+  uid: z.int(),
+  gid: z.int(),
+  groups: z.array(z.int()),
+  capabilities_effective: z.string().nullable(),
+  capabilities_bounding: z.string().nullable(),
+  no_new_privs: z.boolean(),
+  network_interfaces: z.array(z.string()).nullable(),
+  system_writable: z.boolean(),
+  seccomp_guard: z.boolean(),
+  environment: z.array(z.string()),
+  python_prefix: z.string(),
+  python_base_prefix: z.string(),
+});
+export type SandboxSelfCheck = z.infer<typeof sandboxSelfCheckSchema>;
 
 export interface Isolation {
   level: IsolationLevel;
@@ -91,7 +96,7 @@ export interface IsolationContext {
 export type IsolationPlan = { ok: true; isolation: Isolation } | { ok: false; reason: string };
 
 /** Environment keys a sandboxed script may see; everything else of the worker's is withheld. */
-export const SANDBOX_ENVIRONMENT_KEYS = [
+const SANDBOX_ENVIRONMENT_KEYS = [
   'PATH',
   'HOME',
   'TMPDIR',

@@ -15,7 +15,7 @@ Protocol, one JSON object per line. Commands on stdin:
 Events on the original stdout (stray prints of the zygote go to stderr instead):
     {"type": "ready", ...self-check...}
     {"type": "done", "id", "ending": "exited" | "timeout" | "output-limit" | "cancelled",
-     "exit_code", "signal", "output", "cpu_seconds", "max_rss_kib"}
+     "exit_code", "signal", "output", "cpu_seconds"}
 """
 
 import gc
@@ -232,8 +232,6 @@ def run_job(harness, job, reader, pending, control, settings):
             "signal": signal.Signals(-exit_code).name if exit_code < 0 else None,
             "output": output.decode("utf-8", errors="replace"),
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-            "max_rss_kib": usage.ru_maxrss,
-            "duration_ms": round((time.monotonic() - started) * 1000),
         },
     )
 
@@ -268,7 +266,6 @@ def main():
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    started = time.monotonic()
     prepare_environment(settings["home"], settings.get("font_cache"))
     try:
         import harness
@@ -291,7 +288,6 @@ def main():
     harness.prepare()
     warm_up(harness, settings["warm_up_dpi"])
     report = self_check()
-    report["warm_up_ms"] = round((time.monotonic() - started) * 1000)
     settings["seccomp"] = settings["seccomp"] and report["seccomp_guard"]
     # Objects alive now are the zygote's: the collector need not scan them again in every job,
     # and not touching them keeps their pages shared with the zygote instead of copied.

@@ -53,7 +53,6 @@ def self_check():
         "system_writable": can_write_system(),
         "seccomp_guard": guard_works(),
         "environment": sorted(os.environ),
-        "python": sys.version.split()[0],
         "python_prefix": sys.prefix,
         "python_base_prefix": sys.base_prefix,
     }
