@@ -1,8 +1,8 @@
 """Runs one untrusted Matplotlib script and saves every figure it made, with what it drew.
 
 Imported by zygote.py, which prepares it once (imports, interactive calls neutralized, one warm-up
-drawing) and then calls `run_job` in a forked child per job. `run_job` writes into the job
-directory figure-N.png (one per figure, creation order) and result.json:
+drawing by zygote_warm_up.py) and then calls `run_job` in a forked child per job. `run_job` writes
+into the job directory figure-N.png (one per figure, creation order) and result.json:
     {"ok": bool,
      "figures": [{"file", "width", "height", "blank", "ink_fraction", "introspection"}],
      "error": {"kind": "exception" | "no-figure" | "blank" | "limit", "message"}}   (only when not ok)

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, lstat, readlink } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
+import { z } from 'zod';
 
 /** Strongest first: the order they are probed in. */
 export const ISOLATION_LEVELS = ['bubblewrap', 'namespaces', 'unprivileged-uid'] as const;
@@ -37,22 +38,26 @@ export interface SlotSandbox {
   hostSlotDirectory: string | undefined;
 }
 
-/** What the zygote reports about itself once started; checked against what the level promises. */
-export interface SandboxSelfCheck {
-  pid: number;
-  uid: number;
-  gid: number;
-  groups: number[];
-  capabilities_effective: string | null;
-  capabilities_bounding: string | null;
-  no_new_privs: boolean;
-  network_interfaces: string[] | null;
-  system_writable: boolean;
-  seccomp_guard: boolean;
-  environment: string[];
-  python_prefix: string;
-  python_base_prefix: string;
-}
+/**
+ * What the zygote reports about itself once started (zygote_self_check.py); checked against what
+ * the level promises.
+ */
+export const sandboxSelfCheckSchema = z.object({
+  pid: z.int(),
+  uid: z.int(),
+  gid: z.int(),
+  groups: z.array(z.int()),
+  capabilities_effective: z.string().nullable(),
+  capabilities_bounding: z.string().nullable(),
+  no_new_privs: z.boolean(),
+  network_interfaces: z.array(z.string()).nullable(),
+  system_writable: z.boolean(),
+  seccomp_guard: z.boolean(),
+  environment: z.array(z.string()),
+  python_prefix: z.string(),
+  python_base_prefix: z.string(),
+});
+export type SandboxSelfCheck = z.infer<typeof sandboxSelfCheckSchema>;
 
 export interface Isolation {
   level: IsolationLevel;
@@ -72,7 +77,7 @@ export interface IsolationContext {
   pythonRoots: string[];
   /** sys.prefix and sys.base_prefix on the host: the sandboxed interpreter must find the same. */
   pythonPrefixes: { prefix: string; basePrefix: string };
-  /** Where harness.py and zygote.py live on the host. */
+  /** Where harness.py, zygote.py and the zygote's modules (ZYGOTE_FILES) live on the host. */
   harnessDirectory: string;
   /** Host directory with matplotlib's font list, readable by the slot uids. */
   fontCache: string | undefined;
@@ -91,7 +96,7 @@ export interface IsolationContext {
 export type IsolationPlan = { ok: true; isolation: Isolation } | { ok: false; reason: string };
 
 /** Environment keys a sandboxed script may see; everything else of the worker's is withheld. */
-export const SANDBOX_ENVIRONMENT_KEYS = [
+const SANDBOX_ENVIRONMENT_KEYS = [
   'PATH',
   'HOME',
   'TMPDIR',
@@ -107,6 +112,8 @@ export const SANDBOX_ENVIRONMENT_KEYS = [
 ] as const;
 
 const SYSTEM_DIRECTORIES = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** The Python files a zygote runs, all in the render directory; bubblewrap binds exactly these. */
+const ZYGOTE_FILES = ['harness.py', 'zygote.py', 'sandbox_seccomp.py', 'zygote_self_check.py', 'zygote_warm_up.py'];
 const SCIGEN_INSIDE = '/scigen';
 const JOBS_INSIDE = '/jobs';
 /** Small: jobs write into their own directory; /tmp and /dev/shm only catch stray library files. */
@@ -220,7 +227,7 @@ async function planBubblewrap(context: IsolationContext): Promise<IsolationPlan>
 
   const pythonRoots = context.pythonRoots.filter((root) => !isUnder(root, SYSTEM_DIRECTORIES));
   const system = await systemBinds();
-  const bindsInside = [...pythonRoots, `${SCIGEN_INSIDE}/harness.py`];
+  const bindsInside = [...pythonRoots, ...ZYGOTE_FILES.map((file) => `${SCIGEN_INSIDE}/${file}`)];
   const staticArgs = [
     '--unshare-pid',
     '--unshare-net',
@@ -251,12 +258,7 @@ async function planBubblewrap(context: IsolationContext): Promise<IsolationPlan>
     ]),
     ...parentDirectories(bindsInside).flatMap((directory) => ['--perms', '0755', '--dir', directory]),
     ...pythonRoots.flatMap((root) => ['--ro-bind', root, root]),
-    '--ro-bind',
-    join(context.harnessDirectory, 'harness.py'),
-    `${SCIGEN_INSIDE}/harness.py`,
-    '--ro-bind',
-    join(context.harnessDirectory, 'zygote.py'),
-    `${SCIGEN_INSIDE}/zygote.py`,
+    ...ZYGOTE_FILES.flatMap((file) => ['--ro-bind', join(context.harnessDirectory, file), `${SCIGEN_INSIDE}/${file}`]),
     ...(context.fontCache === undefined ? [] : ['--ro-bind', context.fontCache, `${SCIGEN_INSIDE}/font-cache`]),
   ];
   const rootless = !context.isRoot;

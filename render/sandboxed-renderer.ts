@@ -43,7 +43,7 @@ export interface RenderLimits {
   scratchBytes: number;
 }
 
-export const DEFAULT_RENDER_LIMITS: RenderLimits = {
+const DEFAULT_RENDER_LIMITS: RenderLimits = {
   cpuSeconds: 10,
   addressSpaceBytes: 2 * 1024 ** 3,
   processes: 64,

@@ -15,299 +15,30 @@ Protocol, one JSON object per line. Commands on stdin:
 Events on the original stdout (stray prints of the zygote go to stderr instead):
     {"type": "ready", ...self-check...}
     {"type": "done", "id", "ending": "exited" | "timeout" | "output-limit" | "cancelled",
-     "exit_code", "signal", "output", "cpu_seconds", "max_rss_kib"}
+     "exit_code", "signal", "output", "cpu_seconds"}
 """
 
-import ctypes
-import errno
 import gc
-import io
 import json
 import os
-import platform
 import resource
 import select
 import shutil
 import signal
-import struct
 import sys
 import time
 
+# The sibling modules sit next to this file (bubblewrap binds each of them into /scigen). They are
+# imported before the first fork: a job puts its own directory first on the path (harness.render).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sandbox_seccomp import install_guard, prctl  # noqa: E402
+from zygote_self_check import self_check  # noqa: E402
+from zygote_warm_up import warm_up  # noqa: E402
+
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
-PR_SET_NO_NEW_PRIVS = 38
-SECCOMP_MODE_FILTER = 2
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-
-
-def prctl(option, argument=0, pointer=0):
-    if libc.prctl(option, argument, pointer, 0, 0) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, os.strerror(error))
-
-
-# --- seccomp guard --------------------------------------------------------------------------------
-# Syscalls no diagram needs and a hostile script would: leaving the network or the namespaces,
-# mounting, inspecting or signalling other processes, kernel attack surface (bpf, io_uring, keys).
-# io_uring matters beyond its own bugs: its socket and connect operations bypass a socket() filter.
-
-AUDIT_ARCHITECTURES = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-SYSCALL_NUMBERS = {
-    "x86_64": {
-        "socket": 41, "clone": 56, "kill": 62, "tkill": 200, "tgkill": 234, "ptrace": 101,
-        "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272,
-        "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311, "add_key": 248,
-        "request_key": 249, "keyctl": 250, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
-    },
-    "aarch64": {
-        "socket": 198, "clone": 220, "kill": 129, "tkill": 130, "tgkill": 131, "ptrace": 117,
-        "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97,
-        "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "add_key": 217,
-        "request_key": 218, "keyctl": 219, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
-    },
-}
-# Numbered alike on every architecture since Linux 5.1.
-COMMON_SYSCALL_NUMBERS = {
-    "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426,
-    "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
-    "fsconfig": 431, "fsmount": 432, "fspick": 433, "clone3": 435, "mount_setattr": 442,
-}
-DENIED_SYSCALLS = [
-    "ptrace", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "process_vm_readv",
-    "process_vm_writev", "add_key", "request_key", "keyctl", "bpf", "perf_event_open",
-    "userfaultfd", "pidfd_send_signal", "io_uring_setup", "io_uring_enter", "io_uring_register",
-    "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-]
-NAMESPACE_CLONE_FLAGS = 0x7E020000  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
-AF_UNIX = 1
-X32_SYSCALL_BIT = 0x40000000
-
-BPF_LOAD_WORD = 0x20  # BPF_LD | BPF_W | BPF_ABS
-BPF_JUMP_EQUAL = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
-BPF_JUMP_GREATER_EQUAL = 0x35  # BPF_JMP | BPF_JGE | BPF_K
-BPF_JUMP_ANY_BIT = 0x45  # BPF_JMP | BPF_JSET | BPF_K
-BPF_RETURN = 0x06  # BPF_RET | BPF_K
-SECCOMP_RET_KILL_PROCESS = 0x80000000
-SECCOMP_RET_ERRNO = 0x00050000
-SECCOMP_RET_ALLOW = 0x7FFF0000
-OFFSET_NUMBER, OFFSET_ARCHITECTURE, OFFSET_FIRST_ARGUMENT = 0, 4, 16
-
-
-def instruction(code, jump_true, jump_false, value):
-    return struct.pack("HBBI", code, jump_true, jump_false, value & 0xFFFFFFFF)
-
-
-def deny_when_first_argument(number, test, value, error):
-    """Fails syscall `number` with `error` when its first argument passes `test` against `value`.
-
-    Falls through to the next rule otherwise: several rules may look at the same syscall.
-    """
-    return [
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_NUMBER),
-        instruction(BPF_JUMP_EQUAL, 0, 3, number),
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_FIRST_ARGUMENT),
-        instruction(test, 0, 1, value),
-        instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | error),
-    ]
-
-
-def deny_unless_first_argument(number, value, error):
-    """Fails syscall `number` with `error` unless its first argument equals `value`; falls through otherwise."""
-    return [
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_NUMBER),
-        instruction(BPF_JUMP_EQUAL, 0, 3, number),
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_FIRST_ARGUMENT),
-        instruction(BPF_JUMP_EQUAL, 1, 0, value),
-        instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | error),
-    ]
-
-
-def guard_program(protected_pid):
-    machine = platform.machine()
-    numbers = {**SYSCALL_NUMBERS[machine], **COMMON_SYSCALL_NUMBERS}
-    program = [
-        # A syscall made through another ABI (int 0x80 on x86_64) is numbered differently and
-        # would slip past every rule below.
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_ARCHITECTURE),
-        instruction(BPF_JUMP_EQUAL, 1, 0, AUDIT_ARCHITECTURES[machine]),
-        instruction(BPF_RETURN, 0, 0, SECCOMP_RET_KILL_PROCESS),
-    ]
-    if machine == "x86_64":
-        program += [
-            instruction(BPF_LOAD_WORD, 0, 0, OFFSET_NUMBER),
-            instruction(BPF_JUMP_GREATER_EQUAL, 0, 1, X32_SYSCALL_BIT),
-            instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | errno.ENOSYS),
-        ]
-    for name in DENIED_SYSCALLS:
-        error = errno.ENOSYS if name.startswith("io_uring") else errno.EPERM
-        program += [
-            instruction(BPF_LOAD_WORD, 0, 0, OFFSET_NUMBER),
-            instruction(BPF_JUMP_EQUAL, 0, 1, numbers[name]),
-            instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | error),
-        ]
-    # clone3 hides its flags in memory a filter cannot read; ENOSYS makes the C library fall back
-    # to clone, whose flags the rule below checks.
-    program += [
-        instruction(BPF_LOAD_WORD, 0, 0, OFFSET_NUMBER),
-        instruction(BPF_JUMP_EQUAL, 0, 1, numbers["clone3"]),
-        instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | errno.ENOSYS),
-    ]
-    program += deny_unless_first_argument(numbers["socket"], AF_UNIX, errno.EACCES)
-    program += deny_when_first_argument(numbers["clone"], BPF_JUMP_ANY_BIT, NAMESPACE_CLONE_FLAGS, errno.EPERM)
-    # kill(-1) would reach every process of the slot's uid, the zygote included where no pid
-    # namespace protects it; nor may the job signal the zygote or its process group directly.
-    for target in (-1, protected_pid, -protected_pid):
-        program += deny_when_first_argument(numbers["kill"], BPF_JUMP_EQUAL, target, errno.EPERM)
-    for name in ("tkill", "tgkill"):
-        program += deny_when_first_argument(numbers[name], BPF_JUMP_EQUAL, protected_pid, errno.EPERM)
-    program.append(instruction(BPF_RETURN, 0, 0, SECCOMP_RET_ALLOW))
-    return b"".join(program)
-
-
-class SocketFilterProgram(ctypes.Structure):
-    _fields_ = [("length", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-def install_guard(protected_pid):
-    code = guard_program(protected_pid)
-    buffer = ctypes.create_string_buffer(code, len(code))
-    program = SocketFilterProgram(len(code) // 8, ctypes.addressof(buffer))
-    # The sandbox set no_new_privs already; setting it again is harmless and required.
-    prctl(PR_SET_NO_NEW_PRIVS, 1)
-    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(program))
-
-
-def guard_works():
-    """Installs the guard in a throwaway child and checks that it denies what it should."""
-    if platform.machine() not in SYSCALL_NUMBERS:
-        return False
-    pid = os.fork()
-    if pid == 0:
-        outcome = 1
-        try:
-            import socket
-
-            install_guard(os.getppid())
-            for end in socket.socketpair(socket.AF_UNIX):
-                end.close()
-            try:
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            except PermissionError:
-                # Signal 0 only checks permission: nothing is delivered even if the rule failed.
-                try:
-                    os.kill(os.getppid(), 0)
-                except PermissionError:
-                    outcome = 0
-        finally:
-            os._exit(outcome)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
-# --- self-check -----------------------------------------------------------------------------------
-
-
-def process_status():
-    fields = {}
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            name, _, value = line.partition(":")
-            fields[name] = value.strip()
-    return fields
-
-
-def network_interfaces():
-    try:
-        with open("/proc/net/dev", encoding="ascii") as handle:
-            lines = handle.readlines()[2:]
-    except OSError:
-        return None
-    return sorted(line.split(":", 1)[0].strip() for line in lines)
-
-
-def can_write_system():
-    for path in ("/usr/.scigen-write-probe", "/.scigen-write-probe"):
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError:
-            continue
-        os.close(descriptor)
-        os.unlink(path)
-        return True
-    return False
-
-
-def self_check():
-    status = process_status()
-    return {
-        "pid": os.getpid(),
-        "uid": os.getuid(),
-        "gid": os.getgid(),
-        "groups": os.getgroups(),
-        "capabilities_effective": status.get("CapEff"),
-        "capabilities_bounding": status.get("CapBnd"),
-        "no_new_privs": status.get("NoNewPrivs") == "1",
-        "network_interfaces": network_interfaces(),
-        "system_writable": can_write_system(),
-        "seccomp_guard": guard_works(),
-        "environment": sorted(os.environ),
-        "python": sys.version.split()[0],
-        "python_prefix": sys.prefix,
-        "python_base_prefix": sys.base_prefix,
-    }
-
-
-# --- warm-up --------------------------------------------------------------------------------------
-
-WARM_MODULES = [
-    "numpy.linalg", "matplotlib.patches", "matplotlib.lines", "matplotlib.collections",
-    "matplotlib.patheffects", "matplotlib.transforms", "matplotlib.path", "matplotlib.colors",
-    "matplotlib.cm", "matplotlib.gridspec", "matplotlib.ticker", "matplotlib.table",
-    "matplotlib.offsetbox", "matplotlib.image", "matplotlib.markers", "matplotlib.mathtext",
-    "matplotlib.animation", "matplotlib.dates", "mpl_toolkits.mplot3d", "mpl_toolkits.mplot3d.art3d",
-]
-
-
-def warm_up(harness, dpi):
-    """Imports and draws what diagram scripts commonly use, so each forked job finds it ready."""
-    import importlib
-
-    for name in WARM_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    import matplotlib.patches as patches
-    import matplotlib.pyplot as pyplot
-    import numpy
-
-    figure = pyplot.figure(figsize=(6, 4))
-    axes = figure.add_subplot(1, 2, 1)
-    x = numpy.linspace(0, 2 * numpy.pi, 50)
-    axes.plot(x, numpy.sin(x), label=r"$\sin\theta$")
-    axes.scatter(x[::10], numpy.cos(x[::10]), marker="o")
-    axes.add_patch(patches.Circle((1, 0), 0.3, fill=False))
-    axes.add_patch(patches.Rectangle((2, -0.5), 1, 0.5, color="tab:blue", alpha=0.3))
-    axes.add_patch(patches.Polygon([[4, 0], [5, 0], [4.5, 0.8]], closed=True, fill=False))
-    axes.add_patch(patches.FancyArrowPatch((0, 0), (1, 1), arrowstyle="-|>", mutation_scale=12))
-    axes.annotate(r"$F = \frac{mv^2}{r}$", xy=(3, 0.5), xytext=(4, 0.9), arrowprops={"arrowstyle": "->"})
-    axes.text(0.5, -0.8, "m = 2 kg", fontsize=11, bbox={"boxstyle": "round", "fc": "w"})
-    axes.set_title("warm-up")
-    axes.set_xlabel("x (m)")
-    axes.legend()
-    solid = figure.add_subplot(1, 2, 2, projection="3d")
-    solid.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 0])
-    solid.text(0.5, 0.5, 1, "A")
-    harness.save_png(figure, io.BytesIO(), dpi)
-    pyplot.close("all")
-    harness.reset_capture()
-
-
-# --- jobs -----------------------------------------------------------------------------------------
 
 
 class CommandReader:
@@ -501,8 +232,6 @@ def run_job(harness, job, reader, pending, control, settings):
             "signal": signal.Signals(-exit_code).name if exit_code < 0 else None,
             "output": output.decode("utf-8", errors="replace"),
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-            "max_rss_kib": usage.ru_maxrss,
-            "duration_ms": round((time.monotonic() - started) * 1000),
         },
     )
 
@@ -537,9 +266,7 @@ def main():
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    started = time.monotonic()
     prepare_environment(settings["home"], settings.get("font_cache"))
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         import harness
     except ImportError:
@@ -561,7 +288,6 @@ def main():
     harness.prepare()
     warm_up(harness, settings["warm_up_dpi"])
     report = self_check()
-    report["warm_up_ms"] = round((time.monotonic() - started) * 1000)
     settings["seccomp"] = settings["seccomp"] and report["seccomp_guard"]
     # Objects alive now are the zygote's: the collector need not scan them again in every job,
     # and not touching them keeps their pages shared with the zygote instead of copied.
@@ -582,3 +308,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { SandboxSelfCheck, SlotSandbox } from './isolation.ts';
+import { sandboxSelfCheckSchema, type SandboxSelfCheck, type SlotSandbox } from './isolation.ts';
 
 /** What the zygote was started with; zygote.py reads it as its one argument. */
 export interface ZygoteSettings {
@@ -46,24 +46,7 @@ export class ZygoteStartError extends Error {
   override readonly name = 'ZygoteStartError';
 }
 
-const readyMessageSchema = z.object({
-  type: z.literal('ready'),
-  pid: z.int(),
-  uid: z.int(),
-  gid: z.int(),
-  groups: z.array(z.int()),
-  capabilities_effective: z.string().nullable(),
-  capabilities_bounding: z.string().nullable(),
-  no_new_privs: z.boolean(),
-  network_interfaces: z.array(z.string()).nullable(),
-  system_writable: z.boolean(),
-  seccomp_guard: z.boolean(),
-  environment: z.array(z.string()),
-  python: z.string(),
-  python_prefix: z.string(),
-  python_base_prefix: z.string(),
-  warm_up_ms: z.number(),
-});
+const readyMessageSchema = sandboxSelfCheckSchema.extend({ type: z.literal('ready') });
 
 const doneMessageSchema = z.object({
   type: z.literal('done'),
@@ -74,8 +57,6 @@ const doneMessageSchema = z.object({
   output: z.string(),
   cpu_seconds: z.number().nullable(),
 });
-
-export type ZygoteReadyReport = SandboxSelfCheck & { python: string; warm_up_ms: number };
 
 /** The zygote enforces the wall clock; the worker kills the whole sandbox if it does not, this much later. */
 const BACKSTOP_MS = 5_000;
@@ -96,7 +77,7 @@ interface InFlight {
  * reports ready after its warm-up, then runs one job at a time.
  */
 export class Zygote {
-  readonly report: ZygoteReadyReport;
+  readonly report: SandboxSelfCheck;
   /** The sandbox's pid 1 as the host numbers it (for bubblewrap), else the zygote's own pid. */
   readonly sandboxPid: number;
   jobsServed = 0;
@@ -109,7 +90,7 @@ export class Zygote {
 
   private constructor(parts: {
     subprocess: ChildProcess;
-    report: ZygoteReadyReport;
+    report: SandboxSelfCheck;
     sandboxPid: number;
     diagnostics: () => string;
     exited: Promise<void>;
@@ -194,7 +175,7 @@ export class Zygote {
     });
 
     const childPid = sandbox.zygotePid === 'info-descriptor' ? readChildPid(subprocess) : Promise.resolve(pid);
-    const ready = new Promise<ZygoteReadyReport>((resolve, reject) => {
+    const ready = new Promise<SandboxSelfCheck>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
           new ZygoteStartError(

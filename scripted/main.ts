@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadScript, startScriptedEndpoint } from './server.ts';
-import type { Script } from './script.ts';
+import { loadScript, type Script } from './script.ts';
+import { startScriptedEndpoint } from './server.ts';
 
 const usage = 'usage: npx tsx scripted/main.ts --script FILE [--port 8799] [--host 127.0.0.1] [--latency-ms 0]';
 

@@ -7,7 +7,7 @@ import type { ScriptedImage } from './script.ts';
  * and a blue disc, so a picture served by the scripted endpoint is plainly drawn (not blank) and
  * plainly fake. Deterministic for a given size.
  */
-export function drawPlaceholderDiagram(width: number, height: number): Uint8Array {
+function drawPlaceholderDiagram(width: number, height: number): Uint8Array {
   const png = new PNG({ width, height });
   const paint = (x: number, y: number, [red, green, blue]: [number, number, number]) => {
     const index = (y * width + x) * 4;

@@ -1,10 +1,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { z } from 'zod';
 import { STEPS } from '../domain/types.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openAiImagesProtocol } from './openai-images-protocol.ts';
@@ -18,7 +15,8 @@ import {
   type ProtocolHandler,
   type ScriptedAnswer,
 } from './protocol.ts';
-import type { Script, ScriptedFault, ScriptedImage, ScriptedReply, ScriptedStepReplies } from './script.ts';
+import { ScriptedReplies, type FaultTarget } from './replies.ts';
+import type { Script, ScriptedFault, ScriptedImage } from './script.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
 
@@ -75,14 +73,6 @@ export interface ScriptedEndpointOptions {
   recordBodies?: boolean;
 }
 
-/** Where faults added at run time apply. */
-export interface FaultTarget {
-  problem: string;
-  step: string;
-  /** Only requests whose text contains this. */
-  when?: string;
-}
-
 export interface ScriptedEndpoint {
   /** e.g. http://127.0.0.1:8799 */
   readonly url: string;
@@ -115,57 +105,17 @@ const PROTOCOLS: Record<WireProtocol, ProtocolHandler> = { openai: openAiProtoco
  * Gemini generateContent API (text, and pictures from image models),
  * driven by the real SDKs: it checks requests the way the APIs do (roles, parts, image bytes,
  * unknown fields, response schemas; see openai-protocol.ts and gemini-protocol.ts), answers from
- * a script, and can inject every fault a provider produces (script.ts ScriptedFaultKind).
+ * a script, and can inject every fault a provider produces (the fault kinds in script.ts).
  */
 export async function startScriptedEndpoint(options: ScriptedEndpointOptions): Promise<ScriptedEndpoint> {
   const host = options.host ?? '127.0.0.1';
   const latencyMs = options.latencyMs ?? 0;
   const requests: RequestLogEntry[] = [];
-  /** How many requests each fault, or each text reply with `times`, has answered. */
-  const replyUses = new Map<ScriptedReply, number>();
   const hanging = new Set<ServerResponse>();
   /** Arrival times of the admitted requests of the last minute, oldest first. */
   const admitted: number[] = [];
-  let replies = normalizeScript(options.script);
+  const replies = new ScriptedReplies(options.script);
   let sequence = 0;
-
-  function candidates(problem: string, step: string): ScriptedReply[] {
-    // Problem-specific replies first, then the '*' fallback, so a problem can script one step
-    // (or one `when`) and leave the rest to the shared answers.
-    const list = [...(replies.get(problem)?.get(step) ?? [])];
-    if (problem !== '*') list.push(...(replies.get('*')?.get(step) ?? []));
-    return list;
-  }
-
-  function selectReply(problem: string, step: string, text: string): ScriptedReply | undefined {
-    for (const reply of candidates(problem, step)) {
-      if (reply.when !== undefined && !text.includes(reply.when)) continue;
-      const times = reply.fault ? (reply.fault.times ?? 1) : reply.times;
-      if (times !== undefined) {
-        const used = replyUses.get(reply) ?? 0;
-        if (used >= times) continue;
-        replyUses.set(reply, used + 1);
-      }
-      if (reply.fault || reply.text !== undefined || reply.image !== undefined) return reply;
-    }
-    return undefined;
-  }
-
-  /** The picture a request would get once its faults are used up (what a `cut-body` fault cuts); the placeholder when none is scripted. */
-  function imageReply(problem: string, step: string, text: string): ScriptedImage {
-    return (
-      candidates(problem, step).find(
-        (reply) => reply.image !== undefined && (reply.when === undefined || text.includes(reply.when)),
-      )?.image ?? {}
-    );
-  }
-
-  /** The text reply a request would get once its faults are used up (what a `truncated` fault cuts). */
-  function textReply(problem: string, step: string, text: string): string | undefined {
-    return candidates(problem, step).find(
-      (reply) => reply.text !== undefined && (reply.when === undefined || text.includes(reply.when)),
-    )?.text;
-  }
 
   /** Admits a request under the requests-per-minute limit, or says how long until one would be. */
   function admit(now: number): { admitted: true } | { admitted: false; retryAfterMs: number } {
@@ -260,7 +210,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     entry.model = shape.model;
     entry.structured = shape.structured;
 
-    const reply = selectReply(problem, step, shape.text);
+    const reply = replies.select(problem, step, shape.text);
     if (latencyMs > 0) await delay(latencyMs);
     if (!reply) {
       return answerError({
@@ -321,13 +271,13 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         response.on('close', () => hanging.delete(response));
         return;
       case 'cut-body':
-        if (requestedImage) return answerWith(await imageAnswer(imageReply(problem, step, shape.text), ''), true);
+        if (requestedImage) return answerWith(await imageAnswer(replies.image(problem, step, shape.text), ''), true);
         return answerWith(
-          { kind: 'text', text: textReply(problem, step, shape.text) ?? 'The answer would have been here.' },
+          { kind: 'text', text: replies.text(problem, step, shape.text) ?? 'The answer would have been here.' },
           true,
         );
       case 'truncated': {
-        const whole = fault.text ?? textReply(problem, step, shape.text) ?? '{"answer": "cut off here';
+        const whole = fault.text ?? replies.text(problem, step, shape.text) ?? '{"answer": "cut off here';
         return answerWith({
           kind: 'truncated',
           text: fault.text ?? whole.slice(0, Math.max(1, Math.floor(whole.length / 2))),
@@ -448,20 +398,14 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       ).length;
     },
     addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void {
-      const steps = replies.get(target.problem) ?? new Map<string, ScriptedReply[]>();
-      replies.set(target.problem, steps);
-      const added = faults.map((fault): ScriptedReply =>
-        target.when === undefined ? { fault } : { when: target.when, fault },
-      );
-      steps.set(target.step, [...added, ...(steps.get(target.step) ?? [])]);
+      replies.addFaults(target, faults);
     },
     setScript(script: Script): void {
-      replies = normalizeScript(script);
-      replyUses.clear();
+      replies.replace(script);
     },
     reset(): void {
       requests.length = 0;
-      replyUses.clear();
+      replies.resetUses();
       admitted.length = 0;
     },
     async close(): Promise<void> {
@@ -475,23 +419,6 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       await closed;
     },
   };
-}
-
-function normalizeScript(script: Script): Map<string, Map<string, ScriptedReply[]>> {
-  const problems = new Map<string, Map<string, ScriptedReply[]>>();
-  for (const [problem, steps] of Object.entries(script.problems)) {
-    const normalizedSteps = new Map<string, ScriptedReply[]>();
-    for (const [step, stepReplies] of Object.entries(steps)) {
-      if (stepReplies !== undefined) normalizedSteps.set(step, normalizeReplies(stepReplies));
-    }
-    problems.set(problem, normalizedSteps);
-  }
-  return problems;
-}
-
-function normalizeReplies(stepReplies: ScriptedStepReplies): ScriptedReply[] {
-  if (typeof stepReplies === 'string') return [{ text: stepReplies }];
-  return Array.isArray(stepReplies) ? stepReplies : [stepReplies];
 }
 
 function defaultFaultMessage(status: number): string {
@@ -567,114 +494,4 @@ function headerRecord(request: IncomingMessage): Record<string, string> {
           : value;
   }
   return record;
-}
-
-const faultSchema = z.strictObject({
-  kind: z.enum(['http', 'reset', 'hang', 'cut-body', 'truncated', 'empty', 'safety', 'refusal']).optional(),
-  status: z.number().int().min(400).max(599).optional(),
-  retryAfterSeconds: z.number().nonnegative().optional(),
-  retryAfterMs: z.number().nonnegative().optional(),
-  times: z.number().int().positive().optional(),
-  message: z.string().optional(),
-  text: z.string().optional(),
-});
-
-const imageSchema = z
-  .strictObject({
-    file: z.string().min(1).optional(),
-    width: z.int().min(1).max(8192).optional(),
-    height: z.int().min(1).max(8192).optional(),
-  })
-  .refine((image) => image.file === undefined || (image.width === undefined && image.height === undefined), {
-    message: 'an image is a "file" or a drawn placeholder ("width"/"height"), not both',
-  });
-
-const replySchema = z
-  .strictObject({
-    when: z.string().min(1).optional(),
-    text: z.string().optional(),
-    image: imageSchema.optional(),
-    times: z.number().int().positive().optional(),
-    fault: faultSchema.optional(),
-  })
-  .refine((reply) => reply.text !== undefined || reply.image !== undefined || reply.fault !== undefined, {
-    message: 'a reply needs "text", "image" or "fault"',
-  })
-  .refine((reply) => reply.times === undefined || reply.fault === undefined, {
-    message: 'a fault counts its uses in "fault.times"; "times" is for replies without a fault',
-  });
-
-/** The script file format of script.ts, checked strictly so a misspelt field is an error, not a silent default. */
-export const scriptSchema = z.strictObject({
-  problems: z.record(
-    z.string(),
-    z.partialRecord(z.enum(STEPS), z.union([z.string(), replySchema, z.array(replySchema)])),
-  ),
-});
-
-/** Reads and checks a script file; errors name the file and the offending field. */
-export async function loadScript(path: string): Promise<Script> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new Error(`${path}: cannot read the script (${code})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  const result = scriptSchema.safeParse(json);
-  if (!result.success) {
-    const issue = mostSpecificIssue(result.error.issues[0]);
-    const field = formatPath(issue?.path ?? []);
-    throw new Error(`${path}: ${field || '(top level)'}: ${issue?.message ?? 'invalid script'}`);
-  }
-  return withImageFilesFrom(dirname(resolve(path)), result.data);
-}
-
-/** The script with every image file path made absolute from the script file's directory. */
-function withImageFilesFrom(directory: string, script: Script): Script {
-  const locate = (reply: ScriptedReply): ScriptedReply =>
-    reply.image?.file ? { ...reply, image: { ...reply.image, file: resolve(directory, reply.image.file) } } : reply;
-  const problems: Script['problems'] = {};
-  for (const [problem, steps] of Object.entries(script.problems)) {
-    problems[problem] = Object.fromEntries(
-      Object.entries(steps).map(([step, replies]) => [
-        step,
-        replies === undefined || typeof replies === 'string'
-          ? replies
-          : Array.isArray(replies)
-            ? replies.map(locate)
-            : locate(replies),
-      ]),
-    );
-  }
-  return { problems };
-}
-
-type Issue = z.core.$ZodIssue;
-
-/** Within a union, the branch that got furthest into the value explains the mistake best. */
-function mostSpecificIssue(issue: Issue | undefined): Issue | undefined {
-  if (!issue || issue.code !== 'invalid_union') return issue;
-  let best: Issue | undefined;
-  for (const branch of issue.errors) {
-    const candidate = mostSpecificIssue(branch[0]);
-    if (candidate && (!best || candidate.path.length > best.path.length)) best = candidate;
-  }
-  return best ? { ...best, path: [...issue.path, ...best.path] } : issue;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let formatted = '';
-  for (const key of path) {
-    if (typeof key === 'number') formatted += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) formatted += formatted ? `.${key}` : key;
-    else formatted += `[${JSON.stringify(String(key))}]`;
-  }
-  return formatted;
 }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadScript } from '../../scripted/server.ts';
-import type { Script } from '../../scripted/script.ts';
+import { loadScript, type Script } from '../../scripted/script.ts';
 import { repositoryRoot } from './cli.ts';
 
 export interface ExpectedVerdict {

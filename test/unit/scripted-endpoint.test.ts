@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadScript, startScriptedEndpoint } from '../../scripted/server.ts';
+import { loadScript, type Script } from '../../scripted/script.ts';
+import { startScriptedEndpoint } from '../../scripted/server.ts';
 import type { RequestLogEntry, ScriptedEndpoint } from '../../scripted/server.ts';
-import type { Script } from '../../scripted/script.ts';
 import { pngBase64 } from '../helpers/png.ts';
 
 const script: Script = {
