@@ -129,7 +129,7 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
     await store.put(stagedProblemKey(input), JSON.stringify(input.problem), 'application/json');
   }
 
-  async function recordProblemResult(input: RecordProblemResultInput): Promise<FinishedProblem> {
+  async function recordProblemResult(input: RecordProblemResultInput): Promise<void> {
     const { problem, result } = input;
     const record: ProblemRecord = {
       format: PROBLEM_RECORD_FORMAT,
@@ -141,15 +141,13 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
       ...result,
     };
     await store.put(problemRecordKey(input.buildId, input.problemKey), JSON.stringify(record), 'application/json');
-    const finished = problemVerdict(result);
     const primary = result.results[0];
     logInfo('problem recorded', {
-      verdict: finished.verdict,
+      verdict: problemVerdict(result).verdict,
       reasons: primary?.reasons ?? [],
       renderAttempts: primary?.renderAttempts ?? 0,
       rInv: primary?.rInv ?? null,
     });
-    return finished;
   }
 
   return { readProblemPage, readProblemRecord, stageProblem, recordProblemResult };

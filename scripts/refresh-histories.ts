@@ -11,7 +11,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { CancelledFailure } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { ProblemPageEntry } from '../activities/records.ts';
+import type { ProblemPageEntry } from '../activities/record.ts';
 import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { createFakeActivities, type ActivityScript } from '../test/replay/fake-activities.ts';
 import {

@@ -115,6 +115,7 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
   compareWithReference: [{ result: { ok: true, psnr: 14.2, ssim: 0.61 } }],
   readProblemPage: [{ result: [] }],
   readProblemRecord: [{ result: null }],
+  stageProblem: [{ result: undefined }],
   recordProblemResult: [{ result: undefined }],
   finalizeBuild: [
     {
