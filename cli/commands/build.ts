@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { invalidRecordsKey, stagedInputPageKey, buildPrefix, type StagedProblem } from '../../activities/records.ts';
 import { taskQueues } from '../../config/load.ts';
+import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
@@ -16,8 +17,8 @@ import type { BuildSummary } from '../../domain/summary.ts';
 import { ZERO_USAGE, type ManifestRecord } from '../../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
-import { llmTaskQueue, providerForBuild, type ResolvedProvider } from '../../workers/llm-queue.ts';
-import { createStore, resolveProvider } from '../../workers/runtime.ts';
+import { llmTaskQueue } from '../../workers/llm-queue.ts';
+import { createStore } from '../../workers/runtime.ts';
 import {
   buildWorkflowId,
   type DatasetBuildInput,
@@ -61,12 +62,12 @@ export async function buildCommand(
   const store = createStore(config);
   const runWorkersHere = config.temporal.address === undefined || options.workers;
   // Decide the provider before starting anything, so a missing key is a config error (exit 2).
-  if (runWorkersHere) {
-    try {
-      resolveProvider(config, { allowScripted: options.allowScripted });
-    } catch (error) {
-      throw badInput((error as Error).message);
-    }
+  // Only workers started here can serve the scripted demo endpoint.
+  let provider: ResolvedProvider;
+  try {
+    provider = chooseProvider(config, { allowScripted: runWorkersHere && options.allowScripted });
+  } catch (error) {
+    throw badInput((error as Error).message);
   }
   const { pageSize, pageCount } = await stageInput(store, buildId, staged, config.build.pageSize);
 
@@ -85,11 +86,7 @@ export async function buildCommand(
   interrupted.catch(() => {});
   try {
     if (runWorkersHere) {
-      workers = await runWorkers(config, {
-        connection: temporal.workerConnection,
-        queues: QUEUE_KINDS,
-        allowScripted: options.allowScripted,
-      });
+      workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
       for (const description of workers.descriptions) output.line(description);
       workers.done.catch(() => {});
     } else {
@@ -117,7 +114,7 @@ export async function buildCommand(
         windowSize: config.build.windowSize,
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
-        settings: problemSettings(config),
+        settings: problemSettings(config, provider),
       };
       try {
         await temporal.client.workflow.start('datasetBuildWorkflow', {
@@ -300,13 +297,7 @@ async function stageInput(
   return description;
 }
 
-export function problemSettings(config: Config): ProblemSettings {
-  let provider: ResolvedProvider;
-  try {
-    provider = providerForBuild(config);
-  } catch (error) {
-    throw badInput((error as Error).message);
-  }
+export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
   return {
@@ -324,6 +315,7 @@ export function problemSettings(config: Config): ProblemSettings {
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
     // Model calls go to the provider's own queue, whose rate limit all its workers share.
     taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
+    provider,
   };
 }
 

@@ -4,7 +4,9 @@ import { ApiError as GeminiApiError, GenerateContentResponse } from '@google/gen
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, BadRequestError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEnvironment } from '../../config/environment.ts';
+import { loadConfig } from '../../config/load.ts';
 import { createProvider } from '../../providers/create-provider.ts';
 import {
   NON_RETRYABLE_PROVIDER_ERROR_TYPES,
@@ -634,41 +636,61 @@ describe('error sorting details', () => {
 });
 
 describe('createProvider', () => {
-  const savedBaseUrl = process.env['OPENAI_BASE_URL'];
-
-  afterEach(() => {
-    if (savedBaseUrl === undefined) delete process.env['OPENAI_BASE_URL'];
-    else process.env['OPENAI_BASE_URL'] = savedBaseUrl;
+  it('takes the key from the credentials and names the missing variable', () => {
+    expect(() => createProvider({ provider: 'openai', timeoutMs: 1000, credentials: {} })).toThrow(
+      /^OPENAI_API_KEY is not set; /,
+    );
+    expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000, credentials: {} })).toThrow(
+      /^GEMINI_API_KEY is not set/,
+    );
+    const credentials = readEnvironment({ GOOGLE_API_KEY: PLANTED_KEY }).credentials;
+    expect(createProvider({ provider: 'gemini', timeoutMs: 1000, credentials }).name).toBe('gemini');
   });
 
-  it('reads the key from the environment and names the missing variable', () => {
-    expect(() => createProvider({ provider: 'openai', timeoutMs: 1000 }, {})).toThrow(/^OPENAI_API_KEY is not set; /);
-    expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000 }, {})).toThrow(/^GEMINI_API_KEY is not set/);
-    expect(createProvider({ provider: 'gemini', timeoutMs: 1000 }, { GOOGLE_API_KEY: PLANTED_KEY }).name).toBe(
-      'gemini',
-    );
+  it('talks to the base URL it is given', async () => {
+    const gemini = createProvider({
+      provider: 'gemini',
+      timeoutMs: 5000,
+      credentials: { geminiApiKey: PLANTED_KEY },
+      baseUrl: endpoint.geminiBaseUrl,
+    });
+    expect((await gemini.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    const openAi = createProvider({
+      provider: 'openai',
+      timeoutMs: 5000,
+      credentials: { openAiApiKey: PLANTED_KEY },
+      baseUrl: endpoint.openAiBaseUrl,
+    });
+    expect((await openAi.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
   });
 
-  it('talks to the base URL from settings or the environment', async () => {
-    const fromEnv = createProvider(
-      { provider: 'gemini', timeoutMs: 5000 },
-      { GEMINI_API_KEY: PLANTED_KEY, SCIGEN_GEMINI_BASE_URL: endpoint.geminiBaseUrl },
-    );
-    expect((await fromEnv.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-    const fromSettings = createProvider(
-      { provider: 'openai', openAiBaseUrl: endpoint.openAiBaseUrl, timeoutMs: 5000 },
-      { OPENAI_API_KEY: PLANTED_KEY, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
-    );
-    expect((await fromSettings.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-  });
+  it('reads no variable itself: OPENAI_BASE_URL and SCIGEN_GEMINI_BASE_URL reach it only through the config', async () => {
+    const config = loadConfig({
+      environment: readEnvironment({
+        OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+        SCIGEN_GEMINI_BASE_URL: endpoint.geminiBaseUrl,
+        OPENAI_API_KEY: PLANTED_KEY,
+      }),
+    });
+    expect(config.openai.baseUrl).toBe(endpoint.openAiBaseUrl);
+    expect(config.gemini.baseUrl).toBe(endpoint.geminiBaseUrl);
+    const fromConfig = createProvider({
+      provider: 'openai',
+      timeoutMs: 5000,
+      credentials: config.credentials,
+      ...(config.openai.baseUrl ? { baseUrl: config.openai.baseUrl } : {}),
+    });
+    expect((await fromConfig.generate(request({ problemId: 'shape', step: 'quiz' }))).text).toBe('QUIZ-SHARED');
 
-  it('gives an explicit openai base URL precedence over OPENAI_BASE_URL, which the SDK reads otherwise', async () => {
+    const saved = process.env['OPENAI_BASE_URL'];
     process.env['OPENAI_BASE_URL'] = await closedPortUrl();
-    const explicit = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: endpoint.openAiBaseUrl, timeoutMs: 5000 });
-    expect((await explicit.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-    process.env['OPENAI_BASE_URL'] = endpoint.openAiBaseUrl;
-    const fromEnv = createOpenAiProvider({ apiKey: PLANTED_KEY, timeoutMs: 5000 });
-    expect((await fromEnv.generate(request({ problemId: 'shape', step: 'quiz' }))).text).toBe('QUIZ-SHARED');
+    try {
+      const explicit = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: endpoint.openAiBaseUrl, timeoutMs: 5000 });
+      expect((await explicit.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    } finally {
+      if (saved === undefined) delete process.env['OPENAI_BASE_URL'];
+      else process.env['OPENAI_BASE_URL'] = saved;
+    }
   });
 });
 
