@@ -29,6 +29,7 @@ import { badInput, infrastructureFailure } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
 import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
+import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { reportAfterBuild } from './report.ts';
 
@@ -136,13 +137,22 @@ export async function buildCommand(
             : `build ${buildId}: resuming (previous run ${previous.status.name.toLowerCase()}); finished problems are not redone`,
       );
     }
+    const attachedAt = new Date();
     const uiLink = workflowUiUrl(temporal, workflowId);
     if (temporal.uiUrl) output.line(`Temporal UI: ${temporal.uiUrl}${uiLink ? `  (this build: ${uiLink})` : ''}`);
 
     const result = await Promise.race([
-      followProgress(handle, { enabled: options.progress, output }).then(() =>
-        handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store)),
-      ),
+      followProgress(handle, {
+        enabled: options.progress,
+        output,
+        warnings: () =>
+          silentTaskQueueWarnings({
+            client: temporal.client,
+            namespace: temporal.namespace,
+            workflowId,
+            waitingSince: attachedAt,
+          }),
+      }).then(() => handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store))),
       interrupted,
       ...(workers
         ? [
