@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { Runtime } from '@temporalio/worker';
+import { readEnvironment } from '../config/environment.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { buildCommand } from './commands/build.ts';
@@ -20,13 +21,16 @@ import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment 
 import { createOutput, type Output } from './output.ts';
 import { PROBLEM_STAGES } from '../workflows/definitions.ts';
 
+// The one read of the environment; every command gets its values through the config.
+const environment = readEnvironment();
+
 // The SDK's own logs would drown the progress bar: warnings and errors by default, one line each.
 // SCIGEN_METRICS_ADDRESS (host:port) serves the workers' Prometheus metrics at /metrics.
-const metricsAddress = process.env['SCIGEN_METRICS_ADDRESS'];
+const metricsAddress = environment.metricsAddress;
 Runtime.install({
   logger: createConsoleLogger(
-    logLevelFromEnvironment(process.env['SCIGEN_LOG_LEVEL']),
-    logFormatFromEnvironment(process.env['SCIGEN_LOG_FORMAT']),
+    logLevelFromEnvironment(environment.logging.level),
+    logFormatFromEnvironment(environment.logging.format),
   ),
   ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
 });
@@ -42,7 +46,7 @@ function configOption() {
 }
 
 function readConfig(options: { config?: string }, explicit: Record<string, unknown> = {}): Config {
-  return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit });
+  return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit, environment });
 }
 
 program

@@ -5,6 +5,8 @@ import { progressQuery, type BuildProgress } from '../workflows/definitions.ts';
 import { formatDuration, type Output } from './output.ts';
 
 const POLL_INTERVAL_MILLISECONDS = 500;
+/** Task queue health asks the server a few questions; once in a while is enough. */
+const WARNING_INTERVAL_MILLISECONDS = 15_000;
 
 /**
  * Shows a build's progress until its workflow closes: a live bar on a terminal, a line per change
@@ -12,7 +14,12 @@ const POLL_INTERVAL_MILLISECONDS = 500;
  */
 export async function followProgress(
   handle: WorkflowHandle,
-  options: { enabled: boolean; output: Output },
+  options: {
+    enabled: boolean;
+    output: Output;
+    /** Lines to show while work is in flight, such as task queues no worker polls (cli/task-queue-health.ts). */
+    warnings?: () => Promise<string[]>;
+  },
 ): Promise<void> {
   const closed = handle.result().then(
     () => true,
@@ -32,7 +39,8 @@ export async function followProgress(
     ? new cliProgress.SingleBar(
         {
           stream: options.output.stream,
-          format: '{bar} {value}/{total} problems | {verdicts} | {state} | {tokens} tokens, ${cost} | ETA {eta}',
+          format:
+            '{bar} {value}/{total} problems | {verdicts} | {state} | {tokens} tokens, ${cost} | ETA {eta}{warning}',
           hideCursor: true,
           clearOnComplete: false,
           etaBuffer: 50,
@@ -42,11 +50,23 @@ export async function followProgress(
     : null;
   let lastLine = '';
   const startedAt = Date.now();
+  let warnings: string[] = [];
+  let warningsCheckedAt = -Infinity;
+  let lastWarnings = '';
 
   while (!finished) {
     const progress = await handle.query(progressQuery).catch(() => null);
+    const waitingOnWorkers = progress === null || (progress.inFlight > 0 && progress.phase !== 'finished');
+    if (options.warnings && Date.now() - warningsCheckedAt >= WARNING_INTERVAL_MILLISECONDS) {
+      warningsCheckedAt = Date.now();
+      warnings = waitingOnWorkers ? await options.warnings().catch(() => warnings) : [];
+    }
+    if (!bar && warnings.join('\n') !== lastWarnings) {
+      for (const warning of warnings) options.output.line(warning);
+      lastWarnings = warnings.join('\n');
+    }
     if (progress) {
-      const fields = progressFields(progress);
+      const fields = { ...progressFields(progress), warning: warnings.length > 0 ? ` | ${warnings.join(' | ')}` : '' };
       if (bar) {
         if (bar.getTotal() !== progress.total) bar.start(progress.total, progress.completed, fields);
         bar.update(progress.completed, fields);
@@ -60,7 +80,7 @@ export async function followProgress(
   }
   if (bar) {
     const progress = await handle.query(progressQuery).catch(() => null);
-    if (progress) bar.update(progress.completed, progressFields(progress));
+    if (progress) bar.update(progress.completed, { ...progressFields(progress), warning: '' });
     bar.stop();
   }
 }

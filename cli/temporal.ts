@@ -64,8 +64,8 @@ export async function openTemporal(
     }
   }
 
-  const apiKey = process.env['TEMPORAL_API_KEY'];
-  // A cloud API key implies TLS; the key is read here and never passed to workflows.
+  const apiKey = config.credentials.temporalApiKey;
+  // A cloud API key implies TLS; the key goes to the connection only, never to workflows.
   const connectionOptions = { address, ...(apiKey ? { apiKey, tls: true } : {}) };
   let connection: Connection;
   let workerConnection: NativeConnection;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Credentials } from './environment.ts';
 
 const stepModels = z
   .object({
@@ -308,6 +309,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    telemetry: z
+      .object({
+        /** One JSON span per line to this file, for a look without a collector. */
+        traceFile: z.string().min(1).optional(),
+        /** OTLP/HTTP collector for spans (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT). */
+        otlpEndpoint: z.string().min(1).optional(),
+        /** @default "scigen-<queues>" */
+        serviceName: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     workers: z
       .object({
         /**
@@ -321,5 +333,9 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.output<typeof configSchema>;
+/** The fields a config file, the command line or the environment can set. */
+export type ConfigFields = z.output<typeof configSchema>;
+
+/** The loaded configuration: its fields, plus the secrets only the environment gives (config/load.ts). */
+export type Config = ConfigFields & { readonly credentials: Credentials };
 export type ConfigInput = z.input<typeof configSchema>;

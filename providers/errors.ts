@@ -1,10 +1,21 @@
+import { ApiError as GeminiApiError } from '@google/genai';
 import { ApplicationFailure } from '@temporalio/common';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  UnprocessableEntityError,
+} from 'openai';
 import type { Step, Usage } from '../domain/types.ts';
 import type { TokenUsage } from './provider.ts';
-
-// No SDK runtime imports here on purpose: workflows import the error type lists below to fill
-// `nonRetryableErrorTypes`, and the workflow bundle must not pull in the provider SDKs. SDK
-// errors are therefore recognised by shape (status, name, code), which both SDKs keep stable.
 
 /** Failure types Temporal should retry: the same request may well succeed a little later. */
 export const RETRYABLE_PROVIDER_ERROR_TYPES = [
@@ -20,6 +31,7 @@ export const RETRYABLE_PROVIDER_ERROR_TYPES = [
 /**
  * Failure types that fail the step for good: asking again gives the same answer. An empty or
  * cut-off answer is neither: it is a parse failure of the step (activities/model-call.ts).
+ * Only the server can overrule these lists, through OpenAI's `x-should-retry` header.
  */
 export const NON_RETRYABLE_PROVIDER_ERROR_TYPES = [
   'ProviderAuthError',
@@ -57,6 +69,8 @@ export interface ProviderFailureDetails {
   providerMessage?: string;
   providerCode?: string;
   requestId?: string;
+  /** What the server's `x-should-retry` header said, when it said anything; it decided retryability. */
+  serverSaysRetry?: boolean;
   /**
    * Tokens the provider billed for a response that still failed the step (a refusal). The
    * provider fills the tokens; callModel adds the cost; the workflow adds it to the problem.
@@ -75,6 +89,10 @@ export interface ProviderFailureOptions {
   providerCode?: string;
   requestId?: string;
   usage?: Usage;
+  /** The server's own verdict (OpenAI's `x-should-retry`); wins over the type's retryability. */
+  serverSaysRetry?: boolean;
+  /** The SDK's error, kept as the failure's cause with secrets removed from its message and stack. */
+  cause?: unknown;
 }
 
 export function isRetryableProviderErrorType(type: string): type is RetryableProviderErrorType {
@@ -82,13 +100,14 @@ export function isRetryableProviderErrorType(type: string): type is RetryablePro
 }
 
 /**
- * Builds the ApplicationFailure for a provider problem. Retryability follows from the type alone,
- * so the lists above and the failures thrown can never disagree. Messages are written for the
- * manifest, where the workflow prefixes the step ("plan: invalid API key for openai (401)").
+ * Builds the ApplicationFailure for a provider problem. Retryability follows from the type, unless
+ * the server said otherwise (`serverSaysRetry`), as the openai SDK's own retry logic lets it.
+ * Messages are written for the manifest, where the workflow prefixes the step
+ * ("plan: invalid API key for openai (401)").
  */
 export function createProviderFailure(options: ProviderFailureOptions): ApplicationFailure {
   const { provider, type, context } = options;
-  const retryable = isRetryableProviderErrorType(type);
+  const retryable = options.serverSaysRetry ?? isRetryableProviderErrorType(type);
   const details: ProviderFailureDetails = { provider, step: context.step, problemId: context.problemId };
   if (context.model) details.model = context.model;
   if (options.status !== undefined) details.status = options.status;
@@ -97,6 +116,7 @@ export function createProviderFailure(options: ProviderFailureOptions): Applicat
   if (options.providerCode) details.providerCode = redactSecrets(options.providerCode, context.secrets);
   if (options.requestId) details.requestId = options.requestId;
   if (options.usage) details.usage = options.usage;
+  if (options.serverSaysRetry !== undefined) details.serverSaysRetry = options.serverSaysRetry;
   return ApplicationFailure.create({
     type,
     message: redactSecrets(options.message, context.secrets),
@@ -104,6 +124,7 @@ export function createProviderFailure(options: ProviderFailureOptions): Applicat
     // A delay the server asked for only matters when Temporal will retry at all.
     nextRetryDelay: retryable ? options.retryAfterMs : undefined,
     details: [details],
+    ...(options.cause === undefined ? {} : { cause: causeWithoutSecrets(options.cause, context.secrets) }),
   });
 }
 
@@ -120,53 +141,89 @@ export function providerFailureDetails(failure: ApplicationFailure): ProviderFai
     : undefined;
 }
 
-/** Sorts anything the openai SDK (or its fetch) threw into a provider failure. */
+/** Sorts anything the openai SDK threw into a provider failure, by the SDK's own error classes. */
 export function sortOpenAiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   const provider = 'openai';
-  // APIError (openai/src/core/error.ts) carries `status`, `headers` (a Headers) and the body's
-  // `error` object; APIConnectionError has no status and keeps the fetch error as `cause`.
-  const status = numberField(error, 'status');
-  if (status !== undefined) {
-    const body = objectField(error, 'error');
-    const headers = headersField(error);
+  // The connection classes extend APIError without a status: they are sorted before it.
+  if (error instanceof APIConnectionTimeoutError) return timeoutFailure(provider, context, error);
+  if (error instanceof APIUserAbortError) {
+    return createProviderFailure({
+      provider,
+      type: 'ProviderConnectionError',
+      message: `the request to ${provider} was aborted`,
+      context,
+      cause: error,
+    });
+  }
+  if (error instanceof APIConnectionError) return failureForTransport(provider, context, error);
+  if (error instanceof APIError && error.status !== undefined) {
+    const body = isRecord(error.error) ? error.error : undefined;
+    const code = error.code ?? error.type ?? undefined;
     return failureForStatus({
       provider,
       context,
-      status,
-      retryAfterMs: retryDelayFromHeaders(headers),
+      status: error.status,
+      kind: openAiStatusKind(error),
+      retryAfterMs: retryDelayFromHeaders(error.headers),
       providerMessage: stringField(body, 'message'),
-      providerCode: stringField(body, 'code') ?? stringField(body, 'type'),
-      requestId: headers?.get('x-request-id') ?? undefined,
-      authRejected: false,
+      providerCode: code,
+      requestId: error.requestID ?? undefined,
+      serverSaysRetry: shouldRetryHeader(error.headers),
       // The images API answers a prompt its safety system blocks with a 400 and one of these codes.
-      refused: status === 400 && OPENAI_REFUSAL_CODES.has(stringField(body, 'code') ?? ''),
+      refused: error instanceof BadRequestError && OPENAI_REFUSAL_CODES.has(error.code ?? ''),
+      cause: error,
     });
   }
   return failureForTransport(provider, context, error);
+}
+
+/** What an openai APIError is, from the class the SDK chose for its status. */
+function openAiStatusKind(error: APIError): StatusKind {
+  if (error instanceof AuthenticationError) return 'auth';
+  if (error instanceof PermissionDeniedError) return 'forbidden';
+  if (error instanceof RateLimitError) return 'rate-limited';
+  if (error instanceof NotFoundError) return 'not-found';
+  if (error instanceof ConflictError) return 'conflict';
+  if (error instanceof UnprocessableEntityError) return 'unprocessable';
+  if (error instanceof InternalServerError) return 'unavailable';
+  if (error instanceof BadRequestError) return 'bad-request';
+  // The statuses the SDK has no class for.
+  return statusKind(error.status ?? 0);
+}
+
+/**
+ * OpenAI's `x-should-retry` ("true" / "false"): the server's own word on whether asking again can
+ * help, which the openai SDK obeys before looking at the status (client.ts shouldRetry).
+ */
+function shouldRetryHeader(headers: Headers | undefined): boolean | undefined {
+  const value = headers?.get('x-should-retry');
+  return value === 'true' ? true : value === 'false' ? false : undefined;
 }
 
 /** Sorts anything @google/genai (or its fetch) threw into a provider failure. */
 export function sortGeminiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   const provider = 'gemini';
-  const status = numberField(error, 'status');
-  if (status !== undefined && nameOf(error) === 'ApiError') {
+  if (error instanceof GeminiApiError) {
     // genai's ApiError keeps no headers (throwErrorIfNotOK stringifies the JSON body into the
     // message); the body is where the Gemini API puts retry hints (google.rpc.RetryInfo) and
     // the reason a key was rejected (google.rpc.ErrorInfo).
-    const body = parseGoogleErrorBody(error instanceof Error ? error.message : undefined);
+    const body = parseGoogleErrorBody(error.message);
+    // The Gemini API answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+    const keyRejected = body.reason === 'API_KEY_INVALID' || /api key not valid/i.test(body.message ?? '');
     return failureForStatus({
       provider,
       context,
-      status,
-      retryAfterMs: body.retryAfterMs ?? retryDelayFromHeaders(headersField(error)),
+      status: error.status,
+      kind: keyRejected ? 'auth' : statusKind(error.status),
+      retryAfterMs: body.retryAfterMs,
       providerMessage: body.message,
       providerCode: body.reason ?? body.status,
       requestId: undefined,
-      // The Gemini API answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
-      authRejected: body.reason === 'API_KEY_INVALID' || /api key not valid/i.test(body.message ?? ''),
+      serverSaysRetry: undefined,
       refused: false,
+      cause: error,
     });
   }
   return failureForTransport(provider, context, error);
@@ -223,21 +280,52 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
     .replace(/\bAIza[A-Za-z0-9_-]{10,}/g, '[redacted]');
 }
 
+/** Reads response headers: the fetch Headers both SDKs use. */
 interface HeaderReader {
   get(name: string): string | null;
+}
+
+/** What an HTTP error status means for scigen; both SDKs' errors are reduced to one of these. */
+type StatusKind =
+  | 'auth'
+  | 'forbidden'
+  | 'rate-limited'
+  | 'not-found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'unavailable'
+  | 'bad-request'
+  | 'timeout'
+  | 'too-large'
+  | 'unexpected';
+
+function statusKind(status: number): StatusKind {
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate-limited';
+  if (status === 404) return 'not-found';
+  if (status === 408) return 'timeout';
+  if (status === 409) return 'conflict';
+  if (status === 413) return 'too-large';
+  if (status === 422) return 'unprocessable';
+  if (status >= 500) return 'unavailable';
+  if (status >= 400) return 'bad-request';
+  return 'unexpected';
 }
 
 interface StatusFacts {
   provider: ProviderName;
   context: ProviderErrorContext;
   status: number;
+  kind: StatusKind;
   retryAfterMs: number | undefined;
   providerMessage: string | undefined;
   providerCode: string | undefined;
   requestId: string | undefined;
-  authRejected: boolean;
+  serverSaysRetry: boolean | undefined;
   /** The provider declined the content (a safety block sent as an HTTP error). */
   refused: boolean;
+  cause: unknown;
 }
 
 const OPENAI_REFUSAL_CODES = new Set(['moderation_blocked', 'content_policy_violation']);
@@ -257,29 +345,58 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
       providerMessage: facts.providerMessage,
       providerCode: facts.providerCode,
       requestId: facts.requestId,
+      ...(facts.serverSaysRetry === undefined ? {} : { serverSaysRetry: facts.serverSaysRetry }),
+      cause: facts.cause,
     });
   const retryHint = retryAfterMs === undefined ? '' : `, retry after ${formatSeconds(retryAfterMs)}`;
 
   // Auth messages leave out the provider's text: some providers echo part of the key back.
-  if (status === 401 || facts.authRejected)
-    return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
+  if (facts.kind === 'auth') return build('ProviderAuthError', `invalid API key for ${provider} (${status})`);
   if (facts.refused)
     return build('ProviderRefused', `model refused: safety (${provider} ${facts.providerCode ?? status})`);
-  if (status === 403) return build('ProviderAuthError', `API key for ${provider} may not use model${model} (403)`);
-  if (status === 429) return build('ProviderRateLimited', `rate limited by ${provider} (429)${retryHint}`);
-  if (status === 408) return build('ProviderTimeout', `${provider} timed out on its side (408)${retryHint}`);
-  if (status === 409)
-    return build('ProviderUnavailable', `${provider} busy with a conflicting request (409)${retryHint}`);
-  if (status >= 500) return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}`);
-  if (status === 404)
-    return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (404)${because}`);
-  if (status === 413) return build('ProviderBadRequest', `request too large for ${provider} (413)${because}`);
-  if (status === 422) return build('ProviderBadRequest', `${provider} could not process the request (422)${because}`);
-  if (status >= 400) return build('ProviderBadRequest', `${provider} rejected the request (${status})${because}`);
-  return build('ProviderUnexpectedError', `${provider} answered with unexpected status ${status}${because}`);
+  switch (facts.kind) {
+    case 'forbidden':
+      return build('ProviderAuthError', `API key for ${provider} may not use model${model} (${status})`);
+    case 'rate-limited':
+      return build('ProviderRateLimited', `rate limited by ${provider} (${status})${retryHint}`);
+    case 'timeout':
+      return build('ProviderTimeout', `${provider} timed out on its side (${status})${retryHint}`);
+    case 'conflict':
+      return build('ProviderUnavailable', `${provider} busy with a conflicting request (${status})${retryHint}`);
+    case 'unavailable':
+      return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}`);
+    case 'not-found':
+      return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (${status})${because}`);
+    case 'too-large':
+      return build('ProviderBadRequest', `request too large for ${provider} (${status})${because}`);
+    case 'unprocessable':
+      return build('ProviderBadRequest', `${provider} could not process the request (${status})${because}`);
+    case 'bad-request':
+      return build('ProviderBadRequest', `${provider} rejected the request (${status})${because}`);
+    case 'unexpected':
+      return build('ProviderUnexpectedError', `${provider} answered with unexpected status ${status}${because}`);
+  }
 }
 
-const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError', 'APIConnectionTimeoutError']);
+function timeoutFailure(provider: ProviderName, context: ProviderErrorContext, cause: unknown): ApplicationFailure {
+  const within = context.timeoutMs === undefined ? 'in time' : `within ${formatSeconds(context.timeoutMs)}`;
+  const code = causeChain(cause)
+    .map((link) => stringField(link, 'code'))
+    .find((found) => found !== undefined);
+  return createProviderFailure({
+    provider,
+    type: 'ProviderTimeout',
+    message: `${provider} did not answer ${within}`,
+    context,
+    ...(code ? { providerCode: code } : {}),
+    cause,
+  });
+}
+
+// Below the SDKs, fetch (undici) fails with a TypeError whose cause chain holds Node's system
+// error codes (ECONNRESET, …) or undici's own (UND_ERR_*), and a deadline aborts it with a
+// DOMException named AbortError or TimeoutError. Those codes and names are Node's stable API.
+const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError']);
 const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
   'UND_ERR_CONNECT_TIMEOUT',
@@ -296,15 +413,21 @@ function failureForTransport(
   error: unknown,
 ): ApplicationFailure {
   const chain = causeChain(error);
-  const names = chain.map(nameOf);
   const codes = chain.map((link) => stringField(link, 'code')).filter((code): code is string => code !== undefined);
   const build = (type: ProviderErrorType, message: string, providerCode?: string): ApplicationFailure =>
-    createProviderFailure({ provider, type, message, context, providerCode });
+    createProviderFailure({
+      provider,
+      type,
+      message,
+      context,
+      cause: error,
+      ...(providerCode ? { providerCode } : {}),
+    });
 
-  if (names.some((name) => TIMEOUT_NAMES.has(name)) || codes.some((code) => TIMEOUT_CODES.has(code))) {
-    const within = context.timeoutMs === undefined ? 'in time' : `within ${formatSeconds(context.timeoutMs)}`;
-    return build('ProviderTimeout', `${provider} did not answer ${within}`, codes[0]);
-  }
+  const timedOut =
+    chain.some((link) => link instanceof Error && TIMEOUT_NAMES.has(link.name)) ||
+    codes.some((code) => TIMEOUT_CODES.has(code));
+  if (timedOut) return timeoutFailure(provider, context, error);
   const resetCode = codes.find((code) => RESET_CODES.has(code));
   if (resetCode) return build('ProviderConnectionError', `connection to ${provider} was reset`, resetCode);
   const refusedCode = codes.find((code) => REFUSED_CODES.has(code));
@@ -313,7 +436,7 @@ function failureForTransport(
   const lookupCode = codes.find((code) => LOOKUP_CODES.has(code));
   if (lookupCode) return build('ProviderConnectionError', `could not resolve the ${provider} host`, lookupCode);
   if (
-    names.includes('APIConnectionError') ||
+    error instanceof APIConnectionError ||
     chain.some((link) => link instanceof TypeError && /fetch failed|terminated/i.test(link.message))
   ) {
     return build('ProviderConnectionError', `could not reach ${provider}`, codes[0]);
@@ -323,12 +446,7 @@ function failureForTransport(
     return build('ProviderUnexpectedError', `${provider} sent a response that is not valid JSON`);
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return createProviderFailure({
-    provider,
-    type: 'ProviderUnexpectedError',
-    message: `unexpected error from ${provider}: ${truncate(detail, 300)}`,
-    context,
-  });
+  return build('ProviderUnexpectedError', `unexpected error from ${provider}: ${truncate(detail, 300)}`);
 }
 
 interface GoogleErrorFacts {
@@ -376,13 +494,28 @@ function causeChain(error: unknown): unknown[] {
   return chain;
 }
 
-function nameOf(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return '';
-  const name = stringField(value, 'name');
-  const constructorName = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  // The openai SDK's error classes keep the default `name` ("Error"); their class name says more.
-  if ((!name || name === 'Error') && typeof constructorName === 'string') return constructorName;
-  return name ?? '';
+/**
+ * The SDK's error, fit to be a failure's cause. Temporal writes a cause's message and stack, and
+ * those of the causes under it, into the workflow history, and an SDK's message can quote the key
+ * (the body of a 401), so each link has its secrets removed, in place: the cause stays the SDK's
+ * own error class for code that looks at it before it is serialized.
+ */
+function causeWithoutSecrets(cause: unknown, secrets: readonly string[] = []): Error {
+  if (!(cause instanceof Error)) return new Error(redactSecrets(String(cause), secrets));
+  const seen = new Set<Error>();
+  for (let link: unknown = cause; link instanceof Error && !seen.has(link); link = link.cause) {
+    seen.add(link);
+    const message = redactSecrets(link.message, secrets);
+    // defineProperty, not assignment: a DOMException's message is a getter on its prototype.
+    if (message !== link.message)
+      Object.defineProperty(link, 'message', { value: message, writable: true, configurable: true });
+    if (link.stack !== undefined) {
+      const stack = redactSecrets(link.stack, secrets);
+      if (stack !== link.stack)
+        Object.defineProperty(link, 'stack', { value: stack, writable: true, configurable: true });
+    }
+  }
+  return cause;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -399,17 +532,6 @@ function stringField(value: unknown, key: string): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const field = (value as Record<string, unknown>)[key];
   return typeof field === 'string' ? field : undefined;
-}
-
-function numberField(value: unknown, key: string): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[key];
-  return typeof field === 'number' && Number.isFinite(field) ? field : undefined;
-}
-
-function headersField(value: unknown): HeaderReader | undefined {
-  const headers = objectField(value, 'headers');
-  return headers && typeof headers['get'] === 'function' ? (headers as unknown as HeaderReader) : undefined;
 }
 
 export function formatSeconds(milliseconds: number): string {

@@ -19,8 +19,8 @@ import { toGeminiResponseJsonSchema } from './response-schema.ts';
 export interface GeminiProviderOptions {
   apiKey: string;
   /**
-   * Where the Gemini API lives (a proxy, the scripted endpoint).
-   * @default process.env.SCIGEN_GEMINI_BASE_URL, else the SDK's default
+   * Where the Gemini API lives (a proxy, the scripted endpoint); config's `gemini.baseUrl`.
+   * @default the SDK's default, the Gemini API
    */
   baseUrl?: string;
   /** Deadline for one HTTP request, in milliseconds. */
@@ -28,7 +28,7 @@ export interface GeminiProviderOptions {
 }
 
 export function createGeminiProvider(options: GeminiProviderOptions): ModelProvider {
-  const baseUrl = options.baseUrl || process.env['SCIGEN_GEMINI_BASE_URL']?.trim() || undefined;
+  const baseUrl = options.baseUrl || undefined;
   const client = new GoogleGenAI({
     apiKey: options.apiKey,
     // The SDK would switch to Vertex AI when GOOGLE_GENAI_USE_VERTEXAI is set; scigen speaks the

@@ -25,8 +25,9 @@ import { toOpenAiResponseFormat } from './response-schema.ts';
 export interface OpenAiProviderOptions {
   apiKey: string;
   /**
-   * Any OpenAI-compatible server (vLLM, Ollama, a proxy, the scripted endpoint).
-   * @default process.env.OPENAI_BASE_URL, else the OpenAI API (the SDK reads the variable itself)
+   * Any OpenAI-compatible server (vLLM, Ollama, a proxy, the scripted endpoint); config's
+   * `openai.baseUrl`, which OPENAI_BASE_URL sets.
+   * @default the OpenAI API
    */
   baseURL?: string;
   /** Deadline for one HTTP request, in milliseconds. */
@@ -35,11 +36,13 @@ export interface OpenAiProviderOptions {
   fetch?: ClientOptions['fetch'];
 }
 
+const OPENAI_API_BASE_URL = 'https://api.openai.com/v1';
+
 export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvider {
   const client = new OpenAI({
     apiKey: options.apiKey,
-    // An empty option must not hide OPENAI_BASE_URL: undefined lets the SDK read the variable.
-    baseURL: options.baseURL || undefined,
+    // Always given: left undefined, the SDK would read OPENAI_BASE_URL itself, behind the config's back.
+    baseURL: options.baseURL || OPENAI_API_BASE_URL,
     timeout: options.timeoutMs,
     // Temporal is the only retry layer; SDK retries would hide attempts from the workflow history.
     maxRetries: 0,

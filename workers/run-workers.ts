@@ -1,8 +1,9 @@
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { taskQueues } from '../config/load.ts';
+import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
-import { tracingFromEnvironment } from './telemetry.ts';
+import { createTracing } from './telemetry.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
 
 export const QUEUE_KINDS = ['workflows', 'llm', 'render'] as const;
@@ -24,11 +25,16 @@ export interface RunningWorkers {
  */
 export async function runWorkers(
   config: Config,
-  options: { connection: NativeConnection; queues: readonly QueueKind[]; allowScripted: boolean },
+  options: {
+    connection: NativeConnection;
+    queues: readonly QueueKind[];
+    /** Whose model calls the llm worker serves (config/provider.ts chooseProvider); needed with the llm queue. */
+    provider?: ResolvedProvider;
+  },
 ): Promise<RunningWorkers> {
   const queues = taskQueues(config);
   const store = createStore(config);
-  const tracing = tracingFromEnvironment(`scigen-${options.queues.join('-')}`);
+  const tracing = createTracing(config.telemetry, `scigen-${options.queues.join('-')}`);
   const common = {
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -47,7 +53,8 @@ export async function runWorkers(
       descriptions.push(`workflows worker on ${queues.workflows} (artifacts: ${store.root})`);
     }
     if (options.queues.includes('llm')) {
-      const runtime = await createModelRuntime(config, { allowScripted: options.allowScripted });
+      if (options.provider === undefined) throw new Error('an llm worker needs the provider it serves');
+      const runtime = await createModelRuntime(config, options.provider);
       cleanups.push(runtime.close);
       workers.push(
         await createLlmWorker({

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ModelCallSettings } from '../activities/model-call.ts';
+import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { createOpenAiProvider } from '../providers/openai.ts';
@@ -13,28 +14,7 @@ import { loadScript } from '../scripted/script.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createArtifactStore } from '../storage/create-store.ts';
-import { llmRequestsPerSecond, llmTaskQueue, ProviderNotConfiguredError, type ResolvedProvider } from './llm-queue.ts';
-
-export { ProviderNotConfiguredError, type ResolvedProvider } from './llm-queue.ts';
-
-/**
- * `auto` picks gemini when GEMINI_API_KEY is set, else openai when OPENAI_API_KEY is set, else the
- * scripted demo endpoint when the caller allows it (`npm start`), else a clear error.
- */
-export function resolveProvider(
-  config: Config,
-  options: { allowScripted: boolean },
-  environment = process.env,
-): ResolvedProvider {
-  if (config.provider !== 'auto') return config.provider;
-  if (environment['GEMINI_API_KEY'] || environment['GOOGLE_API_KEY']) return 'gemini';
-  if (environment['OPENAI_API_KEY']) return 'openai';
-  if (options.allowScripted) return 'scripted';
-  throw new ProviderNotConfiguredError(
-    'no model provider configured: set GEMINI_API_KEY or OPENAI_API_KEY (with OPENAI_BASE_URL for an OpenAI-compatible server), ' +
-      'or SCIGEN_PROVIDER=scripted to use the bundled scripted endpoint (canned answers for the sample problems only)',
-  );
-}
+import { llmRequestsPerSecond, llmTaskQueue } from './llm-queue.ts';
 
 export interface ModelRuntime {
   model: ModelCallSettings;
@@ -47,9 +27,11 @@ export interface ModelRuntime {
   close(): Promise<void>;
 }
 
-/** The provider and per-step model choices an llm worker runs with. Starts the scripted endpoint when chosen. */
-export async function createModelRuntime(config: Config, options: { allowScripted: boolean }): Promise<ModelRuntime> {
-  const resolved = resolveProvider(config, options);
+/**
+ * The provider and per-step model choices an llm worker runs with, for the provider chosen by
+ * config/provider.ts chooseProvider. Starts the scripted endpoint when that is the one.
+ */
+export async function createModelRuntime(config: Config, resolved: ResolvedProvider): Promise<ModelRuntime> {
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
   let provider: ModelProvider;
   let description: string;
@@ -63,14 +45,13 @@ export async function createModelRuntime(config: Config, options: { allowScripte
       `${config.scripted.responses}; set GEMINI_API_KEY or OPENAI_API_KEY to use one`;
     close = () => endpoint.close();
   } else {
+    const baseUrl = config[resolved].baseUrl;
     provider = createProvider({
       provider: resolved,
       timeoutMs,
-      ...(config.openai.baseUrl ? { openAiBaseUrl: config.openai.baseUrl } : {}),
-      ...(config.gemini.baseUrl ? { geminiBaseUrl: config.gemini.baseUrl } : {}),
+      credentials: config.credentials,
+      ...(baseUrl ? { baseUrl } : {}),
     });
-    const baseUrl =
-      resolved === 'openai' ? (config.openai.baseUrl ?? process.env['OPENAI_BASE_URL']) : config.gemini.baseUrl;
     description = `${resolved}${baseUrl ? ` at ${baseUrl}` : ''}`;
   }
   const providerConfig = resolved === 'gemini' ? config.gemini : config.openai;

@@ -13,6 +13,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+import type { Config } from '../config/schema.ts';
 
 /** The workflow-side interceptors must be inside the workflow bundle when tracing is on. */
 export const OPENTELEMETRY_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
@@ -28,16 +29,13 @@ export interface Tracing {
 }
 
 /**
- * OpenTelemetry tracing through Temporal's interceptors, on when the standard
- * `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (OTLP over HTTP), or
- * `SCIGEN_TRACE_FILE` (one JSON span per line, for a quick look without a collector). Off otherwise.
+ * OpenTelemetry tracing through Temporal's interceptors, on when the config's telemetry names an
+ * OTLP endpoint (the standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+ * OTLP over HTTP) or a trace file (`SCIGEN_TRACE_FILE`: one JSON span per line, for a quick look
+ * without a collector). Off otherwise.
  */
-export function tracingFromEnvironment(
-  serviceName: string,
-  environment: NodeJS.ProcessEnv = process.env,
-): Tracing | null {
-  const otlpEndpoint = environment['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || environment['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  const traceFile = environment['SCIGEN_TRACE_FILE'];
+export function createTracing(telemetry: Config['telemetry'], serviceName: string): Tracing | null {
+  const { otlpEndpoint, traceFile } = telemetry;
   let spanProcessor: SpanProcessor;
   let description: string;
   if (traceFile) {
@@ -51,7 +49,7 @@ export function tracingFromEnvironment(
   } else {
     return null;
   }
-  const resource = new Resource({ 'service.name': environment['OTEL_SERVICE_NAME'] || serviceName });
+  const resource = new Resource({ 'service.name': telemetry.serviceName ?? serviceName });
   // Workflow spans leave the sandbox through the plugin's sink; activity and client spans use the
   // global tracer, so a provider with the same processor is registered for them.
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });

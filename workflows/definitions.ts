@@ -68,6 +68,11 @@ export interface ProblemSettings {
   llmMaxAttempts: number;
   llmTimeoutSeconds: number;
   taskQueues: TaskQueues;
+  /**
+   * Who answers the model calls (taskQueues.llm is that provider's queue); `scripted` is the
+   * bundled demo endpoint. Absent in builds started before it was recorded.
+   */
+  provider?: 'gemini' | 'openai' | 'scripted';
 }
 
 export interface ProblemWorkflowInput {

@@ -8,6 +8,7 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { taskQueues } from '../../config/load.ts';
+import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
@@ -23,8 +24,8 @@ import {
 } from '../../storage/build-layout.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
-import { llmTaskQueue, providerForBuild, type ResolvedProvider } from '../../workers/llm-queue.ts';
-import { createStore, resolveProvider } from '../../workers/runtime.ts';
+import { llmTaskQueue } from '../../workers/llm-queue.ts';
+import { createStore } from '../../workers/runtime.ts';
 import {
   buildWorkflowId,
   type DatasetBuildInput,
@@ -35,6 +36,7 @@ import { badInput, infrastructureFailure } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
 import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
+import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { reportAfterBuild } from './report.ts';
 
@@ -68,12 +70,12 @@ export async function buildCommand(
   const store = createStore(config);
   const runWorkersHere = config.temporal.address === undefined || options.workers;
   // Decide the provider before starting anything, so a missing key is a config error (exit 2).
-  if (runWorkersHere) {
-    try {
-      resolveProvider(config, { allowScripted: options.allowScripted });
-    } catch (error) {
-      throw badInput((error as Error).message);
-    }
+  // Only workers started here can serve the scripted demo endpoint.
+  let provider: ResolvedProvider;
+  try {
+    provider = chooseProvider(config, { allowScripted: runWorkersHere && options.allowScripted });
+  } catch (error) {
+    throw badInput((error as Error).message);
   }
   const { pageSize, pageCount } = await stageInput(store, buildId, staged, config.build.pageSize);
 
@@ -92,11 +94,7 @@ export async function buildCommand(
   interrupted.catch(() => {});
   try {
     if (runWorkersHere) {
-      workers = await runWorkers(config, {
-        connection: temporal.workerConnection,
-        queues: QUEUE_KINDS,
-        allowScripted: options.allowScripted,
-      });
+      workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
       for (const description of workers.descriptions) output.line(description);
       workers.done.catch(() => {});
     } else {
@@ -124,7 +122,7 @@ export async function buildCommand(
         windowSize: config.build.windowSize,
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
-        settings: problemSettings(config),
+        settings: problemSettings(config, provider),
       };
       try {
         await temporal.client.workflow.start('datasetBuildWorkflow', {
@@ -146,13 +144,22 @@ export async function buildCommand(
             : `build ${buildId}: resuming (previous run ${previous.status.name.toLowerCase()}); finished problems are not redone`,
       );
     }
+    const attachedAt = new Date();
     const uiLink = workflowUiUrl(temporal, workflowId);
     if (temporal.uiUrl) output.line(`Temporal UI: ${temporal.uiUrl}${uiLink ? `  (this build: ${uiLink})` : ''}`);
 
     const result = await Promise.race([
-      followProgress(handle, { enabled: options.progress, output }).then(() =>
-        handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store)),
-      ),
+      followProgress(handle, {
+        enabled: options.progress,
+        output,
+        warnings: () =>
+          silentTaskQueueWarnings({
+            client: temporal.client,
+            namespace: temporal.namespace,
+            workflowId,
+            waitingSince: attachedAt,
+          }),
+      }).then(() => handle.result().catch((error: unknown) => explainClosedBuild(error, buildId, store))),
       interrupted,
       ...(workers
         ? [
@@ -295,13 +302,7 @@ async function stageInput(
   return description;
 }
 
-export function problemSettings(config: Config): ProblemSettings {
-  let provider: ResolvedProvider;
-  try {
-    provider = providerForBuild(config);
-  } catch (error) {
-    throw badInput((error as Error).message);
-  }
+export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
   return {
@@ -319,6 +320,7 @@ export function problemSettings(config: Config): ProblemSettings {
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
     // Model calls go to the provider's own queue, whose rate limit all its workers share.
     taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
+    provider,
   };
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
 import { formatDuration, type Output } from '../output.ts';
+import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, type TemporalSession } from '../temporal.ts';
 
 /** Runs `action` against a build's workflow, with a clear error when there is no such build. */
@@ -58,8 +59,18 @@ export async function statusCommand(
   await withBuild(buildId, config, async (handle, temporal) => {
     const description = await handle.describe();
     const progress = await handle.query(progressQuery).catch(() => null);
-    const stages =
-      description.status.name === 'RUNNING' ? await countStages(temporal.client, buildId).catch(() => ({})) : {};
+    const running = description.status.name === 'RUNNING';
+    const stages = running ? await countStages(temporal.client, buildId).catch(() => ({})) : {};
+    // Work in flight (or a build that cannot even answer its query) waits on workers: name the missing ones.
+    const warnings =
+      running && (progress === null || progress.inFlight > 0)
+        ? await silentTaskQueueWarnings({
+            client: temporal.client,
+            namespace: temporal.namespace,
+            workflowId: handle.workflowId,
+            waitingSince: description.startTime,
+          }).catch(() => [])
+        : [];
     const status = {
       buildId,
       status: description.status.name,
@@ -67,12 +78,14 @@ export async function statusCommand(
       closeTime: description.closeTime ?? null,
       progress,
       stages,
+      warnings,
     };
     if (options.json) {
       output.json(status);
       return;
     }
     output.line(`build ${buildId}: ${status.status.toLowerCase()} (started ${description.startTime.toISOString()})`);
+    for (const warning of warnings) output.line(warning);
     if (!progress) {
       output.line(`progress unavailable: no worker is polling ${taskQueues(config).workflows}`);
       return;

@@ -1,6 +1,6 @@
+import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import type { Config } from '../../config/schema.ts';
 import { runWorkers, QUEUE_KINDS, type QueueKind } from '../../workers/run-workers.ts';
-import { resolveProvider } from '../../workers/runtime.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { openTemporal } from '../temporal.ts';
@@ -9,14 +9,10 @@ import { openTemporal } from '../temporal.ts';
 export async function devCommand(config: Config, output: Output): Promise<void> {
   if (config.temporal.address !== undefined)
     throw badInput('scigen dev runs the embedded dev server; unset TEMPORAL_ADDRESS, or use scigen worker');
-  checkProvider(config);
+  const provider = providerOf(config);
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   try {
-    const workers = await runWorkers(config, {
-      connection: temporal.workerConnection,
-      queues: QUEUE_KINDS,
-      allowScripted: false,
-    });
+    const workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
     for (const description of workers.descriptions) output.line(description);
     output.line(`Temporal UI: ${temporal.uiUrl}`);
     output.line('ready: run `scigen build <input>` in another terminal; Ctrl-C stops');
@@ -32,13 +28,13 @@ export async function devCommand(config: Config, output: Output): Promise<void> 
 export async function workerCommand(queue: string, config: Config, output: Output): Promise<void> {
   if (!(QUEUE_KINDS as readonly string[]).includes(queue))
     throw badInput(`--queue ${queue}: expected one of ${QUEUE_KINDS.join(', ')}`);
-  if (queue === 'llm') checkProvider(config);
+  const provider = queue === 'llm' ? providerOf(config) : undefined;
   const temporal = await openTemporal(config, { startServer: false, log: output.line });
   try {
     const workers = await runWorkers(config, {
       connection: temporal.workerConnection,
       queues: [queue as QueueKind],
-      allowScripted: false,
+      ...(provider ? { provider } : {}),
     });
     for (const description of workers.descriptions) output.line(description);
     output.line(
@@ -51,9 +47,9 @@ export async function workerCommand(queue: string, config: Config, output: Outpu
   }
 }
 
-function checkProvider(config: Config): void {
+function providerOf(config: Config): ResolvedProvider {
   try {
-    resolveProvider(config, { allowScripted: false });
+    return chooseProvider(config, { allowScripted: false });
   } catch (error) {
     throw badInput((error as Error).message);
   }

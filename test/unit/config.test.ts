@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { problemSettings } from '../../cli/commands/build.ts';
+import { readEnvironment } from '../../config/environment.ts';
 import { ConfigError, loadConfig, taskQueues } from '../../config/load.ts';
+import { chooseProvider } from '../../config/provider.ts';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
-    const config = loadConfig({ environment: {}, baseDirectory: '/work/project' });
+    const config = loadConfig({ environment: readEnvironment({}), baseDirectory: '/work/project' });
     expect(config.provider).toBe('auto');
     expect(config.policy).toEqual({ minEachDimension: 1, minCorrectnessFidelity: 2, minRInv: 0.75 });
     expect(config.render).toMatchObject({ dpi: 150, timeoutSeconds: 20, maxAttempts: 3 });
@@ -24,12 +26,12 @@ describe('loadConfig', () => {
     const config = loadConfig({
       file,
       explicit: { build: { windowSize: 3 } },
-      environment: {
+      environment: readEnvironment({
         SCIGEN_WINDOW_SIZE: '5',
         SCIGEN_TEMPORAL_PORT: '7999',
         SCIGEN_ARTIFACTS: 's3://bucket/prefix',
         OPENAI_BASE_URL: 'http://127.0.0.1:1/v1',
-      },
+      }),
       baseDirectory: directory,
     });
     expect(config.build.windowSize).toBe(3);
@@ -39,11 +41,29 @@ describe('loadConfig', () => {
     expect(config.openai.baseUrl).toBe('http://127.0.0.1:1/v1');
   });
 
+  it('carries the API keys from the environment only, where printing the config does not show them', () => {
+    const config = loadConfig({
+      environment: readEnvironment({
+        GOOGLE_API_KEY: 'AIza-google-key',
+        OPENAI_API_KEY: ' sk-openai-key ',
+        TEMPORAL_API_KEY: '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      }),
+    });
+    expect(config.credentials).toEqual({ geminiApiKey: 'AIza-google-key', openAiApiKey: 'sk-openai-key' });
+    expect(JSON.stringify(config)).not.toMatch(/google-key|openai-key/);
+    expect(Object.keys(config)).not.toContain('credentials');
+    expect(config.telemetry.otlpEndpoint).toBe('http://collector:4318');
+    expect(readEnvironment({ GEMINI_API_KEY: 'gemini', GOOGLE_API_KEY: 'google' }).credentials.geminiApiKey).toBe(
+      'gemini',
+    );
+  });
+
   it('names the field, its source and the reason for an invalid value', async () => {
-    expect(() => loadConfig({ environment: { SCIGEN_TEMPORAL_PORT: 'seventy' } })).toThrow(
+    expect(() => loadConfig({ environment: readEnvironment({ SCIGEN_TEMPORAL_PORT: 'seventy' }) })).toThrow(
       /temporal\.devServer\.port \(from env SCIGEN_TEMPORAL_PORT\): .*number/,
     );
-    expect(() => loadConfig({ environment: { SCIGEN_PROVIDER: 'claude' } })).toThrow(
+    expect(() => loadConfig({ environment: readEnvironment({ SCIGEN_PROVIDER: 'claude' }) })).toThrow(
       /provider \(from env SCIGEN_PROVIDER\)/,
     );
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
@@ -51,7 +71,7 @@ describe('loadConfig', () => {
     await writeFile(file, JSON.stringify({ policy: { minRInv: 2 }, temporal: { taskQueuePrefix: 'has space' } }));
     let message = '';
     try {
-      loadConfig({ file, environment: {} });
+      loadConfig({ file, environment: readEnvironment({}) });
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       message = (error as Error).message;
@@ -64,15 +84,15 @@ describe('loadConfig', () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
     const file = join(directory, 'config.json');
     await writeFile(file, JSON.stringify({ render: { dpii: 100 } }));
-    expect(() => loadConfig({ file, environment: {} })).toThrow(/render.*dpii/);
+    expect(() => loadConfig({ file, environment: readEnvironment({}) })).toThrow(/render.*dpii/);
   });
 
   it('reports an unreadable or non-JSON config file', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
     const file = join(directory, 'config.json');
     await writeFile(file, '{ not json');
-    expect(() => loadConfig({ file, environment: {} })).toThrow(/is not valid JSON/);
-    expect(() => loadConfig({ file: join(directory, 'absent.json'), environment: {} })).toThrow(
+    expect(() => loadConfig({ file, environment: readEnvironment({}) })).toThrow(/is not valid JSON/);
+    expect(() => loadConfig({ file: join(directory, 'absent.json'), environment: readEnvironment({}) })).toThrow(
       /cannot read config file/,
     );
   });
@@ -94,8 +114,10 @@ describe('the documented generator configs', () => {
     const examples = await readmeExamples();
     expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini']);
     const resolved = examples.map((example) => {
-      const settings = problemSettings(loadConfig({ explicit: example, environment: {} }));
+      const config = loadConfig({ explicit: example, environment: readEnvironment({}) });
+      const settings = problemSettings(config, chooseProvider(config, { allowScripted: false }));
       expect(settings.refinementRounds).toBe(1);
+      expect(settings.provider).toBe(example['provider']);
       return settings.generators!.map((generator) => [generator.paradigm, generator.model]);
     });
     expect(resolved).toEqual([
@@ -112,7 +134,10 @@ describe('the documented generator configs', () => {
   });
 
   it('samples/compare-generators.json names a code and a pixel generator with one refinement round', () => {
-    const config = loadConfig({ file: join(repositoryRoot, 'samples', 'compare-generators.json'), environment: {} });
+    const config = loadConfig({
+      file: join(repositoryRoot, 'samples', 'compare-generators.json'),
+      environment: readEnvironment({}),
+    });
     expect(config.generators.map((generator) => generator.paradigm)).toEqual(['code', 'pixel']);
     expect(config.generators[0]!.name).toBe('imgcoder');
     expect(config.refinement.rounds).toBe(1);

@@ -1,9 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GenerateContentResponse } from '@google/genai';
+import { ApiError as GeminiApiError, GenerateContentResponse } from '@google/genai';
 import { ApplicationFailure } from '@temporalio/common';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, BadRequestError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEnvironment } from '../../config/environment.ts';
+import { loadConfig } from '../../config/load.ts';
 import { createProvider } from '../../providers/create-provider.ts';
 import {
   NON_RETRYABLE_PROVIDER_ERROR_TYPES,
@@ -214,6 +217,19 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expectNoSecret(failure);
   });
 
+  it("keeps the SDK's own error as the cause, its message there without the key", async () => {
+    const problemId = problem('cause');
+    endpoint.addFaults(
+      { problem: problemId, step: 'plan' },
+      { status: 400, message: `temperature too high (key ${PLANTED_KEY})` },
+    );
+    const failure = await failureOf(create().generate(request({ problemId })));
+    expect(failure.cause).toBeInstanceOf(name === 'openai' ? BadRequestError : GeminiApiError);
+    expect(failure.cause?.message).toContain('temperature too high (key [redacted])');
+    expect(failure.cause?.stack).not.toContain('PLANTED-SECRET');
+    expectNoSecret(failure);
+  });
+
   it('sorts a reset connection into a retryable ProviderConnectionError, in one request', async () => {
     const problemId = problem('reset');
     endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'reset' });
@@ -221,6 +237,8 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.type).toBe('ProviderConnectionError');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.message).toBe(`connection to ${name} was reset`);
+    // openai wraps fetch's failure in its APIConnectionError; genai lets fetch's TypeError through.
+    expect(failure.cause).toBeInstanceOf(name === 'openai' ? APIConnectionError : TypeError);
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -234,6 +252,8 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.type).toBe('ProviderTimeout');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.message).toBe(`${name} did not answer within 0.3s`);
+    if (name === 'openai') expect(failure.cause).toBeInstanceOf(APIConnectionTimeoutError);
+    else expect(failure.cause?.name).toBe('AbortError');
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -248,6 +268,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.type).toBe('ProviderConnectionError');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.message).toContain('connection refused');
+    expect(failure.cause).toBeInstanceOf(name === 'openai' ? APIConnectionError : TypeError);
   });
 
   it('passes cancellation through as the abort reason, not as a provider failure', async () => {
@@ -470,6 +491,66 @@ describe('gemini answers read without the endpoint', () => {
   });
 });
 
+describe("openai's x-should-retry header, through the real SDK", () => {
+  let server: http.Server;
+  let baseUrl: string;
+  /** What the next answer is: a status, an OpenAI error body, and the x-should-retry header if any. */
+  let answer: { status: number; shouldRetry?: string };
+
+  beforeAll(async () => {
+    server = http.createServer((incoming, response) => {
+      incoming.resume();
+      incoming.on('end', () => {
+        response.writeHead(answer.status, {
+          'content-type': 'application/json',
+          ...(answer.shouldRetry === undefined ? {} : { 'x-should-retry': answer.shouldRetry }),
+        });
+        response.end(JSON.stringify({ error: { message: `scripted ${answer.status}`, type: 'test', code: null } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const call = () =>
+    failureOf(
+      createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: baseUrl, timeoutMs: 5000 }).generate(
+        request({ problemId: 'should-retry' }),
+      ),
+    );
+
+  it('"true" makes a 400 retryable; its type still says what happened', async () => {
+    answer = { status: 400, shouldRetry: 'true' };
+    const failure = await call();
+    expect(failure.type).toBe('ProviderBadRequest');
+    expect(failure.nonRetryable).toBe(false);
+    expect(detailsOf(failure).serverSaysRetry).toBe(true);
+    expect(failure.cause).toBeInstanceOf(BadRequestError);
+    expect(failure.cause?.message).toBe('400 scripted 400');
+  });
+
+  it('"false" makes a 503 non-retryable', async () => {
+    answer = { status: 503, shouldRetry: 'false' };
+    const failure = await call();
+    expect(failure.type).toBe('ProviderUnavailable');
+    expect(failure.nonRetryable).toBe(true);
+    expect(detailsOf(failure).serverSaysRetry).toBe(false);
+  });
+
+  it('without the header, the status decides', async () => {
+    answer = { status: 503 };
+    const unavailable = await call();
+    expect(unavailable.nonRetryable).toBe(false);
+    expect(detailsOf(unavailable).serverSaysRetry).toBeUndefined();
+    answer = { status: 400, shouldRetry: 'maybe' };
+    expect((await call()).nonRetryable).toBe(true);
+  });
+});
+
 describe('error sorting details', () => {
   const context: ProviderErrorContext = { step: 'code', problemId: 'p1', secrets: [PLANTED_KEY] };
 
@@ -501,27 +582,25 @@ describe('error sorting details', () => {
   });
 
   it('treats the Gemini API answer to a bad key (400 API_KEY_INVALID) as ProviderAuthError', () => {
-    const error = Object.assign(
-      new Error(
-        JSON.stringify({
-          error: {
-            code: 400,
-            message: 'API key not valid. Please pass a valid API key.',
-            status: 'INVALID_ARGUMENT',
-            details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
-          },
-        }),
-      ),
-      { name: 'ApiError', status: 400 },
-    );
+    const error = new GeminiApiError({
+      status: 400,
+      message: JSON.stringify({
+        error: {
+          code: 400,
+          message: 'API key not valid. Please pass a valid API key.',
+          status: 'INVALID_ARGUMENT',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+        },
+      }),
+    });
     const failure = sortGeminiError(error, context);
     expect(failure.type).toBe('ProviderAuthError');
     expect(failure.nonRetryable).toBe(true);
   });
 
   it('sorts 408 and 409 as retryable, 403 and 422 as not', () => {
-    const openAiError = (status: number) =>
-      Object.assign(new Error(`${status}`), { status, headers: new Headers(), error: {} });
+    // The SDK's own factory picks the class for a status, as it does for a response.
+    const openAiError = (status: number) => APIError.generate(status, { error: {} }, undefined, new Headers());
     expect(sortOpenAiError(openAiError(408), context)).toMatchObject({ type: 'ProviderTimeout', nonRetryable: false });
     expect(sortOpenAiError(openAiError(409), context)).toMatchObject({
       type: 'ProviderUnavailable',
@@ -532,6 +611,12 @@ describe('error sorting details', () => {
       type: 'ProviderBadRequest',
       nonRetryable: true,
     });
+  });
+
+  it('does not take an error that only looks like an SDK error for one', () => {
+    const lookalike = Object.assign(new Error('429'), { name: 'ApiError', status: 429, headers: new Headers() });
+    expect(sortOpenAiError(lookalike, context).type).toBe('ProviderUnexpectedError');
+    expect(sortGeminiError(lookalike, context).type).toBe('ProviderUnexpectedError');
   });
 
   it('keeps the secret out of messages for errors it does not recognise', () => {
@@ -551,41 +636,61 @@ describe('error sorting details', () => {
 });
 
 describe('createProvider', () => {
-  const savedBaseUrl = process.env['OPENAI_BASE_URL'];
-
-  afterEach(() => {
-    if (savedBaseUrl === undefined) delete process.env['OPENAI_BASE_URL'];
-    else process.env['OPENAI_BASE_URL'] = savedBaseUrl;
+  it('takes the key from the credentials and names the missing variable', () => {
+    expect(() => createProvider({ provider: 'openai', timeoutMs: 1000, credentials: {} })).toThrow(
+      /^OPENAI_API_KEY is not set; /,
+    );
+    expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000, credentials: {} })).toThrow(
+      /^GEMINI_API_KEY is not set/,
+    );
+    const credentials = readEnvironment({ GOOGLE_API_KEY: PLANTED_KEY }).credentials;
+    expect(createProvider({ provider: 'gemini', timeoutMs: 1000, credentials }).name).toBe('gemini');
   });
 
-  it('reads the key from the environment and names the missing variable', () => {
-    expect(() => createProvider({ provider: 'openai', timeoutMs: 1000 }, {})).toThrow(/^OPENAI_API_KEY is not set; /);
-    expect(() => createProvider({ provider: 'gemini', timeoutMs: 1000 }, {})).toThrow(/^GEMINI_API_KEY is not set/);
-    expect(createProvider({ provider: 'gemini', timeoutMs: 1000 }, { GOOGLE_API_KEY: PLANTED_KEY }).name).toBe(
-      'gemini',
-    );
+  it('talks to the base URL it is given', async () => {
+    const gemini = createProvider({
+      provider: 'gemini',
+      timeoutMs: 5000,
+      credentials: { geminiApiKey: PLANTED_KEY },
+      baseUrl: endpoint.geminiBaseUrl,
+    });
+    expect((await gemini.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    const openAi = createProvider({
+      provider: 'openai',
+      timeoutMs: 5000,
+      credentials: { openAiApiKey: PLANTED_KEY },
+      baseUrl: endpoint.openAiBaseUrl,
+    });
+    expect((await openAi.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
   });
 
-  it('talks to the base URL from settings or the environment', async () => {
-    const fromEnv = createProvider(
-      { provider: 'gemini', timeoutMs: 5000 },
-      { GEMINI_API_KEY: PLANTED_KEY, SCIGEN_GEMINI_BASE_URL: endpoint.geminiBaseUrl },
-    );
-    expect((await fromEnv.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-    const fromSettings = createProvider(
-      { provider: 'openai', openAiBaseUrl: endpoint.openAiBaseUrl, timeoutMs: 5000 },
-      { OPENAI_API_KEY: PLANTED_KEY, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
-    );
-    expect((await fromSettings.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-  });
+  it('reads no variable itself: OPENAI_BASE_URL and SCIGEN_GEMINI_BASE_URL reach it only through the config', async () => {
+    const config = loadConfig({
+      environment: readEnvironment({
+        OPENAI_BASE_URL: endpoint.openAiBaseUrl,
+        SCIGEN_GEMINI_BASE_URL: endpoint.geminiBaseUrl,
+        OPENAI_API_KEY: PLANTED_KEY,
+      }),
+    });
+    expect(config.openai.baseUrl).toBe(endpoint.openAiBaseUrl);
+    expect(config.gemini.baseUrl).toBe(endpoint.geminiBaseUrl);
+    const fromConfig = createProvider({
+      provider: 'openai',
+      timeoutMs: 5000,
+      credentials: config.credentials,
+      ...(config.openai.baseUrl ? { baseUrl: config.openai.baseUrl } : {}),
+    });
+    expect((await fromConfig.generate(request({ problemId: 'shape', step: 'quiz' }))).text).toBe('QUIZ-SHARED');
 
-  it('gives an explicit openai base URL precedence over OPENAI_BASE_URL, which the SDK reads otherwise', async () => {
+    const saved = process.env['OPENAI_BASE_URL'];
     process.env['OPENAI_BASE_URL'] = await closedPortUrl();
-    const explicit = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: endpoint.openAiBaseUrl, timeoutMs: 5000 });
-    expect((await explicit.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
-    process.env['OPENAI_BASE_URL'] = endpoint.openAiBaseUrl;
-    const fromEnv = createOpenAiProvider({ apiKey: PLANTED_KEY, timeoutMs: 5000 });
-    expect((await fromEnv.generate(request({ problemId: 'shape', step: 'quiz' }))).text).toBe('QUIZ-SHARED');
+    try {
+      const explicit = createOpenAiProvider({ apiKey: PLANTED_KEY, baseURL: endpoint.openAiBaseUrl, timeoutMs: 5000 });
+      expect((await explicit.generate(request({ problemId: 'shape' }))).text).toBe('PLAN-ANSWER');
+    } finally {
+      if (saved === undefined) delete process.env['OPENAI_BASE_URL'];
+      else process.env['OPENAI_BASE_URL'] = saved;
+    }
   });
 });
 
