@@ -30,7 +30,7 @@ export interface CompareDependencies {
   store: ArtifactStore;
   /**
    * A Python with scikit-image: the render worker's interpreter.
-   * @default findPython() (SCIGEN_PYTHON, else the project venv)
+   * @default findPython() (the project venv, else python3)
    */
   python?: string;
   /** @default 60 s */

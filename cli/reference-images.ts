@@ -28,17 +28,26 @@ function describe(location: ReferenceLocation): string {
   return location.kind === 'file' ? location.path : location.uri;
 }
 
-async function readReference(location: ReferenceLocation): Promise<Uint8Array> {
-  if (location.kind === 'file') return new Uint8Array(await readFile(location.path));
-  return createS3Store(`s3://${location.bucket}`).get(location.key);
+/** How reference objects on S3 are reached: config `s3PathStyle`. */
+export interface ReferenceReadOptions {
+  s3PathStyle?: boolean;
 }
 
-async function referenceProblem(location: ReferenceLocation): Promise<string | null> {
+function bucketStore(location: { bucket: string }, options: ReferenceReadOptions): ArtifactStore {
+  return createS3Store(`s3://${location.bucket}`, { pathStyle: options.s3PathStyle ?? false });
+}
+
+async function readReference(location: ReferenceLocation, options: ReferenceReadOptions): Promise<Uint8Array> {
+  if (location.kind === 'file') return new Uint8Array(await readFile(location.path));
+  return bucketStore(location, options).get(location.key);
+}
+
+async function referenceProblem(location: ReferenceLocation, options: ReferenceReadOptions): Promise<string | null> {
   try {
     if (location.kind === 'file') {
       return (await stat(location.path)).isFile() ? null : `${location.path} is not a file`;
     }
-    return (await createS3Store(`s3://${location.bucket}`).exists(location.key))
+    return (await bucketStore(location, options).exists(location.key))
       ? null
       : `no such object: ${location.uri}`;
   } catch (error) {
@@ -52,14 +61,18 @@ async function referenceProblem(location: ReferenceLocation): Promise<string | n
  * Checks that every reference image the input names exists. A problem whose image is missing
  * becomes an input error on its line, like any other bad field.
  */
-export async function checkReferenceImages(parsed: ParsedProblems, inputPath: string): Promise<ParsedProblems> {
+export async function checkReferenceImages(
+  parsed: ParsedProblems,
+  inputPath: string,
+  options: ReferenceReadOptions = {},
+): Promise<ParsedProblems> {
   const limit = pLimit(REFERENCE_CONCURRENCY);
   const problems = await Promise.all(
     parsed.problems.map((problem) =>
       limit(async () => {
         if (problem.reference_image === undefined) return null;
         try {
-          return await referenceProblem(resolveReferenceLocation(problem.reference_image, inputPath));
+          return await referenceProblem(resolveReferenceLocation(problem.reference_image, inputPath), options);
         } catch (error) {
           return (error as Error).message;
         }
@@ -99,6 +112,7 @@ export async function stageReferenceImages(
   buildId: string,
   problems: StagedProblem[],
   inputPath: string,
+  options: ReferenceReadOptions = {},
 ): Promise<void> {
   const limit = pLimit(REFERENCE_CONCURRENCY);
   await Promise.all(
@@ -113,7 +127,7 @@ export async function stageReferenceImages(
           entry.problemKey,
           /^\.[a-z0-9]{1,5}$/.test(extension) ? extension : '.png',
         );
-        await store.put(key, await readReference(location));
+        await store.put(key, await readReference(location, options));
         entry.problem.reference_image_key = key;
       }),
     ),

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/schema.ts';
 import { ensureDevServer, isPortListening } from '../infra/dev-server.ts';
+import { findTemporalBinary } from '../infra/tools.ts';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
 import { infrastructureFailure } from './errors.ts';
 
@@ -40,6 +41,9 @@ export async function openTemporal(
     const server = await ensureDevServer({
       port: config.temporal.devServer.port,
       uiPort: config.temporal.devServer.uiPort,
+      ...(config.temporal.devServer.binary === undefined
+        ? {}
+        : { executable: findTemporalBinary(config.temporal.devServer.binary) }),
       dbFile: join(config.stateDirectory, 'temporal.db'),
       namespace,
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,

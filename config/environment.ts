@@ -21,6 +21,7 @@ const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { variables: ['SCIGEN_TASK_QUEUE_PREFIX'], path: 'temporal.taskQueuePrefix', kind: 'string' },
   { variables: ['SCIGEN_TEMPORAL_PORT'], path: 'temporal.devServer.port', kind: 'number' },
   { variables: ['SCIGEN_TEMPORAL_UI_PORT'], path: 'temporal.devServer.uiPort', kind: 'number' },
+  { variables: ['SCIGEN_TEMPORAL_BIN'], path: 'temporal.devServer.binary', kind: 'string' },
   { variables: ['SCIGEN_STATE_DIR'], path: 'stateDirectory', kind: 'string' },
   { variables: ['SCIGEN_ARTIFACTS'], path: 'artifacts', kind: 'string' },
   { variables: ['SCIGEN_PYTHON'], path: 'render.python', kind: 'string' },
@@ -61,12 +62,6 @@ export interface Environment {
   logging: { level?: string; format?: string };
   /** SCIGEN_METRICS_ADDRESS (host:port): where the workers' Prometheus metrics are served. */
   metricsAddress?: string;
-  /**
-   * Whether an S3-compatible endpoint is configured for the AWS SDK (AWS_ENDPOINT_URL_S3 or
-   * AWS_ENDPOINT_URL, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true). The SDK reads the URL
-   * itself; scigen only needs to know that it should address buckets by path, as MinIO wants.
-   */
-  s3EndpointConfigured: boolean;
 }
 
 /** An unset or blank variable is absent. */
@@ -105,6 +100,15 @@ export function readEnvironment(variables: NodeJS.ProcessEnv = process.env): Env
     configValues = mergeInto(configValues, path.split('.'), value);
     configVariables[path] = variable;
   }
+  // The AWS SDK reads the endpoint URL itself; scigen only needs to address buckets by path then.
+  if (
+    known.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== 'true' &&
+    Boolean(known.AWS_ENDPOINT_URL_S3 ?? known.AWS_ENDPOINT_URL) &&
+    configValues['s3PathStyle'] === undefined
+  ) {
+    configValues = mergeInto(configValues, ['s3PathStyle'], true);
+    configVariables['s3PathStyle'] = known.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL';
+  }
   const credentials: Credentials = {};
   if (known.OPENAI_API_KEY) credentials.openAiApiKey = known.OPENAI_API_KEY;
   const geminiApiKey = known.GEMINI_API_KEY ?? known.GOOGLE_API_KEY;
@@ -119,9 +123,6 @@ export function readEnvironment(variables: NodeJS.ProcessEnv = process.env): Env
       ...(known.SCIGEN_LOG_FORMAT ? { format: known.SCIGEN_LOG_FORMAT } : {}),
     },
     ...(known.SCIGEN_METRICS_ADDRESS ? { metricsAddress: known.SCIGEN_METRICS_ADDRESS } : {}),
-    s3EndpointConfigured:
-      known.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== 'true' &&
-      Boolean(known.AWS_ENDPOINT_URL_S3 ?? known.AWS_ENDPOINT_URL),
   };
 }
 

@@ -197,6 +197,8 @@ export const configSchema = z
           .object({
             port: z.int().min(1).max(65535).default(7233),
             uiPort: z.int().min(1).max(65535).default(8233),
+            /** The `temporal` CLI binary. @default the project venv's, then `temporal` on PATH */
+            binary: z.string().min(1).optional(),
           })
           .strict()
           .prefault({}),
@@ -207,6 +209,11 @@ export const configSchema = z
     stateDirectory: z.string().min(1).default('.scigen'),
     /** `file://path` or `s3://bucket/prefix`. @default file://<stateDirectory>/artifacts */
     artifacts: z.string().min(1).optional(),
+    /**
+     * Address S3 buckets by path (`endpoint/bucket/key`), as MinIO and most S3-compatible servers want.
+     * @default true when AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL points the AWS SDK at such a server
+     */
+    s3PathStyle: z.boolean().default(false),
     render: z
       .object({
         /** Python with matplotlib. @default SCIGEN_PYTHON, the project venv, then python3 */

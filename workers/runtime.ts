@@ -117,5 +117,5 @@ export async function createRendererRuntime(
 }
 
 export function createStore(config: Config): ArtifactStore {
-  return createArtifactStore(config.artifacts!);
+  return createArtifactStore(config.artifacts!, { s3PathStyle: config.s3PathStyle });
 }

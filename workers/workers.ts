@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
 import type { ModelCallSettings } from '../activities/model-call.ts';
 import type { Renderer } from '../render/renderer.ts';

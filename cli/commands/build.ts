@@ -59,7 +59,7 @@ export async function buildCommand(
   options: BuildOptions,
   output: Output,
 ): Promise<void> {
-  const staged = await validateInput(inputPath, options.skipInvalid, output);
+  const staged = await validateInput(inputPath, options.skipInvalid, output, config.s3PathStyle);
   const buildId = options.buildId ?? defaultBuildId(inputPath, staged.digest);
   if (!BUILD_ID.test(buildId)) {
     throw badInput(
@@ -77,7 +77,7 @@ export async function buildCommand(
   } catch (error) {
     throw badInput((error as Error).message);
   }
-  const { pageSize, pageCount } = await stageInput(store, buildId, staged, config.build.pageSize);
+  const { pageSize, pageCount } = await stageInput(store, buildId, staged, config);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
@@ -202,8 +202,13 @@ interface ValidatedInput {
   inputPath: string;
 }
 
-async function validateInput(inputPath: string, skipInvalid: boolean, output: Output): Promise<ValidatedInput> {
-  const parsed = await checkReferenceImages(await readProblemsFile(inputPath), inputPath);
+async function validateInput(
+  inputPath: string,
+  skipInvalid: boolean,
+  output: Output,
+  s3PathStyle: boolean,
+): Promise<ValidatedInput> {
+  const parsed = await checkReferenceImages(await readProblemsFile(inputPath), inputPath, { s3PathStyle });
   const wholeFileErrors = parsed.errors.filter((error) => error.index < 0);
   if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
     const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
@@ -263,8 +268,9 @@ async function stageInput(
   store: ArtifactStore,
   buildId: string,
   staged: ValidatedInput,
-  pageSize: number,
+  config: Config,
 ): Promise<StagedInputDescription> {
+  const pageSize = config.build.pageSize;
   const descriptionKey = inputDescriptionKey(buildId);
   try {
     const existing = JSON.parse(await store.getText(descriptionKey)) as StagedInputDescription;
@@ -276,7 +282,9 @@ async function stageInput(
     if (!(error instanceof ArtifactNotFoundError)) throw error;
   }
   const pageCount = Math.ceil(staged.problems.length / pageSize);
-  await stageReferenceImages(store, buildId, staged.problems, staged.inputPath);
+  await stageReferenceImages(store, buildId, staged.problems, staged.inputPath, {
+    s3PathStyle: config.s3PathStyle,
+  });
   for (let page = 0; page < pageCount; page++) {
     const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
     await store.put(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
+import { findMinioBinary } from '../../infra/tools.ts';
 import { createBucket, createMinioClient, startMinio, type MinioServer } from '../../infra/minio.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
@@ -23,7 +24,10 @@ describe('distributed: separate worker processes, S3 artifacts on MinIO, workers
 
   beforeAll(async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-distributed-'));
-    minio = await startMinio({ dataDirectory: join(directory, 'minio') });
+    minio = await startMinio({
+      dataDirectory: join(directory, 'minio'),
+      executable: findMinioBinary(process.env['SCIGEN_MINIO_BIN']),
+    });
     await createBucket(minio.endpoint, minio, bucket);
     endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: 50 });
     sandbox = await createCliSandbox('distributed', {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findMinioBinary } from '../../infra/tools.ts';
 import { createBucket, createMinioClient, startMinio } from '../../infra/minio.ts';
 import type { MinioServer } from '../../infra/minio.ts';
 import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
@@ -194,7 +195,7 @@ describe('S3 store against MinIO', () => {
 
   beforeAll(async () => {
     dataDirectory = await mkdtemp(path.join(tmpdir(), 'scigen-minio-'));
-    minio = await startMinio({ dataDirectory });
+    minio = await startMinio({ dataDirectory, executable: findMinioBinary(process.env['SCIGEN_MINIO_BIN']) });
     await createBucket(minio.endpoint, minio, bucket);
     // The default client must find MinIO the way users configure it: through the environment.
     Object.assign(environment, {

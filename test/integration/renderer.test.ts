@@ -337,9 +337,9 @@ describe('findPython', () => {
     await expect(attempt).rejects.toSatisfy(PythonNotUsableError.isInstance);
   });
 
-  it('prefers SCIGEN_PYTHON to the project venv', async () => {
-    const projectPython = await findPython({ environment: {} });
+  it('prefers the configured interpreter (render.python, set by SCIGEN_PYTHON) to the project venv', async () => {
+    const projectPython = await findPython({});
     expect(projectPython).toMatch(/\.venv\/bin\/python$/);
-    await expect(findPython({ environment: { SCIGEN_PYTHON: '/bin/false' } })).rejects.toThrow('/bin/false');
+    await expect(findPython({ python: '/bin/false' })).rejects.toThrow('/bin/false');
   });
 });

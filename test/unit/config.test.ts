@@ -59,6 +59,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('addresses S3 buckets by path when the AWS SDK is pointed at an S3-compatible endpoint', () => {
+    const load = (variables: Record<string, string>) =>
+      loadConfig({ environment: readEnvironment(variables), baseDirectory: '/work/project' }).s3PathStyle;
+    expect(load({})).toBe(false);
+    expect(load({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' })).toBe(true);
+    expect(load({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' })).toBe(true);
+    expect(load({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })).toBe(
+      false,
+    );
+  });
+
   it('names the field, its source and the reason for an invalid value', async () => {
     expect(() => loadConfig({ environment: readEnvironment({ SCIGEN_TEMPORAL_PORT: 'seventy' }) })).toThrow(
       /temporal\.devServer\.port \(from env SCIGEN_TEMPORAL_PORT\): .*number/,
