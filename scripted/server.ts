@@ -188,7 +188,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       entry.rateLimited = true;
       return answerError({
         status: 429,
-        message: `Rate limit reached: ${options.requestsPerMinute} requests per minute. Please try again in ${formatSeconds(admission.retryAfterMs)}.`,
+        message: `Rate limit reached: ${options.requestsPerMinute} requests per minute. Please try again in ${openAiRetryWording(admission.retryAfterMs)}.`,
         retryAfterSeconds: Math.ceil(admission.retryAfterMs / 1000),
         ...(protocolName === 'openai' ? { retryAfterMs: admission.retryAfterMs } : {}),
       });
@@ -432,7 +432,8 @@ function defaultFaultMessage(status: number): string {
   return `Scripted fault with status ${status}.`;
 }
 
-function formatSeconds(milliseconds: number): string {
+/** The wait as OpenAI's 429 message words it ("Please try again in 1.234s"), which clients parse. */
+function openAiRetryWording(milliseconds: number): string {
   return `${(milliseconds / 1000).toFixed(3)}s`;
 }
 

@@ -1,0 +1,128 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, ActivityFailure } from '@temporalio/common';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsoleLogger } from '../../cli/logger.ts';
+import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
+import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
+import type { ArtifactStore } from '../../storage/artifact-store.ts';
+import { stagedPageKey } from '../../storage/build-layout.ts';
+import { createFileStore } from '../../storage/file-store.ts';
+import { createWorkflowsWorker } from '../../workers/workers.ts';
+import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES, type DatasetBuildInput } from '../../workflows/definitions.ts';
+import { datasetBuildWorkflow } from '../../workflows/build.ts';
+
+Runtime.install({ logger: createConsoleLogger() });
+
+// A staged page that cannot be read can never be read by retrying: the build must fail at once,
+// saying which page and why, instead of retrying its task forever.
+describe('a build whose staged input is damaged', () => {
+  let server: DevServer;
+  let store: ArtifactStore;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<unknown>;
+  const taskQueue = `staged-input-${process.pid}`;
+
+  beforeAll(async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'scigen-staged-input-'));
+    server = await ensureDevServer({
+      port: await findFreePort(),
+      uiPort: await findFreePort(),
+      dbFile: join(directory, 'temporal.db'),
+      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+    });
+    store = createFileStore(join(directory, 'artifacts'));
+    const connection = await NativeConnection.connect({ address: server.address });
+    worker = await createWorkflowsWorker({ connection, namespace: 'default', store, taskQueue });
+    running = worker.run();
+    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await client?.connection.close();
+    await server?.stop();
+  });
+
+  function buildInput(buildId: string, pageKey: string, problemCount: number): DatasetBuildInput {
+    return {
+      buildId,
+      inputPages: [pageKey],
+      pageSize: 2,
+      problemCount,
+      invalidCount: 0,
+      windowSize: 2,
+      budgetUsd: null,
+      continueAsNewEvents: 10_000,
+      settings: {
+        policy: DEFAULT_FILTER_POLICY,
+        maxRenderAttempts: 3,
+        dpi: 60,
+        renderTimeoutSeconds: 20,
+        llmMaxAttempts: 2,
+        llmTimeoutSeconds: 20,
+        taskQueues: { workflows: taskQueue, llm: `${taskQueue}-llm`, render: `${taskQueue}-render` },
+      },
+    };
+  }
+
+  /** The build's failure, after checking the workflow failed (not timed out, not retried forever). */
+  async function failureOf(input: DatasetBuildInput): Promise<{ message: string; type: string | undefined }> {
+    const error = await client.workflow
+      .execute(datasetBuildWorkflow, {
+        workflowId: buildWorkflowId(input.buildId),
+        taskQueue,
+        args: [input],
+        workflowExecutionTimeout: '2 minutes',
+      })
+      .then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    let cause = (error as WorkflowFailedError).cause;
+    if (cause instanceof ActivityFailure) cause = cause.cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    const failure = cause as ApplicationFailure;
+    expect(failure.nonRetryable).toBe(true);
+    return { message: failure.message, type: failure.type ?? undefined };
+  }
+
+  it('a page that does not parse fails the build, naming the page and the line', async () => {
+    const pageKey = stagedPageKey('corrupt-page', 0);
+    await store.put(pageKey, '{"problemKey": "p1", "problem": {"id": "p1", "question": "?", "extra": {}}}\n{"problemK');
+    const failure = await failureOf(buildInput('corrupt-page', pageKey, 2));
+    expect(failure.type).toBe('StagedInputUnreadable');
+    expect(failure.message).toContain(store.uri(pageKey));
+    expect(failure.message).toMatch(/is corrupt at line 2: .*JSON/);
+  });
+
+  it('a line that is JSON but not a staged problem is named too', async () => {
+    const pageKey = stagedPageKey('not-a-problem', 0);
+    await store.put(pageKey, '{"id": "p1", "question": "?"}\n');
+    const failure = await failureOf(buildInput('not-a-problem', pageKey, 1));
+    expect(failure.message).toContain('is corrupt at line 1: not a staged problem');
+  });
+
+  it('a missing page fails the build, naming it', async () => {
+    const pageKey = stagedPageKey('missing-page', 0);
+    const failure = await failureOf(buildInput('missing-page', pageKey, 2));
+    expect(failure.type).toBe('StagedInputUnreadable');
+    expect(failure.message).toBe(
+      `staged input page ${store.uri(pageKey)} is missing; start the build again from its input file`,
+    );
+  });
+
+  it('a page cut short fails the build, naming the page and the count', async () => {
+    const pageKey = stagedPageKey('short-page', 0);
+    await store.put(pageKey, '\n');
+    const failure = await failureOf(buildInput('short-page', pageKey, 2));
+    expect(failure.type).toBe('StagedInputUnreadable');
+    expect(failure.message).toBe(`staged input page ${pageKey} has 0 problems, expected 2`);
+  });
+});
