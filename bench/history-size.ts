@@ -81,8 +81,7 @@ async function main(): Promise<void> {
     console.log(`build ${buildId}: ${sizes.problems} problem histories`);
     console.log(`history bytes per problem: mean ${Math.round(sizes.meanBytes)}, max ${sizes.maxBytes}`);
     console.log(`events per problem: mean ${sizes.meanEvents.toFixed(1)}`);
-    if (largest)
-      console.log(`largest payload: ${largest.bytes} bytes (${largest.eventType} in ${largest.workflowId})`);
+    if (largest) console.log(`largest payload: ${largest.bytes} bytes (${largest.eventType} in ${largest.workflowId})`);
   } finally {
     await connection.close();
   }

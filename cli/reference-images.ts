@@ -47,9 +47,7 @@ async function referenceProblem(location: ReferenceLocation, options: ReferenceR
     if (location.kind === 'file') {
       return (await stat(location.path)).isFile() ? null : `${location.path} is not a file`;
     }
-    return (await bucketStore(location, options).exists(location.key))
-      ? null
-      : `no such object: ${location.uri}`;
+    return (await bucketStore(location, options).exists(location.key)) ? null : `no such object: ${location.uri}`;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return `no such file: ${describe(location)}`;
