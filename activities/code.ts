@@ -38,27 +38,21 @@ export interface CodeAttempt {
 
 type Dependencies = { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore };
 
+/** What a code, repair or refine step returns; the raw answer is kept at `answerKey` either way. */
+export type CodeStepOutput = StepOutcome<CodeAttempt> & { answerKey: string };
+
 export function createWriteDiagramCode(dependencies: Dependencies) {
-  return async function writeDiagramCode(
-    input: WriteDiagramCodeInput,
-  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+  return async function writeDiagramCode(input: WriteDiagramCodeInput): Promise<CodeStepOutput> {
     const userText = dependencies.prompts.render('code.user', await promptValues(dependencies.store, input));
     return requestScript(dependencies, input, 'code', userText);
   };
 }
 
 export function createRepairDiagramCode(dependencies: Dependencies) {
-  return async function repairDiagramCode(
-    input: RepairDiagramCodeInput,
-  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-    const [values, previous] = await Promise.all([
-      promptValues(dependencies.store, input),
-      dependencies.store.getText(input.previousKey),
-    ]);
+  return async function repairDiagramCode(input: RepairDiagramCodeInput): Promise<CodeStepOutput> {
     const userText = dependencies.prompts.render('repair.user', {
-      ...values,
+      ...(await revisionValues(dependencies.store, input)),
       attempt: String(input.attempt - 1),
-      code: previous,
       error: input.error,
     });
     return requestScript(dependencies, input, 'repair', userText);
@@ -70,16 +64,9 @@ export function createRepairDiagramCode(dependencies: Dependencies) {
  * judge's and the renderer's critique of that image.
  */
 export function createRefineDiagramCode(dependencies: Dependencies) {
-  return async function refineDiagramCode(
-    input: RefineDiagramCodeInput,
-  ): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
-    const [values, previous] = await Promise.all([
-      promptValues(dependencies.store, input),
-      dependencies.store.getText(input.previousKey),
-    ]);
+  return async function refineDiagramCode(input: RefineDiagramCodeInput): Promise<CodeStepOutput> {
     const userText = dependencies.prompts.render('refine.user', {
-      ...values,
-      code: previous,
+      ...(await revisionValues(dependencies.store, input)),
       critique: input.critique,
     });
     return requestScript(dependencies, input, 'refine', userText);
@@ -91,12 +78,21 @@ async function promptValues(store: ArtifactStore, input: WriteDiagramCodeInput):
   return { question: problem.question, subject: input.subject, image_type: input.imageType, plan };
 }
 
+/** What a revision of a script is shown: the problem and its plan, and the script to revise. */
+async function revisionValues(
+  store: ArtifactStore,
+  input: WriteDiagramCodeInput & { previousKey: string },
+): Promise<Record<string, string>> {
+  const [values, code] = await Promise.all([promptValues(store, input), store.getText(input.previousKey)]);
+  return { ...values, code };
+}
+
 async function requestScript(
   dependencies: Dependencies,
   input: WriteDiagramCodeInput & { round?: number },
   step: 'code' | 'repair' | 'refine',
   userText: string,
-): Promise<StepOutcome<CodeAttempt> & { answerKey: string }> {
+): Promise<CodeStepOutput> {
   const answer = await callModel(dependencies.model, {
     step,
     problemId: input.problemId,

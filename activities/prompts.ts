@@ -33,7 +33,7 @@ export function loadPrompts(directory = new URL('./prompts/', import.meta.url)):
       if (template === undefined) throw new Error(`unknown prompt ${name}`);
       // One pass, so a value that itself contains "{{x}}" (model-written code, say) is never expanded.
       return template
-        .replace(/\{\{(\w+)\}\}/g, (placeholder, key: string) => {
+        .replace(/\{\{(\w+)\}\}/g, (_placeholder, key: string) => {
           const value = values[key];
           if (value === undefined) throw new Error(`prompt ${name} needs a value for {{${key}}}`);
           return value;

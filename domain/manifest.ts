@@ -3,12 +3,11 @@
  * record when the build finishes. Keys become URIs here and nowhere else, and the contract's
  * top-level fields are the build's first generator's result.
  */
-import type { GeneratorResult, JudgeReasoning, ProblemRecord } from './problem-result.ts';
+import type { GeneratorResult, GeneratorVerdict, JudgeReasoning, ProblemRecord } from './problem-result.ts';
 import {
   ZERO_USAGE,
   type GeneratorSpec,
   type JudgeScores,
-  type Paradigm,
   type Problem,
   type QuizResult,
   type Usage,
@@ -25,24 +24,15 @@ export interface ManifestImageVersion {
 }
 
 /** One generator's result as the manifest carries it (domain/problem-result.ts GeneratorResult, keys as URIs). */
-export interface ManifestResult {
-  generator: string;
-  paradigm: Paradigm;
-  model: string;
-  verdict: Verdict;
-  reasons: string[];
-  notes: string[];
+export interface ManifestResult extends GeneratorVerdict {
   image: string | null;
   code: string | null;
-  judge: JudgeScores | null;
   judge_reasoning: JudgeReasoning | null;
   judge_uri: string | null;
   r_inv: number | null;
   quiz_results: QuizResult[] | null;
   render_attempts: number;
   versions: ManifestImageVersion[];
-  reference: { psnr: number; ssim: number } | null;
-  usage: Usage;
 }
 
 /** One manifest.jsonl line: the fields CONTRACT.md fixes, then scigen's additions. */

@@ -32,12 +32,8 @@ export interface ImageVersion {
   critique: string | null;
 }
 
-/**
- * What one generator made of one problem. A build runs one or more generators on the same problems
- * (after one shared classify and, for code generators, one shared plan), so they are compared on
- * equal terms.
- */
-export interface GeneratorResult {
+/** What a generator's result says the same way in both its shapes: the record's (keys) and the manifest's (URIs). */
+export interface GeneratorVerdict {
   generator: string;
   paradigm: Paradigm;
   /** The model that wrote the code or drew the image ('' = the step's configured model). */
@@ -46,10 +42,21 @@ export interface GeneratorResult {
   reasons: string[];
   /** What happened beside the verdict (a refinement round that failed, a comparison that could not be made). */
   notes: string[];
+  judge: JudgeScores | null;
+  /** PSNR (dB) and SSIM against the problem's reference image. */
+  reference: { psnr: number; ssim: number } | null;
+  usage: Usage;
+}
+
+/**
+ * What one generator made of one problem. A build runs one or more generators on the same problems
+ * (after one shared classify and, for code generators, one shared plan), so they are compared on
+ * equal terms.
+ */
+export interface GeneratorResult extends GeneratorVerdict {
   /** The image the verdict is about (the best-judged version, a later one on a tie). */
   imageKey: string | null;
   codeKey: string | null;
-  judge: JudgeScores | null;
   judgeReasoning: JudgeReasoning | null;
   judgeKey: string | null;
   rInv: number | null;
@@ -57,9 +64,6 @@ export interface GeneratorResult {
   renderAttempts: number;
   /** Every image version, oldest first; more than one when a refinement round ran. */
   versions: ImageVersion[];
-  /** PSNR (dB) and SSIM against the problem's reference image. */
-  reference: { psnr: number; ssim: number } | null;
-  usage: Usage;
 }
 
 /** What a problem workflow concluded: the shared steps' results, then one result per generator, the build's first first. */

@@ -3,15 +3,12 @@
  * model (pixel), and the visual-feedback refinement of code images. Each step takes what it needs
  * and returns what it made; none touches the problem's result.
  */
-import type { LlmActivities } from '../activities/index.ts';
+import type { CodeStepOutput } from '../activities/code.ts';
 import { critiqueOf, errorHeadline, withFindings } from '../domain/critique.ts';
 import type { GeneratorSpec } from '../domain/types.ts';
 import { judgeImage, type DrawnImage, type JudgedImage } from './evaluate-steps.ts';
 import { searchAttributes } from './definitions.ts';
 import { isStepFailure, reasonOf, StepFailed, type ProblemContext } from './problem-context.ts';
-
-/** What a code, repair or refine step returns. */
-type WrittenCode = Awaited<ReturnType<LlmActivities['writeDiagramCode']>>;
 
 /** What the classify step decided, which every drawing step is told. */
 export interface Diagram {
@@ -58,7 +55,7 @@ export async function drawWithCode(
     while (attempt < attempts) {
       attempt += 1;
       progress.enter('code', `render attempt ${attempt} of ${attempts}`, generator);
-      const written: WrittenCode =
+      const written: CodeStepOutput =
         previousKey === null
           ? await ledger.invoke(
               'code',

@@ -16,7 +16,7 @@ import { findPython } from '../../render/find-python.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
-import { problemRecordKey, stagedPageKey } from '../../storage/build-layout.ts';
+import { problemRecordKey } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type ProblemSettings } from '../../workflows/definitions.ts';
