@@ -10,6 +10,7 @@ import { syntheticProblems, syntheticScript } from '../scripted/synthetic.ts';
 import { problemKey } from '../domain/input.ts';
 import { buildWorkflowId, problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
 import { profileHistories, type HistoryProfile } from './history-profile.ts';
+import { manifestKey } from '../storage/build-layout.ts';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -144,7 +145,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const fullProblems = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
     const skippedProblems = problems.length - fullProblems;
     const modelRequests = endpoint.requests.length;
-    const manifestLines = (await readFile(join(directory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'))
+    const manifestLines = (await readFile(join(directory, 'artifacts', manifestKey(buildId)), 'utf8'))
       .trim()
       .split('\n').length;
     if (manifestLines !== problems.length)

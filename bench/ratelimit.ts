@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
+import { manifestKey } from '../storage/build-layout.ts';
 
 const TARGET_SHARE_OF_LIMIT = 0.9;
 const TARGET_SHARE_429 = 0.01;
@@ -121,7 +122,7 @@ try {
     },
   );
   if (build.exitCode !== 0) throw new Error(`scigen build failed (${build.exitCode}):\n${build.all}`);
-  const manifest = (await readFile(join(directory, 'artifacts', 'builds', 'bench-ratelimit', 'manifest.jsonl'), 'utf8'))
+  const manifest = (await readFile(join(directory, 'artifacts', manifestKey('bench-ratelimit')), 'utf8'))
     .trim()
     .split('\n');
   const failed = manifest.filter((line) => (JSON.parse(line) as { verdict: string }).verdict === 'failed').length;

@@ -36,6 +36,7 @@ import {
   type ProblemWorkflowInput,
 } from '../workflows/definitions.ts';
 import { problemWorkflow } from '../workflows/problem.ts';
+import { stagedPageKey } from '../storage/build-layout.ts';
 
 const historiesDirectory = fileURLToPath(new URL('../test/replay/histories/', import.meta.url));
 /** Problems run on their own belong to this build id; its build workflow does not exist. */
@@ -120,7 +121,7 @@ async function runBuildScenario(): Promise<HistoryEntry[]> {
   const workflowId = buildWorkflowId(scenario.buildId);
   const pages = new Map<string, ProblemPageEntry[]>();
   scenario.problems.forEach((problem, index) => {
-    const pageKey = `builds/${scenario.buildId}/input/page-${Math.floor(index / scenario.pageSize)}.jsonl`;
+    const pageKey = stagedPageKey(scenario.buildId, Math.floor(index / scenario.pageSize));
     const entry: ProblemPageEntry = {
       problemKey: problem.key,
       problem: scenarioProblem(problem.key),
