@@ -3,10 +3,9 @@ import { parseAnswerLetter } from '../domain/parse-model-output.ts';
 import { ZERO_USAGE, addUsage, type OptionLetter, type Quiz, type QuizResult, type Usage } from '../domain/types.ts';
 import { storedImagePart } from '../providers/image.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { quizAnswerKey } from '../storage/build-layout.ts';
-import { readStagedProblem, type ProblemRef } from './types.ts';
+import { readStagedProblem, type ProblemRef, type ModelStepDependencies } from './types.ts';
 
 export interface AnswerQuizzesInput extends ProblemRef {
   imageKey: string;
@@ -39,11 +38,7 @@ interface StoredAnswer {
  * the stored ones, so a crash half-way never pays twice for an answer. A call that fails for good
  * fails the activity with that call's failure, after the others have finished and been stored.
  */
-export function createAnswerQuizzes(dependencies: {
-  model: ModelCallSettings;
-  prompts: Prompts;
-  store: ArtifactStore;
-}) {
+export function createAnswerQuizzes(dependencies: ModelStepDependencies) {
   const { store } = dependencies;
 
   async function storedAnswer(key: string, quiz: Quiz): Promise<StoredAnswer | null> {

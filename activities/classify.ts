@@ -1,9 +1,7 @@
 import { classificationAnswerSchema, parseClassification } from '../domain/parse-model-output.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { classificationKey } from '../storage/build-layout.ts';
-import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export type ClassifyProblemInput = ProblemRef;
 
@@ -14,11 +12,7 @@ export interface Classification {
   image_type: string;
 }
 
-export function createClassifyProblem(dependencies: {
-  model: ModelCallSettings;
-  prompts: Prompts;
-  store: ArtifactStore;
-}) {
+export function createClassifyProblem(dependencies: ModelStepDependencies) {
   return async function classifyProblem(input: ClassifyProblemInput): Promise<StepOutcome<Classification>> {
     const problem = await readStagedProblem(dependencies.store, input);
     const hints = [

@@ -1,9 +1,8 @@
 import { parseCode } from '../domain/parse-model-output.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { codeVersionFiles, codeVersionFolder } from '../storage/build-layout.ts';
-import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export interface WriteDiagramCodeInput extends GeneratorRef {
   subject: string;
@@ -36,7 +35,7 @@ export interface CodeAttempt {
   codeKey: string;
 }
 
-type Dependencies = { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore };
+type Dependencies = ModelStepDependencies;
 
 /** What a code, repair or refine step returns; the raw answer is kept at `answerKey` either way. */
 export type CodeStepOutput = StepOutcome<CodeAttempt> & { answerKey: string };

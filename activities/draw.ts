@@ -1,11 +1,9 @@
 import { PNG } from 'pngjs';
 import { imageMimeTypeOf, jpegSize, pngSize } from '../providers/image.ts';
 import type { GeneratedImage } from '../providers/provider.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callImageModel, type ImageAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callImageModel, type ImageAnswer } from './model-call.ts';
 import { drawnImageKey, imageRequestKey } from '../storage/build-layout.ts';
-import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export interface DrawDiagramImageInput extends GeneratorRef {
   /** From the classify step; named in the prompt. */
@@ -33,11 +31,7 @@ interface CheckedImage {
  * model's words and the checks in `image-request.json`. A picture that is missing, not PNG/JPEG,
  * corrupt, absurdly sized or one flat colour is an unusable answer ({ ok: false }), not a fault.
  */
-export function createDrawDiagramImage(dependencies: {
-  model: ModelCallSettings;
-  prompts: Prompts;
-  store: ArtifactStore;
-}) {
+export function createDrawDiagramImage(dependencies: ModelStepDependencies) {
   return async function drawDiagramImage(input: DrawDiagramImageInput): Promise<StepOutcome<{ imageKey: string }>> {
     const problem = await readStagedProblem(dependencies.store, input);
     const prompt = dependencies.prompts.render('image.user', {

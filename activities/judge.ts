@@ -2,11 +2,9 @@ import { judgementAnswerSchema, parseJudgement } from '../domain/parse-model-out
 import type { JudgeReasoning } from '../domain/problem-result.ts';
 import type { JudgeScores } from '../domain/types.ts';
 import { storedImagePart } from '../providers/image.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { judgeKey as judgeKeyOf } from '../storage/build-layout.ts';
-import { readStagedProblem, type GeneratorRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type GeneratorRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export interface JudgeImageInput extends GeneratorRef {
   imageKey: string;
@@ -28,7 +26,7 @@ function capped(text: string): string {
   return text.length > REASONING_LIMIT ? `${text.slice(0, REASONING_LIMIT)}…` : text;
 }
 
-export function createJudgeImage(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createJudgeImage(dependencies: ModelStepDependencies) {
   return async function judgeImage(input: JudgeImageInput): Promise<StepOutcome<JudgeImageOutput>> {
     const [problem, image] = await Promise.all([
       readStagedProblem(dependencies.store, input),

@@ -1,16 +1,14 @@
 import { parsePlan, planAnswerSchema } from '../domain/parse-model-output.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { planKey as planKeyOf } from '../storage/build-layout.ts';
-import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export interface PlanDiagramInput extends ProblemRef {
   subject: string;
   imageType: string;
 }
 
-export function createPlanDiagram(dependencies: { model: ModelCallSettings; prompts: Prompts; store: ArtifactStore }) {
+export function createPlanDiagram(dependencies: ModelStepDependencies) {
   return async function planDiagram(input: PlanDiagramInput): Promise<StepOutcome<{ planKey: string }>> {
     const problem = await readStagedProblem(dependencies.store, input);
     const answer = await callModel(dependencies.model, {

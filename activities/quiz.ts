@@ -1,11 +1,9 @@
 import { parseQuizzes, quizAnswerSchema, type DroppedQuiz } from '../domain/parse-model-output.ts';
 import { screenQuizzes } from '../domain/quiz-screening.ts';
 import type { Quiz } from '../domain/types.ts';
-import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { callModel, parseAnswer, type ModelCallSettings } from './model-call.ts';
-import type { Prompts } from './prompts.ts';
+import { callModel, parseAnswer } from './model-call.ts';
 import { quizzesKey } from '../storage/build-layout.ts';
-import { readStagedProblem, type ProblemRef, type StepOutcome } from './types.ts';
+import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
 
 export type GenerateQuizzesInput = ProblemRef;
 
@@ -21,11 +19,7 @@ export interface GenerateQuizzesOutput {
  * Atomic questions about the problem's given setup. Every quiz is checked before use; those that
  * fail are kept in the artifact with their reason and left out. None left is an unusable answer.
  */
-export function createGenerateQuizzes(dependencies: {
-  model: ModelCallSettings;
-  prompts: Prompts;
-  store: ArtifactStore;
-}) {
+export function createGenerateQuizzes(dependencies: ModelStepDependencies) {
   return async function generateQuizzes(input: GenerateQuizzesInput): Promise<StepOutcome<GenerateQuizzesOutput>> {
     const problem = await readStagedProblem(dependencies.store, input);
     const answer = await callModel(dependencies.model, {

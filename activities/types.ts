@@ -1,5 +1,7 @@
 import type { Problem, Usage } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
+import type { ModelCallSettings } from './model-call.ts';
+import type { Prompts } from './prompts.ts';
 import { stagedProblemKey, type GeneratorLocation, type ProblemLocation } from '../storage/build-layout.ts';
 
 /**
@@ -23,4 +25,11 @@ export interface GeneratorRef extends ProblemRef, GeneratorLocation {}
 /** The problem as the problem workflow staged it (activities/record.ts stageProblem). */
 export async function readStagedProblem(store: ArtifactStore, problem: ProblemLocation): Promise<Problem> {
   return JSON.parse(await store.getText(stagedProblemKey(problem))) as Problem;
+}
+
+/** What every model step is built with: the model calls' settings, the prompts and the artifact store. */
+export interface ModelStepDependencies {
+  model: ModelCallSettings;
+  prompts: Prompts;
+  store: ArtifactStore;
 }

@@ -107,14 +107,7 @@ export class Zygote {
       this.exitedFlag = true;
       const job = this.inFlight;
       this.inFlight = undefined;
-      job?.resolve({
-        ending: 'sandbox-died',
-        exitCode: null,
-        signal: null,
-        output: '',
-        cpuSeconds: null,
-        diagnostics: this.diagnosticsText(),
-      });
+      job?.resolve(this.sandboxDied());
     });
   }
 
@@ -223,18 +216,23 @@ export class Zygote {
     return !this.exitedFlag;
   }
 
+  /** How a job ends when the sandbox is gone: no exit code of its own, and what the sandbox said. */
+  private sandboxDied(): ZygoteJobEnd {
+    return {
+      ending: 'sandbox-died',
+      exitCode: null,
+      signal: null,
+      output: '',
+      cpuSeconds: null,
+      diagnostics: this.diagnosticsText(),
+    };
+  }
+
   /** Runs one job; resolves however it ended. An abort kills the job (and the sandbox if the zygote does not). */
   run(job: ZygoteJob, signal?: AbortSignal): Promise<ZygoteJobEnd> {
     if (this.inFlight !== undefined) throw new Error('a zygote runs one job at a time');
     if (!this.alive) {
-      return Promise.resolve({
-        ending: 'sandbox-died',
-        exitCode: null,
-        signal: null,
-        output: '',
-        cpuSeconds: null,
-        diagnostics: this.diagnosticsText(),
-      });
+      return Promise.resolve(this.sandboxDied());
     }
     this.jobsServed++;
     return new Promise<ZygoteJobEnd>((resolve) => {

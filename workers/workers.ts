@@ -19,16 +19,23 @@ export interface WorkerConnection {
  */
 const SHUTDOWN_GRACE_TIME = '60s';
 
-/** Workflows plus the light storage activities they lean on (reading pages, writing records). */
-export async function createWorkflowsWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore },
-): Promise<Worker> {
-  return Worker.create({
+/** What every worker of scigen's is created with: where it polls, its plugins, its grace at shutdown. */
+function commonOptions(options: WorkerConnection & { taskQueue: string }) {
+  return {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
     shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+  };
+}
+
+/** Workflows plus the light storage activities they lean on (reading pages, writing records). */
+export async function createWorkflowsWorker(
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore },
+): Promise<Worker> {
+  return Worker.create({
+    ...commonOptions(options),
     workflowBundle: await workflowBundle({ tracing: (options.plugins ?? []).length > 0 }),
     activities: createStorageActivities({ store: options.store }),
   });
@@ -51,11 +58,7 @@ export async function createLlmWorker(
   },
 ): Promise<Worker> {
   return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    plugins: options.plugins ?? [],
-    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+    ...commonOptions(options),
     activities: createLlmActivities({ model: options.model, store: options.store }),
     maxConcurrentActivityTaskExecutions: options.concurrency,
     ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
@@ -73,11 +76,7 @@ export async function createRenderWorker(
   },
 ): Promise<Worker> {
   return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    plugins: options.plugins ?? [],
-    shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+    ...commonOptions(options),
     activities: createRenderActivities({
       renderer: options.renderer,
       store: options.store,
