@@ -1,3 +1,4 @@
+import { APIError } from 'openai';
 import { GenerateContentResponse } from '@google/genai';
 import { ApplicationFailure } from '@temporalio/common';
 import { PNG } from 'pngjs';
@@ -149,15 +150,19 @@ describe('reading image answers', () => {
   });
 
   it('OpenAI: a 400 moderation_blocked is a refusal, not a bad request', () => {
-    const error = Object.assign(new Error('400 Your request was rejected'), {
-      status: 400,
-      headers: new Headers(),
-      error: {
-        message: 'Your request was rejected as a result of our safety system.',
-        code: 'moderation_blocked',
-        type: 'image_generation_user_error',
+    // What the openai SDK throws for that answer: the error body's `error` object, as the API sends it.
+    const error = APIError.generate(
+      400,
+      {
+        error: {
+          message: 'Your request was rejected as a result of our safety system.',
+          code: 'moderation_blocked',
+          type: 'image_generation_user_error',
+        },
       },
-    });
+      undefined,
+      new Headers(),
+    );
     const failure = sortOpenAiError(error, { step: 'image', problemId: 'p' });
     expect(failure.type).toBe('ProviderRefused');
     expect(failure.nonRetryable).toBe(true);
