@@ -141,6 +141,34 @@ export function providerFailureDetails(failure: ApplicationFailure): ProviderFai
     : undefined;
 }
 
+/** What a provider's request tells its errors: the step, the problem, the model, the client's deadline and its key (hidden). */
+export function requestErrorContext(
+  request: { step: Step; problemId: string; model?: string },
+  client: { timeoutMs?: number; apiKey: string },
+): ProviderErrorContext {
+  return {
+    step: request.step,
+    problemId: request.problemId,
+    ...(request.model === undefined ? {} : { model: request.model }),
+    ...(client.timeoutMs === undefined ? {} : { timeoutMs: client.timeoutMs }),
+    secrets: [client.apiKey],
+  };
+}
+
+/**
+ * A failed request as its activity should see it. Cancellation is not a provider fault: it keeps
+ * Temporal's own reason (a CancelledFailure inside an activity), so the activity reports cancelled
+ * instead of failed; anything else is sorted by the provider's sorter.
+ */
+export function failureOfRequest(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  sort: (error: unknown) => ApplicationFailure,
+): unknown {
+  if (signal?.aborted) return signal.reason ?? error;
+  return sort(error);
+}
+
 /** Sorts anything the openai SDK threw into a provider failure, by the SDK's own error classes. */
 export function sortOpenAiError(error: unknown, context: ProviderErrorContext): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;

@@ -1,18 +1,25 @@
 import { GoogleGenAI, Modality } from '@google/genai';
 import type { GenerateContentParameters, GenerateContentResponse, Part } from '@google/genai';
 import type { ApplicationFailure } from '@temporalio/common';
-import { billedUsage, createProviderFailure, sortGeminiError } from './errors.ts';
+import {
+  billedUsage,
+  createProviderFailure,
+  failureOfRequest,
+  requestErrorContext,
+  sortGeminiError,
+} from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type {
-  GeneratedImage,
-  ImageAspect,
-  ImageRequest,
-  ImageResponse,
-  ModelPart,
-  ModelProvider,
-  ModelRequest,
-  ModelResponse,
-  TokenUsage,
+import {
+  scigenHeaders,
+  type GeneratedImage,
+  type ImageAspect,
+  type ImageRequest,
+  type ImageResponse,
+  type ModelPart,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type TokenUsage,
 } from './provider.ts';
 import { toGeminiResponseJsonSchema } from './response-schema.ts';
 
@@ -43,13 +50,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
     },
   });
 
-  const errorContext = (request: ModelRequest | ImageRequest): ProviderErrorContext => ({
-    step: request.step,
-    problemId: request.problemId,
-    model: request.model,
-    timeoutMs: options.timeoutMs,
-    secrets: [options.apiKey],
-  });
+  const errorContext = (request: ModelRequest | ImageRequest) => requestErrorContext(request, options);
   /** One generateContent request with the scigen headers and the cancellation signal; its errors sorted. */
   async function send(
     request: ModelRequest | ImageRequest,
@@ -62,15 +63,12 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
           ...parameters.config,
           // Request-level httpOptions are merged over the client's (ApiClient.patchHttpOptions),
           // so the timeout and the single attempt above still hold.
-          httpOptions: { headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId } },
+          httpOptions: { headers: scigenHeaders(request) },
           ...(request.signal ? { abortSignal: request.signal } : {}),
         },
       });
     } catch (error) {
-      // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
-      // inside an activity) so the activity reports cancelled instead of failed.
-      if (request.signal?.aborted) throw request.signal.reason ?? error;
-      throw sortGeminiError(error, errorContext(request));
+      throw failureOfRequest(error, request.signal, (unsorted) => sortGeminiError(unsorted, errorContext(request)));
     }
   }
 

@@ -8,17 +8,24 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { ImageGenerateParamsNonStreaming, ImagesResponse } from 'openai/resources/images';
 import type { ApplicationFailure } from '@temporalio/common';
-import { billedUsage, createProviderFailure, sortOpenAiError } from './errors.ts';
+import {
+  billedUsage,
+  createProviderFailure,
+  failureOfRequest,
+  requestErrorContext,
+  sortOpenAiError,
+} from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
-import type {
-  ImageAspect,
-  ImageRequest,
-  ImageResponse,
-  ModelPart,
-  ModelProvider,
-  ModelRequest,
-  ModelResponse,
-  TokenUsage,
+import {
+  scigenHeaders,
+  type ImageAspect,
+  type ImageRequest,
+  type ImageResponse,
+  type ModelPart,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type TokenUsage,
 } from './provider.ts';
 import { toOpenAiResponseFormat } from './response-schema.ts';
 
@@ -49,28 +56,16 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 
-  const errorContext = (request: ModelRequest | ImageRequest): ProviderErrorContext => ({
-    step: request.step,
-    problemId: request.problemId,
-    model: request.model,
-    timeoutMs: options.timeoutMs,
-    secrets: [options.apiKey],
-  });
+  const errorContext = (request: ModelRequest | ImageRequest) => requestErrorContext(request, options);
   /** One SDK call with the scigen headers and the cancellation signal; its errors sorted. */
   async function send<T>(
     request: ModelRequest | ImageRequest,
     call: (requestOptions: OpenAI.RequestOptions) => Promise<T>,
   ): Promise<T> {
     try {
-      return await call({
-        headers: { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId },
-        signal: request.signal,
-      });
+      return await call({ headers: scigenHeaders(request), signal: request.signal });
     } catch (error) {
-      // Cancellation is not a provider fault: hand Temporal its own reason (a CancelledFailure
-      // inside an activity) so the activity reports cancelled instead of failed.
-      if (request.signal?.aborted) throw request.signal.reason ?? error;
-      throw sortOpenAiError(error, errorContext(request));
+      throw failureOfRequest(error, request.signal, (unsorted) => sortOpenAiError(unsorted, errorContext(request)));
     }
   }
 

@@ -109,3 +109,8 @@ export interface ModelProvider {
    */
   generateImage(request: ImageRequest): Promise<ImageResponse>;
 }
+
+/** The headers every model request carries (CONTRACT.md, LLM wire contract). */
+export function scigenHeaders(request: { step: Step; problemId: string }): Record<string, string> {
+  return { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId };
+}
