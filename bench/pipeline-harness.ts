@@ -1,18 +1,13 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
-import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import { syntheticProblems, syntheticScript } from '../scripted/synthetic.ts';
 import { problemKey } from '../domain/input.ts';
-import { buildWorkflowId, problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
+import { buildWorkflowId, problemWorkflowId } from '../workflows/definitions.ts';
+import { readBenchManifest, runBenchBuild, startBenchServer } from './bench-build.ts';
 import { profileHistories, type HistoryProfile } from './history-profile.ts';
-import { manifestKey } from '../storage/build-layout.ts';
-
-const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ScenarioOptions {
   name: string;
@@ -63,14 +58,8 @@ export interface CpuShares {
  * a fresh dev server and the scripted endpoint, and reads the timings back from Temporal.
  */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const directory = await mkdtemp(join(tmpdir(), `scigen-bench-${options.name}-`));
-  const port = await findFreePort();
-  const server = await ensureDevServer({
-    port,
-    uiPort: await findFreePort(),
-    dbFile: join(directory, 'temporal.db'),
-    searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-  });
+  const bench = await startBenchServer(options.name);
+  const { directory, server } = bench;
   const endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: options.latencyMs });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   try {
@@ -82,37 +71,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency: Math.max(32, options.windowSize * 2) } }));
     const buildId = `bench-${options.name}`;
     const started = performance.now();
-    const build = execa(
-      'node',
-      [
-        ...cpuProfileArguments(),
-        join(repositoryRoot, 'bin', 'scigen.mjs'),
-        'build',
-        inputFile,
-        '--build-id',
-        buildId,
-        '--window',
-        String(options.windowSize),
-        '--config',
-        configFile,
-        '--no-progress',
-      ],
-      {
-        cwd: repositoryRoot,
-        extendEnv: false,
-        env: {
-          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-          HOME: process.env['HOME'] ?? '/root',
-          OPENAI_API_KEY: 'bench-not-a-real-key',
-          OPENAI_BASE_URL: endpoint.openAiBaseUrl,
-          SCIGEN_STATE_DIR: directory,
-          SCIGEN_TEMPORAL_PORT: String(port),
-          SCIGEN_LOG_LEVEL: 'error',
-        },
-        all: true,
-        reject: false,
-      },
-    );
+    const build = runBenchBuild({
+      bench,
+      endpoint,
+      inputFile,
+      buildId,
+      windowSize: options.windowSize,
+      configFile,
+      nodeArguments: cpuProfileArguments(),
+    });
     const peaks = { workers: 0, temporalServer: 0 };
     const serverPid = await findServerPid(join(directory, 'temporal.db'));
     const cpuStart = { machine: await machineCpuMs(), server: await processCpuMs(serverPid), harness: harnessCpuMs() };
@@ -145,9 +112,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const fullProblems = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
     const skippedProblems = problems.length - fullProblems;
     const modelRequests = endpoint.requests.length;
-    const manifestLines = (await readFile(join(directory, 'artifacts', manifestKey(buildId)), 'utf8'))
-      .trim()
-      .split('\n').length;
+    const manifestLines = (await readBenchManifest(bench, buildId)).length;
     if (manifestLines !== problems.length)
       throw new Error(`manifest has ${manifestLines} lines for ${problems.length} problems`);
     let profile: ScenarioResult['profile'] = null;

@@ -5,16 +5,11 @@
 // workers. Prints the requests per minute achieved as a share of N and the share answered 429.
 // Target: at least 90 % of N with at most 1 % 429s, with requestsPerMinute configured a little
 // below N as the README advises. `--configured-share 1.5` shows what an over-set limit costs.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { execa } from 'execa';
-import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
-import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/definitions.ts';
-import { manifestKey } from '../storage/build-layout.ts';
+import { readBenchManifest, runBenchBuild, startBenchServer } from './bench-build.ts';
 
 const TARGET_SHARE_OF_LIMIT = 0.9;
 const TARGET_SHARE_429 = 0.01;
@@ -38,15 +33,8 @@ if (![limit, minutes, configuredShare, windowSize].every((value) => Number.isFin
   process.exit(2);
 }
 
-const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
-const directory = await mkdtemp(join(tmpdir(), 'scigen-bench-ratelimit-'));
-const port = await findFreePort();
-const server = await ensureDevServer({
-  port,
-  uiPort: await findFreePort(),
-  dbFile: join(directory, 'temporal.db'),
-  searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-});
+const bench = await startBenchServer('ratelimit');
+const { directory, server } = bench;
 // Twelve model calls per problem and no render: classify, plan, then code and nine repairs that
 // never hold a python block (the workflow asks again without rendering). Model calls, not the
 // per-problem machinery of the build or rendering, then set the pace.
@@ -90,41 +78,17 @@ try {
   console.log(
     `provider limit N = ${limit} requests/min; scigen configured at ${configuredRpm}/min; ${problemCount} problems of ${CALLS_PER_PROBLEM} model calls, window ${windowSize}`,
   );
-  const build = await execa(
-    'node',
-    [
-      join(repositoryRoot, 'bin', 'scigen.mjs'),
-      'build',
-      inputFile,
-      '--build-id',
-      'bench-ratelimit',
-      '--window',
-      String(windowSize),
-      '--config',
-      configFile,
-      '--no-progress',
-    ],
-    {
-      cwd: repositoryRoot,
-      extendEnv: false,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        HOME: process.env['HOME'] ?? '/root',
-        SCIGEN_PROVIDER: 'openai',
-        OPENAI_API_KEY: 'bench-not-a-real-key',
-        OPENAI_BASE_URL: endpoint.openAiBaseUrl,
-        SCIGEN_STATE_DIR: directory,
-        SCIGEN_TEMPORAL_PORT: String(port),
-        SCIGEN_LOG_LEVEL: 'error',
-      },
-      all: true,
-      reject: false,
-    },
-  );
+  const build = await runBenchBuild({
+    bench,
+    endpoint,
+    inputFile,
+    buildId: 'bench-ratelimit',
+    windowSize,
+    configFile,
+    environment: { SCIGEN_PROVIDER: 'openai' },
+  });
   if (build.exitCode !== 0) throw new Error(`scigen build failed (${build.exitCode}):\n${build.all}`);
-  const manifest = (await readFile(join(directory, 'artifacts', manifestKey('bench-ratelimit')), 'utf8'))
-    .trim()
-    .split('\n');
+  const manifest = await readBenchManifest(bench, 'bench-ratelimit');
   const failed = manifest.filter((line) => (JSON.parse(line) as { verdict: string }).verdict === 'failed').length;
 
   const modelRequests = endpoint.requests.filter((entry) => entry.protocol === 'openai');

@@ -1,11 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
-import { createCliSandbox, type CliSandbox } from '../helpers/cli.ts';
+import type { ScriptedEndpoint } from '../../scripted/server.ts';
+import type { CliSandbox } from '../helpers/cli.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
 const PLANTED_KEY = 'sk-PLANTED-7f3c9e1d5b2a4c6e8f0a1b3c5d7e9f20';
@@ -27,32 +26,25 @@ function historyText(history: unknown): string {
 }
 
 describe('auditing a build: inspect, and no API key in history, artifacts or logs', () => {
-  let server: DevServer;
+  let cluster: TestCluster;
   let endpoint: ScriptedEndpoint;
   let sandbox: CliSandbox;
+  let client: Client;
 
   beforeAll(async () => {
-    endpoint = await startScriptedEndpoint({ script: await loadSampleScript() });
+    cluster = await startTestCluster('secrets', {
+      script: await loadSampleScript(),
+      environment: { OPENAI_API_KEY: PLANTED_KEY, SCIGEN_LOG_LEVEL: 'debug' },
+    });
+    ({ endpoint, sandbox, client } = cluster);
     // An auth failure too, whose error paths must not echo the key either.
     endpoint.addFaults(
       { problem: 'phys-incline-block', step: 'plan' },
       { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}` },
     );
-    sandbox = await createCliSandbox('secrets', {
-      OPENAI_API_KEY: PLANTED_KEY,
-      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
-      SCIGEN_LOG_LEVEL: 'debug',
-    });
-    server = await ensureDevServer({
-      port: sandbox.temporalPort,
-      uiPort: sandbox.uiPort,
-      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
   });
   afterAll(async () => {
-    await endpoint?.close();
-    await server?.stop();
+    await cluster?.close();
   });
 
   it('is absent from every workflow history of the build, every artifact and the CLI output', async () => {
@@ -62,18 +54,13 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(result.all).toContain('invalid API key for openai');
     expect(result.all).not.toContain(PLANTED_KEY);
 
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     let histories = 0;
-    try {
-      for await (const execution of client.workflow.list({ query: `WorkflowId STARTS_WITH 'build/${buildId}'` })) {
-        const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-        const text = historyText(history);
-        expect(text.length).toBeGreaterThan(100);
-        expect(text.includes(PLANTED_KEY), `history of ${execution.workflowId}`).toBe(false);
-        histories += 1;
-      }
-    } finally {
-      await client.connection.close();
+    for await (const execution of client.workflow.list({ query: `WorkflowId STARTS_WITH 'build/${buildId}'` })) {
+      const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      const text = historyText(history);
+      expect(text.length).toBeGreaterThan(100);
+      expect(text.includes(PLANTED_KEY), `history of ${execution.workflowId}`).toBe(false);
+      histories += 1;
     }
     expect(histories).toBeGreaterThanOrEqual(17);
 

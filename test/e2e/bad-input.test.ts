@@ -20,6 +20,13 @@ describe('scigen build refuses bad input before starting anything', () => {
     directory = await mkdtemp(join(tmpdir(), 'scigen-bad-input-'));
   });
 
+  /** An input file that is fine, for the tests whose fault lies elsewhere. */
+  async function validInputFile(): Promise<string> {
+    const file = join(directory, 'ok.jsonl');
+    await writeFile(file, `${good('a')}\n`);
+    return file;
+  }
+
   async function expectRefused(fileName: string, content: string, ...expectedFragments: string[]): Promise<void> {
     const file = join(directory, fileName);
     await writeFile(file, content);
@@ -59,8 +66,7 @@ describe('scigen build refuses bad input before starting anything', () => {
   });
 
   it('an invalid config value names the field and its source', async () => {
-    const file = join(directory, 'ok.jsonl');
-    await writeFile(file, `${good('a')}\n`);
+    const file = await validInputFile();
     const fromEnvironment = await sandbox.run(['build', file], { SCIGEN_TEMPORAL_PORT: 'seventy' });
     expect(fromEnvironment.exitCode).toBe(2);
     expect(fromEnvironment.stderr).toContain('temporal.devServer.port (from env SCIGEN_TEMPORAL_PORT)');
@@ -74,8 +80,7 @@ describe('scigen build refuses bad input before starting anything', () => {
   });
 
   it('no API key and no --demo is a configuration error that says what to set', async () => {
-    const file = join(directory, 'ok.jsonl');
-    await writeFile(file, `${good('a')}\n`);
+    const file = await validInputFile();
     const result = await sandbox.run(['build', file], { OPENAI_API_KEY: '' });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('GEMINI_API_KEY or OPENAI_API_KEY');

@@ -1,75 +1,38 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemKey } from '../../domain/input.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
-import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
-import { createCliSandbox, readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { problemWorkflowId } from '../../workflows/definitions.ts';
+import { readJsonLines, writeProblemsFile, type CliSandbox } from '../helpers/cli.ts';
+import { startTestCluster, superviseWorkers, type TestCluster } from '../helpers/cluster.ts';
+import { MODEL_STEP_OF_ACTIVITY } from '../helpers/history.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
-const MODEL_STEP_OF_ACTIVITY: Record<string, string> = {
-  classifyProblem: 'classify',
-  planDiagram: 'plan',
-  writeDiagramCode: 'code',
-  repairDiagramCode: 'repair',
-  judgeImage: 'judge',
-  generateQuizzes: 'quiz',
-  answerQuizzes: 'answer',
-  refineDiagramCode: 'refine',
-};
 const QUEUES = ['workflows', 'llm', 'render'] as const;
 const WINDOW_SIZE = 8;
 
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 describe('a build survives SIGKILLed workers and a restarted Temporal server', () => {
-  let server: DevServer;
-  let endpoint: ScriptedEndpoint;
-  let sandbox: CliSandbox;
-  let databaseFile: string;
+  let cluster: TestCluster;
 
   beforeAll(async () => {
-    endpoint = await startScriptedEndpoint({ script: syntheticScript, latencyMs: 100 });
-    sandbox = await createCliSandbox('chaos', {
-      OPENAI_API_KEY: 'sk-test-not-a-real-key',
-      OPENAI_BASE_URL: endpoint.openAiBaseUrl,
-    });
-    databaseFile = join(sandbox.stateDirectory, 'temporal.db');
-    server = await ensureDevServer({
-      port: sandbox.temporalPort,
-      uiPort: sandbox.uiPort,
-      dbFile: databaseFile,
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
+    cluster = await startTestCluster('chaos', { script: syntheticScript, latencyMs: 100 });
   });
   afterAll(async () => {
-    await endpoint?.close();
-    await server?.stop();
+    await cluster?.close();
   });
 
   it('completes with one manifest line per problem, no completed model call repeated, repeats bounded by the window', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'scigen-chaos-'));
+    const { endpoint, sandbox, client } = cluster;
     const problems = syntheticProblems(60, 3);
-    const inputFile = join(directory, 'problems.jsonl');
-    await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
-    const cluster = { TEMPORAL_ADDRESS: server.address };
+    const inputFile = await writeProblemsFile('chaos-input', problems);
+    const environment = { TEMPORAL_ADDRESS: cluster.server.address };
     const buildId = 'chaos-e2e';
 
-    const workers = new Map<string, ReturnType<CliSandbox['run']>>();
-    let stopping = false;
-    const startWorker = (queue: string) => {
-      const process = sandbox.run(['worker', '--queue', queue], cluster);
-      workers.set(queue, process);
-      // A worker that gives up (say, while the server is down) is started again, as a supervisor would.
-      void process.then(() => {
-        if (!stopping && workers.get(queue) === process) setTimeout(() => startWorker(queue), 500);
-      });
-    };
-    for (const queue of QUEUES) startWorker(queue);
+    // A worker that gives up (say, while the server is down) is started again, as a supervisor would.
+    const workers = superviseWorkers(sandbox, QUEUES, environment, 500);
 
     const latest: { build: Awaited<ReturnType<CliSandbox['run']>> | null } = { build: null };
     const runBuild = async () => {
@@ -77,7 +40,7 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
       for (let attempt = 0; attempt < 5 && latest.build?.exitCode !== 0; attempt++) {
         latest.build = await sandbox.run(
           ['build', inputFile, '--build-id', buildId, '--window', String(WINDOW_SIZE), '--no-progress'],
-          cluster,
+          environment,
         );
       }
     };
@@ -87,22 +50,11 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
       await pause(2000 + Math.random() * 4000);
       // Each disruption must land while the build is still running, or the test proves nothing.
       expect(latest.build?.exitCode).not.toBe(0);
-      for (const queue of QUEUES) workers.get(queue)?.kill('SIGKILL');
-      if (round === 1) {
-        await server.stop();
-        await pause(1000);
-        server = await ensureDevServer({
-          port: sandbox.temporalPort,
-          uiPort: sandbox.uiPort,
-          dbFile: databaseFile,
-          searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-        });
-      }
+      workers.killAll('SIGKILL');
+      if (round === 1) await cluster.restartServer(1000);
     }
     await build;
-    stopping = true;
-    for (const process of workers.values()) process.kill('SIGTERM');
-    await Promise.all(workers.values());
+    await workers.stop();
     expect(latest.build?.exitCode, latest.build?.all).toBe(0);
 
     const manifest = readJsonLines<ManifestRecord>(
@@ -113,40 +65,35 @@ describe('a build survives SIGKILLed workers and a restarted Temporal server', (
     // Every attempt of a model activity sends at most one request (answerQuizzes: one per quiz it
     // has no stored answer for), and an activity whose completion was recorded gets no further
     // attempt: so requests never exceed attempts (times quizzes, for answers), step by step.
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     let extraAttempts = 0;
-    try {
-      for (const problem of problems) {
-        const history = await client.workflow
-          .getHandle(problemWorkflowId(buildId, problemKey(problem.id)))
-          .fetchHistory();
-        const attempts = new Map<string, number>();
-        const stepOfEvent = new Map<string, string>();
-        for (const event of history.events ?? []) {
-          const scheduled = event.activityTaskScheduledEventAttributes;
-          const scheduledStep = scheduled ? MODEL_STEP_OF_ACTIVITY[scheduled.activityType?.name ?? ''] : undefined;
-          if (scheduledStep) stepOfEvent.set(String(event.eventId), scheduledStep);
-          const started = event.activityTaskStartedEventAttributes;
-          const startedStep = started ? stepOfEvent.get(String(started.scheduledEventId)) : undefined;
-          if (started && startedStep) {
-            attempts.set(startedStep, (attempts.get(startedStep) ?? 0) + (started.attempt ?? 1));
-            extraAttempts += (started.attempt ?? 1) - 1;
-          }
-        }
-        const quizzes = manifest.find((record) => record.id === problem.id)?.results?.[0]?.quiz_results?.length ?? 1;
-        for (const [step, attempted] of attempts) {
-          const attemptCount = step === 'answer' ? attempted * quizzes : attempted;
-          const requests = endpoint.count({ problem: problem.id, step });
-          expect({ problem: problem.id, step, requests: Math.min(requests, attemptCount) }).toEqual({
-            problem: problem.id,
-            step,
-            requests,
-          });
-          expect(requests).toBeGreaterThanOrEqual(1);
+    for (const problem of problems) {
+      const history = await client.workflow
+        .getHandle(problemWorkflowId(buildId, problemKey(problem.id)))
+        .fetchHistory();
+      const attempts = new Map<string, number>();
+      const stepOfEvent = new Map<string, string>();
+      for (const event of history.events ?? []) {
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        const scheduledStep = scheduled ? MODEL_STEP_OF_ACTIVITY[scheduled.activityType?.name ?? ''] : undefined;
+        if (scheduledStep) stepOfEvent.set(String(event.eventId), scheduledStep);
+        const started = event.activityTaskStartedEventAttributes;
+        const startedStep = started ? stepOfEvent.get(String(started.scheduledEventId)) : undefined;
+        if (started && startedStep) {
+          attempts.set(startedStep, (attempts.get(startedStep) ?? 0) + (started.attempt ?? 1));
+          extraAttempts += (started.attempt ?? 1) - 1;
         }
       }
-    } finally {
-      await client.connection.close();
+      const quizzes = manifest.find((record) => record.id === problem.id)?.results?.[0]?.quiz_results?.length ?? 1;
+      for (const [step, attempted] of attempts) {
+        const attemptCount = step === 'answer' ? attempted * quizzes : attempted;
+        const requests = endpoint.count({ problem: problem.id, step });
+        expect({ problem: problem.id, step, requests: Math.min(requests, attemptCount) }).toEqual({
+          problem: problem.id,
+          step,
+          requests,
+        });
+        expect(requests).toBeGreaterThanOrEqual(1);
+      }
     }
     // Four disruptions, each repeating at most the calls in flight: one per problem in the window.
     expect(extraAttempts).toBeLessThanOrEqual(WINDOW_SIZE * 4);

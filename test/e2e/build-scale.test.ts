@@ -1,13 +1,12 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId } from '../../workflows/definitions.ts';
-import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
+import { readJsonLines, writeProblemsFile, type CliSandbox } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
@@ -26,11 +25,9 @@ describe('a 500-problem build that continues as new several times', () => {
   });
 
   it('writes exactly one manifest line per problem with consistent totals', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'scigen-scale-'));
     const problems = syntheticProblems(500, 25);
-    const inputFile = join(directory, 'problems.jsonl');
-    await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
-    const configFile = join(directory, 'config.json');
+    const inputFile = await writeProblemsFile('scale', problems);
+    const configFile = join(dirname(inputFile), 'config.json');
     // A low threshold and small pages, so 500 problems cross several runs and page boundaries.
     await writeFile(configFile, JSON.stringify({ build: { windowSize: 24, pageSize: 64, continueAsNewEvents: 400 } }));
 

@@ -8,18 +8,8 @@ import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { MODEL_STEP_OF_ACTIVITY } from '../helpers/history.ts';
 import { loadSampleScript, samplesDirectory } from '../helpers/samples.ts';
-
-const STEP_OF_ACTIVITY: Record<string, string> = {
-  classifyProblem: 'classify',
-  planDiagram: 'plan',
-  writeDiagramCode: 'code',
-  repairDiagramCode: 'repair',
-  judgeImage: 'judge',
-  generateQuizzes: 'quiz',
-  answerQuizzes: 'answer',
-  refineDiagramCode: 'refine',
-};
 
 interface StepActivities {
   scheduled: number;
@@ -45,7 +35,7 @@ async function modelActivities(
     const stepOfEvent = new Map<string, string>();
     for (const event of history.events ?? []) {
       const scheduled = event.activityTaskScheduledEventAttributes;
-      const step = scheduled ? STEP_OF_ACTIVITY[scheduled.activityType?.name ?? ''] : undefined;
+      const step = scheduled ? MODEL_STEP_OF_ACTIVITY[scheduled.activityType?.name ?? ''] : undefined;
       if (scheduled && step) {
         stepOfEvent.set(String(event.eventId), step);
         const entry = result.get(`${id}/${step}`) ?? { scheduled: 0, completed: 0 };

@@ -2,10 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
+import type { DevServer } from '../../infra/dev-server.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { createCliSandbox, repositoryRoot, type CliSandbox } from '../helpers/cli.ts';
+import { startSandboxDevServer } from '../helpers/cluster.ts';
 
 describe('the Temporal UI shows a finished problem as pipeline steps', () => {
   let server: DevServer;
@@ -14,12 +14,7 @@ describe('the Temporal UI shows a finished problem as pipeline steps', () => {
 
   beforeAll(async () => {
     sandbox = await createCliSandbox('ui', { SCIGEN_PROVIDER: 'scripted' });
-    server = await ensureDevServer({
-      port: sandbox.temporalPort,
-      uiPort: sandbox.uiPort,
-      dbFile: join(sandbox.stateDirectory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
+    server = await startSandboxDevServer(sandbox);
     browser = await launchChromium();
   });
   afterAll(async () => {

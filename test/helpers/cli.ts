@@ -1,9 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { findFreePort } from '../../infra/dev-server.ts';
+import { makeTemporaryDirectory } from './temporary-directory.ts';
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const cliPath = join(repositoryRoot, 'bin', 'scigen.mjs');
@@ -18,7 +18,7 @@ export interface CliSandbox {
 }
 
 export async function createCliSandbox(name: string, environment: Record<string, string> = {}): Promise<CliSandbox> {
-  const stateDirectory = await mkdtemp(join(tmpdir(), `scigen-${name}-`));
+  const stateDirectory = await makeTemporaryDirectory(name);
   const temporalPort = await findFreePort();
   const uiPort = await findFreePort();
   const baseEnvironment: Record<string, string> = {
@@ -53,4 +53,11 @@ export function readJsonLines<T>(text: string): T[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as T);
+}
+
+/** Writes problems, one JSON line each, to `problems.jsonl` in a fresh temporary directory; returns the file's path. */
+export async function writeProblemsFile(name: string, problems: readonly unknown[]): Promise<string> {
+  const inputFile = join(await makeTemporaryDirectory(name), 'problems.jsonl');
+  await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
+  return inputFile;
 }

@@ -4,61 +4,26 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StagedProblem } from '../../domain/types.ts';
-import { ZERO_USAGE, type JudgeScores } from '../../domain/types.ts';
 import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 import { ExportError, exportBuild, type ExportBuildOptions } from '../../export/export-build.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
 import { createCliSandbox, readJsonLines, repositoryRoot } from '../helpers/cli.ts';
+import { judgeScores, manifestRecord, manifestResult } from '../helpers/manifest.ts';
 import { makePng } from '../helpers/png.ts';
 
 const python = join(repositoryRoot, '.venv', 'bin', 'python');
 const buildId = 'export-fixture';
-const judge: JudgeScores = {
-  correctness_fidelity: 2,
-  layout_precision: 2,
-  readability_occlusion: 1,
-  scientific_plausibility: 2,
-  expressiveness_richness: 1,
-};
+const judge = judgeScores(2, 2, 1, 2, 1);
 
 function result(
   overrides: Partial<ManifestResult> & Pick<ManifestResult, 'generator' | 'verdict' | 'image'>,
 ): ManifestResult {
-  return {
-    paradigm: 'code',
-    model: 'model-x',
-    reasons: [],
-    notes: [],
-    code: null,
-    judge,
-    judge_reasoning: null,
-    judge_uri: null,
-    r_inv: 1,
-    quiz_results: null,
-    render_attempts: 1,
-    versions: [],
-    reference: null,
-    usage: ZERO_USAGE,
-    ...overrides,
-  };
+  return manifestResult({ paradigm: 'code', model: 'model-x', judge, r_inv: 1, render_attempts: 1, ...overrides });
 }
 
 function record(overrides: Partial<ManifestRecord> & Pick<ManifestRecord, 'id' | 'verdict'>): ManifestRecord {
-  return {
-    reasons: [],
-    subject: 'Physics',
-    image_type: 'Mechanics',
-    image: null,
-    code: null,
-    plan: null,
-    judge: null,
-    r_inv: null,
-    render_attempts: 1,
-    usage: ZERO_USAGE,
-    extra: {},
-    ...overrides,
-  };
+  return manifestRecord({ subject: 'Physics', image_type: 'Mechanics', render_attempts: 1, ...overrides });
 }
 
 describe('scigen export', () => {

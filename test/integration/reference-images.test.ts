@@ -1,39 +1,31 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkReferenceImages, stageReferenceImages } from '../../cli/reference-images.ts';
 import { formatInputError, problemKey } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { createCliSandbox } from '../helpers/cli.ts';
 import { makePng } from '../helpers/png.ts';
+import { useTemporaryDirectory } from '../helpers/temporary-directory.ts';
 
 describe('reference images at staging', () => {
-  let directory: string;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'scigen-references-'));
-  });
-
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const directory = useTemporaryDirectory('references');
 
   it('copies each reference into the store and sets reference_image_key', async () => {
     const relative = makePng(30, 20, { seed: 1 });
     const absolute = makePng(20, 30, { seed: 2 });
-    await mkdir(join(directory, 'bench', 'images'), { recursive: true });
-    await writeFile(join(directory, 'bench', 'images', 'a.PNG'), relative);
-    await writeFile(join(directory, 'elsewhere.jpg'), absolute);
-    const input = join(directory, 'bench', 'problems.json');
+    await mkdir(join(directory.path, 'bench', 'images'), { recursive: true });
+    await writeFile(join(directory.path, 'bench', 'images', 'a.PNG'), relative);
+    await writeFile(join(directory.path, 'elsewhere.jpg'), absolute);
+    const input = join(directory.path, 'bench', 'problems.json');
     await writeFile(
       input,
       JSON.stringify(
         [
           { id: 'a/1', question: 'q', image: 'images/a.PNG' },
-          { id: 2, question: 'q', reference_image: pathToFileURL(join(directory, 'elsewhere.jpg')).href },
+          { id: 2, question: 'q', reference_image: pathToFileURL(join(directory.path, 'elsewhere.jpg')).href },
           { id: 3, question: 'q' },
         ],
         null,
@@ -42,7 +34,7 @@ describe('reference images at staging', () => {
     );
     const parsed = await checkReferenceImages(await readProblemsFile(input), input);
     expect(parsed.errors).toEqual([]);
-    const store = createFileStore(join(directory, 'artifacts'));
+    const store = createFileStore(join(directory.path, 'artifacts'));
     const staged = parsed.problems.map((problem) => ({ problemKey: problemKey(problem.id), problem }));
     await stageReferenceImages(store, 'build-1', staged, input);
     const [first, second, third] = staged.map((entry) => entry.problem);
@@ -54,7 +46,7 @@ describe('reference images at staging', () => {
   });
 
   it('turns a missing reference into an input error on its line', async () => {
-    const input = join(directory, 'missing.jsonl');
+    const input = join(directory.path, 'missing.jsonl');
     await writeFile(
       input,
       [
@@ -67,14 +59,14 @@ describe('reference images at staging', () => {
     expect(parsed.problems.map((problem) => problem.id)).toEqual([1]);
     expect(parsed.sources).toEqual([{ line: 1, index: 0 }]);
     expect(parsed.errors.map((error) => formatInputError('missing.jsonl', error))).toEqual([
-      `missing.jsonl:2: field "image": no such file: ${join(directory, 'nowhere', '2.png')}`,
+      `missing.jsonl:2: field "image": no such file: ${join(directory.path, 'nowhere', '2.png')}`,
       'missing.jsonl:3: field "reference_image": must be a path or a file:// or s3:// URI, got an empty string',
     ]);
     expect(parsed.errors[0]!.id).toBe(2);
   });
 
   it('makes scigen build refuse an input whose reference is missing, naming the line', async () => {
-    const input = join(directory, 'cli.jsonl');
+    const input = join(directory.path, 'cli.jsonl');
     await writeFile(
       input,
       `${JSON.stringify({ id: 1, question: 'q' })}\n${JSON.stringify({ id: 2, question: 'q', reference_image: 'gone.png' })}\n`,
@@ -82,7 +74,9 @@ describe('reference images at staging', () => {
     const sandbox = await createCliSandbox('references');
     const run = await sandbox.run(['build', input, '--no-progress']);
     expect(run.exitCode, run.all).toBe(2);
-    expect(run.stderr).toContain(`${input}:2: field "reference_image": no such file: ${join(directory, 'gone.png')}`);
+    expect(run.stderr).toContain(
+      `${input}:2: field "reference_image": no such file: ${join(directory.path, 'gone.png')}`,
+    );
     await rm(sandbox.stateDirectory, { recursive: true, force: true });
   });
 });

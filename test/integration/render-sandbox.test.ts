@@ -20,6 +20,7 @@ import {
   PNG_SIGNATURE,
   processesOfUid,
 } from '../helpers/render.ts';
+import { useTemporaryDirectory } from '../helpers/temporary-directory.ts';
 import { createSandboxedRenderer, type SandboxedRenderer } from '../../render/sandboxed-renderer.ts';
 
 const PLANTED_SECRET = 'planted-secret-7f3a';
@@ -637,19 +638,11 @@ describe('render sandbox: zygote lifecycle', () => {
 });
 
 describe('render sandbox: an interpreter the slot uid cannot read', () => {
-  let workDirectory: string;
-
-  beforeAll(async () => {
-    workDirectory = await mkdtemp(join(tmpdir(), 'scigen-render-closed-'));
-  });
-
-  afterAll(async () => {
-    await rm(workDirectory, { recursive: true, force: true });
-  });
+  const workDirectory = useTemporaryDirectory('render-closed');
 
   it('is refused at start with the reason, not run with another standard library', async (context) => {
     // The venv sits in a directory only root may enter (mkdtemp makes it 0700).
-    const python = await worldReadablePython(workDirectory);
+    const python = await worldReadablePython(workDirectory.path);
     if (python === undefined) context.skip();
     const renderDirectory = await mkdtemp(join(tmpdir(), 'scigen-render-closed-work-'));
     await chmod(renderDirectory, 0o755);

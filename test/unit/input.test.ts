@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatInputError, parseProblemsText, problemKey } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
+import { useTemporaryDirectory } from '../helpers/temporary-directory.ts';
 
 const quiz = { question: 'What is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
 
@@ -248,18 +248,10 @@ describe('problemKey', () => {
 });
 
 describe('readProblemsFile', () => {
-  let directory: string;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'scigen-input-'));
-  });
-
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const directory = useTemporaryDirectory('input');
 
   it('reads and validates a file', async () => {
-    const path = join(directory, 'ok.jsonl');
+    const path = join(directory.path, 'ok.jsonl');
     await writeFile(path, jsonl({ id: 1, question: 'q' }));
     expect(await readProblemsFile(path)).toEqual({
       problems: [{ id: 1, question: 'q', extra: {} }],
@@ -269,15 +261,15 @@ describe('readProblemsFile', () => {
   });
 
   it('explains a missing file and a directory', async () => {
-    const missing = join(directory, 'missing.jsonl');
+    const missing = join(directory.path, 'missing.jsonl');
     const [missingError] = (await readProblemsFile(missing)).errors;
     expect(formatInputError(missing, missingError!)).toBe(`${missing}: no such file`);
-    const [directoryError] = (await readProblemsFile(directory)).errors;
+    const [directoryError] = (await readProblemsFile(directory.path)).errors;
     expect(directoryError!.message).toBe('is a directory, expected a JSONL or JSON file');
   });
 
   it.skipIf(process.getuid?.() === 0)('explains an unreadable file', async () => {
-    const path = join(directory, 'secret.jsonl');
+    const path = join(directory.path, 'secret.jsonl');
     await writeFile(path, jsonl({ id: 1, question: 'q' }));
     await chmod(path, 0o000);
     expect((await readProblemsFile(path)).errors[0]!.message).toBe('permission denied');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createSummaryAccumulator } from '../../domain/summary.ts';
 import type { GeneratorSpec, JudgeScores, Verdict } from '../../domain/types.ts';
 import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
+import { judgeScores, manifestRecord, manifestResult } from '../helpers/manifest.ts';
 
 /** The leaderboard of summary.json against values worked out by hand from a fixed set of records. */
 
@@ -10,16 +11,6 @@ const GENERATORS: GeneratorSpec[] = [
   { name: 'painter', paradigm: 'pixel', model: 'gpt-image-1' },
 ];
 
-function scores(c: number, l: number, r: number, s: number, e: number): JudgeScores {
-  return {
-    correctness_fidelity: c,
-    layout_precision: l,
-    readability_occlusion: r,
-    scientific_plausibility: s,
-    expressiveness_richness: e,
-  };
-}
-
 function result(
   generator: GeneratorSpec,
   verdict: Verdict,
@@ -27,62 +18,52 @@ function result(
   rInv: number | null,
   reference: ManifestResult['reference'] = null,
 ): ManifestResult {
-  return {
+  return manifestResult({
     generator: generator.name,
     paradigm: generator.paradigm,
     model: generator.model,
     verdict,
-    reasons: [],
-    notes: [],
     image: judge ? 'file:///x.png' : null,
-    code: null,
     judge,
-    judge_reasoning: null,
-    judge_uri: null,
     r_inv: rInv,
-    quiz_results: null,
     render_attempts: generator.paradigm === 'code' ? 1 : 0,
-    versions: [],
     reference,
     usage: { input_tokens: 10, output_tokens: 1, cost_usd: 0.5 },
-  };
+  });
 }
 
 function line(id: string, subject: string, imageType: string, results: ManifestResult[]): ManifestRecord {
   const primary = results[0]!;
-  return {
+  return manifestRecord({
     id,
     verdict: primary.verdict,
     reasons: primary.reasons,
     subject,
     image_type: imageType,
     image: primary.image,
-    code: null,
-    plan: null,
     judge: primary.judge,
     r_inv: primary.r_inv,
     render_attempts: primary.render_attempts,
     usage: { input_tokens: 30, output_tokens: 3, cost_usd: 1.5 },
-    extra: {},
     generator: primary.generator,
     results,
-  };
+  });
 }
 
 const [coder, painter] = GENERATORS as [GeneratorSpec, GeneratorSpec];
 
 const RECORDS: ManifestRecord[] = [
   line('p1', 'Physics', 'Mechanics', [
-    result(coder, 'accepted', scores(2, 2, 2, 2, 2), 1, { psnr: 20, ssim: 0.9 }),
-    result(painter, 'rejected', scores(1, 1, 2, 2, 1), 0.5, { psnr: 10, ssim: 0.5 }),
+    result(coder, 'accepted', judgeScores(2, 2, 2, 2, 2), 1, { psnr: 20, ssim: 0.9 }),
+    result(painter, 'rejected', judgeScores(1, 1, 2, 2, 1), 0.5, { psnr: 10, ssim: 0.5 }),
   ]),
   line('p2', 'Physics', 'Optics', [
-    result(coder, 'rejected', scores(1, 2, 1, 2, 2), 0.75),
-    result(painter, 'accepted', scores(2, 2, 2, 1, 2), 1),
+    result(coder, 'rejected', judgeScores(1, 2, 1, 2, 2), 0.75),
+    result(painter, 'accepted', judgeScores(2, 2, 2, 1, 2), 1),
   ]),
   line('m1', 'Mathematics', 'Plane Geometry', [
     result(coder, 'failed', null, null),
-    result(painter, 'rejected', scores(2, 0, 1, 2, 1), 0.25, { psnr: 16, ssim: 0.7 }),
+    result(painter, 'rejected', judgeScores(2, 0, 1, 2, 1), 0.25, { psnr: 16, ssim: 0.7 }),
   ]),
   line('m2', 'Mathematics', 'Plane Geometry', [
     result(coder, 'skipped', null, null),
@@ -91,21 +72,7 @@ const RECORDS: ManifestRecord[] = [
 ];
 
 /** An invalid input line: no generator got it, so it counts once for each. */
-const INVALID: ManifestRecord = {
-  id: 'bad',
-  verdict: 'invalid',
-  reasons: ['question: is required'],
-  subject: null,
-  image_type: null,
-  image: null,
-  code: null,
-  plan: null,
-  judge: null,
-  r_inv: null,
-  render_attempts: 0,
-  usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
-  extra: {},
-};
+const INVALID = manifestRecord({ id: 'bad', verdict: 'invalid', reasons: ['question: is required'] });
 
 function summarize(records: ManifestRecord[]) {
   const accumulator = createSummaryAccumulator({ generators: GENERATORS });
@@ -127,7 +94,7 @@ describe('leaderboard in summary.json', () => {
   it('gives R_inv as the mean over judged images and the five judge means, per generator', () => {
     // imgcoder judged p1 (2,2,2,2,2; R_inv 1) and p2 (1,2,1,2,2; R_inv 0.75).
     expect(coderRow!.overall.r_inv_mean).toBeCloseTo(0.875, 10);
-    expect(coderRow!.overall.judge_means).toEqual(scores(1.5, 2, 1.5, 2, 2));
+    expect(coderRow!.overall.judge_means).toEqual(judgeScores(1.5, 2, 1.5, 2, 2));
     // painter judged p1 (1,1,2,2,1; 0.5), p2 (2,2,2,1,2; 1) and m1 (2,0,1,2,1; 0.25).
     expect(painterRow!.overall.r_inv_mean).toBeCloseTo(1.75 / 3, 10);
     const means = painterRow!.overall.judge_means!;
@@ -149,7 +116,7 @@ describe('leaderboard in summary.json', () => {
     expect(painterRow!.by_subject['Physics']!.r_inv_mean).toBeCloseTo(0.75, 10);
     expect(painterRow!.by_subject['Mathematics']!.r_inv_mean).toBeCloseTo(0.25, 10);
     expect(painterRow!.by_image_type['Plane Geometry']!.verdicts).toMatchObject({ rejected: 1, skipped: 1 });
-    expect(coderRow!.by_image_type['Optics']!.judge_means).toEqual(scores(1, 2, 1, 2, 2));
+    expect(coderRow!.by_image_type['Optics']!.judge_means).toEqual(judgeScores(1, 2, 1, 2, 2));
     expect(coderRow!.by_image_type['Plane Geometry']!.judge_means).toBeNull();
   });
 

@@ -68,6 +68,15 @@ const schemaRequest: ModelRequest = {
   responseSchema: { name: 'classification', schema: ANSWER_SCHEMAS.classify },
 };
 
+/** The classification schema's fields as both SDKs must send them, in the schema's order. */
+const CLASSIFICATION_PROPERTIES = {
+  visualizable: { type: 'boolean' },
+  reason: { type: 'string' },
+  subject: { type: 'string', enum: ['Mathematics', 'Physics', 'Chemistry', 'Biology', 'Universal'] },
+  image_type: { type: 'string' },
+};
+const CLASSIFICATION_FIELDS = ['visualizable', 'reason', 'subject', 'image_type'];
+
 describe('openai SDK request shape (chat completions)', () => {
   it('text: system message, user content as a plain string, temperature; scigen headers and a bearer key', async () => {
     const entry = await sent(openAi(), textRequest);
@@ -117,13 +126,8 @@ describe('openai SDK request shape (chat completions)', () => {
         schema: {
           $schema: 'http://json-schema.org/draft-07/schema#',
           type: 'object',
-          properties: {
-            visualizable: { type: 'boolean' },
-            reason: { type: 'string' },
-            subject: { type: 'string', enum: ['Mathematics', 'Physics', 'Chemistry', 'Biology', 'Universal'] },
-            image_type: { type: 'string' },
-          },
-          required: ['visualizable', 'reason', 'subject', 'image_type'],
+          properties: CLASSIFICATION_PROPERTIES,
+          required: CLASSIFICATION_FIELDS,
           additionalProperties: false,
         },
       },
@@ -174,14 +178,9 @@ describe('@google/genai request shape (generateContent)', () => {
       responseMimeType: 'application/json',
       responseJsonSchema: {
         type: 'object',
-        properties: {
-          visualizable: { type: 'boolean' },
-          reason: { type: 'string' },
-          subject: { type: 'string', enum: ['Mathematics', 'Physics', 'Chemistry', 'Biology', 'Universal'] },
-          image_type: { type: 'string' },
-        },
-        propertyOrdering: ['visualizable', 'reason', 'subject', 'image_type'],
-        required: ['visualizable', 'reason', 'subject', 'image_type'],
+        properties: CLASSIFICATION_PROPERTIES,
+        propertyOrdering: CLASSIFICATION_FIELDS,
+        required: CLASSIFICATION_FIELDS,
         additionalProperties: false,
       },
     });

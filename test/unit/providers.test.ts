@@ -21,7 +21,7 @@ import { createOpenAiProvider, readOpenAiCompletion } from '../../providers/open
 import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
 import { startScriptedEndpoint } from '../../scripted/server.ts';
 import type { ScriptedEndpoint } from '../../scripted/server.ts';
-import type { Script } from '../../scripted/script.ts';
+import type { Script, ScriptedFault } from '../../scripted/script.ts';
 import { makePng } from '../helpers/png.ts';
 
 const PLANTED_KEY = 'sk-test-PLANTED-SECRET';
@@ -106,6 +106,17 @@ function expectNoSecret(failure: ApplicationFailure): void {
 describe.each(providerCases)('$name provider against the scripted endpoint', ({ name, create }) => {
   const problem = (label: string): string => `${name}-${label}`;
 
+  /** A plan request for a problem of its own whose answer is `fault`, and the failure it ends in. */
+  async function planFailure(
+    label: string,
+    fault: ScriptedFault,
+    options?: Parameters<ProviderCase['create']>[0],
+  ): Promise<{ problemId: string; failure: ApplicationFailure }> {
+    const problemId = problem(label);
+    endpoint.addFaults({ problem: problemId, step: 'plan' }, fault);
+    return { problemId, failure: await failureOf(create(options).generate(request({ problemId }))) };
+  }
+
   it('sends system and user text plus an image part, with the scigen headers, and maps usage', async () => {
     const provider = create();
     expect(provider.name).toBe(name);
@@ -168,20 +179,17 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it('sorts 429 with Retry-After: 3 into a retryable ProviderRateLimited with nextRetryDelay 3s', async () => {
-    endpoint.addFaults({ problem: problem('rate-limited'), step: 'plan' }, { status: 429, retryAfterSeconds: 3 });
-    const failure = await failureOf(create().generate(request({ problemId: problem('rate-limited') })));
+    const { problemId, failure } = await planFailure('rate-limited', { status: 429, retryAfterSeconds: 3 });
     expect(failure.type).toBe('ProviderRateLimited');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBe(3000);
     expect(failure.message).toBe(`rate limited by ${name} (429), retry after 3s`);
-    expect(endpoint.count({ problem: problem('rate-limited') })).toBe(1);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
 
   it.each([500, 503])('sorts %i into a retryable ProviderUnavailable, in one request', async (status) => {
-    const problemId = problem(`unavailable-${status}`);
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { status });
-    const failure = await failureOf(create().generate(request({ problemId })));
+    const { problemId, failure } = await planFailure(`unavailable-${status}`, { status });
     expect(failure.type).toBe('ProviderUnavailable');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBeUndefined();
@@ -190,12 +198,10 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it('sorts 401 into a non-retryable ProviderAuthError, even when the body echoes the key', async () => {
-    const problemId = problem('unauthorized');
-    endpoint.addFaults(
-      { problem: problemId, step: 'plan' },
-      { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}.` },
-    );
-    const failure = await failureOf(create().generate(request({ problemId })));
+    const { problemId, failure } = await planFailure('unauthorized', {
+      status: 401,
+      message: `Incorrect API key provided: ${PLANTED_KEY}.`,
+    });
     expect(failure.type).toBe('ProviderAuthError');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toBe(`invalid API key for ${name} (401)`);
@@ -204,12 +210,10 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it('sorts 400 into a non-retryable ProviderBadRequest that keeps the reason, without the key', async () => {
-    const problemId = problem('bad-request');
-    endpoint.addFaults(
-      { problem: problemId, step: 'plan' },
-      { status: 400, message: `temperature too high (key ${PLANTED_KEY})` },
-    );
-    const failure = await failureOf(create().generate(request({ problemId })));
+    const { problemId, failure } = await planFailure('bad-request', {
+      status: 400,
+      message: `temperature too high (key ${PLANTED_KEY})`,
+    });
     expect(failure.type).toBe('ProviderBadRequest');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('temperature too high');
@@ -218,12 +222,10 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it("keeps the SDK's own error as the cause, its message there without the key", async () => {
-    const problemId = problem('cause');
-    endpoint.addFaults(
-      { problem: problemId, step: 'plan' },
-      { status: 400, message: `temperature too high (key ${PLANTED_KEY})` },
-    );
-    const failure = await failureOf(create().generate(request({ problemId })));
+    const { failure } = await planFailure('cause', {
+      status: 400,
+      message: `temperature too high (key ${PLANTED_KEY})`,
+    });
     expect(failure.cause).toBeInstanceOf(name === 'openai' ? BadRequestError : GeminiApiError);
     expect(failure.cause?.message).toContain('temperature too high (key [redacted])');
     expect(failure.cause?.stack).not.toContain('PLANTED-SECRET');
@@ -231,9 +233,7 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it('sorts a reset connection into a retryable ProviderConnectionError, in one request', async () => {
-    const problemId = problem('reset');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'reset' });
-    const failure = await failureOf(create().generate(request({ problemId })));
+    const { problemId, failure } = await planFailure('reset', { kind: 'reset' });
     expect(failure.type).toBe('ProviderConnectionError');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.message).toBe(`connection to ${name} was reset`);
@@ -244,10 +244,8 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
   });
 
   it('sorts a hanging answer into a retryable ProviderTimeout after timeoutMs, in one request', async () => {
-    const problemId = problem('hang');
-    endpoint.addFaults({ problem: problemId, step: 'plan' }, { kind: 'hang' });
     const started = Date.now();
-    const failure = await failureOf(create({ timeoutMs: 300 }).generate(request({ problemId })));
+    const { problemId, failure } = await planFailure('hang', { kind: 'hang' }, { timeoutMs: 300 });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(failure.type).toBe('ProviderTimeout');
     expect(failure.nonRetryable).toBe(false);

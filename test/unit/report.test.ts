@@ -13,6 +13,7 @@ import { renderBarChart } from '../../report/bar-chart.ts';
 import { escapeHtml, jsonForScript } from '../../report/escape.ts';
 import type { ReportCard, ReportIndex } from '../../report/html.ts';
 import { writeReport } from '../../report/write-report.ts';
+import { manifestRecord, manifestResult } from '../helpers/manifest.ts';
 import { makePng } from '../helpers/png.ts';
 
 const BUILD = 'report-unit';
@@ -29,43 +30,29 @@ const judge = (value: number, correctness = value): JudgeScores => ({
 const usage = { input_tokens: 10, output_tokens: 5, cost_usd: 0.01 };
 
 function result(overrides: Partial<ManifestResult> & Pick<ManifestResult, 'generator'>): ManifestResult {
-  return {
+  return manifestResult({
     paradigm: 'code',
     model: 'model-a',
     verdict: 'accepted',
-    reasons: [],
-    notes: [],
-    image: null,
-    code: null,
     judge: judge(2),
-    judge_reasoning: null,
-    judge_uri: null,
     r_inv: 1,
-    quiz_results: null,
     render_attempts: 1,
-    versions: [],
-    reference: null,
     usage,
     ...overrides,
-  };
+  });
 }
 
 function baseRecord(overrides: Partial<ManifestRecord> & Pick<ManifestRecord, 'id'>): ManifestRecord {
-  return {
+  return manifestRecord({
     verdict: 'accepted',
-    reasons: [],
     subject: 'Physics',
     image_type: 'Mechanics',
-    image: null,
-    code: null,
-    plan: null,
     judge: judge(2),
     r_inv: 1,
     render_attempts: 1,
     usage,
-    extra: {},
     ...overrides,
-  };
+  });
 }
 
 /** The fixed manifest: two generators with refinement, quizzes and reference; an old line; skipped and invalid lines. */

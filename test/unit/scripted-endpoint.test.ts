@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadScript, type Script } from '../../scripted/script.ts';
 import { startScriptedEndpoint } from '../../scripted/server.ts';
 import type { RequestLogEntry, ScriptedEndpoint } from '../../scripted/server.ts';
 import { pngBase64 } from '../helpers/png.ts';
+import { useTemporaryDirectory } from '../helpers/temporary-directory.ts';
 
 const script: Script = {
   problems: {
@@ -342,18 +342,10 @@ describe('request log', () => {
 });
 
 describe('loadScript', () => {
-  let directory: string;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'scigen-script-'));
-  });
-
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const directory = useTemporaryDirectory('script');
 
   async function scriptFile(name: string, content: string): Promise<string> {
-    const path = join(directory, name);
+    const path = join(directory.path, name);
     await writeFile(path, content);
     return path;
   }
@@ -384,7 +376,7 @@ describe('loadScript', () => {
     const notJson = await scriptFile('not-json.json', '{ problems: ');
     await expect(loadScript(notJson)).rejects.toThrow(/not-json\.json: not valid JSON/);
 
-    await expect(loadScript(join(directory, 'missing.json'))).rejects.toThrow(
+    await expect(loadScript(join(directory.path, 'missing.json'))).rejects.toThrow(
       /missing\.json: cannot read the script \(ENOENT\)/,
     );
   });

@@ -1,75 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { createSummaryAccumulator } from '../../domain/summary.ts';
-import type { JudgeScores } from '../../domain/types.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
-
-function scores(values: [number, number, number, number, number]): JudgeScores {
-  const [correctness, layout, readability, plausibility, expressiveness] = values;
-  return {
-    correctness_fidelity: correctness,
-    layout_precision: layout,
-    readability_occlusion: readability,
-    scientific_plausibility: plausibility,
-    expressiveness_richness: expressiveness,
-  };
-}
-
-function record(overrides: Partial<ManifestRecord> & Pick<ManifestRecord, 'id' | 'verdict'>): ManifestRecord {
-  return {
-    reasons: [],
-    subject: null,
-    image_type: null,
-    image: null,
-    code: null,
-    plan: null,
-    judge: null,
-    r_inv: null,
-    render_attempts: 0,
-    usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
-    extra: {},
-    ...overrides,
-  };
-}
+import { judgeScores, manifestRecord } from '../helpers/manifest.ts';
 
 const records: ManifestRecord[] = [
-  record({
+  manifestRecord({
     id: 1,
     verdict: 'accepted',
     subject: 'Mathematics',
     image_type: 'plane geometry',
-    judge: scores([2, 2, 2, 2, 2]),
+    judge: judgeScores(2, 2, 2, 2, 2),
     r_inv: 1,
     render_attempts: 1,
     usage: { input_tokens: 1000, output_tokens: 500, cost_usd: 0.01 },
   }),
-  record({
+  manifestRecord({
     id: 2,
     verdict: 'rejected',
     subject: 'Mathematics',
     image_type: 'function plot',
-    judge: scores([1, 2, 1, 2, 0]),
+    judge: judgeScores(1, 2, 1, 2, 0),
     r_inv: 0.5,
     render_attempts: 3,
     usage: { input_tokens: 2000, output_tokens: 800, cost_usd: 0.02 },
   }),
-  record({
+  manifestRecord({
     id: 3,
     verdict: 'accepted',
     subject: 'Physics',
     image_type: 'plane geometry',
-    judge: scores([2, 1, 2, 1, 1]),
+    judge: judgeScores(2, 1, 2, 1, 1),
     r_inv: 0.75,
     render_attempts: 2,
     usage: { input_tokens: 1500, output_tokens: 700, cost_usd: 0.015 },
   }),
-  record({
+  manifestRecord({
     id: 4,
     verdict: 'skipped',
     subject: 'Universal',
     image_type: null,
     usage: { input_tokens: 300, output_tokens: 20, cost_usd: 0.001 },
   }),
-  record({
+  manifestRecord({
     id: 5,
     verdict: 'failed',
     subject: 'Physics',
@@ -77,7 +49,7 @@ const records: ManifestRecord[] = [
     render_attempts: 4,
     usage: { input_tokens: 4000, output_tokens: 3000, cost_usd: 0.05 },
   }),
-  record({ id: 6, verdict: 'invalid' }),
+  manifestRecord({ id: 6, verdict: 'invalid' }),
 ];
 
 describe('createSummaryAccumulator', () => {
@@ -131,7 +103,7 @@ describe('createSummaryAccumulator', () => {
       problems: 2,
       verdicts: { accepted: 1, rejected: 0, skipped: 0, failed: 1, invalid: 0 },
       r_inv_mean: 0.75,
-      judge_means: scores([2, 1, 2, 1, 1]),
+      judge_means: judgeScores(2, 1, 2, 1, 1),
     });
     expect(summary.by_subject['Universal']).toEqual({
       problems: 1,
@@ -162,7 +134,7 @@ describe('createSummaryAccumulator', () => {
 
   it('gives nulls, not zeros, when nothing was judged', () => {
     const accumulator = createSummaryAccumulator();
-    accumulator.add(record({ id: 'x', verdict: 'skipped' }));
+    accumulator.add(manifestRecord({ id: 'x', verdict: 'skipped' }));
     const empty = accumulator.finish({ build_id: 'b2', finished_at: 't' });
     expect(empty.r_inv_mean).toBeNull();
     expect(empty.judge_means).toBeNull();

@@ -1,26 +1,23 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
 import type { Problem } from '../../domain/types.ts';
-import { manifestLine, type ManifestResult, type ManifestRecord } from '../../domain/manifest.ts';
-import type { ProblemRecord } from '../../domain/problem-result.ts';
-import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
+import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import { createRenderer } from '../../render/create-renderer.ts';
 import { findPython } from '../../render/find-python.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
-import { problemRecordKey } from '../../storage/build-layout.ts';
-import { createFileStore } from '../../storage/file-store.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
-import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type ProblemSettings } from '../../workflows/definitions.ts';
-import { problemWorkflow } from '../../workflows/problem.ts';
+import type { ProblemSettings } from '../../workflows/definitions.ts';
+import {
+  runProblemWorkflow,
+  startWorkflowTestEnvironment,
+  type WorkflowTestEnvironment,
+} from '../helpers/workflow-environment.ts';
 
 const SCRIPT_PATH = (name: string) =>
   `\`\`\`python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("${name}")\n\`\`\``;
@@ -108,12 +105,9 @@ const script: Script = {
 Runtime.install({ logger: createConsoleLogger() });
 
 describe('problemWorkflow on a real dev server, real activities and the scripted endpoint', () => {
-  let server: DevServer;
+  let environment: WorkflowTestEnvironment;
   let endpoint: ScriptedEndpoint;
   let store: ArtifactStore;
-  let client: Client;
-  let workers: Worker[];
-  let running: Promise<unknown>;
   const taskQueues = {
     workflows: `wf-test-${process.pid}`,
     llm: `llm-test-${process.pid}`,
@@ -130,66 +124,49 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
   };
 
   beforeAll(async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'scigen-workflow-'));
-    server = await ensureDevServer({
-      port: await findFreePort(),
-      uiPort: await findFreePort(),
-      dbFile: join(directory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
     endpoint = await startScriptedEndpoint({ script });
-    store = createFileStore(join(directory, 'artifacts'));
-    const connection = await NativeConnection.connect({ address: server.address });
-    const common = { connection, namespace: 'default', store };
-    const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
-    const provider = createOpenAiProvider({
-      apiKey: 'sk-test-PLANTED-SECRET',
-      baseURL: endpoint.openAiBaseUrl,
-      timeoutMs: 10_000,
+    environment = await startWorkflowTestEnvironment('workflow', async (common, directory) => {
+      const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
+      const provider = createOpenAiProvider({
+        apiKey: 'sk-test-PLANTED-SECRET',
+        baseURL: endpoint.openAiBaseUrl,
+        timeoutMs: 10_000,
+      });
+      const steps = { classify: 'm', plan: 'm', code: 'm', repair: 'm', judge: 'm', quiz: 'm', answer: 'm' };
+      return [
+        await createWorkflowsWorker({ ...common, taskQueue: taskQueues.workflows }),
+        await createLlmWorker({
+          ...common,
+          taskQueue: taskQueues.llm,
+          concurrency: 8,
+          model: {
+            provider,
+            models: steps,
+            temperatures: { ...steps, classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 },
+            prices: { m: { input: 1, output: 2 } },
+          },
+        }),
+        await createRenderWorker({ ...common, taskQueue: taskQueues.render, renderer, slots: 2 }),
+      ];
     });
-    const steps = { classify: 'm', plan: 'm', code: 'm', repair: 'm', judge: 'm', quiz: 'm', answer: 'm' };
-    workers = [
-      await createWorkflowsWorker({ ...common, taskQueue: taskQueues.workflows }),
-      await createLlmWorker({
-        ...common,
-        taskQueue: taskQueues.llm,
-        concurrency: 8,
-        model: {
-          provider,
-          models: steps,
-          temperatures: { ...steps, classify: 0, plan: 0, code: 0, repair: 0, judge: 0, quiz: 0, answer: 0 },
-          prices: { m: { input: 1, output: 2 } },
-        },
-      }),
-      await createRenderWorker({ ...common, taskQueue: taskQueues.render, renderer, slots: 2 }),
-    ];
-    running = Promise.all(workers.map((worker) => worker.run()));
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    ({ store } = environment);
   });
 
   afterAll(async () => {
-    for (const worker of workers ?? []) worker.shutdown();
-    await running;
-    await client?.connection.close();
+    await environment?.close();
     await endpoint?.close();
-    await server?.stop();
   });
 
-  async function runProblem(
+  function runProblem(
     problem: Omit<Problem, 'extra'>,
     overrides: Partial<ProblemSettings> = {},
   ): Promise<ManifestRecord> {
-    const buildId = 'workflow-tier';
-    const key = String(problem.id);
-    await client.workflow.execute(problemWorkflow, {
-      workflowId: problemWorkflowId(buildId, key),
+    return runProblemWorkflow(environment, {
+      buildId: 'workflow-tier',
       taskQueue: taskQueues.workflows,
-      args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings: { ...settings, ...overrides } }],
+      problem,
+      settings: { ...settings, ...overrides },
     });
-    return manifestLine(
-      JSON.parse(await store.getText(problemRecordKey(buildId, key))) as ProblemRecord,
-      (artifactKey) => store.uri(artifactKey),
-    );
   }
 
   it('a non-retryable provider error ends the problem failed, with a reason a user understands and no key in it', async () => {

@@ -1,16 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { Problem, StagedProblem } from '../../domain/types.ts';
-import { manifestLine, type ManifestRecord } from '../../domain/manifest.ts';
-import type { ProblemRecord } from '../../domain/problem-result.ts';
-import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
+import type { ManifestRecord } from '../../domain/manifest.ts';
 import { createGeminiProvider } from '../../providers/gemini.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import type { ModelProvider } from '../../providers/provider.ts';
@@ -20,19 +16,16 @@ import { findPython } from '../../render/find-python.ts';
 import { startScriptedEndpoint, type ScriptedEndpoint } from '../../scripted/server.ts';
 import type { Script, ScriptedFault, ScriptedReply } from '../../scripted/script.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
-import { problemRecordKey, stagedPageKey } from '../../storage/build-layout.ts';
-import { createFileStore } from '../../storage/file-store.ts';
+import { stagedPageKey } from '../../storage/build-layout.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from '../../workers/workers.ts';
 import { datasetBuildWorkflow } from '../../workflows/build.ts';
+import { buildWorkflowId, type DatasetBuildInput, type ProblemSettings } from '../../workflows/definitions.ts';
 import {
-  buildWorkflowId,
-  problemWorkflowId,
-  SEARCH_ATTRIBUTE_TYPES,
-  type DatasetBuildInput,
-  type ProblemSettings,
-} from '../../workflows/definitions.ts';
-import { problemWorkflow } from '../../workflows/problem.ts';
+  runProblemWorkflow,
+  startWorkflowTestEnvironment,
+  type WorkflowTestEnvironment,
+} from '../helpers/workflow-environment.ts';
 
 // Every fault the scripted endpoint can inject, through the real SDK of each provider, a real
 // llm worker (provider + 429 cooldown + schema mode, as workers/runtime.ts composes them) and the
@@ -219,12 +212,10 @@ function buildScript(): Script {
 Runtime.install({ logger: createConsoleLogger() });
 
 describe('provider faults end to end through the problem workflow, for both SDKs', () => {
-  let server: DevServer;
+  let environment: WorkflowTestEnvironment;
   let endpoint: ScriptedEndpoint;
   let store: ArtifactStore;
   let client: Client;
-  let workers: Worker[];
-  let running: Promise<unknown>;
   const prefix = `faults-${process.pid}`;
   const workflowsQueue = `${prefix}-workflows`;
   const renderQueue = `${prefix}-render`;
@@ -240,53 +231,45 @@ describe('provider faults end to end through the problem workflow, for both SDKs
   const results = new Map<string, Promise<ManifestRecord>>();
 
   beforeAll(async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'scigen-provider-faults-'));
-    server = await ensureDevServer({
-      port: await findFreePort(),
-      uiPort: await findFreePort(),
-      dbFile: join(directory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
     endpoint = await startScriptedEndpoint({ script: buildScript() });
-    store = createFileStore(join(directory, 'artifacts'));
-    const connection = await NativeConnection.connect({ address: server.address });
-    const common = { connection, namespace: 'default', store };
-    const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
-    const providers: Record<ProviderName, ModelProvider> = {
-      openai: createOpenAiProvider({
-        apiKey: 'sk-test-PLANTED-SECRET',
-        baseURL: endpoint.openAiBaseUrl,
-        timeoutMs: REQUEST_TIMEOUT_MS,
-      }),
-      gemini: createGeminiProvider({
-        apiKey: 'AIzaTEST-PLANTED-SECRET',
-        baseUrl: endpoint.geminiBaseUrl,
-        timeoutMs: REQUEST_TIMEOUT_MS,
-      }),
-    };
-    workers = [
-      await createWorkflowsWorker({ ...common, taskQueue: workflowsQueue }),
-      await createRenderWorker({ ...common, taskQueue: renderQueue, renderer, slots: 2 }),
-    ];
-    for (const provider of ['openai', 'gemini'] as const) {
-      workers.push(
-        await createLlmWorker({
-          ...common,
-          taskQueue: llmTaskQueue(prefix, provider),
-          concurrency: 16,
-          requestsPerSecond: 50,
-          model: {
-            provider: withRateLimitCooldown(providers[provider], { releaseSpacingMs: 20 }),
-            models: MODELS,
-            temperatures: { classify: 0.1, plan: 0.4, code: 0.2, repair: 0.2, judge: 0.1, quiz: 0.3, answer: 0 },
-            prices: PRICES,
-            structuredOutput: true,
-          },
+    environment = await startWorkflowTestEnvironment('provider-faults', async (common, directory) => {
+      const renderer = createRenderer({ python: await findPython(), workDirectory: join(directory, 'render') });
+      const providers: Record<ProviderName, ModelProvider> = {
+        openai: createOpenAiProvider({
+          apiKey: 'sk-test-PLANTED-SECRET',
+          baseURL: endpoint.openAiBaseUrl,
+          timeoutMs: REQUEST_TIMEOUT_MS,
         }),
-      );
-    }
-    running = Promise.all(workers.map((worker) => worker.run()));
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+        gemini: createGeminiProvider({
+          apiKey: 'AIzaTEST-PLANTED-SECRET',
+          baseUrl: endpoint.geminiBaseUrl,
+          timeoutMs: REQUEST_TIMEOUT_MS,
+        }),
+      };
+      const workers = [
+        await createWorkflowsWorker({ ...common, taskQueue: workflowsQueue }),
+        await createRenderWorker({ ...common, taskQueue: renderQueue, renderer, slots: 2 }),
+      ];
+      for (const provider of ['openai', 'gemini'] as const) {
+        workers.push(
+          await createLlmWorker({
+            ...common,
+            taskQueue: llmTaskQueue(prefix, provider),
+            concurrency: 16,
+            requestsPerSecond: 50,
+            model: {
+              provider: withRateLimitCooldown(providers[provider], { releaseSpacingMs: 20 }),
+              models: MODELS,
+              temperatures: { classify: 0.1, plan: 0.4, code: 0.2, repair: 0.2, judge: 0.1, quiz: 0.3, answer: 0 },
+              prices: PRICES,
+              structuredOutput: true,
+            },
+          }),
+        );
+      }
+      return workers;
+    });
+    ({ store, client } = environment);
 
     // Every problem at once: the faults' retries overlap instead of adding up.
     for (const provider of ['openai', 'gemini'] as const) {
@@ -299,25 +282,17 @@ describe('provider faults end to end through the problem workflow, for both SDKs
   });
 
   afterAll(async () => {
-    for (const worker of workers ?? []) worker.shutdown();
-    await running;
-    await client?.connection.close();
+    await environment?.close();
     await endpoint?.close();
-    await server?.stop();
   });
 
-  async function runProblem(provider: ProviderName, problem: Omit<Problem, 'extra'>): Promise<ManifestRecord> {
-    const buildId = `faults-${provider}`;
-    const key = String(problem.id);
-    await client.workflow.execute(problemWorkflow, {
-      workflowId: problemWorkflowId(buildId, key),
+  function runProblem(provider: ProviderName, problem: Omit<Problem, 'extra'>): Promise<ManifestRecord> {
+    return runProblemWorkflow(environment, {
+      buildId: `faults-${provider}`,
       taskQueue: workflowsQueue,
-      args: [{ buildId, problemKey: key, problem: { ...problem, extra: {} }, settings: settingsFor(provider) }],
+      problem,
+      settings: settingsFor(provider),
     });
-    return manifestLine(
-      JSON.parse(await store.getText(problemRecordKey(buildId, key))) as ProblemRecord,
-      (artifactKey) => store.uri(artifactKey),
-    );
   }
 
   /** Tokens and cost of a problem's answered requests, as the endpoint reported them. */

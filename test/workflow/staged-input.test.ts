@@ -1,52 +1,35 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, ActivityFailure } from '@temporalio/common';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
-import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
 import { stagedPageKey } from '../../storage/build-layout.ts';
-import { createFileStore } from '../../storage/file-store.ts';
 import { createWorkflowsWorker } from '../../workers/workers.ts';
-import { buildWorkflowId, SEARCH_ATTRIBUTE_TYPES, type DatasetBuildInput } from '../../workflows/definitions.ts';
+import { buildWorkflowId, type DatasetBuildInput } from '../../workflows/definitions.ts';
 import { datasetBuildWorkflow } from '../../workflows/build.ts';
+import { startWorkflowTestEnvironment, type WorkflowTestEnvironment } from '../helpers/workflow-environment.ts';
 
 Runtime.install({ logger: createConsoleLogger() });
 
 // A staged page that cannot be read can never be read by retrying: the build must fail at once,
 // saying which page and why, instead of retrying its task forever.
 describe('a build whose staged input is damaged', () => {
-  let server: DevServer;
+  let environment: WorkflowTestEnvironment;
   let store: ArtifactStore;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<unknown>;
   const taskQueue = `staged-input-${process.pid}`;
 
   beforeAll(async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'scigen-staged-input-'));
-    server = await ensureDevServer({
-      port: await findFreePort(),
-      uiPort: await findFreePort(),
-      dbFile: join(directory, 'temporal.db'),
-      searchAttributes: SEARCH_ATTRIBUTE_TYPES,
-    });
-    store = createFileStore(join(directory, 'artifacts'));
-    const connection = await NativeConnection.connect({ address: server.address });
-    worker = await createWorkflowsWorker({ connection, namespace: 'default', store, taskQueue });
-    running = worker.run();
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    environment = await startWorkflowTestEnvironment('staged-input', async (common) => [
+      await createWorkflowsWorker({ ...common, taskQueue }),
+    ]);
+    ({ store, client } = environment);
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await client?.connection.close();
-    await server?.stop();
+    await environment?.close();
   });
 
   function buildInput(buildId: string, pageKey: string, problemCount: number): DatasetBuildInput {

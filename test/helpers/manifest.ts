@@ -1,0 +1,61 @@
+import type { ManifestRecord, ManifestResult } from '../../domain/manifest.ts';
+import { ZERO_USAGE, type JudgeScores } from '../../domain/types.ts';
+
+/** Judge scores in the order the judge gives them. */
+export function judgeScores(
+  correctness: number,
+  layout: number,
+  readability: number,
+  plausibility: number,
+  expressiveness: number,
+): JudgeScores {
+  return {
+    correctness_fidelity: correctness,
+    layout_precision: layout,
+    readability_occlusion: readability,
+    scientific_plausibility: plausibility,
+    expressiveness_richness: expressiveness,
+  };
+}
+
+/** A manifest line holding only what is given: no reasons, artifacts, judge or usage otherwise. */
+export function manifestRecord(
+  fields: Partial<ManifestRecord> & Pick<ManifestRecord, 'id' | 'verdict'>,
+): ManifestRecord {
+  return {
+    reasons: [],
+    subject: null,
+    image_type: null,
+    image: null,
+    code: null,
+    plan: null,
+    judge: null,
+    r_inv: null,
+    render_attempts: 0,
+    usage: ZERO_USAGE,
+    extra: {},
+    ...fields,
+  };
+}
+
+/** One generator's result on a manifest line, holding only what is given besides who made it. */
+export function manifestResult(
+  fields: Partial<ManifestResult> & Pick<ManifestResult, 'generator' | 'paradigm' | 'model' | 'verdict'>,
+): ManifestResult {
+  return {
+    reasons: [],
+    notes: [],
+    image: null,
+    code: null,
+    judge: null,
+    judge_reasoning: null,
+    judge_uri: null,
+    r_inv: null,
+    quiz_results: null,
+    render_attempts: 0,
+    versions: [],
+    reference: null,
+    usage: ZERO_USAGE,
+    ...fields,
+  };
+}
