@@ -172,7 +172,8 @@ export function checkOpenAiStrictSchema(schema: unknown): SchemaProblem | undefi
 /**
  * The keywords the Gemini API lists for `responseJsonSchema` ("only the following properties are
  * supported"). The endpoint refuses the rest, so a schema cannot lean on a keyword the real API
- * would ignore or reject.
+ * would ignore or reject. Written out here rather than imported from providers/response-schema.ts,
+ * so a mistake in the provider's copy is caught by this fake instead of agreed with.
  */
 const GEMINI_JSON_SCHEMA_KEYWORDS = new Set([
   '$id',

@@ -1,4 +1,4 @@
-import type { ManifestRecord, ManifestResult } from '../../domain/manifest.ts';
+import { unprocessedManifestLine, type ManifestRecord, type ManifestResult } from '../../domain/manifest.ts';
 import { ZERO_USAGE, type JudgeScores } from '../../domain/types.ts';
 
 /** Judge scores in the order the judge gives them. */
@@ -22,20 +22,8 @@ export function judgeScores(
 export function manifestRecord(
   fields: Partial<ManifestRecord> & Pick<ManifestRecord, 'id' | 'verdict'>,
 ): ManifestRecord {
-  return {
-    reasons: [],
-    subject: null,
-    image_type: null,
-    image: null,
-    code: null,
-    plan: null,
-    judge: null,
-    r_inv: null,
-    render_attempts: 0,
-    usage: ZERO_USAGE,
-    extra: {},
-    ...fields,
-  };
+  const { reasons = [], ...rest } = fields;
+  return { ...unprocessedManifestLine({ id: fields.id, verdict: fields.verdict, reason: '' }), reasons, ...rest };
 }
 
 /** One generator's result on a manifest line, holding only what is given besides who made it. */
