@@ -39,7 +39,9 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     usage: ledger.total,
   };
   try {
-    await storage.stageProblem({ buildId: input.buildId, problemKey: input.problemKey, problem: input.problem });
+    await storage.stageProblem.executeWithOptions({ summary: "stage: the problem's text, where its steps read it" }, [
+      { buildId: input.buildId, problemKey: input.problemKey, problem: input.problem },
+    ]);
     progress.enter('classify', 'is the problem visualizable?');
     const classification = await ledger.modelStep('classify', () =>
       llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [

@@ -16,6 +16,7 @@ import { openTemporal } from '../temporal.ts';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const STEP_OF_ACTIVITY: Record<string, string> = {
+  stageProblem: 'stage',
   classifyProblem: 'classify',
   planDiagram: 'plan',
   writeDiagramCode: 'code',
