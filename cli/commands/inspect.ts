@@ -7,6 +7,7 @@ import { manifestLine, type ManifestRecord } from '../../domain/manifest.ts';
 import type { ProblemRecord } from '../../domain/problem-result.ts';
 import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
 import { isBuildArtifactKey, problemRecordKey } from '../../storage/build-layout.ts';
+import { describeScores } from '../../domain/types.ts';
 import { createStore } from '../../workers/runtime.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
@@ -252,12 +253,7 @@ export function describeInspection(inspection: Inspection): string[] {
   });
   if (record) {
     lines.push('');
-    if (record.judge)
-      lines.push(
-        `judge: ${Object.entries(record.judge)
-          .map(([dimension, score]) => `${dimension} ${score}`)
-          .join(', ')}`,
-      );
+    if (record.judge) lines.push(`judge: ${describeScores(record.judge)}`);
     if (record.r_inv !== null) lines.push(`R_inv: ${record.r_inv.toFixed(2)}`);
     lines.push(`render attempts: ${record.render_attempts}`);
     lines.push(
