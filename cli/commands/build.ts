@@ -318,6 +318,10 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
       name: generator.name,
       paradigm: generator.paradigm,
       model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
+      // A code generator that names no model asks each code step's own model; refine defaults to repair's.
+      ...(generator.paradigm === 'code' && generator.model === undefined
+        ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
+        : {}),
     })),
     refinementRounds: config.refinement.rounds,
     policy: config.policy,
