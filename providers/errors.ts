@@ -358,9 +358,38 @@ interface StatusFacts {
 
 const OPENAI_REFUSAL_CODES = new Set(['moderation_blocked', 'content_policy_violation']);
 
+/**
+ * The words of a 5xx that says the request itself cannot be served, whatever the server's load:
+ * the model cannot take an image, the request does not validate, the chat template rejects the
+ * messages. Asking again gets the same answer, so such a 5xx is not retried. OpenAI-compatible
+ * servers answer these with 500 rather than 400; the servers' own words are in
+ * test/unit/providers.test.ts.
+ */
+const UNSERVABLE_REQUEST_PATTERNS: readonly RegExp[] = [
+  // llama.cpp's llama-server without a vision projector: "image input is not supported - hint: …
+  // you may need to provide the mmproj".
+  /image input is not supported/i,
+  /\bmmproj\b/i,
+  // pydantic's validation errors, which llama-cpp-python's server answers with 500 (for example
+  // "1 validation error for … response_format … Input should be 'text' or 'json_object'").
+  /\bvalidation errors? for\b/i,
+  /\bInput should be\b/,
+  // Chat templates (Jinja in llama.cpp, llama-cpp-python and vLLM) refusing the messages.
+  /\bchat template\b/i,
+  /\bjinja\b/i,
+  /\bconversation roles must alternate\b/i,
+];
+
+/** Whether a 5xx's message says the request can never be served (UNSERVABLE_REQUEST_PATTERNS). */
+function isUnservableRequest(providerMessage: string | undefined): boolean {
+  return providerMessage !== undefined && UNSERVABLE_REQUEST_PATTERNS.some((pattern) => pattern.test(providerMessage));
+}
+
 function failureForStatus(facts: StatusFacts): ApplicationFailure {
   const { provider, context, status, retryAfterMs } = facts;
-  const because = facts.providerMessage ? `: ${truncate(facts.providerMessage, 300)}` : '';
+  // The server's explanation, on one line: every reason in the manifest carries it (auth aside).
+  const explanation = facts.providerMessage?.replace(/\s+/g, ' ').trim();
+  const because = explanation ? `: ${truncate(explanation, 300)}` : '';
   const model = context.model ? ` "${context.model}"` : '';
   const build = (type: ProviderErrorType, message: string): ApplicationFailure =>
     createProviderFailure({
@@ -386,13 +415,18 @@ function failureForStatus(facts: StatusFacts): ApplicationFailure {
     case 'forbidden':
       return build('ProviderAuthError', `API key for ${provider} may not use model${model} (${status})`);
     case 'rate-limited':
-      return build('ProviderRateLimited', `rate limited by ${provider} (${status})${retryHint}`);
+      return build('ProviderRateLimited', `rate limited by ${provider} (${status})${retryHint}${because}`);
     case 'timeout':
-      return build('ProviderTimeout', `${provider} timed out on its side (${status})${retryHint}`);
+      return build('ProviderTimeout', `${provider} timed out on its side (${status})${retryHint}${because}`);
     case 'conflict':
-      return build('ProviderUnavailable', `${provider} busy with a conflicting request (${status})${retryHint}`);
+      return build(
+        'ProviderUnavailable',
+        `${provider} busy with a conflicting request (${status})${retryHint}${because}`,
+      );
     case 'unavailable':
-      return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}`);
+      if (isUnservableRequest(explanation))
+        return build('ProviderBadRequest', `${provider} cannot serve the request (${status})${because}`);
+      return build('ProviderUnavailable', `${provider} unavailable (${status})${retryHint}${because}`);
     case 'not-found':
       return build('ProviderNotFound', `${provider} has no model${model} or no such endpoint (${status})${because}`);
     case 'too-large':

@@ -49,7 +49,16 @@ export interface TaskQueues {
   render: string;
 }
 
-export type GeneratorSettings = GeneratorSpec;
+/** A generator as a build runs it: its spec, and the models of its revision steps. */
+export interface GeneratorSettings extends GeneratorSpec {
+  /**
+   * The models a code generator's repair and refine steps ask, when they are not `model`: the
+   * provider's `models.repair` and `models.refine` (which defaults to the repair model) for a
+   * generator that names no model of its own. Absent for a generator that names its model, and in
+   * builds started before it was recorded: every code step then asks `model`.
+   */
+  revisionModels?: { repair: string; refine: string };
+}
 
 /** The per-problem settings a build hands each child; small, and free of secrets. */
 export interface ProblemSettings {

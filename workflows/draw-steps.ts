@@ -7,7 +7,7 @@ import type { CodeStepOutput } from '../activities/code.ts';
 import { critiqueOf, errorHeadline, withFindings } from '../domain/critique.ts';
 import type { GeneratorSpec } from '../domain/types.ts';
 import { judgeImage, type DrawnImage, type JudgedImage } from './evaluate-steps.ts';
-import { searchAttributes } from './definitions.ts';
+import { searchAttributes, type GeneratorSettings } from './definitions.ts';
 import { isStepFailure, reasonOf, StepFailed, type ProblemContext } from './problem-context.ts';
 
 /** What the classify step decided, which every drawing step is told. */
@@ -21,14 +21,24 @@ export type Drawing = { renderAttempts: number; codeKey: string | null } & (
   { ok: true; image: DrawnImage } | { ok: false; reason: string }
 );
 
-/** The code steps' common input: the problem, its plan, the generator and its model ('' = the step's). */
-function codeStepInput(context: ProblemContext, generator: GeneratorSpec, diagram: Diagram, planKey: string) {
+/**
+ * The code steps' common input: the problem, its plan, the generator and the model the step asks
+ * (the generator's, or its revision model for repair and refine; '' = the worker's model for the step).
+ */
+function codeStepInput(
+  context: ProblemContext,
+  generator: GeneratorSettings,
+  step: 'code' | 'repair' | 'refine',
+  diagram: Diagram,
+  planKey: string,
+) {
+  const model = step === 'code' ? generator.model : (generator.revisionModels?.[step] ?? generator.model);
   return {
     ...context.problem,
     ...diagram,
     planKey,
     generator: generator.name,
-    ...(generator.model === '' ? {} : { model: generator.model }),
+    ...(model === '' ? {} : { model }),
   };
 }
 
@@ -38,13 +48,14 @@ function codeStepInput(context: ProblemContext, generator: GeneratorSpec, diagra
  */
 export async function drawWithCode(
   context: ProblemContext,
-  generator: GeneratorSpec,
+  generator: GeneratorSettings,
   diagram: Diagram,
   planKey: string,
   primary: boolean,
 ): Promise<Drawing> {
   const { llm, renderer, ledger, progress, settings } = context;
-  const code = codeStepInput(context, generator, diagram, planKey);
+  const code = codeStepInput(context, generator, 'code', diagram, planKey);
+  const repair = codeStepInput(context, generator, 'repair', diagram, planKey);
   const attempts = settings.maxRenderAttempts;
   let lastError = '';
   let lastFindings: readonly string[] = [];
@@ -76,7 +87,7 @@ export async function drawWithCode(
                       generator,
                     ),
                   },
-                  [{ ...code, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) }],
+                  [{ ...repair, attempt, previousKey: previousKey!, error: withFindings(lastError, lastFindings) }],
                 ),
               generator,
             );
@@ -157,7 +168,7 @@ export async function drawWithImageModel(
  */
 export async function refine(
   context: ProblemContext,
-  generator: GeneratorSpec,
+  generator: GeneratorSettings,
   diagram: Diagram,
   planKey: string,
   first: JudgedImage,
@@ -193,7 +204,7 @@ export async function refine(
 /** One refinement round: revised code, rendered and judged; a note when it made no image. */
 async function refineOnce(
   context: ProblemContext,
-  generator: GeneratorSpec,
+  generator: GeneratorSettings,
   request: {
     diagram: Diagram;
     planKey: string;
@@ -213,7 +224,7 @@ async function refineOnce(
         { summary: progress.summary(`refine round ${round}: ${critique.split('\n')[0]!.slice(0, 80)}`, generator) },
         [
           {
-            ...codeStepInput(context, generator, request.diagram, request.planKey),
+            ...codeStepInput(context, generator, 'refine', request.diagram, request.planKey),
             attempt,
             previousKey: request.latest.codeKey!,
             round,

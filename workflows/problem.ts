@@ -7,11 +7,12 @@ import {
   type GeneratorResult,
   type ProblemResult,
 } from '../domain/problem-result.ts';
-import { describeScores, type GeneratorSpec, type Verdict } from '../domain/types.ts';
+import { describeScores, type Verdict } from '../domain/types.ts';
 import {
   buildWorkflowId,
   problemFinishedSignal,
   searchAttributes,
+  type GeneratorSettings,
   type ProblemWorkflowInput,
   type ProblemWorkflowOutput,
 } from './definitions.ts';
@@ -97,7 +98,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 async function runGenerator(
   context: ProblemContext,
   input: ProblemWorkflowInput,
-  generator: GeneratorSpec,
+  generator: GeneratorSettings,
   steps: { diagram: Diagram; plan: () => Promise<string>; quizzes: () => Promise<QuizSet>; primary: boolean },
 ): Promise<GeneratorResult> {
   const { ledger, progress, settings } = context;

@@ -12,8 +12,10 @@ import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts'
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
+import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
+import { readManifest } from '../../export/items.ts';
 import type { StagedProblem } from '../../domain/types.ts';
 import {
   inputDescriptionKey,
@@ -32,7 +34,7 @@ import {
   type DatasetBuildOutput,
   type ProblemSettings,
 } from '../../workflows/definitions.ts';
-import { badInput, infrastructureFailure } from '../errors.ts';
+import { badInput, infrastructureFailure, noEvaluatedImage } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
 import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
@@ -170,9 +172,15 @@ export async function buildCommand(
         : []),
     ]);
     const summary = JSON.parse(await store.getText(summaryKey(buildId))) as BuildSummary;
-    printSummary(summary, result, output);
+    const outcome = await buildOutcome(store, buildId);
+    printSummary(summary, result, outcome, output);
     await reportAfterBuild(buildId, config, output);
     if (options.json) output.json(summary);
+    if (outcome.evaluatedImages === 0) {
+      throw noEvaluatedImage(
+        `build ${buildId} finished with no evaluated image: every problem failed, was skipped or was invalid`,
+      );
+    }
   } finally {
     await workers?.shutdown();
     await temporal.close();
@@ -318,6 +326,10 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
       name: generator.name,
       paradigm: generator.paradigm,
       model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
+      // A code generator that names no model asks each code step's own model; refine defaults to repair's.
+      ...(generator.paradigm === 'code' && generator.model === undefined
+        ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
+        : {}),
     })),
     refinementRounds: config.refinement.rounds,
     policy: config.policy,
@@ -332,7 +344,17 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
   };
 }
 
-function printSummary(summary: BuildSummary, result: DatasetBuildOutput, output: Output): void {
+/** How many failure reasons a finished build prints. */
+const PRINTED_FAILURE_REASONS = 5;
+
+/** What the finished build's manifest says about its images and failures, read a line at a time. */
+async function buildOutcome(store: ArtifactStore, buildId: string): Promise<BuildOutcome> {
+  const tally = createBuildOutcomeTally();
+  for await (const record of readManifest(store, buildId)) tally.add(record);
+  return tally.finish(PRINTED_FAILURE_REASONS);
+}
+
+function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome: BuildOutcome, output: Output): void {
   const verdicts = Object.entries(summary.verdicts)
     .filter(([, count]) => count > 0)
     .map(([verdict, count]) => `${verdict} ${count}`)
@@ -346,6 +368,10 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, output:
         .map(([dimension, mean]) => `${dimension} ${mean.toFixed(2)}`)
         .join(', ')}`,
     );
+  }
+  if (outcome.failureReasons.length > 0) {
+    output.line('most frequent failure reasons (problems × reason):');
+    for (const counted of outcome.failureReasons) output.line(`  ${formatCountedReason(counted)}`);
   }
   output.line(
     `tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)}`,

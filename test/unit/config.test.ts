@@ -144,6 +144,35 @@ describe('the documented generator configs', () => {
     ]);
   });
 
+  it('gives a code generator without a model the configured repair and refine models; one that names its model, none', () => {
+    const models = { classify: 'c', plan: 'p', code: 'coder', repair: 'repairer', judge: 'j', quiz: 'q', answer: 'a' };
+    const generators = [
+      { name: 'default', paradigm: 'code' },
+      { name: 'named', paradigm: 'code', model: 'own' },
+      { name: 'picture', paradigm: 'pixel' },
+    ];
+    const settingsWith = (refine?: string) =>
+      problemSettings(
+        loadConfig({
+          explicit: { openai: { models: { ...models, ...(refine ? { refine } : {}) } }, generators },
+          environment: readEnvironment({}),
+        }),
+        'openai',
+      ).generators!;
+    expect(settingsWith('refiner')).toEqual([
+      {
+        name: 'default',
+        paradigm: 'code',
+        model: 'coder',
+        revisionModels: { repair: 'repairer', refine: 'refiner' },
+      },
+      { name: 'named', paradigm: 'code', model: 'own' },
+      { name: 'picture', paradigm: 'pixel', model: 'gpt-image-1' },
+    ]);
+    // Without models.refine, refinement asks the repair model.
+    expect(settingsWith()[0]!.revisionModels).toEqual({ repair: 'repairer', refine: 'repairer' });
+  });
+
   it('samples/compare-generators.json names a code and a pixel generator with one refinement round', () => {
     const config = loadConfig({
       file: join(repositoryRoot, 'samples', 'compare-generators.json'),

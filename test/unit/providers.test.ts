@@ -183,7 +183,9 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.type).toBe('ProviderRateLimited');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBe(3000);
-    expect(failure.message).toBe(`rate limited by ${name} (429), retry after 3s`);
+    expect(failure.message).toBe(
+      `rate limited by ${name} (429), retry after 3s: Rate limit reached for requests. Please try again later.`,
+    );
     expect(endpoint.count({ problem: problemId })).toBe(1);
     expectNoSecret(failure);
   });
@@ -194,6 +196,45 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
     expect(failure.nonRetryable).toBe(false);
     expect(failure.nextRetryDelay).toBeUndefined();
     expect(failure.message).toContain(`unavailable (${status})`);
+    expect(endpoint.count({ problem: problemId })).toBe(1);
+  });
+
+  it("keeps a 5xx's own explanation in the reason, on one line, without the key", async () => {
+    const { failure } = await planFailure('unavailable-explained', {
+      status: 503,
+      message: `  Loading model\n  (key ${PLANTED_KEY}), try again shortly  `,
+    });
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe(`${name} unavailable (503): Loading model (key [redacted]), try again shortly`);
+    expectNoSecret(failure);
+  });
+
+  // The servers' own words: a 500 that no number of retries can turn into an answer.
+  it.each([
+    [
+      "llama.cpp's llama-server without a vision projector",
+      'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
+    ],
+    [
+      "llama-cpp-python's server, asked for response_format json_schema",
+      '1 validation error for CreateChatCompletionRequest\nresponse_format.type\n' +
+        "  Input should be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]\n" +
+        '    For further information visit https://errors.pydantic.dev/2.11/v/literal_error',
+    ],
+    [
+      'a chat template that refuses the messages',
+      'Conversation roles must alternate user/assistant/user/assistant/...',
+    ],
+    ['a chat template that does not render', "Error in Jinja chat template: 'dict object' has no attribute 'content'"],
+  ])('fails a 500 from %s at once, non-retryable, with the server words', async (_server, words) => {
+    const { problemId, failure } = await planFailure(`unservable-${words.length}`, {
+      status: 500,
+      message: words,
+    });
+    expect(failure.type).toBe('ProviderBadRequest');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(`${name} cannot serve the request (500): ${words.replace(/\s+/g, ' ')}`);
+    expect(detailsOf(failure)).toMatchObject({ status: 500, providerMessage: words });
     expect(endpoint.count({ problem: problemId })).toBe(1);
   });
 

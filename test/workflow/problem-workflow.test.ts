@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { problemSettings } from '../../cli/commands/build.ts';
 import { createConsoleLogger } from '../../cli/logger.ts';
+import { readEnvironment } from '../../config/environment.ts';
+import { loadConfig } from '../../config/load.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
 import type { Problem } from '../../domain/types.ts';
 import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
@@ -91,6 +94,13 @@ const script: Script = {
       judge: [{ text: judgeScores({ ER: 1 }), times: 1 }, { text: judgeScores({ LP: 1 }) }],
       refine: SCRIPT_PATH('refined'),
     },
+    'step-models': {
+      ...SPARSE_FIRST,
+      code: 'Here is what I would draw: a line.',
+      repair: SCRIPT_PATH('repaired'),
+      judge: [{ text: judgeScores({ ER: 1 }), times: 1 }, { text: JUDGE_ALL_TWO }],
+      refine: SCRIPT_PATH('refined'),
+    },
     'rate-limited': {
       classify: [
         { fault: { status: 429, retryAfterSeconds: 1, times: 2 } },
@@ -101,6 +111,9 @@ const script: Script = {
     },
   },
 };
+
+/** The workers' models per step: what a step asks when the workflow names no model. */
+const STEP_MODELS = { classify: 'm', plan: 'm', code: 'm', repair: 'm', judge: 'm', quiz: 'm', answer: 'm' };
 
 Runtime.install({ logger: createConsoleLogger() });
 
@@ -132,7 +145,7 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
         baseURL: endpoint.openAiBaseUrl,
         timeoutMs: 10_000,
       });
-      const steps = { classify: 'm', plan: 'm', code: 'm', repair: 'm', judge: 'm', quiz: 'm', answer: 'm' };
+      const steps = STEP_MODELS;
       return [
         await createWorkflowsWorker({ ...common, taskQueue: taskQueues.workflows }),
         await createLlmWorker({
@@ -208,6 +221,28 @@ describe('problemWorkflow on a real dev server, real activities and the scripted
       (record.usage.input_tokens * 1 + record.usage.output_tokens * 2) / 1e6,
       12,
     );
+  });
+
+  it("repair and refine ask their configured models, code the generator's, when the generator names none", async () => {
+    const models = { ...STEP_MODELS, code: 'coder', repair: 'repairer', refine: 'refiner' };
+    const config = loadConfig({ environment: readEnvironment({}), explicit: { openai: { models } } });
+    const { generators } = problemSettings(config, 'openai');
+    const record = await runProblem(
+      { id: 'step-models', question: 'Plot y = x.', quizzes: [QUIZ] },
+      { generators, refinementRounds: 1 },
+    );
+    expect(record).toMatchObject({ verdict: 'accepted', render_attempts: 2 });
+    const modelOf = (step: string) =>
+      endpoint.requests
+        .filter((request) => request.problem === 'step-models' && request.step === step)
+        .map((request) => request.model);
+    expect({ code: modelOf('code'), repair: modelOf('repair'), refine: modelOf('refine') }).toEqual({
+      code: ['coder'],
+      repair: ['repairer'],
+      refine: ['refiner'],
+    });
+    // The manifest names the generator by the model that wrote its first code.
+    expect(record.results![0]!.model).toBe('coder');
   });
 
   it('429 with Retry-After is retried by Temporal until the scripted answer comes', async () => {

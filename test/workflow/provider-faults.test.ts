@@ -178,7 +178,20 @@ const FAULT_CASES: FaultCase[] = [
     faults: [{ status: 503, times: MAX_ATTEMPTS }],
     requests: MAX_ATTEMPTS,
     verdict: 'failed',
-    reason: `classify: {provider} unavailable (503); gave up after ${MAX_ATTEMPTS} attempts`,
+    reason: `classify: {provider} unavailable (503): The model is overloaded. Please try again later.; gave up after ${MAX_ATTEMPTS} attempts`,
+  },
+  {
+    name: 'cannot-see-images',
+    faults: [
+      {
+        status: 500,
+        message: 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
+      },
+    ],
+    requests: 1,
+    verdict: 'failed',
+    reason:
+      'classify: {provider} cannot serve the request (500): image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
   },
 ];
 
