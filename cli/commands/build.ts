@@ -10,7 +10,7 @@ import {
 import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
-import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
+import { errorsByProblem, formatInputError, problemKey, type InputError } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
@@ -231,16 +231,18 @@ async function validateInput(
       );
     seen.set(key, problem.id);
   }
-  const invalid = parsed.errors.map((error) => invalidRecord(error, inputPath));
+  const invalid = errorsByProblem(parsed.errors).map((errors) => invalidRecord(errors, inputPath));
   const digest = createHash('sha256').update(JSON.stringify(problems)).update(JSON.stringify(invalid)).digest('hex');
   return { problems, invalid, digest, inputPath };
 }
 
-function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
+/** One line per invalid problem, with every reason it is invalid. */
+function invalidRecord(errors: InputError[], inputPath: string): ManifestRecord {
+  const first = errors[0]!;
   return unprocessedManifestLine({
-    id: error.id ?? `line-${error.line ?? error.index + 1}`,
+    id: first.id ?? `line-${first.line ?? first.index + 1}`,
     verdict: 'invalid',
-    reason: formatInputError(inputPath, error),
+    reason: errors.map((error) => formatInputError(inputPath, error)),
   });
 }
 
