@@ -404,11 +404,19 @@ export function formatInputError(sourceName: string, error: InputError): string 
   return `${location}:${problem} ${body}`;
 }
 
+/** A problem that cannot be built, as its one manifest line names it. */
+export interface InvalidProblem {
+  /** Its id; when it had no usable one, `line-N` (its line, or its 1-based position when no line is known). */
+  id: string | number;
+  /** Every error found in it, formatted (formatInputError). */
+  reasons: string[];
+}
+
 /**
- * The errors about problems, one group per problem in input order: one invalid problem is one
+ * The invalid problems in input order, each once with all its errors: one invalid problem is one
  * manifest line, however many of its fields are wrong. Errors about the input as a whole are left out.
  */
-export function errorsByProblem(errors: readonly InputError[]): InputError[][] {
+export function invalidProblems(sourceName: string, errors: readonly InputError[]): InvalidProblem[] {
   const groups = new Map<number, InputError[]>();
   for (const error of errors) {
     if (error.index < 0) continue;
@@ -416,7 +424,14 @@ export function errorsByProblem(errors: readonly InputError[]): InputError[][] {
     if (group === undefined) groups.set(error.index, [error]);
     else group.push(error);
   }
-  return [...groups.values()];
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    const id = group.find((error) => error.id !== undefined)?.id;
+    return {
+      id: id ?? `line-${first.line ?? first.index + 1}`,
+      reasons: group.map((error) => formatInputError(sourceName, error)),
+    };
+  });
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: tiny, pure and stable across runs and machines. */

@@ -10,7 +10,7 @@ import {
 import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
-import { errorsByProblem, formatInputError, problemKey, type InputError } from '../../domain/input.ts';
+import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
@@ -231,19 +231,11 @@ async function validateInput(
       );
     seen.set(key, problem.id);
   }
-  const invalid = errorsByProblem(parsed.errors).map((errors) => invalidRecord(errors, inputPath));
+  const invalid = invalidProblems(inputPath, parsed.errors).map(({ id, reasons }) =>
+    unprocessedManifestLine({ id, verdict: 'invalid', reason: reasons }),
+  );
   const digest = createHash('sha256').update(JSON.stringify(problems)).update(JSON.stringify(invalid)).digest('hex');
   return { problems, invalid, digest, inputPath };
-}
-
-/** One line per invalid problem, with every reason it is invalid. */
-function invalidRecord(errors: InputError[], inputPath: string): ManifestRecord {
-  const first = errors[0]!;
-  return unprocessedManifestLine({
-    id: first.id ?? `line-${first.line ?? first.index + 1}`,
-    verdict: 'invalid',
-    reason: errors.map((error) => formatInputError(inputPath, error)),
-  });
 }
 
 function defaultBuildId(inputPath: string, digest: string): string {
