@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createAnswerQuizzes, type AnswerQuizzesOutput } from '../../activities/answer.ts';
 import type { ModelCallSettings } from '../../activities/model-call.ts';
 import { loadPrompts } from '../../activities/prompts.ts';
+import { createGenerateQuizzes } from '../../activities/quiz.ts';
 import type { Problem } from '../../domain/types.ts';
 import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
-import { stagedProblemKey } from '../../storage/build-layout.ts';
+import { quizzesKey, stagedProblemKey } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { makePng } from '../helpers/png.ts';
 import { useTemporaryDirectory } from '../helpers/temporary-directory.ts';
@@ -78,5 +79,34 @@ describe('answerQuizzes with the input quizzes of SciGenBench', () => {
     expect(prompt?.type === 'text' && prompt.text).toBe(
       'Question: Which kind of lens is shown?\nA. diverging\nB. plano-concave\nC. meniscus\nD. cylindrical\nE. converging',
     );
+  });
+});
+
+describe('generateQuizzes for a problem none of whose own quizzes was usable', () => {
+  const directory = useTemporaryDirectory('generate-quizzes');
+
+  it("writes the input's dropped quizzes and their reasons into quizzes.json beside the generated ones", async () => {
+    const store = createFileStore(`file://${directory.path}`);
+    const location = { buildId: 'b', problemKey: 'wi-graph-0003' };
+    const dropped = [{ index: 0, reason: 'options: has keys "1", expected single uppercase letters (A, B, C, …)' }];
+    const problem: Problem = {
+      id: 'wi-graph-0003',
+      question: 'Plot y = x^2 - 4.',
+      dropped_quizzes: dropped,
+      extra: {},
+    };
+    await store.put(stagedProblemKey(location), JSON.stringify(problem), 'application/json');
+    const generated = {
+      question: 'Which curve is plotted?',
+      options: { A: 'a line', B: 'a parabola', C: 'a circle', D: 'a hyperbola' },
+      correct_option: 'B',
+    };
+    const model = fakeModel(JSON.stringify({ quizzes: [generated] }));
+    const generateQuizzes = createGenerateQuizzes({ model: model.settings, prompts: loadPrompts(), store });
+    const outcome = await new MockActivityEnvironment().run(generateQuizzes, { ...location, problemId: problem.id });
+
+    expect(outcome).toMatchObject({ ok: true, value: { quizzes: [generated], dropped: 0 } });
+    const written = JSON.parse(await store.getText(quizzesKey(location))) as Record<string, unknown>;
+    expect(written).toMatchObject({ generated: true, quizzes: [generated], dropped: [], dropped_from_input: dropped });
   });
 });
