@@ -1,6 +1,7 @@
 /**
  * Validation of the problem input (CONTRACT.md, Input): JSONL or a JSON array. Every bad record is
- * reported with its line and field, never silently dropped. Pure: the file is read by
+ * reported with its line, position, id and field, never silently dropped; a quiz that cannot be used
+ * is dropped from its problem with the reason, which the manifest keeps. Pure: the file is read by
  * read-input-file.ts, and problemKey is used by workflow code, so no Node builtins here.
  */
 import { validateQuiz } from './parse-model-output.ts';
