@@ -71,11 +71,17 @@ export function createAnswerQuizzes(dependencies: ModelStepDependencies) {
           storedImagePart(await loadImage()),
           {
             type: 'text',
-            text: dependencies.prompts.render('answer.user', { question: quiz.question, ...quiz.options }),
+            text: dependencies.prompts.render('answer.user', {
+              question: quiz.question,
+              options: Object.entries(quiz.options)
+                .map(([letter, option]) => `${letter}. ${option}`)
+                .join('\n'),
+            }),
           },
         ],
       });
-      const parsed = parseAnswer('answer', answer, parseAnswerLetter);
+      const letters = Object.keys(quiz.options);
+      const parsed = parseAnswer('answer', answer, (text) => parseAnswerLetter(text, letters));
       const chosen = parsed.ok ? parsed.value : null;
       const stored: StoredAnswer = {
         quiz,

@@ -1,6 +1,6 @@
-import { parseQuizzes, quizAnswerSchema, type DroppedQuiz } from '../domain/parse-model-output.ts';
+import { parseQuizzes, quizAnswerSchema } from '../domain/parse-model-output.ts';
 import { screenQuizzes } from '../domain/quiz-screening.ts';
-import type { Quiz } from '../domain/types.ts';
+import type { DroppedQuiz, Quiz } from '../domain/types.ts';
 import { callModel, parseAnswer } from './model-call.ts';
 import { quizzesKey } from '../storage/build-layout.ts';
 import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
@@ -45,7 +45,18 @@ export function createGenerateQuizzes(dependencies: ModelStepDependencies) {
     const quizKey = quizzesKey(input);
     await dependencies.store.put(
       quizKey,
-      JSON.stringify({ generated: true, quizzes: screened.kept, dropped, answer: answer.text }, null, 2),
+      JSON.stringify(
+        {
+          generated: true,
+          quizzes: screened.kept,
+          dropped,
+          answer: answer.text,
+          // The input's own quizzes, none of them usable, are why these were generated.
+          ...(problem.dropped_quizzes === undefined ? {} : { dropped_from_input: problem.dropped_quizzes }),
+        },
+        null,
+        2,
+      ),
       'application/json',
     );
     if (screened.kept.length === 0) {

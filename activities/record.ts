@@ -42,7 +42,7 @@ export interface StageProblemInput {
 export interface RecordProblemResultInput {
   buildId: string;
   problemKey: string;
-  /** The problem, for the record's id, question, answer, reference image and extra fields. */
+  /** The problem, for the record's id, question, answer, reference image, dropped quizzes and extra fields. */
   problem: Problem;
   result: ProblemResult;
 }
@@ -137,6 +137,7 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
       question: problem.question,
       answer: problem.answer ?? null,
       referenceImageKey: problem.reference_image_key ?? null,
+      ...(problem.dropped_quizzes === undefined ? {} : { droppedQuizzes: problem.dropped_quizzes }),
       extra: problem.extra,
       ...result,
     };

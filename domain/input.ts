@@ -1,18 +1,18 @@
 /**
  * Validation of the problem input (CONTRACT.md, Input): JSONL or a JSON array. Every bad record is
- * reported with its line and field, never silently dropped. Pure: the file is read by
+ * reported with its line, position, id and field, never silently dropped; a quiz that cannot be used
+ * is dropped from its problem with the reason, which the manifest keeps. Pure: the file is read by
  * read-input-file.ts, and problemKey is used by workflow code, so no Node builtins here.
  */
 import { validateQuiz } from './parse-model-output.ts';
-import { OPTION_LETTERS } from './types.ts';
-import type { Problem, Quiz } from './types.ts';
+import type { DroppedQuiz, Problem, Quiz } from './types.ts';
 
 export interface InputError {
   /** 1-based line where the record starts; null when not known. */
   line: number | null;
   /** 0-based position of the record in the input; -1 for an error about the input as a whole. */
   index: number;
-  /** The offending field, e.g. `question` or `quizzes[0].options.B`; null for the record itself. */
+  /** The offending field, e.g. `question` or `elements[2]`; null for the record itself. */
   field: string | null;
   message: string;
   /** The record's id when it had a usable one, so a skipped record can still be named in the manifest. */
@@ -45,10 +45,12 @@ const KNOWN_FIELDS = new Set<string>([
   'subject',
   'image_type',
   'caption',
+  'elements',
+  'multimodal_question',
   'quizzes',
   ...REFERENCE_IMAGE_FIELDS,
 ]);
-const OPTIONAL_STRING_FIELDS = ['subject', 'image_type', 'caption'] as const;
+const OPTIONAL_STRING_FIELDS = ['subject', 'image_type', 'caption', 'multimodal_question'] as const;
 
 interface RawRecord {
   value: unknown;
@@ -166,42 +168,57 @@ function readJsonLines(text: string, sourceName: string): { records: RawRecord[]
   return { records, errors };
 }
 
+/** The most options a list can give: one per letter A–Z. */
+const MAX_LISTED_OPTIONS = 26;
+
+/** Options given as a list are lettered A, B, C, … in order. */
 function normalizeQuizInput(quiz: unknown): unknown {
   if (!isObject(quiz)) return quiz;
   const options = quiz['options'];
-  const normalized: Record<string, unknown> = { ...quiz };
-  if (Array.isArray(options) && options.length === OPTION_LETTERS.length) {
-    normalized['options'] = Object.fromEntries(OPTION_LETTERS.map((letter, index) => [letter, options[index]]));
-  }
-  return normalized;
+  if (!Array.isArray(options) || options.length > MAX_LISTED_OPTIONS) return quiz;
+  const lettered = Object.fromEntries(
+    options.map((option: unknown, index) => [String.fromCharCode(65 + index), option]),
+  );
+  return { ...quiz, options: lettered };
 }
 
-function validateQuizzes(value: unknown): { quizzes?: Quiz[]; errors: FieldError[] } {
+/**
+ * The input's quizzes: each one checked on its own. One that cannot be used is dropped with its
+ * reason and the problem keeps the others (SciGenBench's files have quizzes keyed "0" or by an
+ * answer's text); only a `quizzes` that is not a list is an error of the problem.
+ */
+function validateQuizzes(value: unknown): { quizzes?: Quiz[]; dropped?: DroppedQuiz[]; errors: FieldError[] } {
   if (value === undefined || value === null) return { errors: [] };
   if (!Array.isArray(value)) {
     return { errors: [{ field: 'quizzes', message: `must be an array of quizzes, got ${describeType(value)}` }] };
   }
   const quizzes: Quiz[] = [];
-  const errors: FieldError[] = [];
+  const dropped: DroppedQuiz[] = [];
   for (const [index, quiz] of value.entries()) {
-    const options = isObject(quiz) ? quiz['options'] : undefined;
-    if (Array.isArray(options) && options.length !== OPTION_LETTERS.length) {
-      errors.push({
-        field: `quizzes[${index}].options`,
-        message: `must be {A, B, C, D} or an array of 4 strings, got an array of ${options.length}`,
-      });
-      continue;
-    }
     const check = validateQuiz(normalizeQuizInput(quiz));
     if (check.ok) quizzes.push(check.value);
-    else
-      errors.push({
-        field: check.field === null ? `quizzes[${index}]` : `quizzes[${index}].${check.field}`,
-        message: check.problem,
-      });
+    else dropped.push({ index, reason: check.reason });
   }
-  // An empty list brings no quizzes: the build generates them, as for a problem without the field.
-  return { quizzes: quizzes.length > 0 ? quizzes : undefined, errors };
+  // No usable quiz brings no quizzes: the build generates them, as for a problem without the field.
+  return {
+    ...(quizzes.length > 0 ? { quizzes } : {}),
+    ...(dropped.length > 0 ? { dropped } : {}),
+    errors: [],
+  };
+}
+
+function validateElements(value: unknown): { elements?: string[]; errors: FieldError[] } {
+  if (value === undefined || value === null) return { errors: [] };
+  if (!Array.isArray(value)) {
+    return { errors: [{ field: 'elements', message: `must be an array of strings, got ${describeType(value)}` }] };
+  }
+  const errors = value.flatMap((element: unknown, index) =>
+    typeof element === 'string'
+      ? []
+      : [{ field: `elements[${index}]`, message: `must be a string, got ${describeType(element)}` }],
+  );
+  if (errors.length > 0 || value.length === 0) return { errors };
+  return { elements: value as string[], errors };
 }
 
 function validId(value: unknown): value is string | number {
@@ -296,9 +313,14 @@ function validateRecord(value: Record<string, unknown>): {
     }
   }
 
+  const elements = validateElements(value['elements']);
+  errors.push(...elements.errors);
+  if (elements.elements !== undefined) problem.elements = elements.elements;
+
   const quizzes = validateQuizzes(value['quizzes']);
   errors.push(...quizzes.errors);
   if (quizzes.quizzes !== undefined) problem.quizzes = quizzes.quizzes;
+  if (quizzes.dropped !== undefined) problem.dropped_quizzes = quizzes.dropped;
 
   const reference = validateReferenceImage(value);
   errors.push(...reference.errors);
@@ -368,16 +390,49 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
   return { problems, errors, sources };
 }
 
-/** `samples/bad.jsonl:3: field "question": required, must be a non-empty string` */
+/**
+ * `samples/bad.jsonl:3: problem [2] (id "c"): field "question": required, must be a non-empty string`:
+ * where (the line, when known), which problem (its 0-based position, and its id when it had a
+ * usable one) and which field.
+ */
 export function formatInputError(sourceName: string, error: InputError): string {
-  const location =
-    error.line !== null
-      ? `${sourceName}:${error.line}`
-      : error.index >= 0
-        ? `${sourceName}[${error.index}]`
-        : sourceName;
+  const location = error.line !== null ? `${sourceName}:${error.line}` : sourceName;
+  const problem =
+    error.index < 0
+      ? ''
+      : ` problem [${error.index}]${error.id === undefined ? '' : ` (id ${JSON.stringify(error.id)})`}:`;
   const body = error.field !== null ? `field "${error.field}": ${error.message}` : error.message;
-  return `${location}: ${body}`;
+  return `${location}:${problem} ${body}`;
+}
+
+/** A problem that cannot be built, as its one manifest line names it. */
+export interface InvalidProblem {
+  /** Its id; when it had no usable one, `line-N` (its line, or its 1-based position when no line is known). */
+  id: string | number;
+  /** Every error found in it, formatted (formatInputError). */
+  reasons: string[];
+}
+
+/**
+ * The invalid problems in input order, each once with all its errors: one invalid problem is one
+ * manifest line, however many of its fields are wrong. Errors about the input as a whole are left out.
+ */
+export function invalidProblems(sourceName: string, errors: readonly InputError[]): InvalidProblem[] {
+  const groups = new Map<number, InputError[]>();
+  for (const error of errors) {
+    if (error.index < 0) continue;
+    const group = groups.get(error.index);
+    if (group === undefined) groups.set(error.index, [error]);
+    else group.push(error);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    const id = group.find((error) => error.id !== undefined)?.id;
+    return {
+      id: id ?? `line-${first.line ?? first.index + 1}`,
+      reasons: group.map((error) => formatInputError(sourceName, error)),
+    };
+  });
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: tiny, pure and stable across runs and machines. */

@@ -6,6 +6,7 @@
 import type { GeneratorResult, GeneratorVerdict, JudgeReasoning, ProblemRecord } from './problem-result.ts';
 import {
   ZERO_USAGE,
+  type DroppedQuiz,
   type GeneratorSpec,
   type JudgeScores,
   type Problem,
@@ -60,6 +61,8 @@ export interface ManifestRecord {
   answer?: string | null;
   /** URI of the staged reference image, when the problem has one. */
   reference_image?: string | null;
+  /** The input's quizzes that could not be used (by position in the input's list), when there were any. */
+  dropped_quizzes?: DroppedQuiz[];
   /** One entry per generator of the build, the first one first. */
   results?: ManifestResult[];
 }
@@ -92,6 +95,7 @@ export function manifestLine(record: ProblemRecord | ManifestRecord, uriOf: UriO
     reference_image: uri(record.referenceImageKey),
     generator: primary.generator,
     quizzes: uri(record.quizKey),
+    ...(record.droppedQuizzes?.length ? { dropped_quizzes: record.droppedQuizzes } : {}),
     results,
   };
 }
@@ -129,11 +133,14 @@ function manifestResult(result: GeneratorResult, uriOf: UriOf): ManifestResult {
   };
 }
 
-/** A manifest line that no generator got to: an invalid input line, or a problem that left no record. */
+/**
+ * A manifest line that no generator got to: an invalid input problem (every reason it is invalid),
+ * or a problem that left no record.
+ */
 export function unprocessedManifestLine(line: {
   id: Problem['id'];
   verdict: Verdict;
-  reason: string;
+  reason: string | string[];
   subject?: string | null;
   imageType?: string | null;
   extra?: Record<string, unknown>;
@@ -141,7 +148,7 @@ export function unprocessedManifestLine(line: {
   return {
     id: line.id,
     verdict: line.verdict,
-    reasons: [line.reason],
+    reasons: typeof line.reason === 'string' ? [line.reason] : line.reason,
     subject: line.subject ?? null,
     image_type: line.imageType ?? null,
     image: null,

@@ -5,8 +5,8 @@
  * Imported by workflow code: no Node builtins.
  */
 import { z } from 'zod';
-import { JUDGE_DIMENSIONS, OPTION_LETTERS, SUBJECTS } from './types.ts';
-import type { JudgeDimension, JudgeScores, OptionLetter, Quiz, Subject } from './types.ts';
+import { GENERATED_OPTION_LETTERS, JUDGE_DIMENSIONS, SUBJECTS } from './types.ts';
+import type { DroppedQuiz, JudgeDimension, JudgeScores, OptionLetter, Quiz, Subject } from './types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -331,36 +331,69 @@ export function parseJudgement(text: string): Parsed<Judgement> {
 export type QuizCheck =
   { ok: true; value: Quiz } | { ok: false; reason: string; field: string | null; problem: string };
 
-function optionLetterFrom(value: unknown): OptionLetter | undefined {
-  if (typeof value !== 'string') return undefined;
-  const letter = value.trim().toUpperCase();
-  return OPTION_LETTERS.find((candidate) => candidate === letter);
-}
-
 function quizFailure(field: string | null, problem: string): QuizCheck {
   return { ok: false, reason: field === null ? `quiz ${problem}` : `${field}: ${problem}`, field, problem };
 }
 
+const SINGLE_LETTER = /^[A-Z]$/;
+
+/** "A-D" for a run of letters from A, else the letters listed: "A, C, D". */
+export function describeLetters(letters: readonly string[]): string {
+  const fromA = letters.every((letter, index) => letter === String.fromCharCode(65 + index));
+  return fromA && letters.length > 2 ? `${letters[0]}-${letters.at(-1)}` : letters.join(', ');
+}
+
+/** The option keys: exactly `letters` when given (a generated quiz), else any two or more single uppercase letters. */
+function checkOptionKeys(options: JsonObject, letters: readonly string[] | undefined): QuizCheck | string[] {
+  const keys = Object.keys(options);
+  if (letters !== undefined) {
+    const unexpected = keys.filter((key) => !letters.includes(key));
+    if (unexpected.length > 0) {
+      return quizFailure('options', `has unexpected keys ${unexpected.join(', ')}, expected ${letters.join(', ')}`);
+    }
+    return [...letters];
+  }
+  const notLetters = keys.filter((key) => !SINGLE_LETTER.test(key));
+  if (notLetters.length > 0) {
+    const listed = notLetters.map((key) => JSON.stringify(key)).join(', ');
+    return quizFailure('options', `has keys ${listed}, expected single uppercase letters (A, B, C, …)`);
+  }
+  if (keys.length < 2) return quizFailure('options', `has ${keys.length} option(s), expected at least two`);
+  return keys.sort();
+}
+
+function checkEvidenceSnippet(quiz: JsonObject): QuizCheck | { evidence_snippet?: string } {
+  const snippet = quiz['evidence_snippet'];
+  if (snippet === undefined || snippet === null) return {};
+  if (typeof snippet !== 'string') return quizFailure('evidence_snippet', 'must be a string');
+  return snippet.trim() === '' ? {} : { evidence_snippet: snippet.trim() };
+}
+
 /**
- * Checks one quiz, from a model or from the input: options exactly A–D, non-empty and distinct (two
- * equal options make the quiz unanswerable from the image), and a correct option among them.
- * `field` is the path inside the quiz that is wrong (null: the quiz itself), so callers can point at it.
+ * Checks one quiz, from a model or from the input: a question, options non-empty and distinct (two
+ * equal options make the quiz unanswerable from the image), and a correct option among them. A
+ * model's quiz must have exactly `letters` (A–D); the input's may have any two or more single
+ * uppercase letters (SciGenBench has A–E). `field` is the path inside the quiz that is wrong (null:
+ * the quiz itself), so callers can point at it.
  */
-export function validateQuiz(quiz: unknown): QuizCheck {
+export function validateQuiz(quiz: unknown, letters?: readonly string[]): QuizCheck {
   if (!isJsonObject(quiz)) return quizFailure(null, 'must be an object');
   const question = quiz['question'];
   if (typeof question !== 'string' || question.trim() === '') {
     return quizFailure('question', question === undefined ? 'is required' : 'must be a non-empty string');
   }
   const options = quiz['options'];
-  if (!isJsonObject(options)) return quizFailure('options', 'must be an object with keys A, B, C, D');
-  const unexpected = Object.keys(options).filter((key) => !(OPTION_LETTERS as readonly string[]).includes(key));
-  if (unexpected.length > 0) {
-    return quizFailure('options', `has unexpected keys ${unexpected.join(', ')}, expected A, B, C, D`);
+  if (!isJsonObject(options)) {
+    return quizFailure(
+      'options',
+      `must be an object with keys ${letters === undefined ? 'A, B, …' : letters.join(', ')}`,
+    );
   }
-  const normalized: Partial<Record<OptionLetter, string>> = {};
+  const keys = checkOptionKeys(options, letters);
+  if (!Array.isArray(keys)) return keys;
+  const normalized: Record<OptionLetter, string> = {};
   const seen = new Map<string, OptionLetter>();
-  for (const letter of OPTION_LETTERS) {
+  for (const letter of keys) {
     const option = options[letter];
     if (typeof option !== 'string' || option.trim() === '') {
       return quizFailure(`options.${letter}`, option === undefined ? 'is required' : 'must be a non-empty string');
@@ -371,21 +404,20 @@ export function validateQuiz(quiz: unknown): QuizCheck {
     seen.set(text, letter);
     normalized[letter] = text;
   }
-  const correctOption = optionLetterFrom(quiz['correct_option']);
+  const given = quiz['correct_option'];
+  const correctOption = typeof given === 'string' ? keys.find((key) => key === given.trim().toUpperCase()) : undefined;
   if (correctOption === undefined) {
-    const given = quiz['correct_option'];
+    const expected = `one of ${keys.join(', ')}`;
     return quizFailure(
       'correct_option',
-      given === undefined ? 'is required, one of A, B, C, D' : `is ${describeValue(given)}, expected one of A, B, C, D`,
+      given === undefined ? `is required, ${expected}` : `is ${describeValue(given)}, expected ${expected}`,
     );
   }
+  const evidence = checkEvidenceSnippet(quiz);
+  if ('ok' in evidence) return evidence;
   return {
     ok: true,
-    value: {
-      question: question.trim(),
-      options: normalized as Record<OptionLetter, string>,
-      correct_option: correctOption,
-    },
+    value: { question: question.trim(), options: normalized, correct_option: correctOption, ...evidence },
   };
 }
 
@@ -401,17 +433,11 @@ export const quizAnswerSchema = z.object({
       z.object({
         question: z.string(),
         options: z.object({ A: quizOption, B: quizOption, C: quizOption, D: quizOption }),
-        correct_option: z.enum(OPTION_LETTERS),
+        correct_option: z.enum(GENERATED_OPTION_LETTERS),
       }),
     )
     .min(1),
 });
-
-/** A generated quiz that was not used, with its position in the answer and why. */
-export interface DroppedQuiz {
-  index: number;
-  reason: string;
-}
 
 /**
  * The quiz answer: each quiz checked on its own (validateQuiz). Malformed quizzes are dropped with
@@ -432,7 +458,7 @@ export function parseQuizzes(text: string): Parsed<{ quizzes: Quiz[]; dropped: D
   const value: Quiz[] = [];
   const dropped: DroppedQuiz[] = [];
   for (const [index, quiz] of quizzes.entries()) {
-    const check = validateQuiz(quiz);
+    const check = validateQuiz(quiz, GENERATED_OPTION_LETTERS);
     if (check.ok) {
       value.push(check.value);
     } else {
@@ -454,13 +480,20 @@ export const ANSWER_SCHEMAS = {
   quiz: quizAnswerSchema,
 } as const;
 
-/** A capital A–D with no letter, digit or underscore on either side. */
-const STANDALONE_LETTER = /(?<![\p{L}\p{N}_])[ABCD](?![\p{L}\p{N}_])/gu;
+/** A capital letter with no letter, digit or underscore on either side. */
+const STANDALONE_LETTER = /(?<![\p{L}\p{N}_])[A-Z](?![\p{L}\p{N}_])/gu;
 
-/** The contract's rule, taken literally: the last standalone option letter in the answer. */
-export function parseAnswerLetter(text: string): Parsed<OptionLetter> {
-  const last = [...text.matchAll(STANDALONE_LETTER)].at(-1);
-  const letter = last === undefined ? undefined : optionLetterFrom(last[0]);
-  if (letter === undefined) return { ok: false, reason: 'answer has no standalone option letter A-D' };
-  return { ok: true, value: letter };
+/**
+ * The contract's rule, taken literally: the last standalone option letter in the answer, among the
+ * quiz's own option letters (a stray "E" does not count for an A–D quiz).
+ */
+export function parseAnswerLetter(
+  text: string,
+  letters: readonly OptionLetter[] = GENERATED_OPTION_LETTERS,
+): Parsed<OptionLetter> {
+  const last = [...text.matchAll(STANDALONE_LETTER)].filter((match) => letters.includes(match[0])).at(-1);
+  if (last === undefined) {
+    return { ok: false, reason: `answer has no standalone option letter ${describeLetters(letters)}` };
+  }
+  return { ok: true, value: last[0] };
 }

@@ -6,6 +6,7 @@
 import {
   JUDGE_DIMENSIONS,
   ZERO_USAGE,
+  type DroppedQuiz,
   type GeneratorSpec,
   type JudgeDimension,
   type JudgeScores,
@@ -86,6 +87,8 @@ export interface ProblemRecord extends ProblemResult {
   question: string;
   answer: string | null;
   referenceImageKey: string | null;
+  /** The input's quizzes that could not be used; absent from records written before it existed. */
+  droppedQuizzes?: DroppedQuiz[];
   extra: Record<string, unknown>;
 }
 

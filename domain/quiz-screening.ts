@@ -4,8 +4,7 @@
  * answer tests the solution, not the given setup the image must carry. Pure: used by the quiz
  * activity and by tests.
  */
-import type { DroppedQuiz } from './parse-model-output.ts';
-import type { Problem, Quiz } from './types.ts';
+import type { DroppedQuiz, Problem, Quiz } from './types.ts';
 
 /** Lowercase, without spaces and trailing punctuation: "5.0 A" and "5.0A." compare equal. */
 function normalized(text: string): string {
@@ -33,7 +32,8 @@ export function screenQuizzes(
       dropped.push({ index, reason: 'asks the same question as an earlier quiz' });
       continue;
     }
-    if (answer !== '' && normalized(quiz.options[quiz.correct_option]) === answer) {
+    const correct = quiz.options[quiz.correct_option];
+    if (answer !== '' && correct !== undefined && normalized(correct) === answer) {
       dropped.push({
         index,
         reason: "its correct option is the problem's answer: it tests the solution, not the given setup",

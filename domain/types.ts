@@ -13,14 +13,26 @@ export type Verdict = (typeof VERDICTS)[number];
 export const STEPS = ['classify', 'plan', 'code', 'repair', 'refine', 'image', 'judge', 'quiz', 'answer'] as const;
 export type Step = (typeof STEPS)[number];
 
-export const OPTION_LETTERS = ['A', 'B', 'C', 'D'] as const;
-export type OptionLetter = (typeof OPTION_LETTERS)[number];
+/** The options a generated quiz has (step `quiz`); quizzes the input brings may have others (A–E, …). */
+export const GENERATED_OPTION_LETTERS = ['A', 'B', 'C', 'D'] as const;
+/** An option's key: one uppercase letter. */
+export type OptionLetter = string;
 
 /** A multiple-choice question about the problem's given setup, answerable from the image alone. */
 export interface Quiz {
   question: string;
+  /** Two or more options keyed by single uppercase letters, in letter order. */
   options: Record<OptionLetter, string>;
+  /** One of the options' keys. */
   correct_option: OptionLetter;
+  /** SciGenBench's pointer to the part of the problem the quiz is about. */
+  evidence_snippet?: string;
+}
+
+/** A quiz that was not used, with its position in the list it came in (the input's, or a model's answer) and why. */
+export interface DroppedQuiz {
+  index: number;
+  reason: string;
 }
 
 /** One input problem after validation (CONTRACT.md, Input). */
@@ -31,7 +43,14 @@ export interface Problem {
   subject?: string;
   image_type?: string;
   caption?: string;
+  /** SciGenBench's list of what the image must show. */
+  elements?: string[];
+  /** SciGenBench's question to be answered from the image (its VE step). */
+  multimodal_question?: string;
+  /** The usable quizzes the input brought; absent when it brought none (the build generates them). */
   quizzes?: Quiz[];
+  /** The input's quizzes that could not be used, by their position in the input's list, with why. */
+  dropped_quizzes?: DroppedQuiz[];
   /**
    * The reference image as the input named it (`reference_image`, or SciGenBench's `image`): a path
    * relative to the input file, or a file:// or s3:// URI. Staging copies it to `reference_image_key`.

@@ -10,7 +10,7 @@ import {
 import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
-import { formatInputError, problemKey, type InputError } from '../../domain/input.ts';
+import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
@@ -239,17 +239,11 @@ async function validateInput(
       );
     seen.set(key, problem.id);
   }
-  const invalid = parsed.errors.map((error) => invalidRecord(error, inputPath));
+  const invalid = invalidProblems(inputPath, parsed.errors).map(({ id, reasons }) =>
+    unprocessedManifestLine({ id, verdict: 'invalid', reason: reasons }),
+  );
   const digest = createHash('sha256').update(JSON.stringify(problems)).update(JSON.stringify(invalid)).digest('hex');
   return { problems, invalid, digest, inputPath };
-}
-
-function invalidRecord(error: InputError, inputPath: string): ManifestRecord {
-  return unprocessedManifestLine({
-    id: error.id ?? `line-${error.line ?? error.index + 1}`,
-    verdict: 'invalid',
-    reason: formatInputError(inputPath, error),
-  });
 }
 
 function defaultBuildId(inputPath: string, digest: string): string {

@@ -43,15 +43,19 @@ describe('scigen build refuses bad input before starting anything', () => {
     await expectRefused('malformed.jsonl', `${good('a')}\n{"id": "b", "question": \n${good('c')}\n`, 'FILE:2:');
   });
 
-  it('a missing question names the line and the field', async () => {
-    await expectRefused('missing.jsonl', `${good('a')}\n${good('b')}\n{"id": "c"}\n`, 'FILE:3: field "question"');
+  it('a missing question names the line, the problem (index and id) and the field', async () => {
+    await expectRefused(
+      'missing.jsonl',
+      `${good('a')}\n${good('b')}\n{"id": "c"}\n`,
+      'FILE:3: problem [2] (id "c"): field "question"',
+    );
   });
 
   it('a duplicate id names both lines', async () => {
     await expectRefused(
       'duplicate.jsonl',
       `${good('a')}\n${good('b')}\n${good('a')}\n`,
-      'FILE:3: field "id": duplicate id "a", first seen on line 1',
+      'FILE:3: problem [2] (id "a"): field "id": duplicate id "a", first seen on line 1',
     );
   });
 

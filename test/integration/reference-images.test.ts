@@ -59,8 +59,8 @@ describe('reference images at staging', () => {
     expect(parsed.problems.map((problem) => problem.id)).toEqual([1]);
     expect(parsed.sources).toEqual([{ line: 1, index: 0 }]);
     expect(parsed.errors.map((error) => formatInputError('missing.jsonl', error))).toEqual([
-      `missing.jsonl:2: field "image": no such file: ${join(directory.path, 'nowhere', '2.png')}`,
-      'missing.jsonl:3: field "reference_image": must be a path or a file:// or s3:// URI, got an empty string',
+      `missing.jsonl:2: problem [1] (id 2): field "image": no such file: ${join(directory.path, 'nowhere', '2.png')}`,
+      'missing.jsonl:3: problem [2] (id 3): field "reference_image": must be a path or a file:// or s3:// URI, got an empty string',
     ]);
     expect(parsed.errors[0]!.id).toBe(2);
   });
@@ -75,7 +75,7 @@ describe('reference images at staging', () => {
     const run = await sandbox.run(['build', input, '--no-progress']);
     expect(run.exitCode, run.all).toBe(2);
     expect(run.stderr).toContain(
-      `${input}:2: field "reference_image": no such file: ${join(directory.path, 'gone.png')}`,
+      `${input}:2: problem [1] (id 2): field "reference_image": no such file: ${join(directory.path, 'gone.png')}`,
     );
     await rm(sandbox.stateDirectory, { recursive: true, force: true });
   });

@@ -222,9 +222,9 @@ describe('parseJudgement', () => {
   });
 });
 
-describe('parseQuizzes and validateQuiz', () => {
-  const quiz = { question: 'How long is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
+const quiz = { question: 'How long is AB?', options: { A: '3', B: '4', C: '5', D: '6' }, correct_option: 'C' };
 
+describe('parseQuizzes and validateQuiz', () => {
   it('reads quizzes and normalizes the correct option', () => {
     const result = parseQuizzes(
       `\`\`\`json\n${JSON.stringify({ quizzes: [quiz, { ...quiz, correct_option: 'b' }] })}\n\`\`\``,
@@ -267,14 +267,61 @@ describe('parseQuizzes and validateQuiz', () => {
     );
   });
 
-  it('validateQuiz reports the field for input validation', () => {
-    const check = validateQuiz({ ...quiz, options: { ...quiz.options, E: '7' } });
+  it('keeps a generated quiz to A-D, and names the field', () => {
+    expect(
+      reasonOf(parseQuizzes(JSON.stringify({ quizzes: [{ ...quiz, options: { ...quiz.options, E: '7' } }] }))),
+    ).toBe('quiz answer field quizzes[0].options: has unexpected keys E, expected A, B, C, D');
+    const check = validateQuiz({ ...quiz, options: { ...quiz.options, E: '7' } }, ['A', 'B', 'C', 'D']);
     expect(check).toEqual({
       ok: false,
       field: 'options',
       problem: 'has unexpected keys E, expected A, B, C, D',
       reason: 'options: has unexpected keys E, expected A, B, C, D',
     });
+  });
+});
+
+describe('validateQuiz, for the input', () => {
+  it('takes any two or more single uppercase letters, in letter order, and keeps the evidence snippet', () => {
+    const check = validateQuiz({
+      question: ' Which planet? ',
+      options: { E: 'Mars', A: 'Venus', C: 'Earth', B: 'Jupiter', D: 'Saturn' },
+      correct_option: 'e',
+      evidence_snippet: ' the red planet ',
+    });
+    expect(check).toEqual({
+      ok: true,
+      value: {
+        question: 'Which planet?',
+        options: { A: 'Venus', B: 'Jupiter', C: 'Earth', D: 'Saturn', E: 'Mars' },
+        correct_option: 'E',
+        evidence_snippet: 'the red planet',
+      },
+    });
+    expect(check.ok && Object.keys(check.value.options)).toEqual(['A', 'B', 'C', 'D', 'E']);
+    expect(validateQuiz({ ...quiz, options: { A: 'yes', B: 'no' }, correct_option: 'B' }).ok).toBe(true);
+  });
+
+  it.each([
+    [
+      { ...quiz, options: { '0': '3', A: '4', B: '5', C: '6' } },
+      'options: has keys "0", expected single uppercase letters (A, B, C, …)',
+    ],
+    [
+      { ...quiz, options: { A: '3', B: '4', '4186.8 g': '5', D: '6' } },
+      'options: has keys "4186.8 g", expected single uppercase letters (A, B, C, …)',
+    ],
+    [{ ...quiz, options: { A: '3', b: '4' } }, 'options: has keys "b", expected single uppercase letters (A, B, C, …)'],
+    [{ ...quiz, options: { C: '5' } }, 'options: has 1 option(s), expected at least two'],
+    [
+      { ...quiz, options: { A: '3', C: '5', D: '6', Y: '4' }, correct_option: 'B' },
+      'correct_option: is "B", expected one of A, C, D, Y',
+    ],
+    [{ ...quiz, question: '   ' }, 'question: must be a non-empty string'],
+    [{ ...quiz, evidence_snippet: ['a'] }, 'evidence_snippet: must be a string'],
+  ])('drops %j: %s', (input, reason) => {
+    const check = validateQuiz(input);
+    expect(check.ok ? null : check.reason).toBe(reason);
   });
 });
 
@@ -301,4 +348,22 @@ describe('parseAnswerLetter', () => {
       expect(parseAnswerLetter(text)).toEqual({ ok: false, reason: 'answer has no standalone option letter A-D' });
     },
   );
+
+  it("reads the last standalone letter among the quiz's own options", () => {
+    const fiveOptions = ['A', 'B', 'C', 'D', 'E'];
+    expect(parseAnswerLetter('Not D; the answer is E', fiveOptions)).toEqual({ ok: true, value: 'E' });
+    expect(parseAnswerLetter('Answer: E', ['A', 'B', 'C', 'D'])).toEqual({
+      ok: false,
+      reason: 'answer has no standalone option letter A-D',
+    });
+    expect(parseAnswerLetter('C, not B. Z', ['A', 'C', 'D', 'Y'])).toEqual({ ok: true, value: 'C' });
+    expect(parseAnswerLetter('B', ['A', 'C', 'D', 'Y'])).toEqual({
+      ok: false,
+      reason: 'answer has no standalone option letter A, C, D, Y',
+    });
+    expect(parseAnswerLetter('nothing', fiveOptions)).toEqual({
+      ok: false,
+      reason: 'answer has no standalone option letter A-E',
+    });
+  });
 });
