@@ -45,14 +45,17 @@ export async function openTemporal(
         ? {}
         : { executable: findTemporalBinary(config.temporal.devServer.binary) }),
       dbFile: join(config.stateDirectory, 'temporal.db'),
+      logFile: join(config.stateDirectory, 'temporal-server.log'),
+      pidFile: join(config.stateDirectory, 'temporal-server.pid'),
       namespace,
+      retentionDays: config.temporal.retentionDays,
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,
     }).catch((error: unknown) => {
       throw infrastructureFailure(`cannot start the embedded Temporal dev server: ${(error as Error).message}`);
     });
     options.log(
       server.startedByUs
-        ? `Temporal dev server started at ${server.address}`
+        ? `Temporal dev server started at ${server.address} (its log: ${server.logFile})`
         : `Temporal dev server reused at ${server.address}`,
     );
     address = server.address;

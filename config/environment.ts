@@ -22,6 +22,7 @@ const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { variables: ['SCIGEN_TEMPORAL_PORT'], path: 'temporal.devServer.port', kind: 'number' },
   { variables: ['SCIGEN_TEMPORAL_UI_PORT'], path: 'temporal.devServer.uiPort', kind: 'number' },
   { variables: ['SCIGEN_TEMPORAL_BIN'], path: 'temporal.devServer.binary', kind: 'string' },
+  { variables: ['SCIGEN_RETENTION_DAYS'], path: 'temporal.retentionDays', kind: 'number' },
   { variables: ['SCIGEN_STATE_DIR'], path: 'stateDirectory', kind: 'string' },
   { variables: ['SCIGEN_ARTIFACTS'], path: 'artifacts', kind: 'string' },
   { variables: ['SCIGEN_PYTHON'], path: 'render.python', kind: 'string' },

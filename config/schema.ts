@@ -193,6 +193,12 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
           .default('scigen'),
+        /**
+         * Days the embedded dev server's namespace keeps closed workflows' histories (what `scigen
+         * inspect`, `list` and the UI show); a cluster given by `address` keeps its own setting.
+         * @default 30
+         */
+        retentionDays: z.int().min(1).max(3650).default(30),
         devServer: z
           .object({
             port: z.int().min(1).max(65535).default(7233),

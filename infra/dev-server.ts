@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
-import { msToTs } from '@temporalio/common/lib/time.js';
+import { msToTs, optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { findTemporalBinary } from './tools.ts';
 
 export type SearchAttributeTypeName = 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'Text';
@@ -25,6 +24,23 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file that keeps workflow state between runs; its directory is created. */
   dbFile: string;
+  /**
+   * Where a server we start writes its output (appended). A file, not a pipe to us: the server
+   * outlives a killed CLI, and a Go program writing to a pipe nobody reads dies of SIGPIPE.
+   * @default temporal-server.log beside dbFile
+   */
+  logFile?: string;
+  /**
+   * Holds the pid of a server we start while it runs, so a server left by a killed CLI can be stopped.
+   * @default temporal-server.pid beside dbFile
+   */
+  pidFile?: string;
+  /**
+   * How long the namespace keeps the histories of closed workflows, in days; set at start and on a
+   * reused server or an existing database when it differs.
+   * @default 30
+   */
+  retentionDays?: number;
   /**
    * Namespace created at start (and on a reused server when missing).
    * @default 'default'
@@ -58,13 +74,16 @@ export interface DevServer {
   readonly namespace: string;
   /** False when a server already listened on the port; then `stop()` leaves it running. */
   readonly startedByUs: boolean;
+  /** Where a server we started writes its output; null for a reused one. */
+  readonly logFile: string | null;
   stop(): Promise<void>;
 }
 
 // Bind to the IPv4 loopback explicitly: `localhost` may resolve to ::1 for the client while the
 // server listens on 127.0.0.1 only, or the other way round.
 const host = '127.0.0.1';
-const stderrTailCharacters = 4_000;
+const logTailCharacters = 4_000;
+const dayMilliseconds = 24 * 60 * 60 * 1000;
 const stopGraceMilliseconds = 10_000;
 const namespaceVisibleTimeoutMilliseconds = 30_000;
 const grpcNotFound = 5;
@@ -108,9 +127,11 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const uiPort = options.uiPort ?? port + 1000;
   const namespace = options.namespace ?? 'default';
   const searchAttributes = options.searchAttributes ?? {};
+  const retentionDays = options.retentionDays ?? 30;
   const log = options.log ?? (() => {});
   const address = `${host}:${port}`;
   const uiUrl = `http://localhost:${uiPort}`;
+  const stateDirectory = path.dirname(path.resolve(options.dbFile));
 
   if (await isPortListening(host, port)) {
     let connection: Connection;
@@ -122,17 +143,18 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
       });
     }
     try {
-      await ensureNamespace(connection, namespace, log);
+      await ensureNamespace(connection, namespace, retentionDays, log);
+      await ensureRetention(connection, namespace, retentionDays, log);
       await ensureSearchAttributes(connection, namespace, searchAttributes, log);
     } finally {
       await connection.close();
     }
     log(`reusing the Temporal server at ${address}`);
-    return { address, uiUrl, namespace, startedByUs: false, stop: async () => {} };
+    return { address, uiUrl, namespace, startedByUs: false, logFile: null, stop: async () => {} };
   }
 
   const executable = options.executable ?? findTemporalBinary();
-  await mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
+  await mkdir(stateDirectory, { recursive: true });
   const argumentsList = [
     'server',
     'start-dev',
@@ -158,11 +180,15 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     'synchronous=normal',
     ...Object.entries(searchAttributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
-  log(`starting the Temporal dev server on ${address} (UI ${uiUrl}, state ${options.dbFile})`);
-  const server = startServerProcess(executable, argumentsList, log);
+  const logFile = options.logFile ?? path.join(stateDirectory, 'temporal-server.log');
+  const pidFile = options.pidFile ?? path.join(stateDirectory, 'temporal-server.pid');
+  log(`starting the Temporal dev server on ${address} (UI ${uiUrl}, state ${options.dbFile}, log ${logFile})`);
+  const server = await startServerProcess(executable, argumentsList, { logFile, pidFile, log });
   try {
     const connection = await waitUntilServing(server, address, options.startTimeoutMilliseconds ?? 60_000);
     try {
+      // `start-dev` has no retention flag: the namespace it creates keeps closed workflows 24 h.
+      await ensureRetention(connection, namespace, retentionDays, log);
       await ensureSearchAttributes(connection, namespace, searchAttributes, log);
     } finally {
       await connection.close();
@@ -171,7 +197,7 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     await server.stop();
     throw error;
   }
-  return { address, uiUrl, namespace, startedByUs: true, stop: () => server.stop() };
+  return { address, uiUrl, namespace, startedByUs: true, logFile, stop: () => server.stop() };
 }
 
 interface ServerProcess {
@@ -179,55 +205,71 @@ interface ServerProcess {
   /** Set once the process has exited. */
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly exited: Promise<void>;
-  stderrTail(): string;
+  /** The end of what this process wrote to the log file. */
+  logTail(): Promise<string>;
   stop(): Promise<void>;
 }
 
-function startServerProcess(
+async function startServerProcess(
   executable: string,
   argumentsList: string[],
-  log: (message: string) => void,
-): ServerProcess {
-  // Its own process group: Ctrl-C reaches only us, so workers can drain before the server stops.
-  const child = spawn(executable, argumentsList, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stderrTail = '';
+  files: { logFile: string; pidFile: string; log: (message: string) => void },
+): Promise<ServerProcess> {
+  const { logFile, pidFile, log } = files;
+  await mkdir(path.dirname(logFile), { recursive: true });
+  const logStart = await stat(logFile).then(
+    (stats) => stats.size,
+    () => 0,
+  );
+  const logHandle = await open(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    await logHandle.write(`--- ${new Date().toISOString()} ${executable} ${argumentsList.join(' ')}\n`);
+    // Its own process group (Ctrl-C reaches only us, so workers can drain before the server
+    // stops), its output in a file, and unref'd: nothing it needs dies with us.
+    child = spawn(executable, argumentsList, { stdio: ['ignore', logHandle.fd, logHandle.fd], detached: true });
+  } finally {
+    // The child holds its own copy of the descriptor.
+    await logHandle.close();
+  }
+  child.unref();
+  let spawnError = '';
   let stopping: Promise<void> | undefined;
   let markExited: () => void = () => {};
   const exited = new Promise<void>((resolve) => {
     markExited = resolve;
   });
-  // A server we started must not outlive us holding the port; a synchronous kill is all `exit` allows.
+  // A server we started must not outlive our normal exit holding the port; a synchronous kill is
+  // all `exit` allows. A killed CLI runs no handler: then the server stays up for the next run.
   const killOnExit = (): void => signalGroup(child, 'SIGTERM');
   process.on('exit', killOnExit);
   const recordExit = (code: number | null, signal: NodeJS.Signals | null): void => {
     if (state.exit !== undefined) return;
     process.off('exit', killOnExit);
     state.exit = { code, signal };
-    markExited();
+    rm(pidFile, { force: true }).then(markExited, markExited);
   };
-  // 'close' rather than 'exit': it comes after stderr is fully read, so the tail is complete.
-  child.once('close', recordExit);
+  child.once('exit', recordExit);
   child.once('error', (error) => {
-    stderrTail += `${error.message}\n`;
-    // A failed spawn (ENOENT, EACCES) emits no 'close'.
+    spawnError = error.message;
+    // A failed spawn (ENOENT, EACCES) emits no 'exit'.
     if (child.pid === undefined) recordExit(null, null);
   });
-  // Unread pipes fill up and block the server, so both are drained; stdout only carries the banner.
-  child.stdout.resume();
-  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-    stderrTail = `${stderrTail}${line}\n`.slice(-stderrTailCharacters);
-    // Shutdown produces a burst of dial errors from the server's own internal workers: noise.
-    if (stopping === undefined && line.trim() !== '') log(`temporal: ${line.trimEnd()}`);
-  });
+  if (child.pid !== undefined) await writeFile(pidFile, `${child.pid}\n`);
 
   const state: ServerProcess = {
     child,
     exit: undefined,
     exited,
-    stderrTail: () => stderrTail.trim(),
+    logTail: async () => {
+      const written = await readFrom(logFile, logStart).catch(() => '');
+      return `${written.slice(-logTailCharacters)}\n${spawnError}`.trim();
+    },
     stop: () => {
       stopping ??= (async () => {
         if (state.exit !== undefined) return;
+        // Unref'd at spawn so it does not hold our event loop; waiting for its exit must.
+        child.ref();
         signalGroup(child, 'SIGTERM');
         // Unref'd so a prompt exit does not keep the event loop alive for the whole grace period.
         const timeout = delay(stopGraceMilliseconds, 'timeout' as const, { ref: false });
@@ -241,6 +283,19 @@ function startServerProcess(
     },
   };
   return state;
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.max(0, size - offset);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, offset);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -260,7 +315,7 @@ async function waitUntilServing(
   const deadline = Date.now() + timeoutMilliseconds;
   let lastError: unknown;
   for (;;) {
-    if (server.exit !== undefined) throw exitedError(server);
+    if (server.exit !== undefined) throw await exitedError(server);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {
@@ -274,9 +329,9 @@ async function waitUntilServing(
     } catch (error) {
       lastError = error;
     }
-    if (server.exit !== undefined) throw exitedError(server);
+    if (server.exit !== undefined) throw await exitedError(server);
     if (Date.now() >= deadline) {
-      const tail = server.stderrTail();
+      const tail = await server.logTail();
       throw new Error(
         `temporal dev server did not answer on ${address} within ${timeoutMilliseconds / 1000} s ` +
           `(last error: ${describe(lastError)})${tail === '' ? '' : `: ${tail}`}`,
@@ -286,8 +341,8 @@ async function waitUntilServing(
   }
 }
 
-function exitedError(server: ServerProcess): Error {
-  const tail = server.stderrTail();
+async function exitedError(server: ServerProcess): Promise<Error> {
+  const tail = await server.logTail();
   const status = server.exit?.code ?? server.exit?.signal;
   if (status === undefined || status === null) return new Error(`temporal dev server could not be started: ${tail}`);
   return new Error(`temporal dev server exited with code ${status}${tail === '' ? '' : `: ${tail}`}`);
@@ -296,6 +351,7 @@ function exitedError(server: ServerProcess): Error {
 async function ensureNamespace(
   connection: Connection,
   namespace: string,
+  retentionDays: number,
   log: (message: string) => void,
 ): Promise<void> {
   try {
@@ -308,7 +364,7 @@ async function ensureNamespace(
   try {
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: msToTs('1 day'),
+      workflowExecutionRetentionPeriod: msToTs(retentionDays * dayMilliseconds),
     });
   } catch (error) {
     if (!isGrpcServiceError(error) || error.code !== grpcAlreadyExists) throw error;
@@ -325,6 +381,23 @@ async function ensureNamespace(
     }
     await delay(250);
   }
+}
+
+/** Sets the namespace's retention of closed workflows when it differs from the one wanted. */
+async function ensureRetention(
+  connection: Connection,
+  namespace: string,
+  retentionDays: number,
+  log: (message: string) => void,
+): Promise<void> {
+  const wanted = retentionDays * dayMilliseconds;
+  const description = await connection.workflowService.describeNamespace({ namespace });
+  if (optionalTsToMs(description.config?.workflowExecutionRetentionTtl) === wanted) return;
+  log(`setting the retention of namespace ${namespace} to ${retentionDays} days`);
+  await connection.workflowService.updateNamespace({
+    namespace,
+    config: { workflowExecutionRetentionTtl: msToTs(wanted) },
+  });
 }
 
 /**

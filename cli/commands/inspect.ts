@@ -1,18 +1,19 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
 import type { Config } from '../../config/schema.ts';
 import { problemKey } from '../../domain/input.ts';
 import { manifestLine, type ManifestRecord } from '../../domain/manifest.ts';
 import type { ProblemRecord } from '../../domain/problem-result.ts';
 import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
-import { isBuildArtifactKey, problemRecordKey } from '../../storage/build-layout.ts';
+import { isBuildArtifactKey, problemFolder, problemRecordKey } from '../../storage/build-layout.ts';
 import { describeScores } from '../../domain/types.ts';
 import { createStore } from '../../workers/runtime.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
-import { openTemporal } from '../temporal.ts';
+import { openTemporal, type TemporalSession } from '../temporal.ts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -57,6 +58,13 @@ export interface Inspection {
   status: string;
   steps: InspectedStep[];
   record: ManifestRecord | null;
+  /**
+   * Set when the server no longer has the problem's history (its namespace's retention passed):
+   * then `steps` is empty and `record` and `storedArtifacts` are all there is.
+   */
+  historyGone: { retentionDays: number | null } | null;
+  /** The problem's stored artifacts, listed when its history is gone (the steps name them otherwise). */
+  storedArtifacts: string[];
 }
 
 /** `scigen inspect <build> <problem>`: the problem's steps, attempts, durations, failures and artifacts. */
@@ -71,24 +79,31 @@ export async function inspectCommand(
   const temporalSession = await openTemporal(config, { startServer: false, log: () => {} });
   let inspection: Inspection;
   try {
-    const workflowId = problemWorkflowId(buildId, problemKey(problemId));
+    const key = problemKey(problemId);
+    const workflowId = problemWorkflowId(buildId, key);
     const handle = temporalSession.client.workflow.getHandle(workflowId);
-    const description = await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError)
-        throw badInput(
-          `no problem ${JSON.stringify(problemId)} in build ${buildId} (workflow ${workflowId} not found)`,
-        );
+    const uri = (artifactKey: string) => store.uri(artifactKey);
+    const fromHistory = await (async () => {
+      const description = await handle.describe();
+      const history = await handle.fetchHistory();
+      return { status: description.status.name, steps: stepsFromHistory(history.events ?? [], uri) };
+    })().catch((error: unknown) => {
+      if (isWorkflowGone(error)) return null;
       throw error;
     });
-    const history = await handle.fetchHistory();
-    const uri = (key: string) => store.uri(key);
+    const record = await readRecord(store, buildId, key);
+    if (fromHistory === null && record === null)
+      throw badInput(`no problem ${JSON.stringify(problemId)} in build ${buildId} (workflow ${workflowId} not found)`);
     inspection = {
       buildId,
       problemId,
       workflowId,
-      status: description.status.name,
-      steps: stepsFromHistory(history.events ?? [], uri),
-      record: await readRecord(store, buildId, problemKey(problemId)),
+      status: fromHistory?.status ?? 'UNKNOWN',
+      steps: fromHistory?.steps ?? [],
+      record,
+      historyGone: fromHistory === null ? { retentionDays: await retentionDays(temporalSession, config) } : null,
+      storedArtifacts:
+        fromHistory === null ? (await store.list(problemFolder({ buildId, problemKey: key }))).sort().map(uri) : [],
     };
   } finally {
     await temporalSession.close();
@@ -98,6 +113,26 @@ export async function inspectCommand(
     return;
   }
   for (const line of describeInspection(inspection)) output.line(line);
+}
+
+/** The server has no such workflow: never started, or deleted once its retention passed. */
+function isWorkflowGone(error: unknown): boolean {
+  // describe() throws WorkflowNotFoundError; fetchHistory() a plain gRPC NOT_FOUND.
+  return error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === grpcNotFound);
+}
+
+const grpcNotFound = 5;
+
+/** How long the namespace keeps closed workflows, as the server says, else as configured for the embedded server. */
+async function retentionDays(session: TemporalSession, config: Config): Promise<number | null> {
+  try {
+    const description = await session.client.workflowService.describeNamespace({ namespace: session.namespace });
+    const milliseconds = optionalTsToMs(description.config?.workflowExecutionRetentionTtl);
+    if (milliseconds !== undefined) return milliseconds / (24 * 60 * 60 * 1000);
+  } catch {
+    // Not allowed to describe the namespace (a cloud key may lack the permission): say what we know.
+  }
+  return session.embedded ? config.temporal.retentionDays : null;
 }
 
 async function readRecord(
@@ -234,9 +269,14 @@ export function describeInspection(inspection: Inspection): string[] {
   const verdict = record
     ? `${record.verdict}${record.reasons.length ? ` (${record.reasons.join('; ')})` : ''}`
     : 'no verdict yet';
+  const gone = inspection.historyGone;
   const lines = [
     `problem ${inspection.problemId} of build ${inspection.buildId}: ${verdict}`,
-    `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`,
+    gone
+      ? `workflow ${inspection.workflowId} — history no longer on the server (retention ${
+          gone.retentionDays === null ? 'unknown' : `${gone.retentionDays} days`
+        }); showing the stored record`
+      : `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`,
     '',
   ];
   inspection.steps.forEach((step, index) => {
@@ -266,6 +306,10 @@ export function describeInspection(inspection: Inspection): string[] {
     ] as const) {
       if (value) lines.push(`${name}: ${value}`);
     }
+  }
+  if (inspection.storedArtifacts.length > 0) {
+    lines.push('', 'stored artifacts:');
+    for (const artifact of inspection.storedArtifacts) lines.push(`  ${artifact}`);
   }
   return lines;
 }

@@ -1,7 +1,8 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevServer, findFreePort, isPortListening } from '../../infra/dev-server.ts';
 import type { DevServer } from '../../infra/dev-server.ts';
@@ -13,6 +14,17 @@ async function customSearchAttributes(address: string, namespaceName: string): P
   try {
     const listing = await connection.operatorService.listSearchAttributes({ namespace: namespaceName });
     return { ...listing.customAttributes };
+  } finally {
+    await connection.close();
+  }
+}
+
+async function retentionDays(address: string, namespaceName: string): Promise<number | undefined> {
+  const connection = await Connection.connect({ address });
+  try {
+    const description = await connection.workflowService.describeNamespace({ namespace: namespaceName });
+    const milliseconds = optionalTsToMs(description.config?.workflowExecutionRetentionTtl);
+    return milliseconds === undefined ? undefined : milliseconds / (24 * 60 * 60 * 1000);
   } finally {
     await connection.close();
   }
@@ -51,10 +63,15 @@ describe('ensureDevServer', () => {
     expect(server.address).toBe(`127.0.0.1:${port}`);
     expect(server.uiUrl).toBe(`http://localhost:${uiPort}`);
     expect((await stat(dbFile)).isFile()).toBe(true);
+    expect(server.logFile).toBe(path.join(stateDirectory, 'state', 'temporal-server.log'));
+    const pid = Number(await readFile(path.join(stateDirectory, 'state', 'temporal-server.pid'), 'utf8'));
+    expect(() => process.kill(pid, 0)).not.toThrow();
     expect(await customSearchAttributes(server.address, namespace)).toMatchObject({
       ScigenBuildId: 2, // INDEXED_VALUE_TYPE_KEYWORD
       ScigenProblemCount: 3, // INDEXED_VALUE_TYPE_INT
     });
+    // `start-dev` would keep closed workflows 24 h.
+    expect(await retentionDays(server.address, namespace)).toBe(30);
   });
 
   it('reuses a running server, adds missing attributes, and leaves it running on stop', async () => {
@@ -66,6 +83,7 @@ describe('ensureDevServer', () => {
       searchAttributes: { ScigenBuildId: 'Keyword', ScigenVerdict: 'Keyword' },
     });
     expect(reused.startedByUs).toBe(false);
+    expect(reused.logFile).toBeNull();
     expect(await customSearchAttributes(reused.address, namespace)).toMatchObject({
       ScigenBuildId: 2,
       ScigenProblemCount: 3,
@@ -86,6 +104,7 @@ describe('ensureDevServer', () => {
     if (server === undefined) throw new Error('no server was started');
     await server.stop();
     expect(await isPortListening('127.0.0.1', port)).toBe(false);
+    await expect(stat(path.join(stateDirectory, 'state', 'temporal-server.pid'))).rejects.toThrow(/ENOENT/);
   });
 
   it('adds attributes introduced after the database was created when restarting on it', async () => {
@@ -95,9 +114,11 @@ describe('ensureDevServer', () => {
       dbFile,
       namespace,
       searchAttributes: { ScigenBuildId: 'Keyword', ScigenSubject: 'Keyword' },
+      retentionDays: 90,
     });
     started.push(server);
     expect(server.startedByUs).toBe(true);
+    expect(await retentionDays(server.address, namespace)).toBe(90);
     // The CLI's --search-attribute flags are ignored for an existing database.
     expect(await customSearchAttributes(server.address, namespace)).toMatchObject({
       ScigenBuildId: 2,
@@ -116,9 +137,13 @@ describe('ensureDevServer', () => {
         port: blockedPort,
         // An existing directory cannot be opened as the SQLite file.
         dbFile: stateDirectory,
+        logFile: path.join(stateDirectory, 'failed-start.log'),
+        pidFile: path.join(stateDirectory, 'failed-start.pid'),
         namespace,
         startTimeoutMilliseconds: 30_000,
       }),
-    ).rejects.toThrow(/temporal dev server exited with code \d+: \S/);
+    ).rejects.toThrow(/temporal dev server exited with code \d+: [^]*\S/);
+    // What the error quoted stays in the server's log.
+    expect(await readFile(path.join(stateDirectory, 'failed-start.log'), 'utf8')).toMatch(/server start-dev/);
   });
 });
