@@ -138,6 +138,8 @@ export function createRecordActivities(dependencies: { store: ArtifactStore }) {
       answer: problem.answer ?? null,
       referenceImageKey: problem.reference_image_key ?? null,
       ...(problem.dropped_quizzes === undefined ? {} : { droppedQuizzes: problem.dropped_quizzes }),
+      ...(problem.multimodal_question === undefined ? {} : { multimodalQuestion: problem.multimodal_question }),
+      ...(problem.elements === undefined ? {} : { elements: problem.elements }),
       extra: problem.extra,
       ...result,
     };

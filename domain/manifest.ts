@@ -59,6 +59,9 @@ export interface ManifestRecord {
   /** The problem's question and given answer, for reports and exports. */
   question?: string;
   answer?: string | null;
+  /** SciGenBench's question about the image and the elements it should show, when the problem has them. */
+  multimodal_question?: string;
+  elements?: string[];
   /** URI of the staged reference image, when the problem has one. */
   reference_image?: string | null;
   /** The input's quizzes that could not be used (by position in the input's list), when there were any. */
@@ -92,6 +95,8 @@ export function manifestLine(record: ProblemRecord | ManifestRecord, uriOf: UriO
     extra: record.extra,
     question: record.question,
     answer: record.answer,
+    ...(record.multimodalQuestion === undefined ? {} : { multimodal_question: record.multimodalQuestion }),
+    ...(record.elements === undefined ? {} : { elements: record.elements }),
     reference_image: uri(record.referenceImageKey),
     generator: primary.generator,
     quizzes: uri(record.quizKey),

@@ -89,6 +89,9 @@ export interface ProblemRecord extends ProblemResult {
   referenceImageKey: string | null;
   /** The input's quizzes that could not be used; absent from records written before it existed. */
   droppedQuizzes?: DroppedQuiz[];
+  /** SciGenBench's `multimodal_question` and `elements`, when the problem has them. */
+  multimodalQuestion?: string;
+  elements?: string[];
   extra: Record<string, unknown>;
 }
 

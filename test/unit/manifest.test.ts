@@ -34,6 +34,21 @@ describe('manifestLine, dropped quizzes', () => {
   });
 });
 
+describe('manifestLine, the SciGenBench fields', () => {
+  it('carries multimodal_question and elements when the problem has them, and only then', () => {
+    const line = manifestLine(
+      record({ multimodalQuestion: 'What is the focal length?', elements: ['lens', 'principal axis'] }),
+      (key) => key,
+    );
+    expect(line).toMatchObject({
+      multimodal_question: 'What is the focal length?',
+      elements: ['lens', 'principal axis'],
+    });
+    expect(manifestLine(record(), (key) => key)).not.toHaveProperty('multimodal_question');
+    expect(manifestLine(record(), (key) => key)).not.toHaveProperty('elements');
+  });
+});
+
 describe('unprocessedManifestLine', () => {
   it('gives an invalid problem one line with all its reasons', () => {
     const line = unprocessedManifestLine({ id: 7, verdict: 'invalid', reason: ['first fault', 'second fault'] });
