@@ -1,10 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScriptedEndpoint } from '../../scripted/server.ts';
-import type { CliSandbox } from '../helpers/cli.ts';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
 const PLANTED_KEY = 'sk-PLANTED-7f3c9e1d5b2a4c6e8f0a1b3c5d7e9f20';
@@ -26,37 +23,36 @@ function historyText(history: unknown): string {
 }
 
 describe('auditing a build: inspect, and no API key in history, artifacts or logs', () => {
-  let cluster: TestCluster;
-  let endpoint: ScriptedEndpoint;
-  let sandbox: CliSandbox;
-  let client: Client;
-
+  const cluster = useTestCluster('secrets', async () => ({
+    script: await loadSampleScript(),
+    environment: { OPENAI_API_KEY: PLANTED_KEY, SCIGEN_LOG_LEVEL: 'debug' },
+  }));
   beforeAll(async () => {
-    cluster = await startTestCluster('secrets', {
-      script: await loadSampleScript(),
-      environment: { OPENAI_API_KEY: PLANTED_KEY, SCIGEN_LOG_LEVEL: 'debug' },
-    });
-    ({ endpoint, sandbox, client } = cluster);
     // An auth failure too, whose error paths must not echo the key either.
-    endpoint.addFaults(
+    cluster.endpoint.addFaults(
       { problem: 'phys-incline-block', step: 'plan' },
       { status: 401, message: `Incorrect API key provided: ${PLANTED_KEY}` },
     );
   });
-  afterAll(async () => {
-    await cluster?.close();
-  });
 
   it('is absent from every workflow history of the build, every artifact and the CLI output', async () => {
     const buildId = 'secrets-e2e';
-    const result = await sandbox.run(['build', 'samples/problems.jsonl', '--build-id', buildId, '--no-progress']);
+    const result = await cluster.sandbox.run([
+      'build',
+      'samples/problems.jsonl',
+      '--build-id',
+      buildId,
+      '--no-progress',
+    ]);
     expect(result.exitCode, result.all).toBe(0);
     expect(result.all).toContain('invalid API key for openai');
     expect(result.all).not.toContain(PLANTED_KEY);
 
     let histories = 0;
-    for await (const execution of client.workflow.list({ query: `WorkflowId STARTS_WITH 'build/${buildId}'` })) {
-      const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    for await (const execution of cluster.client.workflow.list({
+      query: `WorkflowId STARTS_WITH 'build/${buildId}'`,
+    })) {
+      const history = await cluster.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       const text = historyText(history);
       expect(text.length).toBeGreaterThan(100);
       expect(text.includes(PLANTED_KEY), `history of ${execution.workflowId}`).toBe(false);
@@ -65,17 +61,17 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(histories).toBeGreaterThanOrEqual(17);
 
     let files = 0;
-    for await (const file of filesUnder(join(sandbox.stateDirectory, 'artifacts'))) {
+    for await (const file of filesUnder(join(cluster.sandbox.stateDirectory, 'artifacts'))) {
       expect(file.text.includes(PLANTED_KEY), file.path).toBe(false);
       files += 1;
     }
     expect(files).toBeGreaterThan(50);
     // The key did reach the model endpoint: it was really in use.
-    expect(endpoint.count()).toBeGreaterThan(0);
+    expect(cluster.endpoint.count()).toBeGreaterThan(0);
   });
 
   it("scigen inspect tells a problem's steps, attempts, failures and artifacts from its history", async () => {
-    const inspected = await sandbox.run(['inspect', 'secrets-e2e', 'chem-haber-process']);
+    const inspected = await cluster.sandbox.run(['inspect', 'secrets-e2e', 'chem-haber-process']);
     expect(inspected.exitCode, inspected.all).toBe(0);
     expect(inspected.stdout).toContain('problem chem-haber-process of build secrets-e2e: accepted');
     expect(inspected.stdout).toMatch(/plan\s.*2 attempts/);
@@ -86,7 +82,7 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     expect(inspected.stdout).toMatch(/record: accepted — judge: C&F 2, L&P 2, R&O 2, SP 2, E&R 2 — R_inv 1\.00/);
     expect(inspected.stdout).toMatch(/file:\/\/\S+\/problems\/chem-haber-process\/imgcoder\/attempt-1\/figure-1\.png/);
 
-    const failed = await sandbox.run(['inspect', 'secrets-e2e', 'chem-titration-curve', '--json']);
+    const failed = await cluster.sandbox.run(['inspect', 'secrets-e2e', 'chem-titration-curve', '--json']);
     const inspection = JSON.parse(failed.stdout) as {
       steps: Array<{ step: string; problem: string | null }>;
       record: { verdict: string };
@@ -99,7 +95,7 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
     ]);
 
     // Visibility queries over the search attributes the problems keep current.
-    const failedList = await sandbox.run(['list', 'secrets-e2e', '--verdict', 'failed', '--json']);
+    const failedList = await cluster.sandbox.run(['list', 'secrets-e2e', '--verdict', 'failed', '--json']);
     expect(failedList.exitCode, failedList.all).toBe(0);
     const listed = JSON.parse(failedList.stdout) as {
       query: string;
@@ -111,10 +107,10 @@ describe('auditing a build: inspect, and no API key in history, artifacts or log
       'phys-incline-block',
     ]);
     expect(listed.problems.every((problem) => problem.verdict === 'failed' && problem.stage === 'done')).toBe(true);
-    const physics = await sandbox.run(['list', 'secrets-e2e', '--subject', 'Physics', '--verdict', 'rejected']);
+    const physics = await cluster.sandbox.run(['list', 'secrets-e2e', '--subject', 'Physics', '--verdict', 'rejected']);
     expect(physics.stdout).toContain('phys-lens-ray-diagram');
 
-    const missing = await sandbox.run(['inspect', 'secrets-e2e', 'no-such-problem']);
+    const missing = await cluster.sandbox.run(['inspect', 'secrets-e2e', 'no-such-problem']);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain('no problem "no-such-problem" in build secrets-e2e');
   });

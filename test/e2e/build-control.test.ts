@@ -1,12 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/manifest.ts';
-import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId, PROBLEM_STAGES, progressQuery, type BuildProgress } from '../../workflows/definitions.ts';
-import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { readJsonLines } from '../helpers/cli.ts';
+import { useTestCluster } from '../helpers/cluster.ts';
 import { loadSampleScript } from '../helpers/samples.ts';
 
 /** Polls the build's progress query until `accept` holds; fails with the last progress seen. */
@@ -30,48 +29,37 @@ async function waitForProgress(
 }
 
 describe('steering a running build: pause, resume, window size, budget, cancel', () => {
-  let cluster: TestCluster;
-  let endpoint: ScriptedEndpoint;
-  let sandbox: CliSandbox;
-  let client: Client;
-
-  beforeAll(async () => {
-    cluster = await startTestCluster('control', { script: await loadSampleScript(), latencyMs: 200 });
-    ({ endpoint, sandbox, client } = cluster);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const cluster = useTestCluster('control', async () => ({ script: await loadSampleScript(), latencyMs: 200 }));
 
   it('pause stops new problems, window changes live, resume continues, cancel writes what finished, and the same id resumes', async () => {
     const buildId = 'control-e2e';
     const args = ['build', 'samples/problems.jsonl', '--build-id', buildId, '--window', '2', '--no-progress'];
-    const first = sandbox.run(args);
+    const first = cluster.sandbox.run(args);
 
-    await waitForProgress(client, buildId, (progress) => progress.completed >= 3);
-    expect((await sandbox.run(['pause', buildId])).exitCode).toBe(0);
+    await waitForProgress(cluster.client, buildId, (progress) => progress.completed >= 3);
+    expect((await cluster.sandbox.run(['pause', buildId])).exitCode).toBe(0);
     const paused = await waitForProgress(
-      client,
+      cluster.client,
       buildId,
       (progress) => progress.phase === 'paused' && progress.inFlight === 0,
     );
     expect(paused.pausedBy).toBe('user');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const stillPaused = await waitForProgress(client, buildId, () => true);
+    const stillPaused = await waitForProgress(cluster.client, buildId, () => true);
     expect(stillPaused.completed).toBe(paused.completed);
     expect(stillPaused.inFlight).toBe(0);
 
-    const resized = await sandbox.run(['window', buildId, '5']);
+    const resized = await cluster.sandbox.run(['window', buildId, '5']);
     expect(resized.exitCode, resized.all).toBe(0);
-    expect((await waitForProgress(client, buildId, () => true)).windowSize).toBe(5);
-    expect((await sandbox.run(['window', buildId, '0'])).exitCode).toBe(2);
+    expect((await waitForProgress(cluster.client, buildId, () => true)).windowSize).toBe(5);
+    expect((await cluster.sandbox.run(['window', buildId, '0'])).exitCode).toBe(2);
 
-    const status = await sandbox.run(['status', buildId]);
+    const status = await cluster.sandbox.run(['status', buildId]);
     expect(status.stdout).toContain('paused by user');
 
-    expect((await sandbox.run(['resume', buildId])).exitCode).toBe(0);
+    expect((await cluster.sandbox.run(['resume', buildId])).exitCode).toBe(0);
     const widened = await waitForProgress(
-      client,
+      cluster.client,
       buildId,
       (progress) => progress.phase === 'running' && progress.inFlight > 2,
     );
@@ -79,7 +67,7 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     // While problems run, status counts them per stage from the ScigenStage search attribute.
     let stages: Record<string, number> = {};
     for (let poll = 0; poll < 40 && Object.keys(stages).length === 0; poll++) {
-      const running = await sandbox.run(['status', buildId, '--json']);
+      const running = await cluster.sandbox.run(['status', buildId, '--json']);
       stages = (JSON.parse(running.stdout) as { stages: Record<string, number> }).stages;
     }
     expect(Object.keys(stages).length).toBeGreaterThan(0);
@@ -90,21 +78,27 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     // One count query per stage: a problem that finishes between two of them may make room for one
     // counted again, so the total is bounded by twice the window, not the window.
     expect(Object.values(stages).reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(10);
-    const beforeCancel = await waitForProgress(client, buildId, (progress) => progress.completed > paused.completed);
+    const beforeCancel = await waitForProgress(
+      cluster.client,
+      buildId,
+      (progress) => progress.completed > paused.completed,
+    );
 
-    expect((await sandbox.run(['cancel', buildId])).exitCode).toBe(0);
+    expect((await cluster.sandbox.run(['cancel', buildId])).exitCode).toBe(0);
     const cancelled = await first;
     expect(cancelled.exitCode, cancelled.all).toBe(1);
     expect(cancelled.all).toContain(`build ${buildId} was cancelled; manifest of the finished problems`);
-    const manifestPath = join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl');
+    const manifestPath = join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl');
     const partial = readJsonLines<ManifestRecord>(await readFile(manifestPath, 'utf8'));
     expect(partial.length).toBeGreaterThanOrEqual(beforeCancel.completed);
     expect(partial.length).toBeLessThan(16);
     expect(new Set(partial.map((record) => record.id)).size).toBe(partial.length);
-    expect((await client.workflow.getHandle(buildWorkflowId(buildId)).describe()).status.name).toBe('CANCELLED');
+    expect((await cluster.client.workflow.getHandle(buildWorkflowId(buildId)).describe()).status.name).toBe(
+      'CANCELLED',
+    );
 
-    const requestsBefore = endpoint.requests.length;
-    const resumed = await sandbox.run(args);
+    const requestsBefore = cluster.endpoint.requests.length;
+    const resumed = await cluster.sandbox.run(args);
     expect(resumed.exitCode, resumed.all).toBe(0);
     expect(resumed.all).toContain('resuming (previous run cancelled)');
     const full = readJsonLines<ManifestRecord>(await readFile(manifestPath, 'utf8'));
@@ -112,17 +106,17 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
     // Problems that finished before the cancel were not asked of the model again.
     const finishedBefore = new Set(partial.map((record) => String(record.id)));
     expect(
-      endpoint.requests.slice(requestsBefore).filter((request) => finishedBefore.has(request.problem ?? '')),
+      cluster.endpoint.requests.slice(requestsBefore).filter((request) => finishedBefore.has(request.problem ?? '')),
     ).toEqual([]);
   });
 
   it('a budget pauses the build when spent and resume with a higher budget finishes it', async () => {
     const buildId = 'budget-e2e';
-    const configFile = join(sandbox.stateDirectory, 'priced.json');
+    const configFile = join(cluster.sandbox.stateDirectory, 'priced.json');
     // Prices far above real ones, so a few problems spend the budget.
     const price = { input: 1000, output: 1000 };
     await writeFile(configFile, JSON.stringify({ prices: { 'gpt-4.1': price, 'gpt-4.1-mini': price } }));
-    const build = sandbox.run([
+    const build = cluster.sandbox.run([
       'build',
       'samples/problems.jsonl',
       '--build-id',
@@ -136,18 +130,18 @@ describe('steering a running build: pause, resume, window size, budget, cancel',
       '--no-progress',
     ]);
     const paused = await waitForProgress(
-      client,
+      cluster.client,
       buildId,
       (progress) => progress.pausedBy === 'budget' && progress.inFlight === 0,
     );
     expect(paused.usage.cost_usd).toBeGreaterThanOrEqual(5);
     expect(paused.completed).toBeLessThan(16);
-    const resumed = await sandbox.run(['resume', buildId, '--budget', '100000']);
+    const resumed = await cluster.sandbox.run(['resume', buildId, '--budget', '100000']);
     expect(resumed.exitCode, resumed.all).toBe(0);
     const finished = await build;
     expect(finished.exitCode, finished.all).toBe(0);
     const summary = JSON.parse(
-      await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'summary.json'), 'utf8'),
+      await readFile(join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'summary.json'), 'utf8'),
     ) as { usage: { cost_usd: number; input_tokens: number; output_tokens: number } };
     expect(summary.usage.cost_usd).toBeCloseTo(
       ((summary.usage.input_tokens + summary.usage.output_tokens) * 1000) / 1e6,

@@ -1,28 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
-import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { buildWorkflowId } from '../../workflows/definitions.ts';
-import { readJsonLines, writeProblemsFile, type CliSandbox } from '../helpers/cli.ts';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { readJsonLines, writeProblemsFile } from '../helpers/cli.ts';
+import { useTestCluster } from '../helpers/cluster.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
 
 describe('a 500-problem build that continues as new several times', () => {
-  let cluster: TestCluster;
-  let endpoint: ScriptedEndpoint;
-  let sandbox: CliSandbox;
-  let client: Client;
-
-  beforeAll(async () => {
-    cluster = await startTestCluster('scale', { script: syntheticScript });
-    ({ endpoint, sandbox, client } = cluster);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const cluster = useTestCluster('scale', async () => ({ script: syntheticScript }));
 
   it('writes exactly one manifest line per problem with consistent totals', async () => {
     const problems = syntheticProblems(500, 25);
@@ -32,7 +19,7 @@ describe('a 500-problem build that continues as new several times', () => {
     await writeFile(configFile, JSON.stringify({ build: { windowSize: 24, pageSize: 64, continueAsNewEvents: 400 } }));
 
     const buildId = 'scale-e2e';
-    const result = await sandbox.run([
+    const result = await cluster.sandbox.run([
       'build',
       inputFile,
       '--build-id',
@@ -45,7 +32,7 @@ describe('a 500-problem build that continues as new several times', () => {
     expect(result.exitCode, result.all).toBe(0);
 
     const manifest = readJsonLines<ManifestRecord>(
-      await readFile(join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'),
+      await readFile(join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'), 'utf8'),
     );
     expect(manifest.map((record) => record.id)).toEqual(problems.map((problem) => problem.id));
     const drawn = problems.filter((problem) => problem.question.startsWith('[draw]')).length;
@@ -57,11 +44,11 @@ describe('a 500-problem build that continues as new several times', () => {
     expect(summary.verdicts).toEqual({ accepted: drawn, rejected: 0, skipped: 500 - drawn, failed: 0, invalid: 0 });
     expect(summary.usage.input_tokens).toBe(manifest.reduce((sum, record) => sum + record.usage.input_tokens, 0));
     // Each problem asked the model exactly what its pipeline needs, once.
-    expect(endpoint.count({ step: 'classify' })).toBe(500);
-    expect(endpoint.count({ step: 'answer' })).toBe(drawn);
+    expect(cluster.endpoint.count({ step: 'classify' })).toBe(500);
+    expect(cluster.endpoint.count({ step: 'answer' })).toBe(drawn);
 
     const runs = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` }))
+    for await (const execution of cluster.client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` }))
       runs.push(execution);
     expect(runs.length).toBeGreaterThanOrEqual(4);
   }, 600_000);

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { problemKey } from '../../domain/input.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
-import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
-import { readJsonLines, type CliSandbox } from '../helpers/cli.ts';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { readJsonLines } from '../helpers/cli.ts';
+import { useTestCluster } from '../helpers/cluster.ts';
 import { MODEL_STEP_OF_ACTIVITY } from '../helpers/history.ts';
 import { loadSampleScript, samplesDirectory } from '../helpers/samples.ts';
 
@@ -51,20 +50,9 @@ async function modelActivities(
 }
 
 describe('a build killed with SIGKILL resumes under the same build id', () => {
-  let cluster: TestCluster;
-  let endpoint: ScriptedEndpoint;
-  let sandbox: CliSandbox;
-  let client: Client;
-
-  beforeAll(async () => {
-    // Latency keeps the build busy long enough to be killed in the middle; the test owns the dev
-    // server, so it outlives the killed CLI as a real cluster would.
-    cluster = await startTestCluster('resume', { script: await loadSampleScript(), latencyMs: 250 });
-    ({ endpoint, sandbox, client } = cluster);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  // Latency keeps the build busy long enough to be killed in the middle; the test owns the dev
+  // server, so it outlives the killed CLI as a real cluster would.
+  const cluster = useTestCluster('resume', async () => ({ script: await loadSampleScript(), latencyMs: 250 }));
 
   it('finishes with one manifest line per problem and repeats no model call that had completed', async () => {
     const buildId = 'resume-e2e';
@@ -73,10 +61,10 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
       await readFile(join(samplesDirectory, 'problems.jsonl'), 'utf8'),
     ).map((problem) => problem.id);
 
-    const first = sandbox.run(args);
+    const first = cluster.sandbox.run(args);
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (endpoint.requests.length >= 30) {
+        if (cluster.endpoint.requests.length >= 30) {
           clearInterval(timer);
           resolve();
         }
@@ -91,32 +79,32 @@ describe('a build killed with SIGKILL resumes under the same build id', () => {
     expect(killed.signal).toBe('SIGKILL');
 
     const requestsAtKill = new Map<string, number>();
-    for (const request of endpoint.requests) {
+    for (const request of cluster.endpoint.requests) {
       const key = `${request.problem}/${request.step}`;
       requestsAtKill.set(key, (requestsAtKill.get(key) ?? 0) + 1);
     }
-    const activitiesAtKill = await modelActivities(client, buildId, problemIds);
+    const activitiesAtKill = await modelActivities(cluster.client, buildId, problemIds);
     const completedAtKill = [...activitiesAtKill.values()].reduce((sum, entry) => sum + entry.completed, 0);
     expect(completedAtKill).toBeGreaterThan(0);
 
-    const second = await sandbox.run(args);
+    const second = await cluster.sandbox.run(args);
     expect(second.exitCode, second.all).toBe(0);
     expect(second.all).toContain('re-attached to the running build');
     expect(second.all).toContain('Temporal dev server reused');
 
     const manifestText = await readFile(
-      join(sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'),
+      join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId, 'manifest.jsonl'),
       'utf8',
     );
     const records = readJsonLines<ManifestRecord>(manifestText);
     expect(records.map((record) => record.id).sort()).toEqual([...problemIds].sort());
 
     const requestsAfter = new Map<string, number>();
-    for (const request of endpoint.requests) {
+    for (const request of cluster.endpoint.requests) {
       const key = `${request.problem}/${request.step}`;
       requestsAfter.set(key, (requestsAfter.get(key) ?? 0) + 1);
     }
-    const activitiesAfter = await modelActivities(client, buildId, problemIds);
+    const activitiesAfter = await modelActivities(cluster.client, buildId, problemIds);
     let stepsFinishedBeforeKill = 0;
     let stepsFinishedAfterKill = 0;
     for (const [key, after] of activitiesAfter) {

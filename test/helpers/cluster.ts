@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ensureDevServer, type DevServer } from '../../infra/dev-server.ts';
@@ -32,15 +33,14 @@ export function startSandboxDevServer(sandbox: CliSandbox): Promise<DevServer> {
   });
 }
 
-export async function startTestCluster(
-  name: string,
-  options: {
-    script: Script;
-    latencyMs?: number;
-    /** More variables for the CLI; they win over the endpoint's test key and address. */
-    environment?: Record<string, string>;
-  },
-): Promise<TestCluster> {
+export interface TestClusterOptions {
+  script: Script;
+  latencyMs?: number;
+  /** More variables for the CLI; they win over the endpoint's test key and address. */
+  environment?: Record<string, string>;
+}
+
+export async function startTestCluster(name: string, options: TestClusterOptions): Promise<TestCluster> {
   const endpoint = await startScriptedEndpoint({ script: options.script, latencyMs: options.latencyMs ?? 0 });
   const sandbox = await createCliSandbox(name, {
     OPENAI_API_KEY: 'sk-test-not-a-real-key',
@@ -67,6 +67,26 @@ export async function startTestCluster(
       await server.stop();
     },
   };
+}
+
+/**
+ * A cluster for the describe block that calls this: started before its tests, closed after them.
+ * The object returned reads through to the started cluster (`cluster.sandbox.run(…)`).
+ */
+export function useTestCluster(name: string, options: () => Promise<TestClusterOptions>): TestCluster {
+  let started: TestCluster | undefined;
+  beforeAll(async () => {
+    started = await startTestCluster(name, await options());
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as TestCluster, {
+    get(_target, property) {
+      if (started === undefined) throw new Error(`the ${name} test cluster is used before it started`);
+      return Reflect.get(started, property) as unknown;
+    },
+  });
 }
 
 type CliRun = ReturnType<CliSandbox['run']>;
