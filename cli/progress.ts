@@ -71,8 +71,15 @@ export async function followProgress(
         if (bar.getTotal() !== progress.total) bar.start(progress.total, progress.completed, fields);
         bar.update(progress.completed, fields);
       } else {
+        // A line when the count or the state changes, not at every poll; it carries the rate, the
+        // ETA and the cost so far, as the bar does on a terminal.
         const line = `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | ${fields.state}`;
-        if (line !== lastLine) options.output.line(`${line} | ${Math.round((Date.now() - startedAt) / 1000)}s`);
+        if (line !== lastLine) {
+          const elapsed = Math.round((Date.now() - startedAt) / 1000);
+          options.output.line(
+            `${line} | ${fields.rate} | ETA ${fields.eta} | ${fields.tokens} tokens, $${fields.cost} | ${elapsed}s`,
+          );
+        }
         lastLine = line;
       }
     }
@@ -98,6 +105,7 @@ function progressFields(progress: BuildProgress) {
     verdicts: verdicts || 'starting',
     state,
     eta: progress.etaSeconds === null ? '…' : formatDuration(progress.etaSeconds),
+    rate: progress.problemsPerMinute === null ? 'rate …' : `${progress.problemsPerMinute.toFixed(1)} problems/min`,
     tokens: progress.usage.input_tokens + progress.usage.output_tokens,
     cost: progress.usage.cost_usd.toFixed(4),
   };

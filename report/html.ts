@@ -212,7 +212,7 @@ function renderLeaderboard(leaderboard: GeneratorSummary[]): string {
         `<tr><td class="name">${generatorCell(generator, position)}</td><td class="name">${escapeHtml(generator.paradigm)}</td>${valueCells(columns, generator.overall, best)}<td>$${generator.usage.cost_usd.toFixed(4)}</td></tr>`,
     )
     .join('');
-  return `<div class="table-wrap"><table class="board"><thead><tr><th class="name">generator</th><th class="name">paradigm</th>${headerCells(columns)}<th>cost</th></tr></thead><tbody>${body}</tbody></table></div>`;
+  return `<div class="table-wrap"><table class="board"><thead><tr><th class="name">generator</th><th class="name">paradigm</th>${headerCells(columns)}<th title="the generator's own steps; classify, plan and quiz are shared and counted in the build total">generator cost</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function groupNames(leaderboard: GeneratorSummary[], field: 'by_subject' | 'by_image_type'): string[] {
@@ -285,7 +285,7 @@ function renderHeader(input: ReportPageInput): string {
     facts.push(
       `${input.summary.usage.input_tokens.toLocaleString('en-US')} tokens in, ${input.summary.usage.output_tokens.toLocaleString('en-US')} out`,
     );
-    facts.push(`cost $${input.summary.usage.cost_usd.toFixed(4)}`);
+    facts.push(`build total cost $${input.summary.usage.cost_usd.toFixed(4)}`);
   }
   facts.push(`report written ${input.generatedAt}`);
   return `<header class="top"><h1>scigen report — ${escapeHtml(input.buildId)}</h1><div class="sub">${facts.map((fact) => `<span>${escapeHtml(fact)}</span>`).join('')}</div></header>`;
@@ -306,7 +306,7 @@ export function renderReportPage(input: ReportPageInput): string {
   const sections =
     leaderboard.length === 0
       ? '<section><h2>Leaderboard</h2><p class="muted">The manifest has no lines.</p></section>'
-      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: share of quizzes about the given setup answered correctly from the image alone. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${JUDGE_LABELS[dimension].long}`).join(', ')}. Best of each column in bold.</p>${renderLeaderboard(leaderboard)}</section>
+      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: share of quizzes about the given setup answered correctly from the image alone. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${JUDGE_LABELS[dimension].long}`).join(', ')}. Best of each column in bold. Generator cost: the generator's own steps; the shared classify, plan and quiz steps count in the build total only.</p>${renderLeaderboard(leaderboard)}</section>
 <section><h2>By subject</h2>${renderGroupCharts(leaderboard, 'by_subject', 'subject')}${renderGroupTable(leaderboard, 'by_subject', 'subject')}</section>
 <section><h2>By image type</h2>${renderGroupCharts(leaderboard, 'by_image_type', 'image type')}${renderGroupTable(leaderboard, 'by_image_type', 'image type')}</section>`;
   return `<!doctype html>

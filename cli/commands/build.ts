@@ -16,7 +16,7 @@ import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from 
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
 import { readManifest } from '../../export/items.ts';
-import type { StagedProblem } from '../../domain/types.ts';
+import { JUDGE_DIMENSIONS, JUDGE_LABELS, type StagedProblem } from '../../domain/types.ts';
 import {
   inputDescriptionKey,
   invalidRecordsKey,
@@ -358,9 +358,9 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
   if (summary.r_inv_mean !== null) output.line(`mean R_inv ${summary.r_inv_mean.toFixed(3)} over judged images`);
   if (summary.judge_means) {
     output.line(
-      `judge means: ${Object.entries(summary.judge_means)
-        .map(([dimension, mean]) => `${dimension} ${mean.toFixed(2)}`)
-        .join(', ')}`,
+      `judge means: ${JUDGE_DIMENSIONS.map(
+        (dimension) => `${JUDGE_LABELS[dimension].short} ${summary.judge_means![dimension].toFixed(2)}`,
+      ).join(', ')}`,
     );
   }
   if (outcome.failureReasons.length > 0) {
@@ -368,8 +368,15 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     for (const counted of outcome.failureReasons) output.line(`  ${formatCountedReason(counted)}`);
   }
   output.line(
-    `tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)}`,
+    `build total: tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)} (every step)`,
   );
+  // A generator's cost is its own steps only; the shared ones (classify, plan, quiz) are in the total.
+  if (summary.generators.length > 1 || summary.generators[0]?.usage.cost_usd !== summary.usage.cost_usd) {
+    const each = summary.generators.map(
+      (generator) => `${generator.generator} $${generator.usage.cost_usd.toFixed(4)}`,
+    );
+    output.line(`generator cost (its own steps; classify, plan and quiz are shared): ${each.join(', ')}`);
+  }
   output.line(`manifest: ${result.manifestUri}`);
   output.line(`summary:  ${result.summaryUri}`);
 }
