@@ -12,7 +12,8 @@ import { makePng } from '../helpers/png.ts';
 
 const IMAGE = makePng(6, 4);
 const IMAGE_BASE64 = Buffer.from(IMAGE).toString('base64');
-const JSON_ANSWER = '{"visualizable": true, "reason": "r", "subject": "Physics", "image_type": "Optics"}';
+const JSON_ANSWER =
+  '{"visualizable": true, "reason": "r", "subject": "Physics", "image_type": "Physics - Optical Ray"}';
 
 let endpoint: ScriptedEndpoint;
 
