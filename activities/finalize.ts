@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { manifestLine, unprocessedManifestLine, type ManifestRecord } from '../domain/manifest.ts';
+import { givenTaxonomy } from '../domain/taxonomy.ts';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
 import type { GeneratorSpec } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
@@ -49,15 +50,17 @@ export function createFinalizeBuild(dependencies: { store: ArtifactStore }) {
           let line: ManifestRecord;
           if (found !== null) line = manifestLine(found, uri);
           else if (input.partial) continue;
-          else
+          else {
+            const given = givenTaxonomy(problem);
             line = unprocessedManifestLine({
               id: problem.id,
               verdict: 'failed',
               reason: 'no result was recorded for this problem',
-              subject: problem.subject ?? null,
-              imageType: problem.image_type ?? null,
+              subject: given.subject,
+              imageType: given.image_type,
               extra: problem.extra,
             });
+          }
           accumulator.add(line);
           written += 1;
           yield `${JSON.stringify(line)}\n`;

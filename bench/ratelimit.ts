@@ -44,7 +44,8 @@ const endpoint = await startScriptedEndpoint({
   script: {
     problems: {
       '*': {
-        classify: '{"visualizable": true, "reason": "a setup", "subject": "Physics", "image_type": "Mechanics"}',
+        classify:
+          '{"visualizable": true, "reason": "a setup", "subject": "Physics", "image_type": "Physics - Mechanical"}',
         plan: '{"content": ["a ball"], "layout": ["centre"], "labels": ["m"], "constraints": ["no answer"]}',
         code: 'I would draw a ball on a string.',
         repair: 'Still only a description of the ball.',

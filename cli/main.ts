@@ -176,7 +176,7 @@ program
   .description("a build's problems, filtered by verdict, subject, image type or stage (from Temporal's visibility)")
   .argument('<build-id>')
   .option('--verdict <verdict>', 'accepted | rejected | skipped | failed')
-  .option('--subject <subject>', 'Mathematics | Physics | Chemistry | Biology | Universal')
+  .option('--subject <subject>', 'Math | Physics | Chemistry | Biology | Universal')
   .option('--image-type <type>', 'e.g. Circuit, Plane Geometry')
   .option('--stage <stage>', `where running problems are: ${PROBLEM_STAGES.join(', ')}`)
   .option('--query <text>', 'more visibility-query text, ANDed with the filters')

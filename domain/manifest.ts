@@ -3,6 +3,7 @@
  * record when the build finishes. Keys become URIs here and nowhere else, and the contract's
  * top-level fields are the build's first generator's result.
  */
+import type { ClassifiedTaxonomy } from './taxonomy.ts';
 import type { GeneratorResult, GeneratorVerdict, JudgeReasoning, ProblemRecord } from './problem-result.ts';
 import {
   ZERO_USAGE,
@@ -52,6 +53,8 @@ export interface ManifestRecord {
   usage: Usage;
   extra: Record<string, unknown>;
   /** Additions (absent from lines written before they existed, and from `invalid` lines): */
+  /** The classify step's subject and image type, kept beside the data's (which win); null when it did not run. */
+  classified?: ClassifiedTaxonomy | null;
   /** Name of the generator whose result the top-level fields carry (the build's first). */
   generator?: string;
   /** URI of the quizzes used when they were generated, shared by all generators. */
@@ -85,6 +88,7 @@ export function manifestLine(record: ProblemRecord | ManifestRecord, uriOf: UriO
     reasons: primary.reasons,
     subject: record.subject,
     image_type: record.imageType,
+    classified: record.classified ?? null,
     image: primary.image,
     code: primary.code,
     plan: uri(record.planKey),

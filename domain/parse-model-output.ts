@@ -5,8 +5,16 @@
  * Imported by workflow code: no Node builtins.
  */
 import { z } from 'zod';
-import { GENERATED_OPTION_LETTERS, JUDGE_DIMENSIONS, SUBJECTS } from './types.ts';
-import type { DroppedQuiz, JudgeDimension, JudgeScores, OptionLetter, Quiz, Subject } from './types.ts';
+import {
+  canonicalImageType,
+  canonicalSubject,
+  IMAGE_TYPES,
+  SUBJECTS,
+  type ImageType,
+  type Subject,
+} from './taxonomy.ts';
+import { GENERATED_OPTION_LETTERS, JUDGE_DIMENSIONS } from './types.ts';
+import type { DroppedQuiz, JudgeDimension, JudgeScores, OptionLetter, Quiz } from './types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -14,7 +22,7 @@ export interface Classification {
   visualizable: boolean;
   reason: string;
   subject: Subject;
-  image_type: string;
+  image_type: ImageType;
 }
 
 export interface Plan {
@@ -182,30 +190,27 @@ const nonEmptyString = z
   .trim()
   .refine((value) => value.length > 0, { error: 'must be a non-empty string' });
 
-/** Models write "physics" or "PHYSICS" when no schema holds them to the enum; the canonical name is meant. */
-function canonicalSubject(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const wanted = value.trim().toLowerCase();
-  return SUBJECTS.find((subject) => subject.toLowerCase() === wanted) ?? value;
+/** A closed set of names: "is "X", expected one of A, B, …" (or "is required"). */
+function oneOf<const Names extends readonly [string, ...string[]]>(names: Names) {
+  return z.enum(names, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is required'
+        : `is ${describeValue(issue.input)}, expected one of ${names.join(', ')}`,
+  });
 }
 
 /**
- * The classify answer. Its JSON Schema (output side: the subject enum) is what the providers'
- * schema modes ask for; the same schema then validates the answer, schema mode or not.
+ * The classify answer: SciGenBench's subjects and image types (domain/taxonomy.ts). Its JSON Schema
+ * (output side: the two enums) is what the providers' schema modes ask for; the same schema then
+ * validates the answer, schema mode or not. Models write "physics" or "Mathematics" when no schema
+ * holds them to the enum; the canonical name is meant, so the answer is read as that.
  */
 export const classificationAnswerSchema = z.object({
   visualizable: z.boolean(missingOr('must be true or false')),
   reason: z.string(missingOr('must be a string')).trim(),
-  subject: z.preprocess(
-    canonicalSubject,
-    z.enum(SUBJECTS, {
-      error: (issue) =>
-        issue.input === undefined
-          ? 'is required'
-          : `is ${describeValue(issue.input)}, expected one of ${SUBJECTS.join(', ')}`,
-    }),
-  ),
-  image_type: nonEmptyString,
+  subject: z.preprocess(canonicalSubject, oneOf(SUBJECTS)),
+  image_type: z.preprocess(canonicalImageType, oneOf(IMAGE_TYPES)),
 });
 
 export function parseClassification(text: string): Parsed<Classification> {

@@ -3,6 +3,7 @@
  * artifact keys, not URIs. The manifest line (domain/manifest.ts) is made from it when the build
  * finishes; that is the only place keys become URIs. Pure: imported by workflow code.
  */
+import type { ClassifiedTaxonomy } from './taxonomy.ts';
 import {
   JUDGE_DIMENSIONS,
   ZERO_USAGE,
@@ -69,8 +70,11 @@ export interface GeneratorResult extends GeneratorVerdict {
 
 /** What a problem workflow concluded: the shared steps' results, then one result per generator, the build's first first. */
 export interface ProblemResult {
+  /** The data's subject and image type, the classifier's filling only what the data lacks (domain/taxonomy.ts). */
   subject: string | null;
   imageType: string | null;
+  /** What the classify step answered; null when it did not run or failed. Absent from records written before it existed. */
+  classified?: ClassifiedTaxonomy | null;
   planKey: string | null;
   /** The quizzes generated for the problem; null when it brought its own (or none were made). */
   quizKey: string | null;

@@ -3,9 +3,6 @@
  * Pure types and constants: imported by workflow code, so no Node builtins here.
  */
 
-export const SUBJECTS = ['Mathematics', 'Physics', 'Chemistry', 'Biology', 'Universal'] as const;
-export type Subject = (typeof SUBJECTS)[number];
-
 export const VERDICTS = ['accepted', 'rejected', 'skipped', 'failed', 'invalid'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 

@@ -16,9 +16,9 @@ export function syntheticProblems(count: number, drawEvery: number): Array<{ id:
 }
 
 const CLASSIFY_DRAW =
-  '{"visualizable": true, "reason": "a concrete setup", "subject": "Physics", "image_type": "Mechanics"}';
+  '{"visualizable": true, "reason": "a concrete setup", "subject": "Physics", "image_type": "Physics - Mechanical"}';
 const CLASSIFY_ABSTRACT =
-  '{"visualizable": false, "reason": "abstract discussion", "subject": "Physics", "image_type": "Mechanics"}';
+  '{"visualizable": false, "reason": "abstract discussion", "subject": "Physics", "image_type": "Physics - Mechanical"}';
 const PLAN = '{"content": ["a ball on a string"], "layout": ["centre"], "labels": ["m"], "constraints": ["no answer"]}';
 const CODE =
   '```python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 3))\nax.plot([0, 0], [0, -1], color="black")\nax.add_patch(plt.Circle((0, -1.1), 0.1))\nax.text(0.15, -1.1, "m")\nax.set_xlim(-1, 1)\nax.set_ylim(-1.5, 0.2)\n```';

@@ -7,6 +7,7 @@ import {
   type GeneratorResult,
   type ProblemResult,
 } from '../domain/problem-result.ts';
+import { givenTaxonomy, settleTaxonomy } from '../domain/taxonomy.ts';
 import { describeScores, type Verdict } from '../domain/types.ts';
 import {
   buildWorkflowId,
@@ -31,9 +32,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
   const generators = input.settings.generators ?? [FORMER_GENERATOR];
   const context = createProblemContext(input, generators);
   const { llm, ledger, progress, storage } = context;
+  const given = givenTaxonomy(input.problem);
   let result: ProblemResult = {
-    subject: input.problem.subject ?? null,
-    imageType: input.problem.image_type ?? null,
+    subject: given.subject,
+    imageType: given.image_type,
+    classified: null,
     planKey: null,
     quizKey: null,
     results: generators.map(emptyGeneratorResult),
@@ -49,10 +52,12 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
         context.problem,
       ]),
     );
-    result = { ...result, subject: classification.subject, imageType: classification.image_type };
+    const classified = { subject: classification.subject, image_type: classification.image_type };
+    const taxonomy = settleTaxonomy(given, classified);
+    result = { ...result, subject: taxonomy.subject, imageType: taxonomy.image_type, classified };
     progress.note(
-      { key: searchAttributes.subject, value: classification.subject },
-      { key: searchAttributes.imageType, value: classification.image_type },
+      { key: searchAttributes.subject, value: taxonomy.subject },
+      { key: searchAttributes.imageType, value: taxonomy.image_type },
     );
     if (!classification.visualizable) {
       const reasons = [`not visualizable: ${classification.reason}`];
@@ -62,7 +67,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       });
     }
 
-    const diagram: Diagram = { subject: classification.subject, imageType: classification.image_type };
+    const diagram: Diagram = { subject: taxonomy.subject, imageType: taxonomy.image_type };
     const plan = once(() => planDiagram(context, diagram));
     const quizzes = once(() => quizSet(context, input));
     const results: GeneratorResult[] = [];

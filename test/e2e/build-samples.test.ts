@@ -25,7 +25,7 @@ const CONTRACT_FIELDS = [
   'extra',
 ];
 /** scigen's additions after the contract's fields (domain/types.ts ManifestRecord). */
-const ADDED_FIELDS = ['question', 'answer', 'reference_image', 'generator', 'quizzes', 'results'];
+const ADDED_FIELDS = ['classified', 'question', 'answer', 'reference_image', 'generator', 'quizzes', 'results'];
 
 function checkAgainstExpected(records: ManifestRecord[], expected: Record<string, ExpectedVerdict>): void {
   for (const record of records) {
@@ -38,6 +38,7 @@ function checkAgainstExpected(records: ManifestRecord[], expected: Record<string
     });
     expect(record.subject).toBe(expectation!.subject);
     expect(record.image_type).toBe(expectation!.image_type);
+    expect(record.classified).toEqual(expectation!.classified);
     if (expectation!.reasons_include.length === 0) expect(record.reasons).toEqual([]);
     for (const fragment of expectation!.reasons_include) {
       expect(

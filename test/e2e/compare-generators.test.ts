@@ -46,7 +46,7 @@ const quiz = (question: string, correct: 'A' | 'B' | 'C' | 'D') => ({
 const SCRIPT: Script = {
   problems: {
     'cmp-refined': {
-      classify: classify('Universal', 'Chart'),
+      classify: classify('Universal', 'Universal - Plot & Chart'),
       plan: PLAN,
       code: script('Counts'),
       judge: [{ text: judgeAnswer({ expressiveness: 1 }, 'Correct but sparse.'), times: 1 }, { text: ALL_TWO }],
@@ -58,14 +58,14 @@ const SCRIPT: Script = {
       ],
     },
     'cmp-reference': {
-      classify: classify('Mathematics', 'Plane Geometry'),
+      classify: classify('Math', 'Math - Plane Geometric'),
       plan: PLAN,
       code: script('Reference'),
       judge: ALL_TWO,
       answer: 'The label reads 3. The answer is B.',
     },
     'cmp-half': {
-      classify: classify('Physics', 'Mechanics'),
+      classify: classify('Physics', 'Physics - Mechanical'),
       plan: PLAN,
       code: script('Half'),
       judge: ALL_TWO,
@@ -80,8 +80,8 @@ const SCRIPT: Script = {
       classify: JSON.stringify({
         visualizable: false,
         reason: 'asks for a proof',
-        subject: 'Mathematics',
-        image_type: 'None',
+        subject: 'Math',
+        image_type: 'Math - Set & Probability',
       }),
     },
     '*': { image: { text: 'The setup, every given value labelled.', image: { width: 320, height: 240 } } },

@@ -9,6 +9,8 @@ export interface ExpectedVerdict {
   reasons_include: string[];
   subject: string;
   image_type: string;
+  /** The classify step's answer, kept beside the data's taxonomy. */
+  classified: { subject: string; image_type: string };
 }
 
 export const samplesDirectory = join(repositoryRoot, 'samples');

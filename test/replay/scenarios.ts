@@ -96,7 +96,12 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
     {
       result: {
         ok: true,
-        value: { visualizable: true, reason: 'a concrete setup', subject: 'Mathematics', image_type: 'Function Plot' },
+        value: {
+          visualizable: true,
+          reason: 'a concrete setup',
+          subject: 'Math',
+          image_type: 'Math - Analytic Geometry',
+        },
         usage: USAGE,
       },
     },
@@ -185,7 +190,12 @@ export const PROBLEM_SCENARIOS: ProblemScenario[] = [
         {
           result: {
             ok: true,
-            value: { visualizable: false, reason: 'asks for a proof', subject: 'Mathematics', image_type: 'None' },
+            value: {
+              visualizable: false,
+              reason: 'asks for a proof',
+              subject: 'Math',
+              image_type: 'Math - Set & Probability',
+            },
             usage: USAGE,
           },
         },
@@ -369,7 +379,12 @@ export const BUILD_SCENARIO: BuildScenario = {
           {
             result: {
               ok: true,
-              value: { visualizable: false, reason: 'needs a missing figure', subject: 'Physics', image_type: 'None' },
+              value: {
+                visualizable: false,
+                reason: 'needs a missing figure',
+                subject: 'Physics',
+                image_type: 'Physics - Circuit',
+              },
               usage: USAGE,
             },
           },

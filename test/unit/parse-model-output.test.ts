@@ -54,25 +54,32 @@ describe('extractJson', () => {
 });
 
 describe('parseClassification', () => {
-  it('normalizes the subject case', () => {
+  it('reads "Mathematics" as the benchmark\'s "Math" and normalizes the case of subject and image type', () => {
     const result = parseClassification(
-      '```json\n{"visualizable": true, "reason": "has a triangle", "subject": "mathematics", "image_type": "plane geometry"}\n```',
+      '```json\n{"visualizable": true, "reason": "has a triangle", "subject": "mathematics", "image_type": "math - plane geometric"}\n```',
     );
     expect(result).toEqual({
       ok: true,
-      value: { visualizable: true, reason: 'has a triangle', subject: 'Mathematics', image_type: 'plane geometry' },
+      value: { visualizable: true, reason: 'has a triangle', subject: 'Math', image_type: 'Math - Plane Geometric' },
     });
   });
 
-  it('rejects an unknown subject, an empty image type and a missing field', () => {
+  it('rejects an unknown subject, an image type outside the taxonomy and a missing field', () => {
     expect(
       reasonOf(
         parseClassification('{"visualizable": true, "reason": "", "subject": "Astrology", "image_type": "chart"}'),
       ),
-    ).toMatch(/^classify answer field subject: is "Astrology", expected one of Mathematics/);
+    ).toMatch(
+      /^classify answer field subject: is "Astrology", expected one of Math, Physics, Chemistry, Biology, Universal$/,
+    );
     expect(
       reasonOf(parseClassification('{"visualizable": false, "reason": "r", "subject": "Physics", "image_type": "  "}')),
-    ).toBe('classify answer field image_type: must be a non-empty string');
+    ).toMatch(/^classify answer field image_type: is "  ", expected one of Math - Plane Geometric, /);
+    expect(
+      reasonOf(
+        parseClassification('{"visualizable": true, "reason": "r", "subject": "Math", "image_type": "Function Plot"}'),
+      ),
+    ).toMatch(/^classify answer field image_type: is "Function Plot", expected one of .*Universal - Exp\. Setup$/);
     expect(reasonOf(parseClassification('{"reason": "r", "subject": "Physics", "image_type": "optics"}'))).toBe(
       'classify answer field visualizable: is required',
     );

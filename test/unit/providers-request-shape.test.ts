@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ANSWER_SCHEMAS } from '../../domain/parse-model-output.ts';
+import { IMAGE_TYPES, SUBJECTS } from '../../domain/taxonomy.ts';
 import { createGeminiProvider } from '../../providers/gemini.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import type { ModelRequest } from '../../providers/provider.ts';
@@ -11,7 +12,8 @@ import { makePng } from '../helpers/png.ts';
 
 const IMAGE = makePng(6, 4);
 const IMAGE_BASE64 = Buffer.from(IMAGE).toString('base64');
-const JSON_ANSWER = '{"visualizable": true, "reason": "r", "subject": "Physics", "image_type": "Optics"}';
+const JSON_ANSWER =
+  '{"visualizable": true, "reason": "r", "subject": "Physics", "image_type": "Physics - Optical Ray"}';
 
 let endpoint: ScriptedEndpoint;
 
@@ -72,8 +74,8 @@ const schemaRequest: ModelRequest = {
 const CLASSIFICATION_PROPERTIES = {
   visualizable: { type: 'boolean' },
   reason: { type: 'string' },
-  subject: { type: 'string', enum: ['Mathematics', 'Physics', 'Chemistry', 'Biology', 'Universal'] },
-  image_type: { type: 'string' },
+  subject: { type: 'string', enum: [...SUBJECTS] },
+  image_type: { type: 'string', enum: [...IMAGE_TYPES] },
 };
 const CLASSIFICATION_FIELDS = ['visualizable', 'reason', 'subject', 'image_type'];
 

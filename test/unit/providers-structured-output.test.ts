@@ -15,7 +15,7 @@ import { checkGeminiJsonSchema, checkOpenAiStrictSchema } from '../../scripted/w
 // what each API accepts.
 
 const conforming = {
-  classify: { visualizable: true, reason: 'a concrete setup', subject: 'Physics', image_type: 'Optics' },
+  classify: { visualizable: true, reason: 'a concrete setup', subject: 'Physics', image_type: 'Physics - Optical Ray' },
   plan: { content: ['lens'], layout: ['centre'], labels: ['f = 10 cm'], constraints: ['no image position'] },
   judge: {
     reasoning: 'Labels are clear.',

@@ -25,7 +25,7 @@ import {
 const SCRIPT_PATH = (name: string) =>
   `\`\`\`python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nax.set_title("${name}")\n\`\`\``;
 const CLASSIFY =
-  '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
+  '{"visualizable": true, "reason": "a concrete setup", "subject": "Math", "image_type": "Math - Analytic Geometry"}';
 const PLAN = '{"content": ["a line"], "layout": ["centre"], "labels": ["y = x"], "constraints": ["no answer"]}';
 const JUDGE_ALL_TWO =
   'Fine. {"Correctness_Fidelity": 2, "Layout_Precision": 2, "Readability_Occlusion": 2, "Scientific_Plausibility": 2, "Expressiveness_Richness": 2}';
@@ -105,7 +105,7 @@ const script: Script = {
       classify: [
         { fault: { status: 429, retryAfterSeconds: 1, times: 2 } },
         {
-          text: '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}',
+          text: '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Physics - Circuit"}',
         },
       ],
     },

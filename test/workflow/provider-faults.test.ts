@@ -32,9 +32,9 @@ import {
 // problem workflow on a dev server: the retry it should get, or the reason the manifest shows.
 
 const NOT_VISUALIZABLE =
-  '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Circuit"}';
+  '{"visualizable": false, "reason": "needs a missing figure", "subject": "Physics", "image_type": "Physics - Circuit"}';
 const VISUALIZABLE =
-  '{"visualizable": true, "reason": "a concrete setup", "subject": "Mathematics", "image_type": "Function Plot"}';
+  '{"visualizable": true, "reason": "a concrete setup", "subject": "Math", "image_type": "Math - Analytic Geometry"}';
 const PLAN =
   '{"content": ["the line y = x"], "layout": ["centred"], "labels": ["y = x"], "constraints": ["no answer"]}';
 const CODE =
