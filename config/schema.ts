@@ -275,7 +275,7 @@ export const configSchema = z
         windowSize: z.int().min(1).max(10_000).default(32),
         /** Pause the build once finished problems cost this much (USD); resume with a higher budget. */
         budgetUsd: z.number().positive().optional(),
-        /** Problems per staged input page: the unit the build reads and finalizes in. @default 500 */
+        /** Most problems per staged input page (a page also closes before 256 KiB): the unit the build reads and finalizes in. @default 500 */
         pageSize: z.int().min(1).max(100_000).default(500),
         /** Continue as new once a build run's history has this many events (or when the server suggests it). @default 10000 */
         continueAsNewEvents: z.int().min(100).max(40_000).default(10_000),

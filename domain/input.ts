@@ -5,6 +5,7 @@
  * read-input-file.ts, and problemKey is used by workflow code, so no Node builtins here.
  */
 import { validateQuiz } from './parse-model-output.ts';
+import { oversizeProblemMessage } from './staged-pages.ts';
 import type { DroppedQuiz, Problem, Quiz } from './types.ts';
 
 export interface InputError {
@@ -359,6 +360,8 @@ export function parseProblemsText(text: string, sourceName: string): ParsedProbl
       continue;
     }
     const { problem, referenceField, errors: fieldErrors } = validateRecord(record.value);
+    const oversize = oversizeProblemMessage(problem);
+    if (oversize !== null) fieldErrors.push({ field: null, message: oversize });
     const idIsValid = validId(record.value['id']);
     if (idIsValid) {
       // Keys, not raw ids, must be unique: 1 and "1" would share a workflow id and an artifact folder.

@@ -17,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StorageActivities } from '../activities/index.ts';
 import type { ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
+import { locateProblem } from '../domain/staged-pages.ts';
 import {
   pauseSignal,
   problemFinishedSignal,
@@ -223,9 +224,10 @@ export async function datasetBuildWorkflow(
 
   try {
     while (next < input.problemCount) {
-      const pageIndex = Math.floor(next / input.pageSize);
-      const page = await storage.readProblemPage({ buildId: input.buildId, pageKey: input.inputPages[pageIndex]! });
-      for (let index = next - pageIndex * input.pageSize; index < page.length; index++) {
+      const located = locateProblem(next, input, input.problemCount);
+      const pageKey = input.inputPages[located.page]!;
+      const page = await storage.readProblemPage({ buildId: input.buildId, pageKey });
+      for (let index = next - located.first; index < page.length; index++) {
         await continueAsNewIfDue();
         const entry = page[index]!;
         const signalled = early.get(entry.problemKey);
@@ -242,12 +244,12 @@ export async function datasetBuildWorkflow(
             fault ??= error;
           });
         }
-        next = pageIndex * input.pageSize + index + 1;
+        next = located.first + index + 1;
       }
-      if (page.length < input.pageSize && next < input.problemCount) {
+      if (page.length < located.count) {
         // A page cut short was damaged after staging: retrying cannot mend it, so the build fails and says where.
         throw ApplicationFailure.nonRetryable(
-          `staged input page ${input.inputPages[pageIndex]} has ${page.length} problems, expected ${input.pageSize}`,
+          `staged input page ${pageKey} has ${page.length} problems, expected ${located.count}`,
           'StagedInputUnreadable',
         );
       }

@@ -100,9 +100,15 @@ export interface ProblemWorkflowOutput {
 
 export interface DatasetBuildInput {
   buildId: string;
-  /** Artifact keys of the staged, validated problems: JSONL pages of `pageSize` lines, read one at a time. */
+  /** Artifact keys of the staged, validated problems: JSONL pages read one at a time. */
   inputPages: string[];
+  /** The most problems a page holds; every page but the last holds this many when `pageCounts` is absent. */
   pageSize: number;
+  /**
+   * Problems on each page of `inputPages`: pages are also cut by bytes (domain/staged-pages.ts), so
+   * they hold different counts. Absent in builds staged before that.
+   */
+  pageCounts?: number[];
   problemCount: number;
   /** Invalid input lines recorded with verdict `invalid` (--skip-invalid). */
   invalidCount: number;

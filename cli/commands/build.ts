@@ -12,6 +12,7 @@ import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts'
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
+import { cutPages, PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
@@ -79,7 +80,7 @@ export async function buildCommand(
   } catch (error) {
     throw badInput((error as Error).message);
   }
-  const { pageSize, pageCount } = await stageInput(store, buildId, staged, config);
+  const layout = await stageInput(store, buildId, staged, config);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
@@ -117,8 +118,9 @@ export async function buildCommand(
     } else {
       const input: DatasetBuildInput = {
         buildId,
-        inputPages: Array.from({ length: pageCount }, (_, page) => stagedPageKey(buildId, page)),
-        pageSize,
+        inputPages: Array.from({ length: layout.pageCount }, (_, page) => stagedPageKey(buildId, page)),
+        pageSize: layout.pageSize,
+        ...(layout.pageCounts === undefined ? {} : { pageCounts: layout.pageCounts }),
         problemCount: staged.problems.length,
         invalidCount: staged.invalid.length,
         windowSize: config.build.windowSize,
@@ -259,12 +261,15 @@ interface StagedInputDescription {
   digest: string;
   pageSize: number;
   pageCount: number;
+  /** Problems on each page (pages are cut by bytes too); absent when staged before that, every page but the last holding pageSize. */
+  pageCounts?: number[];
   problemCount: number;
 }
 
 /**
  * Writes the validated input once, in pages; a build id already used for another input is refused.
- * A resumed build keeps the page size it was staged with.
+ * A page closes at `build.pageSize` problems or before passing PAGE_BYTE_BUDGET bytes, so that
+ * reading it stays far below Temporal's payload limits. A resumed build keeps the layout it was staged with.
  */
 async function stageInput(
   store: ArtifactStore,
@@ -283,17 +288,18 @@ async function stageInput(
   } catch (error) {
     if (!(error instanceof ArtifactNotFoundError)) throw error;
   }
-  const pageCount = Math.ceil(staged.problems.length / pageSize);
   await stageReferenceImages(store, buildId, staged.problems, staged.inputPath, {
     s3PathStyle: config.s3PathStyle,
   });
-  for (let page = 0; page < pageCount; page++) {
-    const entries = staged.problems.slice(page * pageSize, (page + 1) * pageSize);
-    await store.put(
-      stagedPageKey(buildId, page),
-      entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''),
-      'application/x-ndjson',
-    );
+  const lines = staged.problems.map((entry) => `${JSON.stringify(entry)}\n`);
+  const pageCounts = cutPages(
+    lines.map((line) => Buffer.byteLength(line)),
+    { maxProblems: pageSize, maxBytes: PAGE_BYTE_BUDGET },
+  );
+  let first = 0;
+  for (const [page, count] of pageCounts.entries()) {
+    await store.put(stagedPageKey(buildId, page), lines.slice(first, first + count).join(''), 'application/x-ndjson');
+    first += count;
   }
   if (staged.invalid.length > 0) {
     await store.put(
@@ -305,7 +311,8 @@ async function stageInput(
   const description: StagedInputDescription = {
     digest: staged.digest,
     pageSize,
-    pageCount,
+    pageCount: pageCounts.length,
+    pageCounts,
     problemCount: staged.problems.length,
   };
   await store.put(descriptionKey, `${JSON.stringify(description, null, 2)}\n`, 'application/json');

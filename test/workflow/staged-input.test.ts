@@ -108,4 +108,16 @@ describe('a build whose staged input is damaged', () => {
     expect(failure.type).toBe('StagedInputUnreadable');
     expect(failure.message).toBe(`staged input page ${pageKey} has 0 problems, expected 2`);
   });
+
+  it('a page cut short of the count staged for it (pages cut by bytes) fails the build the same way', async () => {
+    const pageKey = stagedPageKey('short-counted-page', 0);
+    await store.put(pageKey, '\n');
+    const failure = await failureOf({
+      ...buildInput('short-counted-page', pageKey, 3),
+      pageSize: 500,
+      pageCounts: [3],
+    });
+    expect(failure.type).toBe('StagedInputUnreadable');
+    expect(failure.message).toBe(`staged input page ${pageKey} has 0 problems, expected 3`);
+  });
 });

@@ -1,0 +1,66 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ManifestRecord } from '../../domain/manifest.ts';
+import { PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
+import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
+import { readJsonLines, writeProblemsFile } from '../helpers/cli.ts';
+import { useTestCluster } from '../helpers/cluster.ts';
+
+/** About 5 KB of text per problem: 300 of them staged in one page of 500 would be a 1.5 MB payload. */
+const PADDING = ' Given: a long statement of the setup, its quantities and their units.'.repeat(72);
+
+describe('a build of large problems', () => {
+  const cluster = useTestCluster('large-problems', async () => ({ script: syntheticScript }));
+
+  it('stages pages far below the payload limits, and records a problem too large to pass as invalid', async () => {
+    const problems = syntheticProblems(300, 100).map((problem) => ({
+      ...problem,
+      question: `${problem.question}${PADDING}`,
+    }));
+    const huge = { id: 'huge', question: `[draw] ${'x'.repeat(300 * 1024)}` };
+    const inputFile = await writeProblemsFile('large-problems', [...problems, huge]);
+
+    // Without --skip-invalid the problem too large to pass is refused, named by line, position, id and size.
+    const refused = await cluster.sandbox.run(['build', inputFile, '--no-progress']);
+    expect(refused.exitCode, refused.all).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(`${inputFile}:301: problem \\[300\\] \\(id "huge"\\): the problem is 300\\.\\d KiB serialized`),
+    );
+
+    const buildId = 'large-problems-e2e';
+    const configFile = join(dirname(inputFile), 'config.json');
+    await writeFile(configFile, JSON.stringify({ build: { windowSize: 32 } }));
+    const result = await cluster.sandbox.run([
+      'build',
+      inputFile,
+      '--build-id',
+      buildId,
+      '--config',
+      configFile,
+      '--skip-invalid',
+      '--no-progress',
+    ]);
+    expect(result.exitCode, result.all).toBe(0);
+    // The SDK's payload warning (TMPRL1103 "… exceeded the warning limit") and the server's refusal.
+    expect(result.all).not.toMatch(/TMPRL\d+|exceeded the \w+ limit|PayloadsTooLarge|payload size/i);
+
+    const buildFolder = join(cluster.sandbox.stateDirectory, 'artifacts', 'builds', buildId);
+    const pages = (await readdir(join(buildFolder, 'input'))).sort();
+    const pageTexts = await Promise.all(pages.map((page) => readFile(join(buildFolder, 'input', page), 'utf8')));
+    const pageBytes = pageTexts.map((text) => Buffer.byteLength(text));
+    expect(Math.max(...pageBytes)).toBeLessThanOrEqual(PAGE_BYTE_BUDGET);
+    expect(pages.length).toBeGreaterThan(1);
+    const description = JSON.parse(await readFile(join(buildFolder, 'input.json'), 'utf8')) as { pageCounts: number[] };
+    expect(description.pageCounts).toEqual(pageTexts.map((text) => readJsonLines(text).length));
+
+    const manifest = readJsonLines<ManifestRecord>(await readFile(join(buildFolder, 'manifest.jsonl'), 'utf8'));
+    expect(manifest.filter((record) => record.verdict !== 'invalid').map((record) => record.id)).toEqual(
+      problems.map((problem) => problem.id),
+    );
+    const invalid = manifest.filter((record) => record.verdict === 'invalid');
+    expect(invalid.map((record) => record.id)).toEqual(['huge']);
+    expect(JSON.stringify(invalid[0])).toContain('over the 256 KiB a problem may be');
+    expect(manifest.filter((record) => record.verdict === 'accepted')).toHaveLength(3);
+  }, 600_000);
+});
