@@ -70,6 +70,8 @@ export function runBenchBuild(options: BenchBuildOptions): ResultPromise<{ all: 
         HOME: process.env['HOME'] ?? '/root',
         OPENAI_API_KEY: 'bench-not-a-real-key',
         OPENAI_BASE_URL: options.endpoint.openAiBaseUrl,
+        // The scripted endpoint answers every request at once; no local-server cap.
+        SCIGEN_OPENAI_MAX_CONCURRENCY: '32',
         SCIGEN_STATE_DIR: options.bench.directory,
         SCIGEN_TEMPORAL_PORT: String(options.bench.port),
         SCIGEN_LOG_LEVEL: 'error',

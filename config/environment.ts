@@ -27,6 +27,7 @@ const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { variables: ['SCIGEN_ARTIFACTS'], path: 'artifacts', kind: 'string' },
   { variables: ['SCIGEN_PYTHON'], path: 'render.python', kind: 'string' },
   { variables: ['SCIGEN_RENDER_SLOTS'], path: 'render.slots', kind: 'number' },
+  { variables: ['SCIGEN_OPENAI_MAX_CONCURRENCY'], path: 'openai.maxConcurrency', kind: 'number' },
   { variables: ['SCIGEN_WINDOW_SIZE'], path: 'build.windowSize', kind: 'number' },
   { variables: ['SCIGEN_BUDGET_USD'], path: 'build.budgetUsd', kind: 'number' },
   { variables: ['SCIGEN_TRACE_FILE'], path: 'telemetry.traceFile', kind: 'string' },

@@ -130,6 +130,14 @@ export const configSchema = z
          * with headroom); no limit when `baseUrl` points at another server (vLLM, Ollama, a proxy)
          */
         requestsPerMinute: requestsPerMinute.optional(),
+        /**
+         * Model calls one llm worker sends this server at once. A server on this machine or a private
+         * network (vLLM, Ollama, llama.cpp) usually serves a few requests at a time, and a burst of
+         * the build's whole window only queues there until client timeouts fire, so without a
+         * `requestsPerMinute` such a base URL gets LOCAL_SERVER_CONCURRENCY. @default workers.llmConcurrency;
+         * 4 for a base URL on localhost or a private address without requestsPerMinute
+         */
+        maxConcurrency: z.int().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -154,6 +162,14 @@ export const configSchema = z
          * with headroom); no limit when `baseUrl` points at another server
          */
         requestsPerMinute: requestsPerMinute.optional(),
+        /**
+         * Model calls one llm worker sends this server at once. A server on this machine or a private
+         * network (vLLM, Ollama, llama.cpp) usually serves a few requests at a time, and a burst of
+         * the build's whole window only queues there until client timeouts fire, so without a
+         * `requestsPerMinute` such a base URL gets LOCAL_SERVER_CONCURRENCY. @default workers.llmConcurrency;
+         * 4 for a base URL on localhost or a private address without requestsPerMinute
+         */
+        maxConcurrency: z.int().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -61,7 +61,7 @@ export async function runWorkers(
           ...common,
           taskQueue: runtime.taskQueue,
           model: runtime.model,
-          concurrency: config.workers.llmConcurrency,
+          concurrency: runtime.concurrency,
           ...(runtime.requestsPerSecond === undefined ? {} : { requestsPerSecond: runtime.requestsPerSecond }),
         }),
       );

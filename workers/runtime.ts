@@ -14,7 +14,7 @@ import { loadScript } from '../scripted/script.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createArtifactStore } from '../storage/create-store.ts';
-import { llmRequestsPerSecond, llmTaskQueue } from './llm-queue.ts';
+import { llmConcurrency, llmRequestsPerSecond, llmTaskQueue } from './llm-queue.ts';
 
 export interface ModelRuntime {
   model: ModelCallSettings;
@@ -22,6 +22,8 @@ export interface ModelRuntime {
   taskQueue: string;
   /** Server-side rate for that queue, in activities per second; undefined = unlimited. */
   requestsPerSecond: number | undefined;
+  /** Model calls one worker has in flight (workers/llm-queue.ts llmConcurrency). */
+  concurrency: number;
   /** One line for the console: which provider answers, and where. */
   description: string;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
   }
   const providerConfig = resolved === 'gemini' ? config.gemini : config.openai;
   const requestsPerSecond = llmRequestsPerSecond(config, resolved);
+  const concurrency = llmConcurrency(config, resolved);
   // After a 429 the calls this worker still holds go out one request interval apart.
   const paced = withRateLimitCooldown(provider, { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 });
   return {
@@ -68,8 +71,10 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
     },
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
     requestsPerSecond,
+    concurrency,
     description:
       `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
+      `${concurrency} calls at once per worker, ` +
       `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}`,
     close,
   };

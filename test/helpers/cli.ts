@@ -28,6 +28,9 @@ export async function createCliSandbox(name: string, environment: Record<string,
     SCIGEN_TEMPORAL_PORT: String(temporalPort),
     SCIGEN_TEMPORAL_UI_PORT: String(uiPort),
     SCIGEN_TASK_QUEUE_PREFIX: `test-${name}-${process.pid}`,
+    // The scripted endpoint on 127.0.0.1 answers every request at once: the tests keep the llm
+    // worker's full concurrency rather than the cap for a real local model server.
+    SCIGEN_OPENAI_MAX_CONCURRENCY: '32',
     ...environment,
   };
   return {
