@@ -6,7 +6,7 @@ import type { GeneratorSpec } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { invalidRecordsKey, manifestKey, summaryKey } from '../storage/build-layout.ts';
 import { heartbeat, withHeartbeats } from './activity-context.ts';
-import { readRecord, readStagedPage } from './record.ts';
+import { readRecord, readStagedPage, RECORD_READ_CONCURRENCY } from './record.ts';
 
 export interface FinalizeBuildInput {
   buildId: string;
@@ -22,9 +22,6 @@ export interface FinalizeBuildOutput {
   summaryUri: string;
   summary: BuildSummary;
 }
-
-/** Record reads in flight at once: plenty for S3, harmless for files. */
-const RECORD_READ_CONCURRENCY = 32;
 
 /** Writes manifest.jsonl and summary.json from the records once every problem has one: registered on the `workflows` task queue. */
 export function createFinalizeBuild(dependencies: { store: ArtifactStore }) {

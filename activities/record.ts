@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import pLimit from 'p-limit';
-import { manifestLine, type ManifestRecord } from '../domain/manifest.ts';
+import { isProblemRecord, type ManifestRecord } from '../domain/manifest.ts';
 import {
   problemVerdict,
   PROBLEM_RECORD_FORMAT,
@@ -48,7 +48,7 @@ export interface RecordProblemResultInput {
 }
 
 /** Record reads in flight at once: plenty for S3, harmless for files. */
-const RECORD_READ_CONCURRENCY = 32;
+export const RECORD_READ_CONCURRENCY = 32;
 
 /**
  * The staged problems of one page. A page that is missing or does not parse can never be read by
@@ -96,8 +96,7 @@ export async function readRecord(
 }
 
 function finishedOf(record: ProblemRecord | ManifestRecord): FinishedProblem {
-  const line = manifestLine(record, (key) => key);
-  return { verdict: line.verdict, usage: line.usage };
+  return isProblemRecord(record) ? problemVerdict(record) : { verdict: record.verdict, usage: record.usage };
 }
 
 /** Reading and writing the records of a build's problems: registered on the `workflows` task queue. */

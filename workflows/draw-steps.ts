@@ -8,7 +8,7 @@ import { critiqueOf, errorHeadline, withFindings } from '../domain/critique.ts';
 import type { GeneratorSpec } from '../domain/types.ts';
 import { judgeImage, type DrawnImage, type JudgedImage } from './evaluate-steps.ts';
 import { searchAttributes, type GeneratorSettings } from './definitions.ts';
-import { isStepFailure, reasonOf, StepFailed, type ProblemContext } from './problem-context.ts';
+import { isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
 
 /** What the classify step decided, which every drawing step is told. */
 export interface Diagram {
@@ -194,8 +194,7 @@ export async function refine(
       latest = refined.image;
     } catch (error) {
       if (!isStepFailure(error)) throw error;
-      const words = error instanceof StepFailed ? error.reason : error.message;
-      return { versions, notes: [`refinement round ${round} failed: ${words}`] };
+      return { versions, notes: [`refinement round ${round} failed: ${reasonOf(error)}`] };
     }
   }
   return { versions, notes: [] };

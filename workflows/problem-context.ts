@@ -34,9 +34,10 @@ export function isStepFailure(error: unknown): error is StepFailed | TemporalFai
   return error instanceof StepFailed || (error instanceof TemporalFailure && !isCancellation(error));
 }
 
-/** The reason a step failure gives in the manifest. */
-export function reasonOf(error: StepFailed | TemporalFailure, prefix: string): string {
-  return error instanceof StepFailed ? error.reason : `${prefix}: ${error.message}`;
+/** The reason a step failure gives in the manifest; a Temporal failure's message after `prefix`, when given. */
+export function reasonOf(error: StepFailed | TemporalFailure, prefix?: string): string {
+  if (error instanceof StepFailed) return error.reason;
+  return prefix === undefined ? error.message : `${prefix}: ${error.message}`;
 }
 
 export type ProblemContext = ReturnType<typeof createProblemContext>;
