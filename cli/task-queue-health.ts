@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { DatasetBuildInput, ProblemSettings } from '../workflows/definitions.ts';
 import { formatDuration } from './output.ts';
+import { providerOfLlmTaskQueue } from '../workers/llm-queue.ts';
+import { timestampMilliseconds } from './temporal.ts';
 
 /** A task queue a build waits on, and the `scigen worker --queue` kind that serves it. */
 export interface WatchedTaskQueue {
@@ -61,7 +63,7 @@ export async function findSilentTaskQueues(options: TaskQueueHealthOptions): Pro
     });
     const lastPoll = Math.max(
       0,
-      ...(response.pollers ?? []).map((poller) => timestampMilliseconds(poller.lastAccessTime)),
+      ...(response.pollers ?? []).map((poller) => timestampMilliseconds(poller.lastAccessTime) ?? 0),
     );
     if (lastPoll > 0) {
       const sinceLastPoll = now - lastPoll;
@@ -88,10 +90,10 @@ export function describeSilentTaskQueue(queue: SilentTaskQueue): string {
 export function watchedTaskQueues(settings: ProblemSettings): WatchedTaskQueue[] {
   const { workflows, llm, render } = settings.taskQueues;
   // Builds started before the provider was recorded: the llm queue is `<prefix>-llm-<provider>`.
-  const provider = settings.provider ?? /-llm-(gemini|openai|scripted)$/.exec(llm)?.[1];
+  const provider = settings.provider ?? providerOfLlmTaskQueue(llm);
   return [
     { kind: 'workflows', name: workflows },
-    { kind: 'llm', name: llm, ...(provider ? { provider: provider as WatchedTaskQueue['provider'] } : {}) },
+    { kind: 'llm', name: llm, ...(provider ? { provider } : {}) },
     { kind: 'render', name: render },
   ];
 }
@@ -114,11 +116,6 @@ export async function readBuildSettings(
   if (!payload) return null;
   const input = client.options.loadedDataConverter.payloadConverter.fromPayload<DatasetBuildInput>(payload);
   return input.settings ?? null;
-}
-
-function timestampMilliseconds(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
-  if (!timestamp) return 0;
-  return Number(timestamp.seconds ?? 0) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6);
 }
 
 /**

@@ -102,3 +102,15 @@ export function workflowUiUrl(session: TemporalSession, workflowId: string): str
   if (!session.uiUrl) return null;
   return `${session.uiUrl}/namespaces/${encodeURIComponent(session.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/**
+ * A protobuf Timestamp in epoch milliseconds; null when absent. Takes `seconds` as a Long (what
+ * the gRPC client returns) or a number (a timestamp decoded from a JSON payload, such as a
+ * local-activity marker's), which Temporal's own tsToMs does not.
+ */
+export function timestampMilliseconds(
+  timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined,
+): number | null {
+  if (!timestamp) return null;
+  return Number(timestamp.seconds ?? 0) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6);
+}

@@ -10,6 +10,11 @@ export function llmTaskQueue(prefix: string, provider: ResolvedProvider): string
   return `${prefix}-llm-${provider}`;
 }
 
+/** The provider whose model calls an llm task queue of llmTaskQueue's naming carries; undefined for another name. */
+export function providerOfLlmTaskQueue(name: string): ResolvedProvider | undefined {
+  return /-llm-(gemini|openai|scripted)$/.exec(name)?.[1] as ResolvedProvider | undefined;
+}
+
 /**
  * The server-side rate for a provider's queue, in activities per second; undefined = no limit.
  * An explicit `requestsPerMinute` always holds. Otherwise the provider's own API gets a default

@@ -13,7 +13,7 @@ import { createStore } from '../../workers/runtime.ts';
 import { problemWorkflowId } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
-import { openTemporal, type TemporalSession } from '../temporal.ts';
+import { openTemporal, timestampMilliseconds, type TemporalSession } from '../temporal.ts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -312,11 +312,6 @@ export function describeInspection(inspection: Inspection): string[] {
     for (const artifact of inspection.storedArtifacts) lines.push(`  ${artifact}`);
   }
   return lines;
-}
-
-function timestampMilliseconds(timestamp: HistoryEvent['eventTime']): number | null {
-  if (!timestamp) return null;
-  return Number(timestamp.seconds ?? 0) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6);
 }
 
 function decodePayload(payload: temporal.api.common.v1.IPayload | null | undefined): unknown {
