@@ -1,19 +1,6 @@
 import { ApiError as GeminiApiError } from '@google/genai';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  AuthenticationError,
-  BadRequestError,
-  ConflictError,
-  InternalServerError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
-  UnprocessableEntityError,
-} from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, BadRequestError } from 'openai';
 import type { Step, Usage } from '../domain/types.ts';
 import type { TokenUsage } from './provider.ts';
 
@@ -192,7 +179,7 @@ export function sortOpenAiError(error: unknown, context: ProviderErrorContext): 
       provider,
       context,
       status: error.status,
-      kind: openAiStatusKind(error),
+      kind: statusKind(error.status),
       retryAfterMs: retryDelayFromHeaders(error.headers),
       providerMessage: stringField(body, 'message'),
       providerCode: code,
@@ -204,20 +191,6 @@ export function sortOpenAiError(error: unknown, context: ProviderErrorContext): 
     });
   }
   return failureForTransport(provider, context, error);
-}
-
-/** What an openai APIError is, from the class the SDK chose for its status. */
-function openAiStatusKind(error: APIError): StatusKind {
-  if (error instanceof AuthenticationError) return 'auth';
-  if (error instanceof PermissionDeniedError) return 'forbidden';
-  if (error instanceof RateLimitError) return 'rate-limited';
-  if (error instanceof NotFoundError) return 'not-found';
-  if (error instanceof ConflictError) return 'conflict';
-  if (error instanceof UnprocessableEntityError) return 'unprocessable';
-  if (error instanceof InternalServerError) return 'unavailable';
-  if (error instanceof BadRequestError) return 'bad-request';
-  // The statuses the SDK has no class for.
-  return statusKind(error.status ?? 0);
 }
 
 /**
