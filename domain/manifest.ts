@@ -35,6 +35,15 @@ export interface ManifestResult extends GeneratorVerdict {
   quiz_results: QuizResult[] | null;
   render_attempts: number;
   versions: ManifestImageVersion[];
+  /** The VE question's outcome (domain/problem-result.ts VisualAnswer); absent or null when it did not run. */
+  ve?: ManifestVisualAnswer | null;
+}
+
+export interface ManifestVisualAnswer {
+  question: string;
+  answer_uri: string;
+  correct: boolean;
+  reason: string;
 }
 
 /** One manifest.jsonl line: the fields CONTRACT.md fixes, then scigen's additions. */
@@ -139,6 +148,19 @@ function manifestResult(result: GeneratorResult, uriOf: UriOf): ManifestResult {
     })),
     reference: result.reference,
     usage: result.usage,
+    ...(result.ve === undefined
+      ? {}
+      : {
+          ve:
+            result.ve === null
+              ? null
+              : {
+                  question: result.ve.question,
+                  answer_uri: uriOf(result.ve.answerKey),
+                  correct: result.ve.correct,
+                  reason: result.ve.reason,
+                },
+        }),
   };
 }
 

@@ -66,6 +66,22 @@ export interface GeneratorResult extends GeneratorVerdict {
   renderAttempts: number;
   /** Every image version, oldest first; more than one when a refinement round ran. */
   versions: ImageVersion[];
+  /** The VE question's outcome; null when it did not run. Absent from records written before it existed. */
+  ve?: VisualAnswer | null;
+}
+
+/**
+ * SciGenBench's VE question (its ve_infer step): the data's `multimodal_question` answered from the
+ * image alone by a vision model (step `visual-answer`), then graded against the problem's `answer`
+ * by a text model (step `grade`). Counted as one more question in the question-level R_inv.
+ */
+export interface VisualAnswer {
+  question: string;
+  /** The visual-answer step's free-text answer, stored as an artifact. */
+  answerKey: string;
+  correct: boolean;
+  /** The grader's reason. */
+  reason: string;
 }
 
 /** What a problem workflow concluded: the shared steps' results, then one result per generator, the build's first first. */
