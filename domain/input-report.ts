@@ -10,7 +10,7 @@ import { givenTaxonomy, IMAGE_TYPES, SUBJECTS } from './taxonomy.ts';
 
 /** Where the problems' reference images come from, and which ones the references folder lacks. */
 export interface ReferenceCounts {
-  /** The references folder (`--references` / config `input.references`) as given; null without one. */
+  /** The references folder (`--references` / config `input.references`; a path made absolute); null without one. */
   folder: string | null;
   /** Images in that folder named like a reference (`<name>.png|jpg|jpeg|webp`). */
   folder_images: number;
@@ -200,8 +200,8 @@ export function formatInputReport(report: InputReport): string[] {
   );
   for (const { reason, count } of quizzes.dropped_by_reason) lines.push(`  ${count} × ${reason}`);
   lines.push(
-    `  ${plural(quizzes.problems_with_quizzes, 'problem')} bring usable quizzes; ` +
-      `${quizzes.problems_without_quizzes} will get generated ones`,
+    `  usable quizzes in ${plural(quizzes.problems_with_quizzes, 'problem')}; ` +
+      `${quizzes.problems_without_quizzes} without any get generated ones`,
   );
   lines.push(
     `fields: ${fields.answer} with answer, ${fields.multimodal_question} with multimodal_question, ` +
