@@ -170,7 +170,7 @@ export async function openReferenceFolder(
       const code = (error as NodeJS.ErrnoException).code;
       const problem =
         code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message;
-      throw badInput(`--references ${location}: ${problem}`);
+      throw badInput(`references folder ${location} (--references / input.references): ${problem}`);
     }
     for (const entry of entries) {
       if (entry.isFile() || entry.isSymbolicLink())

@@ -130,7 +130,9 @@ describe('scigen validate', () => {
   it('refuses a references folder that does not exist', async () => {
     const run = await sandbox.run(['validate', seephys, '--references', join(directory.path, 'nowhere')]);
     expect(run.exitCode, run.all).toBe(2);
-    expect(run.stderr).toBe(`scigen: --references ${join(directory.path, 'nowhere')}: no such folder`);
+    expect(run.stderr).toBe(
+      `scigen: references folder ${join(directory.path, 'nowhere')} (--references / input.references): no such folder`,
+    );
   });
 
   it('is the check scigen build runs first: the same brief counts, and invalid input starts nothing', async () => {
