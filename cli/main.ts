@@ -16,6 +16,7 @@ import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { reportCommand } from './commands/report.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
+import { validateCommand } from './commands/validate.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
@@ -45,6 +46,18 @@ function configOption() {
   return new Option('--config <file>', 'JSON config file (explicit flags > file > environment > defaults)');
 }
 
+function referencesOption() {
+  return new Option(
+    '--references <dir|uri>',
+    "reference images named <id>.png|jpg|jpeg|webp: a folder, file:// or s3:// URI (a problem's own reference_image wins)",
+  );
+}
+
+/** `--references` as a config value: it wins over `input.references` from the file or environment. */
+function referencesConfig(options: { references?: string }): Record<string, unknown> {
+  return options.references === undefined ? {} : { input: { references: options.references } };
+}
+
 function readConfig(options: { config?: string }, explicit: Record<string, unknown> = {}): Config {
   return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit, environment });
 }
@@ -61,13 +74,17 @@ program
   .option('--workers', 'run in-process workers even with TEMPORAL_ADDRESS')
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
+  .addOption(referencesOption())
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
     const build: Record<string, number> = {};
     if (options.window !== undefined) build['windowSize'] = options.window;
     if (options.budget !== undefined) build['budgetUsd'] = options.budget;
-    const config = readConfig(options, Object.keys(build).length > 0 ? { build } : {});
+    const config = readConfig(options, {
+      ...(Object.keys(build).length > 0 ? { build } : {}),
+      ...referencesConfig(options),
+    });
     await buildCommand(
       input,
       config,
@@ -82,6 +99,22 @@ program
       output,
     );
   });
+
+program
+  .command('validate')
+  .description('check an input file without starting anything: problems, quizzes, references, taxonomy groups')
+  .argument('<input>', 'problems: JSONL, or a JSON array (SciGenBench layout)')
+  .addOption(referencesOption())
+  .addOption(configOption())
+  .option('--json', 'print the report as one JSON object')
+  .action(async (input: string, options) =>
+    validateCommand(
+      input,
+      readConfig(options, referencesConfig(options)),
+      { json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
+  );
 
 program
   .command('dev')

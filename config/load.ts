@@ -44,14 +44,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return config as Config;
 }
 
+/** `s3://…`, `file://…`: a location given as a URI rather than a path. */
+const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 function resolvePaths(config: ConfigFields, baseDirectory: string): ConfigFields {
   const stateDirectory = resolve(baseDirectory, config.stateDirectory);
   let artifacts = config.artifacts ?? pathToFileURL(resolve(stateDirectory, 'artifacts')).href;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(artifacts)) artifacts = pathToFileURL(resolve(baseDirectory, artifacts)).href;
+  if (!URI_SCHEME.test(artifacts)) artifacts = pathToFileURL(resolve(baseDirectory, artifacts)).href;
+  const references = config.input.references;
   return {
     ...config,
     stateDirectory,
     artifacts,
+    input:
+      references === undefined || URI_SCHEME.test(references)
+        ? config.input
+        : { references: resolve(baseDirectory, references) },
     scripted: { responses: resolve(baseDirectory, config.scripted.responses) },
   };
 }

@@ -227,6 +227,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    input: z
+      .object({
+        /**
+         * A folder of reference images named by problem id, `<id>.png|jpg|jpeg|webp` (SeePhys's
+         * `data/seephys_images/`): a path (relative to the working directory), a file:// or an
+         * s3:// URI. A problem's own `reference_image`/`image` wins; `--references` wins over this.
+         */
+        references: z.string().trim().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Where scigen keeps local state: the dev server database and, by default, artifacts. */
     stateDirectory: z.string().min(1).default('.scigen'),
     /** `file://path` or `s3://bucket/prefix`. @default file://<stateDirectory>/artifacts */

@@ -50,7 +50,8 @@ export interface Problem {
   dropped_quizzes?: DroppedQuiz[];
   /**
    * The reference image as the input named it (`reference_image`, or SciGenBench's `image`): a path
-   * relative to the input file, or a file:// or s3:// URI. Staging copies it to `reference_image_key`.
+   * relative to the input file, or a file:// or s3:// URI; or, for a problem without one, the URI of
+   * `<id>.<ext>` in the references folder (cli/reference-images.ts). Staging copies it to `reference_image_key`.
    */
   reference_image?: string;
   /**

@@ -11,8 +11,8 @@ import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
-import { readProblemsFile } from '../../domain/read-input-file.ts';
-import { cutPages, PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
+import { formatInputReportBrief } from '../../domain/input-report.ts';
+import { cutPages, PAGE_BYTE_BUDGET, stagedLine, utf8Bytes } from '../../domain/staged-pages.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
@@ -38,7 +38,8 @@ import {
 import { badInput, infrastructureFailure, noEvaluatedImage } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
-import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
+import { checkInputFile } from '../input-check.ts';
+import { stageReferenceImages } from '../reference-images.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { reportAfterBuild } from './report.ts';
@@ -62,7 +63,7 @@ export async function buildCommand(
   options: BuildOptions,
   output: Output,
 ): Promise<void> {
-  const staged = await validateInput(inputPath, options.skipInvalid, output, config.s3PathStyle);
+  const staged = await validateInput(inputPath, config, options.skipInvalid, output);
   const buildId = options.buildId ?? defaultBuildId(inputPath, staged.digest);
   if (!BUILD_ID.test(buildId)) {
     throw badInput(
@@ -212,20 +213,25 @@ interface ValidatedInput {
   inputPath: string;
 }
 
+/**
+ * The same check `scigen validate` makes (cli/input-check.ts), printed in brief; invalid problems
+ * stop the build unless `--skip-invalid` records them, and an error about the file as a whole always does.
+ */
 async function validateInput(
   inputPath: string,
+  config: Config,
   skipInvalid: boolean,
   output: Output,
-  s3PathStyle: boolean,
 ): Promise<ValidatedInput> {
-  const parsed = await checkReferenceImages(await readProblemsFile(inputPath), inputPath, { s3PathStyle });
+  const { parsed, report } = await checkInputFile(inputPath, config);
+  for (const line of formatInputReportBrief(report)) output.line(line);
   const wholeFileErrors = parsed.errors.filter((error) => error.index < 0);
   if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
     const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
     if (parsed.errors.length > 50) lines.push(`… and ${parsed.errors.length - 50} more`);
     const hint =
       wholeFileErrors.length === 0
-        ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid'
+        ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid (scigen validate lists what the file holds)'
         : '';
     throw badInput(`invalid input:\n${lines.join('\n')}${hint}`);
   }
@@ -291,11 +297,8 @@ async function stageInput(
   await stageReferenceImages(store, buildId, staged.problems, staged.inputPath, {
     s3PathStyle: config.s3PathStyle,
   });
-  const lines = staged.problems.map((entry) => `${JSON.stringify(entry)}\n`);
-  const pageCounts = cutPages(
-    lines.map((line) => Buffer.byteLength(line)),
-    { maxProblems: pageSize, maxBytes: PAGE_BYTE_BUDGET },
-  );
+  const lines = staged.problems.map(stagedLine);
+  const pageCounts = cutPages(lines.map(utf8Bytes), { maxProblems: pageSize, maxBytes: PAGE_BYTE_BUDGET });
   let first = 0;
   for (const [page, count] of pageCounts.entries()) {
     await store.put(stagedPageKey(buildId, page), lines.slice(first, first + count).join(''), 'application/x-ndjson');

@@ -59,6 +59,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('resolves a references folder given as a path against the working directory and keeps a URI as it is', () => {
+    const references = (value?: string) =>
+      loadConfig({
+        environment: readEnvironment({}),
+        baseDirectory: '/work/project',
+        ...(value === undefined ? {} : { explicit: { input: { references: value } } }),
+      }).input.references;
+    expect(references()).toBeUndefined();
+    expect(references('data/seephys_images')).toBe('/work/project/data/seephys_images');
+    expect(references('/data/images')).toBe('/data/images');
+    expect(references('s3://bench/seephys_images')).toBe('s3://bench/seephys_images');
+    expect(references('file:///data/images')).toBe('file:///data/images');
+    expect(() => references('  ')).toThrow(/input\.references/);
+  });
+
   it('addresses S3 buckets by path when the AWS SDK is pointed at an S3-compatible endpoint', () => {
     const load = (variables: Record<string, string>) =>
       loadConfig({ environment: readEnvironment(variables), baseDirectory: '/work/project' }).s3PathStyle;
