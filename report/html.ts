@@ -13,6 +13,7 @@ import {
   type Verdict,
 } from '../domain/types.ts';
 import type { ManifestImageVersion, ManifestResult } from '../domain/manifest.ts';
+import type { ReferenceComparison } from '../domain/problem-result.ts';
 import { acceptanceRate } from './aggregate.ts';
 import { renderBarChart, type ChartSeries } from './bar-chart.ts';
 import { escapeHtml, jsonForScript } from './escape.ts';
@@ -40,7 +41,7 @@ export interface ReportCard {
   reasons: string[];
   quiz_results: QuizResult[] | null;
   versions: (Omit<ManifestImageVersion, 'image' | 'code'> & { image: string | null; code: string | null })[];
-  reference: { psnr: number; ssim: number } | null;
+  reference: ReferenceComparison | null;
   render_attempts: number;
   /** What could not be copied into the report, in words. */
   notes: string[];
