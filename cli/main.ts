@@ -14,6 +14,7 @@ import {
 } from './commands/control.ts';
 import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { leaderboardCommand } from './commands/leaderboard.ts';
 import { reportCommand } from './commands/report.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
@@ -21,6 +22,7 @@ import { CliError } from './errors.ts';
 import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
 import { PROBLEM_STAGES } from '../workflows/definitions.ts';
+import { LEADERBOARD_FORMATS, LEADERBOARD_GROUPINGS } from '../report/leaderboard-table.ts';
 
 // The one read of the environment; every command gets its values through the config.
 const environment = readEnvironment();
@@ -266,6 +268,28 @@ program
         json: Boolean(options.json),
       },
       createOutput({ json: Boolean(options.json) }),
+    ),
+  );
+
+program
+  .command('leaderboard')
+  .description(
+    "the paper's table from finished builds: one row per generator — R_inv %, the five judge means, PSNR, SSIM, perfect-image %, VE %, images",
+  )
+  .argument('<build-id...>', 'one or more builds; with several, each row names its build')
+  .addOption(new Option('--by <group>', 'one table per subject or image type').choices(LEADERBOARD_GROUPINGS))
+  .addOption(
+    new Option('--format <format>', 'table, markdown, csv, or json (unrounded values, rates 0–1)')
+      .choices(LEADERBOARD_FORMATS)
+      .default('table'),
+  )
+  .addOption(configOption())
+  .action(async (buildIds: string[], options) =>
+    leaderboardCommand(
+      buildIds,
+      readConfig(options),
+      { by: options.by, format: options.format },
+      createOutput({ json: false }),
     ),
   );
 

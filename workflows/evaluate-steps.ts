@@ -5,7 +5,7 @@
  */
 import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import { computeRInv } from '../domain/filter-policy.ts';
-import type { JudgeReasoning } from '../domain/problem-result.ts';
+import type { JudgeReasoning, ReferenceComparison } from '../domain/problem-result.ts';
 import type { GeneratorSpec, JudgeScores, Quiz, QuizResult } from '../domain/types.ts';
 import type { ProblemContext } from './problem-context.ts';
 
@@ -89,7 +89,7 @@ export async function compareWithReference(
   generator: GeneratorSpec,
   imageKey: string,
   referenceKey: string,
-): Promise<{ reference: { psnr: number; ssim: number } | null; notes: string[] }> {
+): Promise<{ reference: ReferenceComparison | null; notes: string[] }> {
   const { renderer, progress } = context;
   progress.enter('compare', 'PSNR and SSIM against the reference image', generator);
   try {

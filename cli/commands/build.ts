@@ -42,6 +42,7 @@ import { checkInputFile } from '../input-check.ts';
 import { stageReferenceImages } from '../reference-images.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
+import { formatLeaderboard } from '../../report/leaderboard-table.ts';
 import { reportAfterBuild } from './report.ts';
 
 export interface BuildOptions {
@@ -365,7 +366,8 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     .join(', ');
   output.line('');
   output.line(`build ${summary.build_id} finished: ${summary.problems} problems — ${verdicts}`);
-  if (summary.r_inv_mean !== null) output.line(`mean R_inv ${summary.r_inv_mean.toFixed(3)} over judged images`);
+  if (summary.r_inv_mean !== null)
+    output.line(`per-image R_inv (mean of each image's share of quizzes right): ${summary.r_inv_mean.toFixed(3)}`);
   if (summary.judge_means) {
     output.line(
       `judge means: ${JUDGE_DIMENSIONS.map(
@@ -387,6 +389,9 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     );
     output.line(`generator cost (its own steps; classify, plan and quiz are shared): ${each.join(', ')}`);
   }
+  output.line('');
+  output.line(formatLeaderboard([{ buildId: summary.build_id, summary }]));
+  output.line('');
   output.line(`manifest: ${result.manifestUri}`);
   output.line(`summary:  ${result.summaryUri}`);
 }
