@@ -61,6 +61,7 @@ export async function runWorkers(
           ...common,
           taskQueue: runtime.taskQueue,
           model: runtime.model,
+          prompts: runtime.prompts,
           concurrency: runtime.concurrency,
           ...(runtime.requestsPerSecond === undefined ? {} : { requestsPerSecond: runtime.requestsPerSecond }),
         }),

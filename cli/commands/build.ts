@@ -28,7 +28,7 @@ import {
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
-import { createStore } from '../../workers/runtime.ts';
+import { createStore, loadConfiguredPrompts } from '../../workers/runtime.ts';
 import {
   buildWorkflowId,
   type DatasetBuildInput,
@@ -80,6 +80,9 @@ export async function buildCommand(
   } catch (error) {
     throw badInput((error as Error).message);
   }
+  // The prompt files are read here too, so a bad one stops the build before anything is staged,
+  // and the build records which prompts it asked for (the llm workers read their own config's).
+  const { replaced: replacedPrompts } = loadConfiguredPrompts(config);
   const layout = await stageInput(store, buildId, staged, config);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
@@ -127,6 +130,7 @@ export async function buildCommand(
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
         settings: problemSettings(config, provider),
+        ...(replacedPrompts.length > 0 ? { prompts: [...replacedPrompts] } : {}),
       };
       try {
         await temporal.client.workflow.start('datasetBuildWorkflow', {
