@@ -62,7 +62,7 @@ const generator = z
       if (entry.images === undefined)
         context.addIssue({
           code: 'custom',
-          path: ['images'],
+          path: [],
           message:
             'an external generator needs `images`: a folder of <id>.png|jpg|jpeg|webp, or a URI template with {id}',
         });

@@ -66,10 +66,24 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
   const requestsPerSecond = llmRequestsPerSecond(config, resolved);
   const concurrency = llmConcurrency(config, resolved);
   // After a 429 the calls this worker still holds go out one request interval apart.
-  const paced = withRateLimitCooldown(provider, { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 });
+  const pacing = { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 };
+  const paced = withRateLimitCooldown(provider, pacing);
+  // Pixel generators with their own baseUrl draw on that OpenAI-images-compatible server, whatever
+  // the build's provider, with OPENAI_API_KEY (a server that needs no key gets a placeholder).
+  const imageProviders = new Map<string, ModelProvider>();
+  const imageProviderFor = (baseUrl: string): ModelProvider => {
+    let imageProvider = imageProviders.get(baseUrl);
+    if (!imageProvider) {
+      const apiKey = config.credentials.openAiApiKey ?? 'no-key-set';
+      imageProvider = withRateLimitCooldown(createOpenAiProvider({ apiKey, baseURL: baseUrl, timeoutMs }), pacing);
+      imageProviders.set(baseUrl, imageProvider);
+    }
+    return imageProvider;
+  };
   return {
     model: {
       provider: paced,
+      imageProviderFor,
       models: providerConfig.models,
       temperatures: config.temperatures,
       prices: config.prices,

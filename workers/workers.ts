@@ -33,12 +33,12 @@ function commonOptions(options: WorkerConnection & { taskQueue: string }) {
 
 /** Workflows plus the light storage activities they lean on (reading pages, writing records). */
 export async function createWorkflowsWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore },
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; s3PathStyle?: boolean },
 ): Promise<Worker> {
   return Worker.create({
     ...commonOptions(options),
     workflowBundle: await workflowBundle({ tracing: (options.plugins ?? []).length > 0 }),
-    activities: createStorageActivities({ store: options.store }),
+    activities: createStorageActivities({ store: options.store, s3PathStyle: options.s3PathStyle ?? false }),
   });
 }
 

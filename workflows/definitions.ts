@@ -58,6 +58,10 @@ export interface GeneratorSettings extends GeneratorSpec {
    * builds started before it was recorded: every code step then asks `model`.
    */
   revisionModels?: { repair: string; refine: string };
+  /** A pixel generator's own OpenAI-images-compatible server (config `baseUrl`); absent: the build's provider. */
+  baseUrl?: string;
+  /** An external generator's images: a folder (absolute path or s3:// URI) or a template with `{id}`. */
+  images?: string;
 }
 
 /** The per-problem settings a build hands each child; small, and free of secrets. */

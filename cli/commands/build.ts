@@ -323,19 +323,28 @@ async function stageInput(
   return description;
 }
 
+/** What an external generator's results name as their model. */
+const EXTERNAL_MODEL = 'external';
+
 export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
   return {
-    generators: config.generators.map((generator) => ({
-      name: generator.name,
-      paradigm: generator.paradigm,
-      model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
-      // A code generator that names no model asks each code step's own model; refine defaults to repair's.
-      ...(generator.paradigm === 'code' && generator.model === undefined
-        ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
-        : {}),
-    })),
+    generators: config.generators.map((generator) => {
+      const { name, paradigm } = generator;
+      // An external generator calls no model: "external" stands in the manifest's model field.
+      if (paradigm === 'external') return { name, paradigm, model: EXTERNAL_MODEL, images: generator.images! };
+      return {
+        name,
+        paradigm,
+        model: generator.model ?? (paradigm === 'code' ? models.code : imageModel),
+        // A code generator that names no model asks each code step's own model; refine defaults to repair's.
+        ...(paradigm === 'code' && generator.model === undefined
+          ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
+          : {}),
+        ...(paradigm === 'pixel' && generator.baseUrl !== undefined ? { baseUrl: generator.baseUrl } : {}),
+      };
+    }),
     refinementRounds: config.refinement.rounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
