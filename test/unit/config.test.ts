@@ -123,7 +123,7 @@ describe('the documented generator configs', () => {
 
   it('README examples load and resolve each generator to a model of their provider', async () => {
     const examples = await readmeExamples();
-    expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini']);
+    expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini', 'gemini']);
     const resolved = examples.map((example) => {
       const config = loadConfig({ explicit: example, environment: readEnvironment({}) });
       const settings = problemSettings(config, chooseProvider(config, { allowScripted: false }));
@@ -140,6 +140,12 @@ describe('the documented generator configs', () => {
       [
         ['code', 'gemini-2.5-pro'],
         ['pixel', 'gemini-2.5-flash-image'],
+      ],
+      [
+        ['code', 'gemini-2.5-pro'],
+        ['external', 'external'],
+        ['external', 'external'],
+        ['pixel', 'stable-diffusion-3.5'],
       ],
     ]);
   });
