@@ -11,6 +11,7 @@ import { createPlanDiagram } from './plan.ts';
 import { loadPrompts, type Prompts } from './prompts.ts';
 import { createGenerateQuizzes } from './quiz.ts';
 import { createFinalizeBuild } from './finalize.ts';
+import { createImportExternalImage } from './import-image.ts';
 import { createRecordActivities } from './record.ts';
 import { createRenderDiagram } from './render.ts';
 
@@ -45,9 +46,16 @@ export function createRenderActivities(dependencies: { renderer: Renderer; store
   };
 }
 
-/** Light storage work next to the workflows: registered on the `workflows` task queue. */
-export function createStorageActivities(dependencies: { store: ArtifactStore }) {
-  return { ...createRecordActivities(dependencies), finalizeBuild: createFinalizeBuild(dependencies) };
+/**
+ * Light storage work next to the workflows: registered on the `workflows` task queue. `s3PathStyle`
+ * is how external generators' images on S3 are addressed (config `s3PathStyle`).
+ */
+export function createStorageActivities(dependencies: { store: ArtifactStore; s3PathStyle?: boolean }) {
+  return {
+    ...createRecordActivities(dependencies),
+    finalizeBuild: createFinalizeBuild(dependencies),
+    importExternalImage: createImportExternalImage(dependencies),
+  };
 }
 
 export type LlmActivities = ReturnType<typeof createLlmActivities>;

@@ -40,6 +40,11 @@ export interface ModelCallSettings {
   structuredOutput?: boolean;
   /** @default 1024 px long side, 2 MiB */
   imageLimits?: ImageLimits;
+  /**
+   * The client of a pixel generator's own OpenAI-images-compatible server (its `baseUrl`), one per
+   * URL. Absent: such a generator's image step fails, naming the URL.
+   */
+  imageProviderFor?: (baseUrl: string) => ModelProvider;
 }
 
 export interface ModelCall {
@@ -107,6 +112,8 @@ export interface ImageCall {
   model: string;
   prompt: string;
   aspect?: ImageAspect;
+  /** The generator's own OpenAI-images-compatible server; absent: the build's provider draws. */
+  baseUrl?: string;
 }
 
 export interface ImageAnswer {
@@ -124,10 +131,11 @@ export interface ImageAnswer {
  * output tokens at the image rate). Provider failures pass through, as in callModel.
  */
 export async function callImageModel(settings: ModelCallSettings, call: ImageCall): Promise<ImageAnswer> {
+  const provider = call.baseUrl === undefined ? settings.provider : imageProviderOf(settings, call.baseUrl);
   let response: ImageResponse;
   try {
     response = await withHeartbeats(
-      settings.provider.generateImage({
+      provider.generateImage({
         step: 'image',
         problemId: String(call.problemId),
         model: call.model,
@@ -146,6 +154,15 @@ export async function callImageModel(settings: ModelCallSettings, call: ImageCal
     finishReason: response.finishReason,
     model: response.model,
   };
+}
+
+function imageProviderOf(settings: ModelCallSettings, baseUrl: string): ModelProvider {
+  if (settings.imageProviderFor) return settings.imageProviderFor(baseUrl);
+  throw ApplicationFailure.create({
+    type: 'ImageServerNotConfigured',
+    message: `this llm worker has no client for the image server ${baseUrl}`,
+    nonRetryable: true,
+  });
 }
 
 /** A billed refusal's failure with the cost of its tokens filled in (the provider knows tokens, not prices). */

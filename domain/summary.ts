@@ -6,7 +6,7 @@
  * report and the leaderboard table round.
  */
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
-import type { GeneratorSpec, JudgeScores, Paradigm, Usage, Verdict } from './types.ts';
+import type { GeneratorSpec, JudgeScores, Paradigm, ReplacedPrompt, Usage, Verdict } from './types.ts';
 import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from './manifest.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
@@ -75,6 +75,8 @@ export interface BuildSummary {
    * means above are the first generator's (they are what manifest lines carry at top level).
    */
   generators: GeneratorSummary[];
+  /** The prompts the build's config replaced with the user's files (name, sha256 of the text); absent when none was. */
+  prompts?: ReplacedPrompt[];
   finished_at: string;
 }
 

@@ -103,8 +103,11 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
-/** How a generator makes an image: Matplotlib code that is rendered (ImgCoder), or an image model. */
-export const PARADIGMS = ['code', 'pixel'] as const;
+/**
+ * How a generator makes an image: Matplotlib code that is rendered (ImgCoder), an image model
+ * (pixel), or not at all: `external` images were made elsewhere and are only evaluated.
+ */
+export const PARADIGMS = ['code', 'pixel', 'external'] as const;
 export type Paradigm = (typeof PARADIGMS)[number];
 
 /** A generator as a build runs it: its model resolved for the build's provider ('' = the step's configured model). */
@@ -112,6 +115,14 @@ export interface GeneratorSpec {
   name: string;
   paradigm: Paradigm;
   model: string;
+}
+
+/** A prompt the build's config replaced with a file of the user's (config `prompts`), so its numbers trace to the text. */
+export interface ReplacedPrompt {
+  /** The prompt's name, as in activities/prompts/<name>.txt. */
+  name: string;
+  /** Hex sha256 of the replacement's text (UTF-8). */
+  sha256: string;
 }
 
 /** One quiz as graded for one image: what the answerer chose (null: no readable letter). */

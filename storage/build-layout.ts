@@ -11,7 +11,8 @@
  *                                 folder per generator:
  *     <generator>/attempt-N/      the first code and each repair: answer, diagram.py, figures
  *     <generator>/refine-R/       refinement round R
- *     <generator>/judge-R.json, <generator>/image.png (pixel); answers/quiz-N.json beside each image
+ *     <generator>/judge-R.json, <generator>/image.<ext> (pixel, external); answers/quiz-N.json beside each image
+ *     <generator>/image-request.json (pixel), <generator>/image-source.json (external)
  *   manifest.jsonl, summary.json  written when the build finishes
  *
  * Pure string functions with no imports, so workflow code may use them too.
@@ -99,10 +100,14 @@ export function quizAnswerKey(imageKey: string, quizIndex: number): string {
   return `${folder}/answers/quiz-${quizIndex + 1}.json`;
 }
 
-/** A pixel generator's image (`image.png`, or `image.jpg` when the model sent a JPEG) and its request. */
+/**
+ * A pixel or external generator's image (`image.png`, or `image.jpg` / `image.webp` for a JPEG or
+ * WebP), then the pixel generator's request and the external generator's record of where its copy came from.
+ */
 export const drawnImageKey = (location: GeneratorLocation, extension: string) =>
   `${generatorFolder(location)}/image.${extension}`;
 export const imageRequestKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-request.json`;
+export const imageSourceKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-source.json`;
 
 /** True for a string that is a key of some build's artifact (how inspect finds keys in activity results). */
 export const isBuildArtifactKey = (value: string) => value.startsWith('builds/');

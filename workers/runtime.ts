@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ModelCallSettings } from '../activities/model-call.ts';
+import { loadPrompts, PromptReplacementError, type Prompts } from '../activities/prompts.ts';
+import { ConfigError } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { createProvider } from '../providers/create-provider.ts';
@@ -18,6 +20,8 @@ import { llmConcurrency, llmRequestsPerSecond, llmTaskQueue } from './llm-queue.
 
 export interface ModelRuntime {
   model: ModelCallSettings;
+  /** The bundled prompts with the config's replacements (config `prompts`). */
+  prompts: Prompts;
   /** The provider's llm task queue (workers/llm-queue.ts). */
   taskQueue: string;
   /** Server-side rate for that queue, in activities per second; undefined = unlimited. */
@@ -34,6 +38,8 @@ export interface ModelRuntime {
  * config/provider.ts chooseProvider. Starts the scripted endpoint when that is the one.
  */
 export async function createModelRuntime(config: Config, resolved: ResolvedProvider): Promise<ModelRuntime> {
+  // Read before anything starts: a replacement that cannot be used stops the worker with a config error.
+  const prompts = loadConfiguredPrompts(config);
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
   let provider: ModelProvider;
   let description: string;
@@ -60,24 +66,56 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
   const requestsPerSecond = llmRequestsPerSecond(config, resolved);
   const concurrency = llmConcurrency(config, resolved);
   // After a 429 the calls this worker still holds go out one request interval apart.
-  const paced = withRateLimitCooldown(provider, { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 });
+  const pacing = { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 };
+  const paced = withRateLimitCooldown(provider, pacing);
+  // Pixel generators with their own baseUrl draw on that OpenAI-images-compatible server, whatever
+  // the build's provider, with OPENAI_API_KEY (a server that needs no key gets a placeholder).
+  const imageProviders = new Map<string, ModelProvider>();
+  const imageProviderFor = (baseUrl: string): ModelProvider => {
+    let imageProvider = imageProviders.get(baseUrl);
+    if (!imageProvider) {
+      const apiKey = config.credentials.openAiApiKey ?? 'no-key-set';
+      imageProvider = withRateLimitCooldown(createOpenAiProvider({ apiKey, baseURL: baseUrl, timeoutMs }), pacing);
+      imageProviders.set(baseUrl, imageProvider);
+    }
+    return imageProvider;
+  };
   return {
     model: {
       provider: paced,
+      imageProviderFor,
       models: providerConfig.models,
       temperatures: config.temperatures,
       prices: config.prices,
       structuredOutput: providerConfig.structuredOutput,
     },
+    prompts,
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
     requestsPerSecond,
     concurrency,
     description:
       `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
       `${concurrency} calls at once per worker, ` +
-      `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}`,
+      `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}` +
+      (prompts.replaced.length > 0
+        ? `; prompts replaced: ${prompts.replaced.map(({ name, sha256 }) => `${name} (sha256 ${sha256.slice(0, 12)})`).join(', ')}`
+        : ''),
     close,
   };
+}
+
+/**
+ * The prompts the config names (`prompts.<name>` -> a file) over the bundled ones. What is wrong
+ * with them is a config error naming the prompt, the file and the placeholder (exit code 2).
+ */
+export function loadConfiguredPrompts(config: Pick<Config, 'prompts'>): Prompts {
+  try {
+    return loadPrompts({ replacements: config.prompts });
+  } catch (error) {
+    if (!(error instanceof PromptReplacementError)) throw error;
+    const lines = error.problems.map((problem) => `  prompts.${problem.prompt}: ${problem.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, { cause: error });
+  }
 }
 
 /**

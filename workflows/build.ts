@@ -211,6 +211,7 @@ export async function datasetBuildWorkflow(
       inputPages: input.inputPages,
       partial,
       ...(input.settings.generators ? { generators: input.settings.generators } : {}),
+      ...(input.prompts ? { prompts: input.prompts } : {}),
     });
     phase = 'finished';
     return {

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FilterPolicy, GeneratorSpec, Problem, Usage, Verdict } from '../domain/types.ts';
+import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
 export const searchAttributes = {
@@ -58,6 +58,10 @@ export interface GeneratorSettings extends GeneratorSpec {
    * builds started before it was recorded: every code step then asks `model`.
    */
   revisionModels?: { repair: string; refine: string };
+  /** A pixel generator's own OpenAI-images-compatible server (config `baseUrl`); absent: the build's provider. */
+  baseUrl?: string;
+  /** An external generator's images: a folder (absolute path or s3:// URI) or a template with `{id}`. */
+  images?: string;
 }
 
 /** The per-problem settings a build hands each child; small, and free of secrets. */
@@ -119,6 +123,11 @@ export interface DatasetBuildInput {
   /** Continue as new once this run's history has this many events (or when the server suggests it). */
   continueAsNewEvents: number;
   settings: ProblemSettings;
+  /**
+   * The prompts the build's config replaced (config `prompts`), recorded in summary.json. The llm
+   * workers read the texts from their own config; absent when none was replaced.
+   */
+  prompts?: ReplacedPrompt[];
 }
 
 export interface DatasetBuildOutput {

@@ -17,13 +17,14 @@ import {
   type ProblemWorkflowInput,
   type ProblemWorkflowOutput,
 } from './definitions.ts';
-import { drawWithCode, drawWithImageModel, refine, type Diagram } from './draw-steps.ts';
+import { drawWithCode, drawWithImageModel, importExternalImage, refine, type Diagram } from './draw-steps.ts';
 import { answerQuizzes, compareWithReference, judgeImage, type QuizSet } from './evaluate-steps.ts';
 import { createProblemContext, isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
 
 /**
  * One problem's life: classified once; then each of the build's generators makes an image (code:
- * plan -> code -> render, repaired on error; pixel: an image model), which is judged, refined with
+ * plan -> code -> render, repaired on error; pixel: an image model; external: one made elsewhere,
+ * copied in), which is judged, refined with
  * the judge's critique, asked the problem's quizzes (R_inv), compared with a reference image and
  * filtered; then one record. Each step is an activity, so a crash resumes at the step that was
  * running and no finished model call is paid for twice.
@@ -112,7 +113,9 @@ async function runGenerator(
     const drawing =
       generator.paradigm === 'code'
         ? await drawWithCode(context, generator, steps.diagram, await steps.plan(), steps.primary)
-        : await drawWithImageModel(context, generator, steps.diagram);
+        : generator.paradigm === 'pixel'
+          ? await drawWithImageModel(context, generator, steps.diagram)
+          : await importExternalImage(context, generator);
     result = { ...result, renderAttempts: drawing.renderAttempts, codeKey: drawing.codeKey };
     if (!drawing.ok) return { ...result, reasons: [drawing.reason], usage: ledger.of(generator) };
     // The image is on record from here on, even if judging it fails.

@@ -28,7 +28,7 @@ import {
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
-import { createStore } from '../../workers/runtime.ts';
+import { createStore, loadConfiguredPrompts } from '../../workers/runtime.ts';
 import {
   buildWorkflowId,
   type DatasetBuildInput,
@@ -82,6 +82,9 @@ export async function buildCommand(
   } catch (error) {
     throw badInput((error as Error).message);
   }
+  // The prompt files are read here too, so a bad one stops the build before anything is staged,
+  // and the build records which prompts it asked for (the llm workers read their own config's).
+  const { replaced: replacedPrompts } = loadConfiguredPrompts(config);
   const layout = await stageInput(store, buildId, staged, config);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
@@ -129,6 +132,7 @@ export async function buildCommand(
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
         settings: problemSettings(config, provider),
+        ...(replacedPrompts.length > 0 ? { prompts: [...replacedPrompts] } : {}),
       };
       try {
         await temporal.client.workflow.start('datasetBuildWorkflow', {
@@ -323,19 +327,28 @@ async function stageInput(
   return description;
 }
 
+/** What an external generator's results name as their model. */
+const EXTERNAL_MODEL = 'external';
+
 export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
   return {
-    generators: config.generators.map((generator) => ({
-      name: generator.name,
-      paradigm: generator.paradigm,
-      model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
-      // A code generator that names no model asks each code step's own model; refine defaults to repair's.
-      ...(generator.paradigm === 'code' && generator.model === undefined
-        ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
-        : {}),
-    })),
+    generators: config.generators.map((generator) => {
+      const { name, paradigm } = generator;
+      // An external generator calls no model: "external" stands in the manifest's model field.
+      if (paradigm === 'external') return { name, paradigm, model: EXTERNAL_MODEL, images: generator.images! };
+      return {
+        name,
+        paradigm,
+        model: generator.model ?? (paradigm === 'code' ? models.code : imageModel),
+        // A code generator that names no model asks each code step's own model; refine defaults to repair's.
+        ...(paradigm === 'code' && generator.model === undefined
+          ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
+          : {}),
+        ...(paradigm === 'pixel' && generator.baseUrl !== undefined ? { baseUrl: generator.baseUrl } : {}),
+      };
+    }),
     refinementRounds: config.refinement.rounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,

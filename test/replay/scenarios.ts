@@ -111,6 +111,7 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
   repairDiagramCode: [code('fake/attempt-2/diagram.py')],
   refineDiagramCode: [code('fake/refine-1/diagram.py')],
   drawDiagramImage: [{ result: { ok: true, value: { imageKey: 'fake/pixel/image.png' }, usage: USAGE } }],
+  importExternalImage: [{ result: { ok: true, imageKey: 'fake/external/image.webp' } }],
   judgeImage: [judged()],
   generateQuizzes: [
     { result: { ok: true, value: { quizzes: QUIZZES, quizKey: 'fake/quizzes.json', dropped: 0 }, usage: USAGE } },
@@ -179,6 +180,8 @@ export interface ProblemScenario {
 const QUESTION = 'Plot the line y = x for x from -2 to 2.';
 const code2 = { name: 'imgcoder', paradigm: 'code', model: '' } as const;
 const pixel = { name: 'pixel', paradigm: 'pixel', model: 'fake-image-model' } as const;
+const external = { name: 'flux', paradigm: 'external', model: 'external', images: '/fake/flux-run' } as const;
+const ownServerPixel = { ...pixel, name: 'own-server', baseUrl: 'http://127.0.0.1:9/v1' } as const;
 
 export const PROBLEM_SCENARIOS: ProblemScenario[] = [
   {
@@ -272,6 +275,23 @@ export const PROBLEM_SCENARIOS: ProblemScenario[] = [
     settings: { generators: [code2, pixel] },
     activities: { drawDiagramImage: [{ failure: 'content refused by the image model' }] },
     expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'external-generator',
+    description:
+      'a code generator, an external one whose image is copied in and judged, and a pixel one on its own server; accepted',
+    problem: { question: QUESTION },
+    settings: { generators: [code2, external, ownServerPixel] },
+    activities: {},
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'external-image-missing',
+    description: 'an external generator first, with no image for the problem: it fails, the code generator is accepted',
+    problem: { question: QUESTION },
+    settings: { generators: [external, code2] },
+    activities: { importExternalImage: [{ result: { ok: false, reason: 'no image for external-image-missing' } }] },
+    expected: { status: 'completed', verdict: 'failed' },
   },
   {
     name: 'refinement-improves-then-fails',
