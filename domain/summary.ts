@@ -6,6 +6,7 @@
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
 import type { GeneratorSpec, JudgeScores, Paradigm, Usage, Verdict } from './types.ts';
 import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from './manifest.ts';
+import type { BuildProtocol } from './protocol.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
@@ -54,6 +55,8 @@ export interface BuildSummary {
    * means above are the first generator's (they are what manifest lines carry at top level).
    */
   generators: GeneratorSummary[];
+  /** The protocol the build ran and the settings it implied (activities/finalize.ts sets it). */
+  protocol?: BuildProtocol;
   finished_at: string;
 }
 

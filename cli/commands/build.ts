@@ -11,6 +11,7 @@ import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
+import { protocolSettings } from '../../domain/protocol.ts';
 import { readProblemsFile } from '../../domain/read-input-file.ts';
 import { cutPages, PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
@@ -322,6 +323,13 @@ async function stageInput(
 export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
+  // The protocol decides refinement, dpi and VE (scigenbench fixes them; dataset takes the config's).
+  const protocol = protocolSettings({
+    protocol: config.protocol,
+    refinementRounds: config.refinement.rounds,
+    dpi: config.render.dpi,
+    visualAnswer: config.ve,
+  });
   return {
     generators: config.generators.map((generator) => ({
       name: generator.name,
@@ -332,16 +340,17 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
         ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
         : {}),
     })),
-    refinementRounds: config.refinement.rounds,
+    refinementRounds: protocol.settings.refinementRounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
-    dpi: config.render.dpi,
+    dpi: protocol.settings.dpi,
     renderTimeoutSeconds: config.render.timeoutSeconds,
     llmMaxAttempts: config.llm.maxAttempts,
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
     // Model calls go to the provider's own queue, whose rate limit all its workers share.
     taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
     provider,
+    protocol,
   };
 }
 
