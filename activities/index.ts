@@ -10,6 +10,8 @@ import type { ModelCallSettings } from './model-call.ts';
 import { createPlanDiagram } from './plan.ts';
 import { loadPrompts, type Prompts } from './prompts.ts';
 import { createGenerateQuizzes } from './quiz.ts';
+import { createGradeVisualAnswer } from './grade.ts';
+import { createAnswerVisualQuestion } from './visual-answer.ts';
 import { createFinalizeBuild } from './finalize.ts';
 import { createImportExternalImage } from './import-image.ts';
 import { createRecordActivities } from './record.ts';
@@ -32,6 +34,8 @@ export function createLlmActivities(dependencies: {
     judgeImage: createJudgeImage(stepDependencies),
     generateQuizzes: createGenerateQuizzes(stepDependencies),
     answerQuizzes: createAnswerQuizzes(stepDependencies),
+    answerVisualQuestion: createAnswerVisualQuestion(stepDependencies),
+    gradeVisualAnswer: createGradeVisualAnswer(stepDependencies),
   };
 }
 

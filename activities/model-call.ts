@@ -19,7 +19,17 @@ import { currentCancellationSignal, logInfo, withHeartbeats } from './activity-c
 /** The steps answered with text (the image step is an image model's call, providers' generateImage). */
 export type ModelStep = Exclude<Step, 'image'>;
 /** Steps whose model and temperature fall back to another step's when not configured. */
-type DerivedStep = 'refine';
+type DerivedStep = 'refine' | 'visual-answer' | 'grade';
+
+/** The config's names of the derived steps (config keys are camelCase). */
+type DerivedStepSettings<T> = {
+  /** @default the repair step's */
+  refine?: T;
+  /** @default the answer step's */
+  visualAnswer?: T;
+  /** Model: the quiz model's; temperature: 0. */
+  grade?: T;
+};
 
 /**
  * USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache
@@ -29,9 +39,9 @@ export type PriceTable = Record<string, { input: number; output: number; cachedI
 
 export interface ModelCallSettings {
   provider: ModelProvider;
-  /** Per step; `refine` falls back to `repair`. */
-  models: Record<Exclude<ModelStep, DerivedStep>, string> & Partial<Record<DerivedStep, string>>;
-  temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & Partial<Record<DerivedStep, number>>;
+  /** Per step; `refine` falls back to `repair`, `visualAnswer` to `answer`, `grade` to `quiz`. */
+  models: Record<Exclude<ModelStep, DerivedStep>, string> & DerivedStepSettings<string>;
+  temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & DerivedStepSettings<number>;
   prices: PriceTable;
   /**
    * Send the JSON steps' answer schema in the provider's native schema mode. Off, the answer is
@@ -73,13 +83,8 @@ export interface ModelAnswer {
  * are sorted already), with the cost of a billed refusal added to their details.
  */
 export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<ModelAnswer> {
-  const model =
-    call.model ??
-    (call.step === 'refine' ? (settings.models.refine ?? settings.models.repair) : settings.models[call.step]);
-  const temperature =
-    call.step === 'refine'
-      ? (settings.temperatures.refine ?? settings.temperatures.repair)
-      : settings.temperatures[call.step];
+  const model = call.model ?? stepModel(settings, call.step);
+  const temperature = stepTemperature(settings, call.step);
   const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
   let response: ModelResponse;
   try {
@@ -104,6 +109,24 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
     finishReason: response.finishReason,
     truncated: response.truncated,
   };
+}
+
+/** The model a step asks: its own, or for a derived step the one it falls back to. */
+export function stepModel(settings: Pick<ModelCallSettings, 'models'>, step: ModelStep): string {
+  const { models } = settings;
+  if (step === 'refine') return models.refine ?? models.repair;
+  if (step === 'visual-answer') return models.visualAnswer ?? models.answer;
+  if (step === 'grade') return models.grade ?? models.quiz;
+  return models[step];
+}
+
+function stepTemperature(settings: ModelCallSettings, step: ModelStep): number {
+  const { temperatures } = settings;
+  if (step === 'refine') return temperatures.refine ?? temperatures.repair;
+  if (step === 'visual-answer') return temperatures.visualAnswer ?? temperatures.answer;
+  // A grader says the same of the same answer every time.
+  if (step === 'grade') return temperatures.grade ?? 0;
+  return temperatures[step];
 }
 
 export interface ImageCall {

@@ -18,6 +18,10 @@ const PROMPT_NAMES = [
   'quiz.user',
   'answer.system',
   'answer.user',
+  'visual-answer.system',
+  'visual-answer.user',
+  'grade.system',
+  'grade.user',
 ] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 

@@ -77,16 +77,24 @@ program
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
   .addOption(referencesOption())
+  .addOption(
+    new Option(
+      '--protocol <name>',
+      'dataset (default) builds a dataset; scigenbench reproduces the benchmark: every problem drawn, no refinement, 6x6 in at dpi 100, the VE step',
+    ).choices(['dataset', 'scigenbench']),
+  )
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
     const build: Record<string, number> = {};
     if (options.window !== undefined) build['windowSize'] = options.window;
     if (options.budget !== undefined) build['budgetUsd'] = options.budget;
-    const config = readConfig(options, {
+    const explicit: Record<string, unknown> = {
       ...(Object.keys(build).length > 0 ? { build } : {}),
       ...referencesConfig(options),
-    });
+    };
+    if (options.protocol !== undefined) explicit['protocol'] = options.protocol;
+    const config = readConfig(options, explicit);
     await buildCommand(
       input,
       config,

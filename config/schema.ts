@@ -12,6 +12,10 @@ const stepModels = z
     answer: z.string().min(1),
     /** The refinement round's model. @default the repair model */
     refine: z.string().min(1).optional(),
+    /** The VE step's vision model, which answers the problem's `multimodal_question` from the image. @default the answer model */
+    visualAnswer: z.string().min(1).optional(),
+    /** The VE step's grader, a text model that checks that answer against the problem's `answer`. @default the quiz model */
+    grade: z.string().min(1).optional(),
   })
   .strict();
 
@@ -26,6 +30,10 @@ const stepTemperatures = z
     answer: z.number().min(0).max(2),
     /** @default the repair temperature */
     refine: z.number().min(0).max(2).optional(),
+    /** @default the answer temperature */
+    visualAnswer: z.number().min(0).max(2).optional(),
+    /** @default 0 */
+    grade: z.number().min(0).max(2).optional(),
   })
   .strict();
 
@@ -370,6 +378,21 @@ export const configSchema = z
      * @default {} (the bundled prompts)
      */
     prompts: z.record(z.string(), z.string().min(1)).default({}),
+    /**
+     * `dataset` builds a dataset: the visualizability filter skips problems, refinement and the
+     * render settings are the config's. `scigenbench` reproduces the benchmark: every problem drawn
+     * (classification fills the taxonomy only), no refinement, figures rendered at 6×6 inches and
+     * dpi 100 (600×600 px, sent to the models as rendered), and the VE step on; it overrides
+     * `refinement.rounds`, `render.dpi` and `ve`. summary.json records the protocol and its settings.
+     * @default "dataset"
+     */
+    protocol: z.enum(['dataset', 'scigenbench']).default('dataset'),
+    /**
+     * The VE step in the dataset protocol: each image is asked the problem's `multimodal_question`
+     * (step `visual-answer`), and the answer graded against the problem's `answer` (step `grade`).
+     * Always on under `protocol: "scigenbench"`. @default false
+     */
+    ve: z.boolean().default(false),
     refinement: z
       .object({
         /**

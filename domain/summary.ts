@@ -8,6 +8,7 @@
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
 import type { GeneratorSpec, JudgeScores, Paradigm, ReplacedPrompt, Usage, Verdict } from './types.ts';
 import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from './manifest.ts';
+import type { BuildProtocol } from './protocol.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
@@ -77,6 +78,8 @@ export interface BuildSummary {
   generators: GeneratorSummary[];
   /** The prompts the build's config replaced with the user's files (name, sha256 of the text); absent when none was. */
   prompts?: ReplacedPrompt[];
+  /** The protocol the build ran and the settings it implied (activities/finalize.ts sets it). */
+  protocol?: BuildProtocol;
   finished_at: string;
 }
 

@@ -7,7 +7,19 @@ export const VERDICTS = ['accepted', 'rejected', 'skipped', 'failed', 'invalid']
 export type Verdict = (typeof VERDICTS)[number];
 
 /** The pipeline steps, also the values of the `x-scigen-step` request header. */
-export const STEPS = ['classify', 'plan', 'code', 'repair', 'refine', 'image', 'judge', 'quiz', 'answer'] as const;
+export const STEPS = [
+  'classify',
+  'plan',
+  'code',
+  'repair',
+  'refine',
+  'image',
+  'judge',
+  'quiz',
+  'answer',
+  'visual-answer',
+  'grade',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 /** The options a generated quiz has (step `quiz`); quizzes the input brings may have others (A–E, …). */

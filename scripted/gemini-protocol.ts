@@ -133,6 +133,7 @@ function isProblem(value: unknown): value is RequestProblem {
 interface ContentFacts {
   texts: string[];
   imageCount: number;
+  images: Uint8Array[];
 }
 
 function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: boolean): RequestProblem | undefined {
@@ -161,7 +162,7 @@ function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: bo
         return problem(`Invalid value at '${partAt}.text' (TYPE_STRING)`, `${partAt}.text`);
       facts.texts.push(fields['text']);
     } else if (data[0] === 'inlineData') {
-      const broken = readInlineData(fields['inlineData'], `${partAt}.inline_data`);
+      const broken = readInlineData(fields['inlineData'], `${partAt}.inline_data`, facts.images);
       if (broken) return broken;
       facts.imageCount += 1;
     }
@@ -169,7 +170,8 @@ function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: bo
   return undefined;
 }
 
-function readInlineData(value: unknown, at: string): RequestProblem | undefined {
+/** Checks inline data; an image's decoded bytes go to `images`. */
+function readInlineData(value: unknown, at: string, images: Uint8Array[]): RequestProblem | undefined {
   if (!isRecord(value)) return problem(`Invalid value at '${at}': expected an object.`, at);
   const fields = readMessageFields(value, ['mimeType', 'data', 'displayName'], at);
   if (isProblem(fields)) return fields;
@@ -193,6 +195,7 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
   }
   if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
     return problem('Request payload size exceeds the limit: 20971520 bytes.', `${at}.data`);
+  images.push(bytes);
   return undefined;
 }
 
@@ -327,7 +330,7 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
   const contents = fields['contents'];
   if (!Array.isArray(contents) || contents.length === 0)
     return problem('* GenerateContentRequest.contents: contents is not specified', 'contents');
-  const facts: ContentFacts = { texts: [], imageCount: 0 };
+  const facts: ContentFacts = { texts: [], imageCount: 0, images: [] };
   const system = fields['systemInstruction'];
   if (system !== undefined) {
     if (!isRecord(system))
@@ -361,6 +364,7 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
     model,
     text: facts.texts.join('\n'),
     imageCount: facts.imageCount,
+    images: facts.images,
     structured,
     ...(imageOutput ? { imageOutput } : {}),
   };

@@ -122,7 +122,8 @@ function readNumber(
   return undefined;
 }
 
-function readImage(part: Record<string, unknown>, at: string): Check<true> {
+/** Checks an image part; its decoded bytes go to `images` (a URL the endpoint cannot fetch adds none). */
+function readImage(part: Record<string, unknown>, at: string, images: Uint8Array[]): Check<true> {
   const extra = unexpectedFields(part, new Set(['type', 'image_url']), at);
   if (extra) return extra;
   const image = part['image_url'];
@@ -165,12 +166,14 @@ function readImage(part: Record<string, unknown>, at: string): Check<true> {
   }
   if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
     return problem('Image too large: images must be under 20 MB.', `${at}.image_url.url`, 'image_too_large');
+  images.push(bytes);
   return true;
 }
 
 interface MessageFacts {
   texts: string[];
   imageCount: number;
+  images: Uint8Array[];
 }
 
 function readMessage(message: unknown, index: number, facts: MessageFacts): RequestProblem | undefined {
@@ -230,7 +233,7 @@ function readMessage(message: unknown, index: number, facts: MessageFacts): Requ
         return problem(`Missing required parameter: '${partAt}.text'.`, `${partAt}.text`);
       facts.texts.push(part['text']);
     } else if (type === 'image_url') {
-      const image = readImage(part, partAt);
+      const image = readImage(part, partAt, facts.images);
       if (image !== true) return image;
       facts.imageCount += 1;
     }
@@ -325,7 +328,7 @@ function readRequest(body: unknown): RequestShape | RequestProblem {
     readNumber(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER, true) ??
     readNumber(body, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true);
   if (numeric) return numeric;
-  const facts: MessageFacts = { texts: [], imageCount: 0 };
+  const facts: MessageFacts = { texts: [], imageCount: 0, images: [] };
   for (const [index, message] of messages.entries()) {
     const broken = readMessage(message, index, facts);
     if (broken) return broken;
@@ -336,7 +339,7 @@ function readRequest(body: unknown): RequestShape | RequestProblem {
     if ('problem' in format) return format;
     structured = format.structured;
   }
-  return { model, text: facts.texts.join('\n'), imageCount: facts.imageCount, structured };
+  return { model, text: facts.texts.join('\n'), imageCount: facts.imageCount, images: facts.images, structured };
 }
 
 function answerBody(answer: ScriptedAnswer, facts: AnswerFacts): unknown {

@@ -6,6 +6,7 @@ import { STEPS } from '../domain/types.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openAiImagesProtocol } from './openai-images-protocol.ts';
 import { openAiProtocol } from './openai-protocol.ts';
+import { viewImage, type ImageView } from './image-view.ts';
 import { scriptedImageBytes } from './placeholder-image.ts';
 import {
   countTokens,
@@ -210,7 +211,18 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     entry.model = shape.model;
     entry.structured = shape.structured;
 
-    const reply = replies.select(problem, step, shape.text);
+    // A question about the image must come with the image: the fake would otherwise answer blind.
+    if (step === 'visual-answer' && shape.imageCount === 0) {
+      return answerError({
+        status: 400,
+        message: 'The visual-answer step answers a question from an image, and this request carries none.',
+        param: protocolName === 'openai' ? 'messages' : 'contents',
+      });
+    }
+    const firstImage = shape.images?.[0];
+    let seen: ImageView | undefined;
+    const seeImage = () => (seen ??= firstImage ? viewImage(firstImage) : undefined);
+    const reply = replies.select(problem, step, shape.text, seeImage);
     if (latencyMs > 0) await delay(latencyMs);
     if (!reply) {
       return answerError({

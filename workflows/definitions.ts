@@ -1,5 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BuildProtocol } from '../domain/protocol.ts';
 import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
@@ -28,6 +29,8 @@ export const PROBLEM_STAGES = [
   'judge',
   'refine',
   'answer',
+  'visual-answer',
+  'grade',
   'compare',
 ] as const;
 export type ProblemStage = (typeof PROBLEM_STAGES)[number];
@@ -86,6 +89,12 @@ export interface ProblemSettings {
    * bundled demo endpoint. Absent in builds started before it was recorded.
    */
   provider?: 'gemini' | 'openai' | 'scripted';
+  /**
+   * The build's protocol and what it decides: whether a problem judged not visualizable is skipped,
+   * the figure size, the VE step (refinementRounds and dpi above carry its values too). Absent in
+   * builds started before protocols existed: the dataset protocol without VE.
+   */
+  protocol?: BuildProtocol;
 }
 
 export interface ProblemWorkflowInput {

@@ -41,6 +41,12 @@ function codeStepInput(
   };
 }
 
+/** The dpi, and the figure size when the build's protocol fixes one (absent from older builds' render inputs). */
+function renderSize(context: ProblemContext): { dpi: number; figureInches?: { width: number; height: number } } {
+  const figureInches = context.settings.protocol?.settings.figureInches;
+  return { dpi: context.settings.dpi, ...(figureInches ? { figureInches } : {}) };
+}
+
 /**
  * ImgCoder: code from the plan, rendered; a failed render is repaired with its error (and what the
  * renderer measured) until the attempts run out.
@@ -107,7 +113,7 @@ export async function drawWithCode(
             generator: generator.name,
             codeKey: writtenKey,
             attempt,
-            dpi: settings.dpi,
+            ...renderSize(context),
             timeoutSeconds: settings.renderTimeoutSeconds,
           },
         ],
@@ -268,7 +274,7 @@ async function refineOnce(
         codeKey: written.value.codeKey,
         attempt,
         round,
-        dpi: settings.dpi,
+        ...renderSize(context),
         timeoutSeconds: settings.renderTimeoutSeconds,
       },
     ],

@@ -12,6 +12,7 @@ import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts'
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
 import { formatInputReportBrief } from '../../domain/input-report.ts';
+import { protocolSettings } from '../../domain/protocol.ts';
 import { cutPages, PAGE_BYTE_BUDGET, stagedLine, utf8Bytes } from '../../domain/staged-pages.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
@@ -333,6 +334,13 @@ const EXTERNAL_MODEL = 'external';
 export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
+  // The protocol decides refinement, dpi and VE (scigenbench fixes them; dataset takes the config's).
+  const protocol = protocolSettings({
+    protocol: config.protocol,
+    refinementRounds: config.refinement.rounds,
+    dpi: config.render.dpi,
+    visualAnswer: config.ve,
+  });
   return {
     generators: config.generators.map((generator) => {
       const { name, paradigm } = generator;
@@ -349,16 +357,17 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
         ...(paradigm === 'pixel' && generator.baseUrl !== undefined ? { baseUrl: generator.baseUrl } : {}),
       };
     }),
-    refinementRounds: config.refinement.rounds,
+    refinementRounds: protocol.settings.refinementRounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
-    dpi: config.render.dpi,
+    dpi: protocol.settings.dpi,
     renderTimeoutSeconds: config.render.timeoutSeconds,
     llmMaxAttempts: config.llm.maxAttempts,
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
     // Model calls go to the provider's own queue, whose rate limit all its workers share.
     taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
     provider,
+    protocol,
   };
 }
 

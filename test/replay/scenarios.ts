@@ -1,4 +1,5 @@
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
+import { protocolSettings } from '../../domain/protocol.ts';
 import type { JudgeScores, Problem, Quiz, Usage, Verdict } from '../../domain/types.ts';
 import type { ProblemSettings, TaskQueues } from '../../workflows/definitions.ts';
 import type { ActivityResult, ActivityScript, FakeResponse } from './fake-activities.ts';
@@ -117,6 +118,16 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
     { result: { ok: true, value: { quizzes: QUIZZES, quizKey: 'fake/quizzes.json', dropped: 0 }, usage: USAGE } },
   ],
   answerQuizzes: [correctAnswers(QUIZZES)],
+  answerVisualQuestion: [{ result: { ok: true, value: { answerKey: 'fake/answers/ve-answer.json' }, usage: USAGE } }],
+  gradeVisualAnswer: [
+    {
+      result: {
+        ok: true,
+        value: { correct: true, reason: 'same value', gradeKey: 'fake/answers/ve-grade.json' },
+        usage: USAGE,
+      },
+    },
+  ],
   renderDiagram: [rendered('fake/attempt-1/figure-1.png')],
   compareWithReference: [{ result: { ok: true, psnr: 14.2, ssim: 0.61 } }],
   readProblemPage: [{ result: [] }],
@@ -178,6 +189,17 @@ export interface ProblemScenario {
 }
 
 const QUESTION = 'Plot the line y = x for x from -2 to 2.';
+/** A SciGenBench problem: its quizzes, its question for the image (the VE step) and its answer. */
+const BENCHMARK_PROBLEM = {
+  question: QUESTION,
+  quizzes: QUIZZES,
+  multimodal_question: 'Where does the drawn line cross the y axis?',
+  answer: 'at the origin',
+};
+const SCIGENBENCH = (() => {
+  const protocol = protocolSettings({ protocol: 'scigenbench', refinementRounds: 1, dpi: 150, visualAnswer: false });
+  return { protocol, refinementRounds: protocol.settings.refinementRounds, dpi: protocol.settings.dpi };
+})();
 const code2 = { name: 'imgcoder', paradigm: 'code', model: '' } as const;
 const pixel = { name: 'pixel', paradigm: 'pixel', model: 'fake-image-model' } as const;
 const external = { name: 'flux', paradigm: 'external', model: 'external', images: '/fake/flux-run' } as const;
@@ -350,6 +372,68 @@ export const PROBLEM_SCENARIOS: ProblemScenario[] = [
     description: 'the comparison activity fails non-retryably: a note, the verdict stands',
     problem: { question: QUESTION, reference_image_key: 'fake/reference.png' },
     activities: { compareWithReference: [{ failure: 'scikit-image is not installed' }] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-visual-answer',
+    description:
+      'the scigenbench protocol: judged below 2 yet not refined, quizzes answered, then the VE question answered and graded',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: { judgeImage: [judged({ layout_precision: 1 })] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-not-visualizable-drawn',
+    description: 'the scigenbench protocol: classify says not visualizable, the problem is drawn and scored anyway',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: {
+      classifyProblem: [
+        {
+          result: {
+            ok: true,
+            value: { visualizable: false, reason: 'abstract', subject: 'Math', image_type: 'Math - Analytic Geometry' },
+            usage: USAGE,
+          },
+        },
+      ],
+      gradeVisualAnswer: [
+        {
+          result: {
+            ok: true,
+            value: { correct: false, reason: 'another point', gradeKey: 'fake/answers/ve-grade.json' },
+            usage: USAGE,
+          },
+        },
+      ],
+    },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-grade-unusable',
+    description: 'the grade answer holds no JSON: ve stays null with a note, the verdict stands',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: {
+      gradeVisualAnswer: [{ result: { ok: false, reason: 'grade answer has no JSON object', usage: USAGE } }],
+    },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-visual-answer-fails',
+    description: 'the visual-answer call fails non-retryably: no grade, ve null with a note, the verdict stands',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: { answerVisualQuestion: [{ failure: 'image input is not supported' }] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-no-visual-question',
+    description: 'the scigenbench protocol on a problem without multimodal_question: no VE step, ve null',
+    problem: { question: QUESTION, quizzes: QUIZZES },
+    settings: SCIGENBENCH,
+    activities: {},
     expected: { status: 'completed', verdict: 'accepted' },
   },
   {
