@@ -184,6 +184,31 @@ setup_python_venv() {
   echo "setup: python venv installed with Python $python_version in $((SECONDS - started)) s"
 }
 
+# --- Python packages only tests use (requirements-test.txt) -------------------------------------
+setup_test_python() {
+  if .venv/bin/python - requirements-test.txt <<'PYTHON' 2>/dev/null; then
+import re, sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if line:
+        name, pinned = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line).groups()
+        if version(name) != pinned:
+            sys.exit(1)
+PYTHON
+    echo "setup: test python packages ok"
+    return
+  fi
+  local started=$SECONDS log_file
+  log_file="$(mktemp)"
+  if ! .venv/bin/python -m pip install --disable-pip-version-check --quiet -r requirements-test.txt >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    fail "pip install -r requirements-test.txt failed"
+  fi
+  rm -f "$log_file"
+  echo "setup: test python packages installed in $((SECONDS - started)) s"
+}
+
 # --- MinIO (tests only) --------------------------------------------------------------------------
 setup_minio() {
   if [[ -n "${SCIGEN_MINIO_BIN:-}" ]]; then
@@ -254,6 +279,7 @@ setup_chromium() {
 setup_node_packages
 setup_python_venv
 if [[ "$test_tools" == true ]]; then
+  setup_test_python
   setup_minio
 fi
 setup_bubblewrap

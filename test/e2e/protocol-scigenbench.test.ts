@@ -8,6 +8,7 @@ import type { BuildSummary } from '../../domain/summary.ts';
 import type { Script } from '../../scripted/script.ts';
 import { readJsonLines, repositoryRoot } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
+import { officialAggregate } from '../helpers/official-aggregate.ts';
 
 /** Problems written in SciGenBench's published layout (a JSON array), with its quirks. */
 const FIXTURE = join(repositoryRoot, 'test', 'fixtures', 'scigenbench', 'protocol-build.json');
@@ -164,5 +165,33 @@ describe('scigen build --protocol scigenbench over 30 problems in the benchmark 
     expect(summary.usage.input_tokens).toBe(
       cluster.endpoint.requests.reduce((sum, request) => sum + (request.usage?.inputTokens ?? 0), 0),
     );
+
+    // The leaderboard is what the benchmark's own aggregation (run.py's arithmetic, in pandas) makes of the same records.
+    const official = await officialAggregate(join(buildDirectory, 'manifest.jsonl'), 'imgcoder');
+    const [imgcoder] = summary.generators;
+    expect(imgcoder!.generator).toBe('imgcoder');
+    const { overall } = imgcoder!;
+    expect(overall.questions).toBe(official.overall.questions);
+    expect(overall.questions).toBe(50 + 27);
+    for (const metric of ['r_inv', 'r_inv_quiz_only', 'perfect_image_rate', 've_accuracy'] as const)
+      expect(overall[metric], metric).toBeCloseTo(official.overall[metric]!, 12);
+    // Question-level and per-image R_inv differ on these records: the table must show the former.
+    expect(Math.abs(overall.r_inv! - overall.r_inv_mean!)).toBeGreaterThan(0.01);
+    for (const [dimension, mean] of Object.entries(official.overall.judge_means!))
+      expect(overall.judge_means![dimension as keyof typeof overall.judge_means], dimension).toBeCloseTo(mean, 12);
+    expect(Object.keys(imgcoder!.by_image_type).sort()).toEqual(Object.keys(official.by_image_type).sort());
+    for (const [imageType, row] of Object.entries(official.by_image_type)) {
+      const ours = imgcoder!.by_image_type[imageType]!;
+      expect(ours.questions, imageType).toBe(row.questions);
+      expect(ours.r_inv, imageType).toBeCloseTo(row.r_inv!, 12);
+      expect(ours.perfect_image_rate, imageType).toBeCloseTo(row.perfect_image_rate!, 12);
+    }
+    const leaderboard = await cluster.sandbox.run(['leaderboard', buildId, '--format', 'json']);
+    expect(leaderboard.exitCode, leaderboard.all).toBe(0);
+    const rows = JSON.parse(leaderboard.stdout) as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ build_id: buildId, generator: 'imgcoder', questions: official.overall.questions });
+    expect(rows[0]!['r_inv']).toBeCloseTo(official.overall.r_inv!, 12);
+    expect(rows[0]!['perfect_image_rate']).toBeCloseTo(official.overall.perfect_image_rate!, 12);
   });
 });
