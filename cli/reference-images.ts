@@ -9,6 +9,7 @@ import type { InputError, ParsedProblems } from '../domain/input.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { resolveFileLocation } from '../storage/file-store.ts';
 import { createS3Store } from '../storage/s3-store.ts';
+import { IMAGE_BY_ID_EXTENSIONS } from '../storage/external-images.ts';
 import { badInput } from './errors.ts';
 
 /** Reference files checked or copied at once. */
@@ -135,9 +136,6 @@ export async function stageReferenceImages(
   );
 }
 
-/** The extensions a reference image found by id may have, the first one preferred when several exist. */
-export const REFERENCE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'] as const;
-
 /** A folder of reference images named by problem id (`--references`, config `input.references`). */
 export interface ReferenceFolder {
   /** The folder as the user gave it. */
@@ -178,7 +176,7 @@ export async function openReferenceFolder(
     }
   }
   const images = new Map<string, string>();
-  for (const extension of REFERENCE_EXTENSIONS) {
+  for (const extension of IMAGE_BY_ID_EXTENSIONS.map((bare) => `.${bare}`)) {
     for (const [name, uri] of names) {
       if (extname(name).toLowerCase() !== extension) continue;
       const stem = name.slice(0, -extension.length);

@@ -3,8 +3,12 @@ import { pathToFileURL } from 'node:url';
 import { ArtifactNotFoundError, type ArtifactStore } from './artifact-store.ts';
 import { createS3Store } from './s3-store.ts';
 
-/** The file names an external generator's folder is searched for, in this order: `<id>.png`, then the others. */
-export const EXTERNAL_IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'] as const;
+/**
+ * The extensions an image named by problem id may have, the first preferred when several exist: an
+ * external generator's folder is searched for `<id>.png`, then the others, and a references folder
+ * (cli/reference-images.ts) is read the same way.
+ */
+export const IMAGE_BY_ID_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'] as const;
 
 /** Where an external generator's image for one problem was found, and its bytes. */
 export interface ExternalImage {
@@ -22,7 +26,7 @@ export function externalImageCandidates(images: string, id: string | number): st
   const name = String(id);
   if (images.includes('{id}')) return [images.replaceAll('{id}', name)];
   const folder = images.replace(/\/+$/, '');
-  return EXTERNAL_IMAGE_EXTENSIONS.map((extension) => `${folder}/${name}.${extension}`);
+  return IMAGE_BY_ID_EXTENSIONS.map((extension) => `${folder}/${name}.${extension}`);
 }
 
 /**
