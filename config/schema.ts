@@ -1,5 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Credentials } from './environment.ts';
+
+/** The demo endpoint's answers shipped with scigen: found wherever scigen is run from. */
+const BUNDLED_SCRIPTED_RESPONSES = fileURLToPath(new URL('../samples/scripted-responses.json', import.meta.url));
 
 const stepModels = z
   .object({
@@ -216,8 +220,8 @@ export const configSchema = z
       .prefault({}),
     scripted: z
       .object({
-        /** The hand-written answers the demo endpoint serves. */
-        responses: z.string().min(1).default('samples/scripted-responses.json'),
+        /** The hand-written answers the demo endpoint serves. @default the bundled samples/scripted-responses.json */
+        responses: z.string().min(1).default(BUNDLED_SCRIPTED_RESPONSES),
       })
       .strict()
       .prefault({}),
