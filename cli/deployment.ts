@@ -124,19 +124,26 @@ function versionStatusName(status: number): string {
 }
 
 /**
- * After this process started versioned workers: an embedded process (its own dev server, every
- * queue's workers in it) makes their version current, so it works out of the box; against a
- * cluster, where promoting is the operator's decision, it only says when the version is not current.
+ * After this process started its workers: an embedded process (its own dev server, every queue's
+ * workers in it) makes their version current, so it works out of the box, and with unversioned
+ * workers it unsets a current version an earlier versioned run left behind, whose workers are gone
+ * and would otherwise be sent every new task. Against a cluster, where promoting is the operator's
+ * decision, it only says when the version is not current.
  */
 export async function announceDeploymentVersion(options: {
   client: Client;
   namespace: string;
   version: WorkerDeploymentVersion | null;
+  /** The deployment (config `workers.deployment.name`), for unversioned workers. */
+  deploymentName: string;
   embedded: boolean;
   log: (line: string) => void;
 }): Promise<void> {
   const { client, namespace, version, log } = options;
-  if (version === null) return;
+  if (version === null) {
+    if (options.embedded) await unsetCurrentVersion(client, namespace, options.deploymentName, log);
+    return;
+  }
   const described = describeDeploymentVersion(version);
   if (options.embedded) {
     await promoteDeploymentVersion({ client, namespace, version, ignoreMissingTaskQueues: true });
@@ -151,5 +158,32 @@ export async function announceDeploymentVersion(options: {
       `worker deployment version ${described} is not current (current: ${deployment?.currentBuildId ?? 'none'}): ` +
         `it serves the problems pinned to it; \`scigen deploy promote ${version.buildId}\` sends new problems here`,
     );
+  }
+}
+
+async function unsetCurrentVersion(
+  client: Client,
+  namespace: string,
+  deploymentName: string,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    const deployment = await describeDeployment(client, namespace, deploymentName);
+    if (deployment?.currentBuildId == null) return;
+    await client.workflowService.setWorkerDeploymentCurrentVersion({
+      namespace,
+      deploymentName,
+      buildId: '',
+      identity: client.options.identity,
+      ignoreMissingTaskQueues: true,
+      allowNoPollers: true,
+    });
+    log(
+      `worker deployment ${deploymentName}: version ${deployment.currentBuildId} is no longer current; ` +
+        "this process's unversioned workers take new problems",
+    );
+  } catch (error) {
+    // A server without Worker Deployments has nothing to unset.
+    if (!isGrpcServiceError(error)) throw error;
   }
 }

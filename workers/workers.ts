@@ -40,8 +40,13 @@ function commonOptions(options: WorkerConnection & { taskQueue: string }) {
       ? {}
       : {
           identity: `${process.pid}@${hostname()} ${version.deploymentName}:${version.buildId}`,
-          // Each workflow declares its own behavior (workflows/build.ts, problem.ts); this is for any that does not.
-          workerDeploymentOptions: { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } as const,
+          // Each workflow type declares its behavior (workflows/build.ts, problem.ts); this is for a run that
+          // began on unversioned workers and declares none: it goes on following the current code, as it did.
+          workerDeploymentOptions: {
+            version,
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: 'AUTO_UPGRADE',
+          } as const,
         }),
   };
 }

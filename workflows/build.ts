@@ -20,6 +20,7 @@ import type { ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import { locateProblem } from '../domain/staged-pages.ts';
 import {
+  behaviorOnVersionedWorkers,
   pauseSignal,
   problemFinishedSignal,
   problemWorkflowId,
@@ -58,7 +59,7 @@ const MAX_WINDOW_SIZE = 10_000;
 // after a promotion runs on the new workers, which replay this run's history with their code (so a
 // change to this file is guarded by patched(), README "Changing workflow code"), and the problems it
 // starts from then on start on the new version. It is the one workflow that lives across releases.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, datasetBuildWorkflow);
+setWorkflowOptions(behaviorOnVersionedWorkers('AUTO_UPGRADE'), datasetBuildWorkflow);
 
 /**
  * A dataset build. Reads the staged input a page at a time and keeps a sliding window of problem

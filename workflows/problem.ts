@@ -10,6 +10,7 @@ import {
 import { givenTaxonomy, settleTaxonomy } from '../domain/taxonomy.ts';
 import { describeScores, type Verdict } from '../domain/types.ts';
 import {
+  behaviorOnVersionedWorkers,
   buildWorkflowId,
   problemFinishedSignal,
   searchAttributes,
@@ -23,7 +24,7 @@ import { createProblemContext, isStepFailure, reasonOf, type ProblemContext } fr
 
 // Under Worker Versioning a problem finishes on the deployment version it started on: new code
 // rolls out without replaying a problem's history against steps it never took.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, problemWorkflow);
+setWorkflowOptions(behaviorOnVersionedWorkers('PINNED'), problemWorkflow);
 
 /**
  * One problem's life: classified once; then each of the build's generators makes an image (code:

@@ -105,6 +105,7 @@ export async function buildCommand(
         client: temporal.client,
         namespace: temporal.namespace,
         version: workers.deploymentVersion,
+        deploymentName: config.workers.deployment.name,
         embedded: temporal.embedded,
         log: output.line,
       });

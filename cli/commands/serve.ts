@@ -19,6 +19,7 @@ export async function devCommand(config: Config, output: Output): Promise<void> 
       client: temporal.client,
       namespace: temporal.namespace,
       version: workers.deploymentVersion,
+      deploymentName: config.workers.deployment.name,
       embedded: true,
       log: output.line,
     });
@@ -49,6 +50,7 @@ export async function workerCommand(queue: string, config: Config, output: Outpu
       client: temporal.client,
       namespace: temporal.namespace,
       version: workers.deploymentVersion,
+      deploymentName: config.workers.deployment.name,
       embedded: false,
       log: output.line,
     });
