@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceDeploymentVersion, describeDeployment, promoteDeploymentVersion } from '../../cli/deployment.ts';
+import { findSilentTaskQueues } from '../../cli/task-queue-health.ts';
 import { readEnvironment } from '../../config/environment.ts';
 import { loadConfig } from '../../config/load.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
@@ -69,6 +70,14 @@ describe('the embedded process and its deployment version, against a real dev se
     const deployment = await describeDeployment(client, namespace, 'scigen');
     expect(deployment?.currentBuildId).toBe('first');
     expect(deployment?.versions.map((version) => [version.buildId, version.current])).toEqual([['first', true]]);
+    // Versioned pollers count for the task-queue health check (`scigen status`) like any others.
+    const silent = await findSilentTaskQueues({
+      client,
+      namespace,
+      queues: [{ kind: 'workflows', name: 'deployment-test-workflows' }],
+      waitingSince: new Date(Date.now() - 120_000),
+    });
+    expect(silent).toEqual([]);
 
     // A version none of whose workers ever polled cannot be made current; the wait ends with the reason.
     await expect(
