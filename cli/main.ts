@@ -16,6 +16,7 @@ import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { leaderboardCommand } from './commands/leaderboard.ts';
 import { reportCommand } from './commands/report.ts';
+import { deployPromoteCommand, deployStatusCommand } from './commands/deploy.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
 import { CliError } from './errors.ts';
@@ -64,6 +65,20 @@ function readConfig(options: { config?: string }, explicit: Record<string, unkno
   return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit, environment });
 }
 
+function deploymentVersionOption() {
+  return new Option(
+    '--deployment-version <build-id>',
+    'run the workers as this Worker Deployment Version (`auto`: derived from the code); see README "Upgrading a running build"',
+  );
+}
+
+/** `--deployment-version` as a config value (workers.deployment.buildId), so the schema checks it. */
+function deploymentExplicit(options: { deploymentVersion?: string }): Record<string, unknown> {
+  return options.deploymentVersion === undefined
+    ? {}
+    : { workers: { deployment: { buildId: options.deploymentVersion } } };
+}
+
 program
   .command('build')
   .description('start (or re-attach to, or resume) a dataset build and wait for it')
@@ -83,6 +98,7 @@ program
       'dataset (default) builds a dataset; scigenbench reproduces the benchmark: every problem drawn, no refinement, 6x6 in at dpi 100, the VE step',
     ).choices(['dataset', 'scigenbench']),
   )
+  .addOption(deploymentVersionOption())
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
@@ -92,6 +108,7 @@ program
     const explicit: Record<string, unknown> = {
       ...(Object.keys(build).length > 0 ? { build } : {}),
       ...referencesConfig(options),
+      ...deploymentExplicit(options),
     };
     if (options.protocol !== undefined) explicit['protocol'] = options.protocol;
     const config = readConfig(options, explicit);
@@ -130,14 +147,51 @@ program
   .command('dev')
   .description('run the embedded Temporal dev server (UI on :8233, state under .scigen/) and all workers')
   .addOption(configOption())
-  .action(async (options) => devCommand(readConfig(options), createOutput({ json: false })));
+  .addOption(deploymentVersionOption())
+  .action(async (options) =>
+    devCommand(readConfig(options, deploymentExplicit(options)), createOutput({ json: false })),
+  );
 
 program
   .command('worker')
   .description('run one dedicated worker process for a task queue')
   .requiredOption('--queue <queue>', 'workflows | llm | render')
   .addOption(configOption())
-  .action(async (options) => workerCommand(options.queue, readConfig(options), createOutput({ json: false })));
+  .addOption(deploymentVersionOption())
+  .action(async (options) =>
+    workerCommand(options.queue, readConfig(options, deploymentExplicit(options)), createOutput({ json: false })),
+  );
+
+const deploy = program
+  .command('deploy')
+  .description('Worker Versioning: which code version new problems start on (README "Upgrading a running build")');
+
+deploy
+  .command('promote')
+  .description(
+    'make a version current once its workers run: new problems start on it, builds move to it; pinned problems finish where they started',
+  )
+  .argument('<build-id>', 'the version to make current (`auto`: the build id of this code)')
+  .addOption(configOption())
+  .action(async (buildId: string, options) =>
+    deployPromoteCommand(
+      readConfig(options, deploymentExplicit({ deploymentVersion: buildId })),
+      createOutput({ json: false }),
+    ),
+  );
+
+deploy
+  .command('status')
+  .description("the deployment's versions, the current one, and how many workflows still run on each")
+  .addOption(configOption())
+  .option('--json', 'print the deployment as JSON')
+  .action(async (options) =>
+    deployStatusCommand(
+      readConfig(options),
+      { json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
+  );
 
 program
   .command('status')

@@ -30,6 +30,8 @@ const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { variables: ['SCIGEN_OPENAI_MAX_CONCURRENCY'], path: 'openai.maxConcurrency', kind: 'number' },
   { variables: ['SCIGEN_WINDOW_SIZE'], path: 'build.windowSize', kind: 'number' },
   { variables: ['SCIGEN_BUDGET_USD'], path: 'build.budgetUsd', kind: 'number' },
+  { variables: ['SCIGEN_WORKER_BUILD_ID'], path: 'workers.deployment.buildId', kind: 'string' },
+  { variables: ['SCIGEN_DEPLOYMENT_NAME'], path: 'workers.deployment.name', kind: 'string' },
   { variables: ['SCIGEN_TRACE_FILE'], path: 'telemetry.traceFile', kind: 'string' },
   // The standard OpenTelemetry variables; the OTLP exporter reads its headers and the rest itself.
   {

@@ -434,6 +434,31 @@ export const configSchema = z
          * the request rate is the provider's `requestsPerMinute`, shared by all workers. @default 32
          */
         llmConcurrency: z.int().min(1).default(32),
+        /**
+         * Temporal Worker Versioning, for rolling out new code while builds run (README "Upgrading a
+         * running build"). With a `buildId`, every worker of this process polls as the deployment
+         * version `<name>:<buildId>`: problem workflows stay pinned to the version they started on,
+         * build workflows move to the current version at their next workflow task. Without one the
+         * workers are unversioned, as before.
+         */
+        deployment: z
+          .object({
+            /** The Worker Deployment every scigen worker belongs to. @default "scigen" */
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, "_" and "-" only, at most 100')
+              .default('scigen'),
+            /**
+             * This code's build id; `auto` derives one from the package version and a hash of the
+             * worker-side sources (workers/deployment.ts). Absent: unversioned workers.
+             */
+            buildId: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-", at most 100')
+              .optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,9 @@
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { taskQueues } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
+import { deploymentVersionOf, describeDeploymentVersion } from './deployment.ts';
 import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
 import { createTracing } from './telemetry.ts';
 import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
@@ -12,6 +14,8 @@ export type QueueKind = (typeof QUEUE_KINDS)[number];
 export interface RunningWorkers {
   /** One line per worker for the console. */
   descriptions: string[];
+  /** The Worker Deployment Version the workers poll as; null when unversioned. */
+  deploymentVersion: WorkerDeploymentVersion | null;
   /** Settles when every worker has stopped; rejects if one fails. */
   done: Promise<void>;
   /** Stops polling, lets in-flight tasks finish (or hands them back), and releases resources. */
@@ -35,14 +39,17 @@ export async function runWorkers(
   const queues = taskQueues(config);
   const store = createStore(config);
   const tracing = createTracing(config.telemetry, `scigen-${options.queues.join('-')}`);
+  const deploymentVersion = deploymentVersionOf(config);
   const common = {
     connection: options.connection,
     namespace: config.temporal.namespace,
     store,
     plugins: tracing ? [tracing.plugin] : [],
+    ...(deploymentVersion ? { deploymentVersion } : {}),
   };
   const workers: Worker[] = [];
   const descriptions: string[] = [];
+  if (deploymentVersion) descriptions.push(`worker deployment version ${describeDeploymentVersion(deploymentVersion)}`);
   // Run after the workers stop; tracing is shut down last so the final spans are flushed.
   const cleanups: Array<() => Promise<void>> = [];
   if (tracing) descriptions.push(`tracing: OpenTelemetry ${tracing.description}`);
@@ -86,6 +93,7 @@ export async function runWorkers(
   let stopping: Promise<void> | undefined;
   return {
     descriptions,
+    deploymentVersion,
     done,
     shutdown() {
       stopping ??= (async () => {

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
 import type { ModelCallSettings } from '../activities/model-call.ts';
@@ -11,6 +13,8 @@ export interface WorkerConnection {
   namespace: string;
   /** OpenTelemetry tracing (workers/telemetry.ts), when on. */
   plugins?: WorkerPlugin[];
+  /** Poll as this Worker Deployment Version (workers/deployment.ts); absent: unversioned. */
+  deploymentVersion?: WorkerDeploymentVersion;
 }
 
 /**
@@ -20,14 +24,31 @@ export interface WorkerConnection {
  */
 const SHUTDOWN_GRACE_TIME = '60s';
 
-/** What every worker of scigen's is created with: where it polls, its plugins, its grace at shutdown. */
+/**
+ * What every worker of scigen's is created with: where it polls, its plugins, its grace at
+ * shutdown and, when versioned, its deployment version. A versioned worker's identity carries its
+ * build id, so each activity's started event in a history names the version that ran it.
+ */
 function commonOptions(options: WorkerConnection & { taskQueue: string }) {
+  const version = options.deploymentVersion;
   return {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     plugins: options.plugins ?? [],
     shutdownGraceTime: SHUTDOWN_GRACE_TIME,
+    ...(version === undefined
+      ? {}
+      : {
+          identity: `${process.pid}@${hostname()} ${version.deploymentName}:${version.buildId}`,
+          // Each workflow type declares its behavior (workflows/build.ts, problem.ts); this is for a run that
+          // began on unversioned workers and declares none: it goes on following the current code, as it did.
+          workerDeploymentOptions: {
+            version,
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: 'AUTO_UPGRADE',
+          } as const,
+        }),
   };
 }
 

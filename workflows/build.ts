@@ -9,6 +9,7 @@ import {
   ParentClosePolicy,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   startChild,
   workflowInfo,
   WorkflowIdReusePolicy,
@@ -20,6 +21,7 @@ import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../dom
 import { locateProblem } from '../domain/staged-pages.ts';
 import { protocolSettings, type BuildProtocol } from '../domain/protocol.ts';
 import {
+  behaviorOnVersionedWorkers,
   pauseSignal,
   problemFinishedSignal,
   problemWorkflowId,
@@ -54,6 +56,12 @@ export interface BuildCursor {
 }
 
 const MAX_WINDOW_SIZE = 10_000;
+
+// Under Worker Versioning a build follows the deployment's current version: its next workflow task
+// after a promotion runs on the new workers, which replay this run's history with their code (so a
+// change to this file is guarded by patched(), README "Changing workflow code"), and the problems it
+// starts from then on start on the new version. It is the one workflow that lives across releases.
+setWorkflowOptions(behaviorOnVersionedWorkers('AUTO_UPGRADE'), datasetBuildWorkflow);
 
 /**
  * A dataset build. Reads the staged input a page at a time and keeps a sliding window of problem

@@ -1,5 +1,10 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type VersioningBehavior,
+  type WorkflowDefinitionOptions,
+} from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
 import type { BuildProtocol } from '../domain/protocol.ts';
 import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
 
@@ -189,4 +194,16 @@ export function buildWorkflowId(buildId: string): string {
 
 export function problemWorkflowId(buildId: string, problemKey: string): string {
   return `build/${buildId}/problem/${problemKey}`;
+}
+
+/**
+ * A workflow type's Worker Versioning behavior (setWorkflowOptions), declared only when a versioned
+ * worker runs it: the server refuses a workflow task completed by an unversioned worker that names
+ * a behavior. The version seen is the one of the run's first task on this worker (the history's,
+ * when replaying), so the choice is the same on every replay. A run that began on unversioned
+ * workers declares none and gets the versioned worker's default, AUTO_UPGRADE (workers/workers.ts).
+ */
+export function behaviorOnVersionedWorkers(behavior: VersioningBehavior): () => WorkflowDefinitionOptions {
+  // An unversioned worker has a build id of its own but no deployment name.
+  return () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: behavior } : {});
 }

@@ -1,4 +1,4 @@
-import { CancellationScope, getExternalWorkflowHandle, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, isCancellation, setWorkflowOptions } from '@temporalio/workflow';
 import { applyFilterPolicy } from '../domain/filter-policy.ts';
 import { FORMER_GENERATOR } from '../domain/manifest.ts';
 import {
@@ -10,6 +10,7 @@ import {
 import { givenTaxonomy, settleTaxonomy } from '../domain/taxonomy.ts';
 import { describeScores, type GeneratorSpec, type Verdict } from '../domain/types.ts';
 import {
+  behaviorOnVersionedWorkers,
   buildWorkflowId,
   problemFinishedSignal,
   searchAttributes,
@@ -20,6 +21,10 @@ import {
 import { drawWithCode, drawWithImageModel, importExternalImage, refine, type Diagram } from './draw-steps.ts';
 import { answerQuizzes, askVisualQuestion, compareWithReference, judgeImage, type QuizSet } from './evaluate-steps.ts';
 import { createProblemContext, isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
+
+// Under Worker Versioning a problem finishes on the deployment version it started on: new code
+// rolls out without replaying a problem's history against steps it never took.
+setWorkflowOptions(behaviorOnVersionedWorkers('PINNED'), problemWorkflow);
 
 /**
  * One problem's life: classified once; then each of the build's generators makes an image (code:

@@ -42,6 +42,7 @@ import { followProgress } from '../progress.ts';
 import { checkInputFile } from '../input-check.ts';
 import { stageReferenceImages } from '../reference-images.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
+import { announceDeploymentVersion } from '../deployment.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { formatLeaderboard } from '../../report/leaderboard-table.ts';
 import { reportAfterBuild } from './report.ts';
@@ -106,6 +107,14 @@ export async function buildCommand(
       workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
       for (const description of workers.descriptions) output.line(description);
       workers.done.catch(() => {});
+      await announceDeploymentVersion({
+        client: temporal.client,
+        namespace: temporal.namespace,
+        version: workers.deploymentVersion,
+        deploymentName: config.workers.deployment.name,
+        embedded: temporal.embedded,
+        log: output.line,
+      });
     } else {
       output.line(
         `using the Temporal cluster at ${temporal.address}; dedicated workers must be running (scigen worker --queue workflows|llm|render)`,

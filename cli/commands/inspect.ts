@@ -67,6 +67,11 @@ export interface Inspection {
   historyGone: { retentionDays: number | null } | null;
   /** The problem's stored artifacts, listed when its history is gone (the steps name them otherwise). */
   storedArtifacts: string[];
+  /**
+   * The Worker Deployment Versions (`deployment:buildId`) whose workers ran the problem's workflow
+   * tasks, in order: one for a pinned problem; empty when its workers were unversioned.
+   */
+  deploymentVersions: string[];
 }
 
 /** `scigen inspect <build> <problem>`: the problem's steps, attempts, durations, failures and artifacts. */
@@ -88,7 +93,12 @@ export async function inspectCommand(
     const fromHistory = await (async () => {
       const description = await handle.describe();
       const history = await handle.fetchHistory();
-      return { status: description.status.name, steps: stepsFromHistory(history.events ?? [], uri) };
+      const events = history.events ?? [];
+      return {
+        status: description.status.name,
+        steps: stepsFromHistory(events, uri),
+        deploymentVersions: deploymentVersionsFromHistory(events),
+      };
     })().catch((error: unknown) => {
       if (isWorkflowGone(error)) return null;
       throw error;
@@ -106,6 +116,7 @@ export async function inspectCommand(
       historyGone: fromHistory === null ? { retentionDays: await retentionDays(temporalSession, config) } : null,
       storedArtifacts:
         fromHistory === null ? (await store.list(problemFolder({ buildId, problemKey: key }))).sort().map(uri) : [],
+      deploymentVersions: fromHistory?.deploymentVersions ?? [],
     };
   } finally {
     await temporalSession.close();
@@ -219,6 +230,21 @@ export function stepsFromHistory(events: HistoryEvent[], uri: (key: string) => s
   return [...steps.values()].map(({ startedAtMs: _started, scheduledAtMs: _scheduled, ...step }) => step);
 }
 
+/** The deployment versions that completed the history's workflow tasks, each once, in the order they first did. */
+export function deploymentVersionsFromHistory(events: HistoryEvent[]): string[] {
+  const versions: string[] = [];
+  for (const event of events) {
+    const completed = event.workflowTaskCompletedEventAttributes;
+    if (!completed) continue;
+    const version = completed.deploymentVersion;
+    const described = version?.buildId
+      ? `${version.deploymentName}:${version.buildId}`
+      : completed.workerDeploymentVersion || null;
+    if (described && !versions.includes(described)) versions.push(described);
+  }
+  return versions;
+}
+
 /** Local activities (writing the record) leave one marker in the history instead of scheduled/started/closed events. */
 const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
@@ -279,8 +305,10 @@ export function describeInspection(inspection: Inspection): string[] {
           gone.retentionDays === null ? 'unknown' : `${gone.retentionDays} days`
         }); showing the stored record`
       : `workflow ${inspection.workflowId} — ${inspection.status.toLowerCase()}`,
-    '',
   ];
+  if (inspection.deploymentVersions.length > 0)
+    lines.push(`ran on worker deployment version ${inspection.deploymentVersions.join(', then ')}`);
+  lines.push('');
   inspection.steps.forEach((step, index) => {
     const attempts =
       step.attempts > 1 ? `${step.attempts} attempts` : step.attempts === 1 ? '1 attempt' : 'not started';

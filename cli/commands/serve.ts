@@ -1,6 +1,7 @@
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import type { Config } from '../../config/schema.ts';
 import { runWorkers, QUEUE_KINDS, type QueueKind } from '../../workers/run-workers.ts';
+import { announceDeploymentVersion } from '../deployment.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { openTemporal } from '../temporal.ts';
@@ -14,6 +15,14 @@ export async function devCommand(config: Config, output: Output): Promise<void> 
   try {
     const workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
     for (const description of workers.descriptions) output.line(description);
+    await announceDeploymentVersion({
+      client: temporal.client,
+      namespace: temporal.namespace,
+      version: workers.deploymentVersion,
+      deploymentName: config.workers.deployment.name,
+      embedded: true,
+      log: output.line,
+    });
     output.line(`Temporal UI: ${temporal.uiUrl}`);
     output.line('ready: run `scigen build <input>` in another terminal; Ctrl-C stops');
     await untilSignal();
@@ -37,6 +46,14 @@ export async function workerCommand(queue: string, config: Config, output: Outpu
       ...(provider ? { provider } : {}),
     });
     for (const description of workers.descriptions) output.line(description);
+    await announceDeploymentVersion({
+      client: temporal.client,
+      namespace: temporal.namespace,
+      version: workers.deploymentVersion,
+      deploymentName: config.workers.deployment.name,
+      embedded: false,
+      log: output.line,
+    });
     output.line(
       `connected to ${temporal.address} (namespace ${temporal.namespace}); SIGTERM or Ctrl-C stops after in-flight tasks`,
     );
