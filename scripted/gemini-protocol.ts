@@ -133,6 +133,7 @@ function isProblem(value: unknown): value is RequestProblem {
 interface ContentFacts {
   texts: string[];
   imageCount: number;
+  images: Uint8Array[];
 }
 
 function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: boolean): RequestProblem | undefined {
@@ -161,15 +162,19 @@ function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: bo
         return problem(`Invalid value at '${partAt}.text' (TYPE_STRING)`, `${partAt}.text`);
       facts.texts.push(fields['text']);
     } else if (data[0] === 'inlineData') {
-      const broken = readInlineData(fields['inlineData'], `${partAt}.inline_data`);
-      if (broken) return broken;
-      facts.imageCount += 1;
+      const inline = readInlineData(fields['inlineData'], `${partAt}.inline_data`);
+      if (isProblem(inline)) return inline;
+      if (inline) {
+        facts.imageCount += 1;
+        facts.images.push(inline);
+      }
     }
   }
   return undefined;
 }
 
-function readInlineData(value: unknown, at: string): RequestProblem | undefined {
+/** An inline part's bytes when it is an image, undefined for other data, or why it is refused. */
+function readInlineData(value: unknown, at: string): Uint8Array | RequestProblem | undefined {
   if (!isRecord(value)) return problem(`Invalid value at '${at}': expected an object.`, at);
   const fields = readMessageFields(value, ['mimeType', 'data', 'displayName'], at);
   if (isProblem(fields)) return fields;
@@ -193,7 +198,7 @@ function readInlineData(value: unknown, at: string): RequestProblem | undefined 
   }
   if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
     return problem('Request payload size exceeds the limit: 20971520 bytes.', `${at}.data`);
-  return undefined;
+  return bytes;
 }
 
 /** responseModalities and imageConfig: what the model is asked to draw, if anything. */
@@ -327,7 +332,7 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
   const contents = fields['contents'];
   if (!Array.isArray(contents) || contents.length === 0)
     return problem('* GenerateContentRequest.contents: contents is not specified', 'contents');
-  const facts: ContentFacts = { texts: [], imageCount: 0 };
+  const facts: ContentFacts = { texts: [], imageCount: 0, images: [] };
   const system = fields['systemInstruction'];
   if (system !== undefined) {
     if (!isRecord(system))
@@ -361,6 +366,7 @@ function readRequest(body: unknown, model: string): RequestShape | RequestProble
     model,
     text: facts.texts.join('\n'),
     imageCount: facts.imageCount,
+    images: facts.images,
     structured,
     ...(imageOutput ? { imageOutput } : {}),
   };

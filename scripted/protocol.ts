@@ -4,6 +4,8 @@ export interface RequestShape {
   /** All text parts, system first, joined by newlines: what `when` is matched against. */
   text: string;
   imageCount: number;
+  /** The inline images' bytes, in order (an image given by URL is counted but not fetched). */
+  images: Uint8Array[];
   /** The request asked for JSON in the API's schema mode. */
   structured: boolean;
   /** The request asks for a picture: the size the API would draw and the output tokens it bills for it. */
@@ -15,9 +17,11 @@ export interface RequestShape {
   };
 }
 
-/** Why a protocol refused a request: a 400 in the provider's error shape. */
+/** Why a protocol refused a request: a 400 (or `status`) in the provider's error shape. */
 export interface RequestProblem {
   problem: string;
+  /** The status the server answers it with, where not 400 (llama-cpp-python's 500 on a validation error). */
+  status?: number;
   /** The offending field, as the API names it in its error body. */
   param: string | null;
   /** OpenAI's `error.code` for it, where the API sets one. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ModelCallSettings } from '../activities/model-call.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
+import { ModelCapabilities } from '../doctor/model-capabilities.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { createOpenAiProvider } from '../providers/openai.ts';
 import type { ModelProvider } from '../providers/provider.ts';
@@ -33,7 +34,14 @@ export interface ModelRuntime {
  * The provider and per-step model choices an llm worker runs with, for the provider chosen by
  * config/provider.ts chooseProvider. Starts the scripted endpoint when that is the one.
  */
-export async function createModelRuntime(config: Config, resolved: ResolvedProvider): Promise<ModelRuntime> {
+export async function createModelRuntime(
+  config: Config,
+  resolved: ResolvedProvider,
+  options: {
+    /** What a doctor of this process learnt about the same server (the build's preflight). @default nothing yet */
+    capabilities?: ModelCapabilities;
+  } = {},
+): Promise<ModelRuntime> {
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
   let provider: ModelProvider;
   let description: string;
@@ -68,6 +76,9 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
       temperatures: config.temperatures,
       prices: config.prices,
       structuredOutput: providerConfig.structuredOutput,
+      capabilities: options.capabilities ?? new ModelCapabilities(),
+      // No image reaches a model that has not shown it sees (once per model and process).
+      visionCanary: true,
     },
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
     requestsPerSecond,
@@ -75,7 +86,7 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
     description:
       `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
       `${concurrency} calls at once per worker, ` +
-      `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}`,
+      `structured output ${providerConfig.structuredOutput}`,
     close,
   };
 }
