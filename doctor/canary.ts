@@ -30,11 +30,11 @@ export interface CanaryFact {
 /** The problem id canary and probe requests carry in `x-scigen-problem`: they belong to no problem. */
 export const DOCTOR_PROBLEM_ID = 'scigen-doctor';
 
-/** Asked with the picture; it names no colour and no digit. */
+/** Asked with the picture; it names no digit, colour or shape. */
 export const CANARY_QUESTION =
   'The image shows one large coloured shape and one black digit. Reply on a single line in the form ' +
   '"<digit>, <colour>, <shape>": the digit written in the image, the colour of the shape in one word, ' +
-  'and the shape (triangle, square or circle).';
+  "and the shape's name in one word.";
 
 const WIDTH = 320;
 const HEIGHT = 200;

@@ -139,6 +139,7 @@ async function checkModel(
 
   const jsonStep = steps.find((step) => step.needs.json);
   if (jsonStep) {
+    let refusal = '';
     for (const mode of options.structuredOutputModes) {
       const request = probeRequest(jsonStep.step, model, mode, timeout);
       const answered = await call(() => options.provider.generate(request));
@@ -151,12 +152,17 @@ async function checkModel(
           );
         break;
       }
-      if (mode !== 'prompt' && isStructuredOutputRefusal(answered.error)) continue;
+      if (mode !== 'prompt' && isStructuredOutputRefusal(answered.error)) {
+        refusal = messageOf(answered.error);
+        continue;
+      }
       if (failureKind(answered.error) === 'other') found.jsonProblem = messageOf(answered.error);
       break;
     }
     if (found.structuredOutput === null && found.modelProblem === null && found.jsonProblem === null)
-      found.jsonProblem = `no structured-output mode works (tried ${options.structuredOutputModes.join(', ')})`;
+      found.jsonProblem =
+        `the server takes none of the structured-output modes tried (${options.structuredOutputModes.join(', ')}); ` +
+        `the last refusal: ${refusal}`;
   }
 
   const visionStep = steps.find((step) => step.needs.vision);

@@ -55,6 +55,8 @@ export interface RequestFilter {
   problem?: string;
   protocol?: WireProtocol;
   status?: number;
+  /** false: leave out scigen's doctor (its probes and vision canaries); true: only those. @default both */
+  doctor?: boolean;
 }
 
 export interface ScriptedEndpointOptions {
@@ -435,7 +437,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
           (filter.step === undefined || entry.step === filter.step) &&
           (filter.problem === undefined || entry.problem === filter.problem) &&
           (filter.protocol === undefined || entry.protocol === filter.protocol) &&
-          (filter.status === undefined || entry.status === filter.status),
+          (filter.status === undefined || entry.status === filter.status) &&
+          (filter.doctor === undefined || (entry.problem === DOCTOR_PROBLEM_ID) === filter.doctor),
       ).length;
     },
     addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void {
