@@ -261,7 +261,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
-    const answerWith = (answer: ScriptedAnswer, cutBody = false): void => {
+    /** `cut`: half the body, then the connection drops; `stall`: half the body, then nothing more. */
+    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): void => {
+      const cutBody = cut !== undefined;
       const refusedWithStatus = protocol.answerAsError?.(answer);
       if (refusedWithStatus) return answerError(refusedWithStatus);
       const outputText =
@@ -284,7 +286,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         imageOutputTokens,
         imageOutput: shape.imageOutput,
       });
-      if (cutBody) sendCutBody(response, answerBody);
+      if (cut === 'stall') {
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        sendHalfBody(response, answerBody, () => {});
+      } else if (cut === 'cut') sendHalfBody(response, answerBody, () => response.destroy());
       else sendJson(response, 200, answerBody, rateHeaders(protocolName));
     };
 
@@ -314,11 +320,14 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         response.on('close', () => hanging.delete(response));
         return;
       case 'cut-body':
-        if (requestedImage) return answerWith(await imageAnswer(replies.image(problem, step, shape.text), ''), true);
+      case 'stall-body': {
+        const cut = fault.kind === 'cut-body' ? 'cut' : 'stall';
+        if (requestedImage) return answerWith(await imageAnswer(replies.image(problem, step, shape.text), ''), cut);
         return answerWith(
           { kind: 'text', text: replies.text(problem, step, shape.text) ?? 'The answer would have been here.' },
-          true,
+          cut,
         );
+      }
       case 'truncated': {
         const whole = fault.text ?? replies.text(problem, step, shape.text) ?? '{"answer": "cut off here';
         return answerWith({
@@ -492,11 +501,11 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 }
 
-/** Promises a whole JSON body, sends half of it, and drops the connection. */
-function sendCutBody(response: ServerResponse, body: unknown): void {
+/** Promises a whole JSON body and sends half of it; `then` runs once that half is written. */
+function sendHalfBody(response: ServerResponse, body: unknown, then: () => void): void {
   const text = Buffer.from(JSON.stringify(body));
   response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.byteLength });
-  response.write(text.subarray(0, Math.floor(text.byteLength / 2)), () => response.destroy());
+  response.write(text.subarray(0, Math.floor(text.byteLength / 2)), then);
 }
 
 /** The whole body as text, or undefined when it passes MAX_BODY_BYTES. */
