@@ -2,12 +2,12 @@
 
 Usage: compare-images.py REFERENCE GENERATED
 
-Both images are flattened onto white (transparent pixels would otherwise count as black), turned
-into grayscale luminance in [0, 1] (skimage.color.rgb2gray: 0.2125 R + 0.7154 G + 0.0721 B), and
-the generated one is resized to the reference's size (bilinear, anti-aliased). Grayscale because
-diagrams carry their content in strokes and text, not hue, and the paper fixes no choice; one number
-per pair keeps the leaderboard simple. data_range is 1.0. Identical images have an infinite PSNR,
-which JSON cannot carry: PSNR is capped at PSNR_CAP_DB.
+The recipe is SciGenBench's (its src/eval/t2i_metric.py), so the numbers line up with the paper's:
+both images are converted with PIL's convert("RGB") (an alpha channel is dropped, not composited:
+a transparent pixel keeps the colour it stores), the reference is resized to the generated image's
+size with bicubic resampling when the sizes differ, and the uint8 arrays are compared with data
+range 255: PSNR over all three channels, SSIM per channel (channel_axis=2) with a 3x3 window.
+Identical images have an infinite PSNR, which JSON cannot carry: PSNR is then null.
 """
 
 import json
@@ -15,11 +15,10 @@ import math
 import sys
 import warnings
 
-PSNR_CAP_DB = 100.0
 # Decoding is bounded: far past any rendered diagram, well short of a decompression bomb.
 MAX_PIXELS = 64 * 1024 * 1024
-# structural_similarity's default window is 7x7.
-MIN_SIDE = 7
+# The official SSIM window is 3x3: both sides must be at least that.
+WINDOW = 3
 
 
 def fail(reason: str) -> int:
@@ -27,8 +26,7 @@ def fail(reason: str) -> int:
     return 0
 
 
-def load(path: str, what: str):
-    import numpy as np
+def load(path: str):
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -36,38 +34,39 @@ def load(path: str, what: str):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:
             image.load()
-            rgba = image.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    rgb = Image.alpha_composite(white, rgba).convert("RGB")
-    array = np.asarray(rgb, dtype=np.float64) / 255.0
-    if min(array.shape[0], array.shape[1]) < MIN_SIDE:
-        raise ValueError(f"the {what} image is {array.shape[1]}x{array.shape[0]}, smaller than the {MIN_SIDE}x{MIN_SIDE} SSIM window")
-    return array
+            return image.convert("RGB")
 
 
 def main() -> int:
-    from skimage.color import rgb2gray
+    import numpy as np
+    from PIL import Image
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-    from skimage.transform import resize
 
     reference_path, generated_path = sys.argv[1], sys.argv[2]
     try:
-        reference = rgb2gray(load(reference_path, "reference"))
+        reference = load(reference_path)
     except Exception as error:  # noqa: BLE001 - any decoding failure is a reason, not a crash
         return fail(f"cannot read the reference image: {error}")
     try:
-        generated = rgb2gray(load(generated_path, "generated"))
+        generated = load(generated_path)
     except Exception as error:  # noqa: BLE001
         return fail(f"cannot read the generated image: {error}")
-    if generated.shape != reference.shape:
-        generated = resize(generated, reference.shape, order=1, anti_aliasing=True, preserve_range=True)
+    # The reference takes the generated image's size, so only that size can be too small.
+    if min(generated.size) < WINDOW:
+        width, height = generated.size
+        return fail(f"the generated image is {width}x{height}, smaller than the {WINDOW}x{WINDOW} SSIM window")
+    if reference.size != generated.size:
+        reference = reference.resize(generated.size, Image.BICUBIC)
+    reference_array = np.asarray(reference, dtype=np.uint8)
+    generated_array = np.asarray(generated, dtype=np.uint8)
     with warnings.catch_warnings():
-        # Identical images: skimage warns and returns inf, which the cap replaces.
+        # Identical images: skimage warns of a division by zero and returns inf.
         warnings.simplefilter("ignore", RuntimeWarning)
-        psnr = float(peak_signal_noise_ratio(reference, generated, data_range=1.0))
-    psnr = PSNR_CAP_DB if math.isinf(psnr) or psnr > PSNR_CAP_DB else psnr
-    ssim = float(structural_similarity(reference, generated, data_range=1.0))
-    print(json.dumps({"ok": True, "psnr": psnr, "ssim": ssim}))
+        psnr = float(peak_signal_noise_ratio(reference_array, generated_array, data_range=255))
+    ssim = float(
+        structural_similarity(reference_array, generated_array, data_range=255, channel_axis=2, win_size=WINDOW)
+    )
+    print(json.dumps({"ok": True, "psnr": None if math.isinf(psnr) else psnr, "ssim": ssim}))
     return 0
 
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancelledFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import type { ReferenceComparison } from '../domain/problem-result.ts';
 import { findPython } from '../render/find-python.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { currentCancellationSignal, withHeartbeats } from './activity-context.ts';
@@ -20,16 +21,16 @@ export interface CompareWithReferenceInput {
 }
 
 /**
- * PSNR in dB (capped at 100: identical images) and SSIM in [-1, 1], on grayscale luminance after the
- * generated image is resized to the reference's size (compare-images.py says why). An image that
- * cannot be compared is a reason, not a failure: retrying would not change it.
+ * PSNR in dB (null for identical images: infinite) and SSIM in [-1, 1], the way SciGenBench computes
+ * them: RGB, the reference resized to the generated image's size (compare-images.py has the recipe).
+ * An image that cannot be compared is a reason, not a failure: retrying would not change it.
  */
-export type CompareWithReferenceOutput = { ok: true; psnr: number; ssim: number } | { ok: false; reason: string };
+export type CompareWithReferenceOutput = ({ ok: true } & ReferenceComparison) | { ok: false; reason: string };
 
 export interface CompareDependencies {
   store: ArtifactStore;
   /**
-   * A Python with scikit-image: the render worker's interpreter.
+   * A Python with Pillow, NumPy and scikit-image: the render worker's interpreter.
    * @default findPython() (the project venv, else python3)
    */
   python?: string;

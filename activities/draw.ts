@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { imageMimeTypeOf, jpegSize, pngSize } from '../providers/image.ts';
+import { imageMimeTypeOf, jpegIsComplete, jpegSize, pngSize, webpIsComplete, webpSize } from '../providers/image.ts';
 import type { GeneratedImage } from '../providers/provider.ts';
 import { callImageModel, type ImageAnswer } from './model-call.ts';
 import { drawnImageKey, imageRequestKey } from '../storage/build-layout.ts';
@@ -11,15 +11,22 @@ export interface DrawDiagramImageInput extends GeneratorRef {
   imageType: string;
   /** The image model, e.g. `gpt-image-1` or `gemini-2.5-flash-image`. */
   model: string;
+  /** The generator's own OpenAI-images-compatible server; absent: the build's provider. */
+  baseUrl?: string;
 }
 
-/** What is kept of a picture: both formats every judge and answer model takes. */
-const EXTENSIONS: Record<'image/png' | 'image/jpeg', string> = { 'image/png': 'png', 'image/jpeg': 'jpg' };
+type ImageMimeType = 'image/png' | 'image/jpeg' | 'image/webp';
+/** What is kept of a picture: the formats every judge and answer model takes, as sent. */
+export const IMAGE_EXTENSIONS: Record<ImageMimeType, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+};
 /** Bounds of a usable picture; the image APIs answer 1024-2048 px, so anything far outside is broken. */
 export const IMAGE_CHECKS = { minSidePixels: 64, maxSidePixels: 8192, maxBytes: 20 * 1024 * 1024 } as const;
 
-interface CheckedImage {
-  mimeType: 'image/png' | 'image/jpeg';
+export interface CheckedImage {
+  mimeType: ImageMimeType;
   width: number;
   height: number;
   data: Uint8Array;
@@ -27,8 +34,8 @@ interface CheckedImage {
 
 /**
  * Draws the problem's diagram with an image model (the pixel paradigm) and stores it at
- * `<problem>/<generator>/image.png` (`image.jpg` when the model sent a JPEG), with the prompt, the
- * model's words and the checks in `image-request.json`. A picture that is missing, not PNG/JPEG,
+ * `<problem>/<generator>/image.png` (`image.jpg` / `image.webp` when the model sent a JPEG or WebP), with the prompt, the
+ * model's words and the checks in `image-request.json`. A picture that is missing, not PNG/JPEG/WebP,
  * corrupt, absurdly sized or one flat colour is an unusable answer ({ ok: false }), not a fault.
  */
 export function createDrawDiagramImage(dependencies: ModelStepDependencies) {
@@ -39,13 +46,19 @@ export function createDrawDiagramImage(dependencies: ModelStepDependencies) {
       subject: input.subject,
       image_type: input.imageType,
     });
-    const answer = await callImageModel(dependencies.model, { problemId: input.problemId, model: input.model, prompt });
+    const answer = await callImageModel(dependencies.model, {
+      problemId: input.problemId,
+      model: input.model,
+      prompt,
+      ...(input.baseUrl === undefined ? {} : { baseUrl: input.baseUrl }),
+    });
     const checked = answer.image ? checkImage(answer.image) : { ok: false as const, reason: noImageReason(answer) };
     await dependencies.store.put(
       imageRequestKey(input),
       JSON.stringify(
         {
           model: input.model,
+          ...(input.baseUrl === undefined ? {} : { server: input.baseUrl }),
           prompt,
           answer: {
             model: answer.model,
@@ -64,7 +77,7 @@ export function createDrawDiagramImage(dependencies: ModelStepDependencies) {
       'application/json',
     );
     if (!checked.ok) return { ok: false, reason: checked.reason, usage: answer.usage };
-    const imageKey = drawnImageKey(input, EXTENSIONS[checked.value.mimeType]);
+    const imageKey = drawnImageKey(input, IMAGE_EXTENSIONS[checked.value.mimeType]);
     await dependencies.store.put(imageKey, checked.value.data, checked.value.mimeType);
     return { ok: true, value: { imageKey }, usage: answer.usage };
   };
@@ -76,25 +89,36 @@ function noImageReason(answer: ImageAnswer): string {
   return `the image model sent no image (${why})${words ? `: "${words.length > 200 ? `${words.slice(0, 199)}…` : words}"` : ''}`;
 }
 
-/** Signature, size and dimensions from the header, then (PNG) a full decode: corrupt or blank pictures are refused. */
-export function checkImage(image: GeneratedImage): { ok: true; value: CheckedImage } | { ok: false; reason: string } {
+/**
+ * Signature, size and dimensions from the header, then a full decode of a PNG (corrupt or blank
+ * pictures are refused) and, for JPEG and WebP, which scigen does not decode, a check that the
+ * bytes are whole (the end marker, the RIFF size). `subject` starts the reason.
+ */
+export function checkImage(
+  image: GeneratedImage,
+  subject = "the image model's picture",
+): { ok: true; value: CheckedImage } | { ok: false; reason: string } {
   const { data } = image;
-  const fail = (reason: string) => ({ ok: false as const, reason: `the image model's picture is unusable: ${reason}` });
+  const fail = (reason: string) => ({ ok: false as const, reason: `${subject} is unusable: ${reason}` });
   const mimeType = imageMimeTypeOf(data);
   if (!mimeType)
     return fail(
-      `${data.byteLength} bytes labelled ${image.mimeType || 'without a type'} that are neither PNG nor JPEG`,
+      `${data.byteLength} bytes labelled ${image.mimeType || 'without a type'} that are neither PNG, JPEG nor WebP`,
     );
   if (data.byteLength > IMAGE_CHECKS.maxBytes)
     return fail(`${data.byteLength} bytes, over the ${IMAGE_CHECKS.maxBytes}-byte limit`);
-  const size = mimeType === 'image/png' ? pngHeaderSize(data) : jpegSize(data);
-  if (!size) return fail(`a ${mimeType} without a readable size in its header`);
+  if (mimeType === 'image/webp' && !webpIsComplete(data))
+    return fail('a WebP cut short (shorter than its RIFF header says)');
+  const size =
+    mimeType === 'image/png' ? pngHeaderSize(data) : mimeType === 'image/jpeg' ? jpegSize(data) : webpSize(data);
+  if (!size) return fail(`an ${mimeType} without a readable size in its header`);
   const { width, height } = size;
   if (Math.min(width, height) < IMAGE_CHECKS.minSidePixels || Math.max(width, height) > IMAGE_CHECKS.maxSidePixels) {
     return fail(
       `${width}x${height} pixels, outside ${IMAGE_CHECKS.minSidePixels}-${IMAGE_CHECKS.maxSidePixels} per side`,
     );
   }
+  if (mimeType === 'image/jpeg' && !jpegIsComplete(data)) return fail('a JPEG cut short (no end-of-image marker)');
   if (mimeType === 'image/png') {
     let pixels: Buffer;
     try {

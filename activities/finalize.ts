@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import { manifestLine, unprocessedManifestLine, type ManifestRecord } from '../domain/manifest.ts';
 import { givenTaxonomy } from '../domain/taxonomy.ts';
 import { createSummaryAccumulator, type BuildSummary } from '../domain/summary.ts';
-import type { GeneratorSpec } from '../domain/types.ts';
+import type { BuildProtocol } from '../domain/protocol.ts';
+import type { GeneratorSpec, ReplacedPrompt } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { invalidRecordsKey, manifestKey, summaryKey } from '../storage/build-layout.ts';
 import { heartbeat, withHeartbeats } from './activity-context.ts';
@@ -15,6 +16,10 @@ export interface FinalizeBuildInput {
   partial: boolean;
   /** The build's generators, in order, for the leaderboard (absent in builds from before generators). */
   generators?: GeneratorSpec[];
+  /** The prompts the build's config replaced, written into summary.json. */
+  prompts?: ReplacedPrompt[];
+  /** The build's protocol and its settings, recorded in summary.json. */
+  protocol?: BuildProtocol;
 }
 
 export interface FinalizeBuildOutput {
@@ -73,7 +78,12 @@ export function createFinalizeBuild(dependencies: { store: ArtifactStore }) {
     const manifest = manifestKey(input.buildId);
     const summaryFile = summaryKey(input.buildId);
     await withHeartbeats(store.putStream(manifest, manifestLines(), 'application/x-ndjson'));
-    const summary = accumulator.finish({ build_id: input.buildId, finished_at: new Date().toISOString() });
+    const finished = accumulator.finish({ build_id: input.buildId, finished_at: new Date().toISOString() });
+    const summary: BuildSummary = {
+      ...finished,
+      ...(input.prompts ? { prompts: input.prompts } : {}),
+      ...(input.protocol ? { protocol: input.protocol } : {}),
+    };
     await store.put(summaryFile, `${JSON.stringify(summary, null, 2)}\n`, 'application/json');
     return { manifestUri: store.uri(manifest), summaryUri: store.uri(summaryFile), summary };
   };

@@ -10,7 +10,10 @@ import type { ModelCallSettings } from './model-call.ts';
 import { createPlanDiagram } from './plan.ts';
 import { loadPrompts, type Prompts } from './prompts.ts';
 import { createGenerateQuizzes } from './quiz.ts';
+import { createGradeVisualAnswer } from './grade.ts';
+import { createAnswerVisualQuestion } from './visual-answer.ts';
 import { createFinalizeBuild } from './finalize.ts';
+import { createImportExternalImage } from './import-image.ts';
 import { createRecordActivities } from './record.ts';
 import { createRenderDiagram } from './render.ts';
 
@@ -31,6 +34,8 @@ export function createLlmActivities(dependencies: {
     judgeImage: createJudgeImage(stepDependencies),
     generateQuizzes: createGenerateQuizzes(stepDependencies),
     answerQuizzes: createAnswerQuizzes(stepDependencies),
+    answerVisualQuestion: createAnswerVisualQuestion(stepDependencies),
+    gradeVisualAnswer: createGradeVisualAnswer(stepDependencies),
   };
 }
 
@@ -45,9 +50,16 @@ export function createRenderActivities(dependencies: { renderer: Renderer; store
   };
 }
 
-/** Light storage work next to the workflows: registered on the `workflows` task queue. */
-export function createStorageActivities(dependencies: { store: ArtifactStore }) {
-  return { ...createRecordActivities(dependencies), finalizeBuild: createFinalizeBuild(dependencies) };
+/**
+ * Light storage work next to the workflows: registered on the `workflows` task queue. `s3PathStyle`
+ * is how external generators' images on S3 are addressed (config `s3PathStyle`).
+ */
+export function createStorageActivities(dependencies: { store: ArtifactStore; s3PathStyle?: boolean }) {
+  return {
+    ...createRecordActivities(dependencies),
+    finalizeBuild: createFinalizeBuild(dependencies),
+    importExternalImage: createImportExternalImage(dependencies),
+  };
 }
 
 export type LlmActivities = ReturnType<typeof createLlmActivities>;

@@ -32,7 +32,17 @@ import {
 /** The steps answered with text (the image step is an image model's call, providers' generateImage). */
 export type ModelStep = Exclude<Step, 'image'>;
 /** Steps whose model and temperature fall back to another step's when not configured. */
-type DerivedStep = 'refine';
+type DerivedStep = 'refine' | 'visual-answer' | 'grade';
+
+/** The config's names of the derived steps (config keys are camelCase). */
+type DerivedStepSettings<T> = {
+  /** @default the repair step's */
+  refine?: T;
+  /** @default the answer step's */
+  visualAnswer?: T;
+  /** Model: the quiz model's; temperature: 0. */
+  grade?: T;
+};
 
 /**
  * USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache
@@ -42,9 +52,9 @@ export type PriceTable = Record<string, { input: number; output: number; cachedI
 
 export interface ModelCallSettings {
   provider: ModelProvider;
-  /** Per step; `refine` falls back to `repair`. */
-  models: Record<Exclude<ModelStep, DerivedStep>, string> & Partial<Record<DerivedStep, string>>;
-  temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & Partial<Record<DerivedStep, number>>;
+  /** Per step; `refine` falls back to `repair`, `visualAnswer` to `answer`, `grade` to `quiz`. */
+  models: Record<Exclude<ModelStep, DerivedStep>, string> & DerivedStepSettings<string>;
+  temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & DerivedStepSettings<number>;
   prices: PriceTable;
   /**
    * How the JSON steps ask for JSON (providers/structured-output.ts): a fixed mode, or `auto`, which
@@ -64,6 +74,11 @@ export interface ModelCallSettings {
   visionCanary?: boolean;
   /** @default 1024 px long side, 2 MiB */
   imageLimits?: ImageLimits;
+  /**
+   * The client of a pixel generator's own OpenAI-images-compatible server (its `baseUrl`), one per
+   * URL. Absent: such a generator's image step fails, naming the URL.
+   */
+  imageProviderFor?: (baseUrl: string) => ModelProvider;
 }
 
 export interface ModelCall {
@@ -92,13 +107,8 @@ export interface ModelAnswer {
  * are sorted already), with the cost of a billed refusal added to their details.
  */
 export async function callModel(settings: ModelCallSettings, call: ModelCall): Promise<ModelAnswer> {
-  const model =
-    call.model ??
-    (call.step === 'refine' ? (settings.models.refine ?? settings.models.repair) : settings.models[call.step]);
-  const temperature =
-    call.step === 'refine'
-      ? (settings.temperatures.refine ?? settings.temperatures.repair)
-      : settings.temperatures[call.step];
+  const model = call.model ?? stepModel(settings, call.step);
+  const temperature = stepTemperature(settings, call.step);
   const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
   const capabilities = capabilitiesOf(settings);
   const timeoutMs = activityRequestLimitMs(REQUEST_MARGIN_MS);
@@ -148,12 +158,32 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
   };
 }
 
+/** The model a step asks: its own, or for a derived step the one it falls back to. */
+export function stepModel(settings: Pick<ModelCallSettings, 'models'>, step: ModelStep): string {
+  const { models } = settings;
+  if (step === 'refine') return models.refine ?? models.repair;
+  if (step === 'visual-answer') return models.visualAnswer ?? models.answer;
+  if (step === 'grade') return models.grade ?? models.quiz;
+  return models[step];
+}
+
+function stepTemperature(settings: ModelCallSettings, step: ModelStep): number {
+  const { temperatures } = settings;
+  if (step === 'refine') return temperatures.refine ?? temperatures.repair;
+  if (step === 'visual-answer') return temperatures.visualAnswer ?? temperatures.answer;
+  // A grader says the same of the same answer every time.
+  if (step === 'grade') return temperatures.grade ?? 0;
+  return temperatures[step];
+}
+
 export interface ImageCall {
   problemId: string | number;
   /** The image model; pixel generators name their own, so it is not a per-step setting. */
   model: string;
   prompt: string;
   aspect?: ImageAspect;
+  /** The generator's own OpenAI-images-compatible server; absent: the build's provider draws. */
+  baseUrl?: string;
 }
 
 export interface ImageAnswer {
@@ -171,10 +201,11 @@ export interface ImageAnswer {
  * output tokens at the image rate). Provider failures pass through, as in callModel.
  */
 export async function callImageModel(settings: ModelCallSettings, call: ImageCall): Promise<ImageAnswer> {
+  const provider = call.baseUrl === undefined ? settings.provider : imageProviderOf(settings, call.baseUrl);
   let response: ImageResponse;
   try {
     response = await withHeartbeats(
-      settings.provider.generateImage({
+      provider.generateImage({
         step: 'image',
         problemId: String(call.problemId),
         model: call.model,
@@ -229,6 +260,15 @@ async function refuseBlindModel(
   throw ApplicationFailure.create({
     type: 'ModelDoesNotSee',
     message: doesNotSeeMessage(request.model, verdict),
+    nonRetryable: true,
+  });
+}
+
+function imageProviderOf(settings: ModelCallSettings, baseUrl: string): ModelProvider {
+  if (settings.imageProviderFor) return settings.imageProviderFor(baseUrl);
+  throw ApplicationFailure.create({
+    type: 'ImageServerNotConfigured',
+    message: `this llm worker has no client for the image server ${baseUrl}`,
     nonRetryable: true,
   });
 }

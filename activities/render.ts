@@ -11,6 +11,8 @@ export interface RenderDiagramInput extends GeneratorRef {
   /** The refinement round (0 or absent: not a refinement). */
   round?: number;
   dpi: number;
+  /** Resize every figure to this and save it whole (a protocol's fixed image size); absent: the script's size, cropped tight. */
+  figureInches?: { width: number; height: number };
   timeoutSeconds: number;
 }
 
@@ -43,6 +45,7 @@ export function createRenderDiagram(dependencies: { renderer: Renderer; store: A
           '_',
         ),
         dpi: input.dpi,
+        ...(input.figureInches ? { figureInches: input.figureInches } : {}),
         timeoutMs: input.timeoutSeconds * 1000,
         signal: currentCancellationSignal(),
       }),

@@ -15,12 +15,15 @@ import {
 import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { leaderboardCommand } from './commands/leaderboard.ts';
 import { reportCommand } from './commands/report.ts';
 import { devCommand, workerCommand } from './commands/serve.ts';
+import { validateCommand } from './commands/validate.ts';
 import { CliError } from './errors.ts';
 import { createConsoleLogger, logFormatFromEnvironment, logLevelFromEnvironment } from './logger.ts';
 import { createOutput, type Output } from './output.ts';
 import { PROBLEM_STAGES } from '../workflows/definitions.ts';
+import { LEADERBOARD_FORMATS, LEADERBOARD_GROUPINGS } from '../report/leaderboard-table.ts';
 
 // The one read of the environment; every command gets its values through the config.
 const environment = readEnvironment();
@@ -46,6 +49,18 @@ function configOption() {
   return new Option('--config <file>', 'JSON config file (explicit flags > file > environment > defaults)');
 }
 
+function referencesOption() {
+  return new Option(
+    '--references <dir|uri>',
+    "reference images named <id>.png|jpg|jpeg|webp: a folder, file:// or s3:// URI (a problem's own reference_image wins)",
+  );
+}
+
+/** `--references` as a config value: it wins over `input.references` from the file or environment. */
+function referencesConfig(options: { references?: string }): Record<string, unknown> {
+  return options.references === undefined ? {} : { input: { references: options.references } };
+}
+
 function readConfig(options: { config?: string }, explicit: Record<string, unknown> = {}): Config {
   return loadConfig({ ...(options.config ? { file: options.config } : {}), explicit, environment });
 }
@@ -63,13 +78,25 @@ program
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
   .option('--no-preflight', "skip the doctor's check of every step model before the build starts")
+  .addOption(referencesOption())
+  .addOption(
+    new Option(
+      '--protocol <name>',
+      'dataset (default) builds a dataset; scigenbench reproduces the benchmark: every problem drawn, no refinement, 6x6 in at dpi 100, the VE step',
+    ).choices(['dataset', 'scigenbench']),
+  )
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
     const build: Record<string, number> = {};
     if (options.window !== undefined) build['windowSize'] = options.window;
     if (options.budget !== undefined) build['budgetUsd'] = options.budget;
-    const config = readConfig(options, Object.keys(build).length > 0 ? { build } : {});
+    const explicit: Record<string, unknown> = {
+      ...(Object.keys(build).length > 0 ? { build } : {}),
+      ...referencesConfig(options),
+    };
+    if (options.protocol !== undefined) explicit['protocol'] = options.protocol;
+    const config = readConfig(options, explicit);
     await buildCommand(
       input,
       config,
@@ -97,6 +124,22 @@ program
     const json = Boolean(options.json);
     await doctorCommand(readConfig(options), { json }, createOutput({ json }));
   });
+
+program
+  .command('validate')
+  .description('check an input file without starting anything: problems, quizzes, references, taxonomy groups')
+  .argument('<input>', 'problems: JSONL, or a JSON array (SciGenBench layout)')
+  .addOption(referencesOption())
+  .addOption(configOption())
+  .option('--json', 'print the report as one JSON object')
+  .action(async (input: string, options) =>
+    validateCommand(
+      input,
+      readConfig(options, referencesConfig(options)),
+      { json: Boolean(options.json) },
+      createOutput({ json: Boolean(options.json) }),
+    ),
+  );
 
 program
   .command('dev')
@@ -248,6 +291,28 @@ program
         json: Boolean(options.json),
       },
       createOutput({ json: Boolean(options.json) }),
+    ),
+  );
+
+program
+  .command('leaderboard')
+  .description(
+    "the paper's table from finished builds: one row per generator — R_inv %, the five judge means, PSNR, SSIM, perfect-image %, VE %, images",
+  )
+  .argument('<build-id...>', 'one or more builds; with several, each row names its build')
+  .addOption(new Option('--by <group>', 'one table per subject or image type').choices(LEADERBOARD_GROUPINGS))
+  .addOption(
+    new Option('--format <format>', 'table, markdown, csv, or json (unrounded values, rates 0–1)')
+      .choices(LEADERBOARD_FORMATS)
+      .default('table'),
+  )
+  .addOption(configOption())
+  .action(async (buildIds: string[], options) =>
+    leaderboardCommand(
+      buildIds,
+      readConfig(options),
+      { by: options.by, format: options.format },
+      createOutput({ json: false }),
     ),
   );
 

@@ -1,12 +1,15 @@
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
-import type { StagedProblem } from '../domain/types.ts';
+import type { ReferenceCounts } from '../domain/input-report.ts';
+import type { Problem, StagedProblem } from '../domain/types.ts';
 import { referenceImageKey } from '../storage/build-layout.ts';
 import type { InputError, ParsedProblems } from '../domain/input.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { resolveFileLocation } from '../storage/file-store.ts';
 import { createS3Store } from '../storage/s3-store.ts';
+import { badInput } from './errors.ts';
 
 /** Reference files checked or copied at once. */
 const REFERENCE_CONCURRENCY = 8;
@@ -130,4 +133,88 @@ export async function stageReferenceImages(
       }),
     ),
   );
+}
+
+/** The extensions a reference image found by id may have, the first one preferred when several exist. */
+export const REFERENCE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'] as const;
+
+/** A folder of reference images named by problem id (`--references`, config `input.references`). */
+export interface ReferenceFolder {
+  /** The folder as the user gave it. */
+  location: string;
+  /** Each image's name without its extension (`4101` for `4101.png`) to the URI staging reads it from. */
+  images: Map<string, string>;
+}
+
+/**
+ * Lists the images directly in a folder: a path, a file:// URI or an s3:// URI (read with the
+ * artifact store's S3 client setup). A local folder that does not exist is bad input; an S3 prefix
+ * cannot be told apart from an empty one, so there every problem's image is missing instead.
+ */
+export async function openReferenceFolder(
+  location: string,
+  options: ReferenceReadOptions = {},
+): Promise<ReferenceFolder> {
+  const names = new Map<string, string>();
+  if (/^s3:\/\//i.test(location)) {
+    const store = createS3Store(location, { pathStyle: options.s3PathStyle ?? false });
+    for (const key of await store.list('')) {
+      if (!key.includes('/')) names.set(key, store.uri(key));
+    }
+  } else {
+    const directory = resolveFileLocation(location);
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const problem =
+        code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message;
+      throw badInput(`references folder ${location} (--references / input.references): ${problem}`);
+    }
+    for (const entry of entries) {
+      if (entry.isFile() || entry.isSymbolicLink())
+        names.set(entry.name, pathToFileURL(join(directory, entry.name)).href);
+    }
+  }
+  const images = new Map<string, string>();
+  for (const extension of REFERENCE_EXTENSIONS) {
+    for (const [name, uri] of names) {
+      if (extname(name).toLowerCase() !== extension) continue;
+      const stem = name.slice(0, -extension.length);
+      if (stem !== '' && !images.has(stem)) images.set(stem, uri);
+    }
+  }
+  return { location, images };
+}
+
+/**
+ * Gives each valid problem without a reference image of its own `<id>.<ext>` from the folder, the
+ * id as written (`4101` for the number 4101). A problem's own `reference_image` / `image` wins; a
+ * problem the folder has no image for is counted as missing, not an error.
+ */
+export function attachReferencesById(
+  parsed: ParsedProblems,
+  folder: ReferenceFolder | null,
+): { parsed: ParsedProblems; references: ReferenceCounts } {
+  const named = parsed.problems.filter((problem) => problem.reference_image !== undefined).length;
+  const references: ReferenceCounts = {
+    folder: folder?.location ?? null,
+    folder_images: folder?.images.size ?? 0,
+    named_by_problems: named,
+    from_folder: 0,
+    missing: [],
+  };
+  if (folder === null) return { parsed, references };
+  const problems = parsed.problems.map((problem): Problem => {
+    if (problem.reference_image !== undefined) return problem;
+    const uri = folder.images.get(String(problem.id));
+    if (uri === undefined) {
+      references.missing.push(problem.id);
+      return problem;
+    }
+    references.from_folder += 1;
+    return { ...problem, reference_image: uri };
+  });
+  return { parsed: { ...parsed, problems }, references };
 }

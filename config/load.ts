@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readEnvironment, type Environment } from './environment.ts';
 import { configSchema, type Config, type ConfigFields } from './schema.ts';
 
@@ -18,7 +18,10 @@ export interface LoadConfigOptions {
   explicit?: Record<string, unknown>;
   /** @default readEnvironment(), the process's variables */
   environment?: Environment;
-  /** Relative paths in the config are resolved against this. @default process.cwd() */
+  /**
+   * Relative paths in the config are resolved against this; the prompt files and external
+   * generators' image folders against the config file's folder. @default process.cwd()
+   */
   baseDirectory?: string;
 }
 
@@ -38,22 +41,46 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const config = resolvePaths(parsed.data, baseDirectory);
+  const fileDirectory = options.file ? dirname(resolve(baseDirectory, options.file)) : baseDirectory;
+  const config = resolvePaths(parsed.data, baseDirectory, fileDirectory);
   // Not enumerable: a config printed or serialized shows no secret (config/environment.ts).
   Object.defineProperty(config, 'credentials', { value: environment.credentials, enumerable: false });
   return config as Config;
 }
 
-function resolvePaths(config: ConfigFields, baseDirectory: string): ConfigFields {
+/** `s3://…`, `file://…`: a location given as a URI rather than a path. */
+const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+function resolvePaths(config: ConfigFields, baseDirectory: string, fileDirectory: string): ConfigFields {
   const stateDirectory = resolve(baseDirectory, config.stateDirectory);
   let artifacts = config.artifacts ?? pathToFileURL(resolve(stateDirectory, 'artifacts')).href;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(artifacts)) artifacts = pathToFileURL(resolve(baseDirectory, artifacts)).href;
+  if (!URI_SCHEME.test(artifacts)) artifacts = pathToFileURL(resolve(baseDirectory, artifacts)).href;
+  const references = config.input.references;
   return {
     ...config,
     stateDirectory,
     artifacts,
+    input:
+      references === undefined || URI_SCHEME.test(references)
+        ? config.input
+        : { references: resolve(baseDirectory, references) },
     scripted: { responses: resolve(baseDirectory, config.scripted.responses) },
+    prompts: Object.fromEntries(
+      Object.entries(config.prompts).map(([name, file]) => [name, resolve(fileDirectory, file)]),
+    ),
+    generators: config.generators.map((generator) =>
+      generator.images === undefined
+        ? generator
+        : { ...generator, images: resolveImages(generator.images, fileDirectory) },
+    ),
   };
+}
+
+/** An external generator's images: s3:// as written, file:// and relative paths as absolute paths (`{id}` kept). */
+function resolveImages(images: string, fileDirectory: string): string {
+  if (/^s3:\/\//i.test(images)) return images;
+  if (/^file:/i.test(images)) return fileURLToPath(images);
+  return resolve(fileDirectory, images);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -12,6 +12,10 @@ const stepModels = z
     answer: z.string().min(1),
     /** The refinement round's model. @default the repair model */
     refine: z.string().min(1).optional(),
+    /** The VE step's vision model, which answers the problem's `multimodal_question` from the image. @default the answer model */
+    visualAnswer: z.string().min(1).optional(),
+    /** The VE step's grader, a text model that checks that answer against the problem's `answer`. @default the quiz model */
+    grade: z.string().min(1).optional(),
   })
   .strict();
 
@@ -26,25 +30,62 @@ const stepTemperatures = z
     answer: z.number().min(0).max(2),
     /** @default the repair temperature */
     refine: z.number().min(0).max(2).optional(),
+    /** @default the answer temperature */
+    visualAnswer: z.number().min(0).max(2).optional(),
+    /** @default 0 */
+    grade: z.number().min(0).max(2).optional(),
   })
   .strict();
 
 /**
  * One way of making an image for a problem. `code` is ImgCoder (plan -> Matplotlib code ->
- * sandboxed render, with repairs and refinement); `pixel` asks an image model for the picture.
+ * sandboxed render, with repairs and refinement); `pixel` asks an image model for the picture;
+ * `external` takes images made elsewhere (any text-to-image model) and only evaluates them.
  */
 const generator = z
   .object({
     /** Names the generator in the manifest, the leaderboard and artifact paths. */
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'lowercase letters, digits, ".", "_" and "-", at most 40'),
-    paradigm: z.enum(['code', 'pixel']),
+    paradigm: z.enum(['code', 'pixel', 'external']),
     /**
-     * The model that writes the code (code) or draws the image (pixel).
+     * The model that writes the code (code) or draws the image (pixel); external generators call no model.
      * @default the provider's `models.code`, or its image model (gemini-2.5-flash-image, gpt-image-1)
      */
     model: z.string().min(1).optional(),
+    /**
+     * Pixel only: an OpenAI-images-compatible server (`…/v1`) that draws this generator's images,
+     * with the OpenAI SDK and OPENAI_API_KEY, whatever the build's provider. @default the build's provider
+     */
+    baseUrl: z.url().optional(),
+    /**
+     * External only, and required there: where the images are. A folder (a path, relative to the
+     * config file, `file://…` or `s3://bucket/prefix`) holding `<id>.png|jpg|jpeg|webp`, or a
+     * template with `{id}` used as written (`s3://bucket/run7/{id}.png`).
+     */
+    images: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((entry, context) => {
+    if (entry.paradigm === 'external') {
+      if (entry.images === undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [],
+          message:
+            'an external generator needs `images`: a folder of <id>.png|jpg|jpeg|webp, or a URI template with {id}',
+        });
+      if (entry.model !== undefined)
+        context.addIssue({
+          code: 'custom',
+          path: ['model'],
+          message: 'an external generator calls no model; drop `model` (its `name` labels it in the leaderboard)',
+        });
+    } else if (entry.images !== undefined) {
+      context.addIssue({ code: 'custom', path: ['images'], message: 'only an external generator takes `images`' });
+    }
+    if (entry.baseUrl !== undefined && entry.paradigm !== 'pixel')
+      context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'only a pixel generator takes `baseUrl`' });
+  });
 
 /**
  * USD per million tokens, keyed by model name. `cachedInput` is the rate for input tokens served
@@ -259,6 +300,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    input: z
+      .object({
+        /**
+         * A folder of reference images named by problem id, `<id>.png|jpg|jpeg|webp` (SeePhys's
+         * `data/seephys_images/`): a path (relative to the working directory), a file:// or an
+         * s3:// URI. A problem's own `reference_image`/`image` wins; `--references` wins over this.
+         */
+        references: z.string().trim().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Where scigen keeps local state: the dev server database and, by default, artifacts. */
     stateDirectory: z.string().min(1).default('.scigen'),
     /** `file://path` or `s3://bucket/prefix`. @default file://<stateDirectory>/artifacts */
@@ -351,6 +403,28 @@ export const configSchema = z
           seen.add(name);
         }
       }),
+    /**
+     * Replacements for the bundled prompts: prompt name (a file name of activities/prompts/ without
+     * `.txt`, e.g. `judge.user`) -> a text file, relative to the config file. A replacement may use
+     * the placeholders the bundled prompt uses, and no others; the llm workers read the files.
+     * @default {} (the bundled prompts)
+     */
+    prompts: z.record(z.string(), z.string().min(1)).default({}),
+    /**
+     * `dataset` builds a dataset: the visualizability filter skips problems, refinement and the
+     * render settings are the config's. `scigenbench` reproduces the benchmark: every problem drawn
+     * (classification fills the taxonomy only), no refinement, figures rendered at 6×6 inches and
+     * dpi 100 (600×600 px, sent to the models as rendered), and the VE step on; it overrides
+     * `refinement.rounds`, `render.dpi` and `ve`. summary.json records the protocol and its settings.
+     * @default "dataset"
+     */
+    protocol: z.enum(['dataset', 'scigenbench']).default('dataset'),
+    /**
+     * The VE step in the dataset protocol: each image is asked the problem's `multimodal_question`
+     * (step `visual-answer`), and the answer graded against the problem's `answer` (step `grade`).
+     * Always on under `protocol: "scigenbench"`. @default false
+     */
+    ve: z.boolean().default(false),
     refinement: z
       .object({
         /**

@@ -1,5 +1,6 @@
-import type { ModelStep } from '../activities/model-call.ts';
+import { stepModel, type ModelStep } from '../activities/model-call.ts';
 import type { Config } from '../config/schema.ts';
+import { protocolSettings } from '../domain/protocol.ts';
 
 /** What a step asks of its model. */
 export interface StepNeeds {
@@ -22,6 +23,8 @@ export const STEP_NEEDS = {
   judge: { json: true, vision: true },
   quiz: { json: true, vision: false },
   answer: { json: false, vision: true },
+  'visual-answer': { json: false, vision: true },
+  grade: { json: true, vision: false },
 } as const satisfies Record<ModelStep, StepNeeds>;
 
 /** One step's model as a build would call it. */
@@ -36,18 +39,29 @@ export interface StepModel {
 /** The steps to check and their models, as a build with this config calls them (cli/commands/build.ts problemSettings). */
 export function configuredStepModels(config: Config, provider: 'openai' | 'gemini'): StepModel[] {
   const { models } = config[provider];
-  const modelOf = (step: ModelStep): string | undefined =>
-    step === 'refine' ? (models.refine ?? models.repair) : (models as Partial<Record<ModelStep, string>>)[step];
+  const modelOf = (step: ModelStep): string => stepModel({ models }, step);
+  // Steps the build's protocol leaves out are not checked: refine without refinement rounds, the VE steps without VE.
+  const { settings } = protocolSettings({
+    protocol: config.protocol,
+    refinementRounds: config.refinement.rounds,
+    dpi: config.render.dpi,
+    visualAnswer: config.ve,
+  });
+  const runs = (step: ModelStep): boolean =>
+    step === 'refine'
+      ? settings.refinementRounds > 0
+      : step === 'visual-answer' || step === 'grade'
+        ? settings.visualAnswer
+        : true;
   const steps: StepModel[] = [];
   for (const step of Object.keys(STEP_NEEDS) as ModelStep[]) {
-    const model = modelOf(step);
-    if (model !== undefined) steps.push({ step, model, needs: STEP_NEEDS[step] });
+    if (runs(step)) steps.push({ step, model: modelOf(step), needs: STEP_NEEDS[step] });
   }
   // A code generator that names its model writes, repairs and refines its code with it.
   for (const generator of config.generators) {
     if (generator.paradigm !== 'code' || generator.model === undefined) continue;
     for (const step of ['code', 'repair', 'refine'] as const)
-      if (generator.model !== modelOf(step))
+      if (runs(step) && generator.model !== modelOf(step))
         steps.push({ step, model: generator.model, generator: generator.name, needs: STEP_NEEDS[step] });
   }
   return steps;

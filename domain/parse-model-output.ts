@@ -477,12 +477,25 @@ export function parseQuizzes(text: string): Parsed<{ quizzes: Quiz[]; dropped: D
   return { ok: true, value: { quizzes: value, dropped } };
 }
 
+/** The grade answer: whether the visual answer matches the problem's answer, and why. */
+export const gradeAnswerSchema = z.object({
+  correct: z.boolean(missingOr('must be true or false')),
+  reason: z.string(missingOr('must be a string')).trim(),
+});
+
+export type Grade = z.output<typeof gradeAnswerSchema>;
+
+export function parseGrade(text: string): Parsed<Grade> {
+  return parseWithSchema('grade', text, gradeAnswerSchema);
+}
+
 /** The answer schemas of the JSON steps, by step: what schema mode asks for and what validates. */
 export const ANSWER_SCHEMAS = {
   classify: classificationAnswerSchema,
   plan: planAnswerSchema,
   judge: judgementAnswerSchema,
   quiz: quizAnswerSchema,
+  grade: gradeAnswerSchema,
 } as const;
 
 /** A capital letter with no letter, digit or underscore on either side. */

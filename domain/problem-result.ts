@@ -45,9 +45,19 @@ export interface GeneratorVerdict {
   /** What happened beside the verdict (a refinement round that failed, a comparison that could not be made). */
   notes: string[];
   judge: JudgeScores | null;
-  /** PSNR (dB) and SSIM against the problem's reference image. */
-  reference: { psnr: number; ssim: number } | null;
+  /** PSNR (dB) and SSIM against the problem's reference image; null when there was none to compare with. */
+  reference: ReferenceComparison | null;
   usage: Usage;
+}
+
+/**
+ * A generated image against the problem's reference image, computed as SciGenBench computes it
+ * (activities/compare-images.py). `psnr` is null for identical images, whose PSNR is infinite:
+ * JSON cannot carry infinity, and a capped number would pass for a measurement.
+ */
+export interface ReferenceComparison {
+  psnr: number | null;
+  ssim: number;
 }
 
 /**

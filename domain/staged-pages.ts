@@ -4,6 +4,7 @@
  * activity, and a problem travels whole in its child workflow's input and its record activity's
  * input, so both are bounded in bytes, not only in count. Pure, for workflow code too.
  */
+import type { StagedProblem } from './types.ts';
 
 /**
  * A page closes before its serialized problems would pass this many bytes: half the size Temporal
@@ -16,6 +17,11 @@ export const PAGE_BYTE_BUDGET = 256 * 1024;
  * `recordProblemResult`'s input beside its result, which must stay under Temporal's 512 KiB warning.
  */
 export const MAX_PROBLEM_BYTES = 256 * 1024;
+
+/** A staged problem as one line of a staged page (JSON lines). */
+export function stagedLine(entry: StagedProblem): string {
+  return `${JSON.stringify(entry)}\n`;
+}
 
 /** UTF-8 bytes of a text, as Temporal counts a JSON payload. */
 export function utf8Bytes(text: string): number {

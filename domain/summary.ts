@@ -1,28 +1,50 @@
 /**
  * summary.json (CONTRACT.md, Output): counts per verdict, subject and image type, mean judge scores
- * and mean R_inv, tokens and cost. Built one manifest record at a time so a build of any size is
- * summarized without holding its manifest. Means keep full precision; the report rounds.
+ * and mean R_inv, tokens and cost, and the leaderboard: SciGenBench's metrics per generator, overall
+ * and per group (LeaderboardRow says how each is counted). Built one manifest record at a time so a
+ * build of any size is summarized without holding its manifest. Means keep full precision; the
+ * report and the leaderboard table round.
  */
 import { addUsage, JUDGE_DIMENSIONS, VERDICTS, ZERO_USAGE } from './types.ts';
-import type { GeneratorSpec, JudgeScores, Paradigm, Usage, Verdict } from './types.ts';
+import type { GeneratorSpec, JudgeScores, Paradigm, ReplacedPrompt, Usage, Verdict } from './types.ts';
 import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from './manifest.ts';
+import type { BuildProtocol } from './protocol.ts';
 
 export type VerdictCounts = Record<Verdict, number>;
 
 export interface GroupSummary {
   problems: number;
   verdicts: VerdictCounts;
-  /** Mean over the records that have an R_inv; null when none has. */
+  /** Mean of per-image R_inv (each image's share of quizzes answered right) over the records that have one; null when none has. */
   r_inv_mean: number | null;
-  /** Mean per dimension over the judged records; null when none was judged. */
+  /** Mean per dimension over the records judged on all five dimensions; null when none was. */
   judge_means: JudgeScores | null;
 }
 
-/** One leaderboard cell: a generator's results over a group of problems (the paper's main table). */
+/**
+ * One leaderboard cell: a generator's results over a group of problems (the paper's main table).
+ * The question-level metrics follow SciGenBench's own aggregation (its run.py): every graded
+ * question of every judged image counts once, the image's quizzes and its VE question alike.
+ * A quiz whose answer named no letter is graded and wrong. Rates are 0–1, null when nothing was graded.
+ */
 export interface LeaderboardRow extends GroupSummary {
-  /** Means over the images that had a reference image; null when none had. */
+  /** Images with all five judge scores: the images every question-level metric is over. */
+  images: number;
+  /** Question-level R_inv: correct answers over graded questions (quizzes and VE questions) of judged images. */
+  r_inv: number | null;
+  /** The same over quiz questions alone. */
+  r_inv_quiz_only: number | null;
+  /** Share of judged images with at least one graded question whose questions were all answered right. */
+  perfect_image_rate: number | null;
+  /** VE questions answered right over VE questions graded. */
+  ve_accuracy: number | null;
+  /** Graded questions: quiz answers plus VE questions. */
+  questions: number;
+  /** Means over the images that had a reference image; PSNR over those not identical to it. Null when none. */
   psnr_mean: number | null;
   ssim_mean: number | null;
+  /** Images identical to their reference: infinite PSNR, left out of psnr_mean and counted here. */
+  psnr_identical: number;
   /** Images compared with a reference image. */
   referenced: number;
 }
@@ -54,6 +76,10 @@ export interface BuildSummary {
    * means above are the first generator's (they are what manifest lines carry at top level).
    */
   generators: GeneratorSummary[];
+  /** The prompts the build's config replaced with the user's files (name, sha256 of the text); absent when none was. */
+  prompts?: ReplacedPrompt[];
+  /** The protocol the build ran and the settings it implied (activities/finalize.ts sets it). */
+  protocol?: BuildProtocol;
   finished_at: string;
 }
 
@@ -94,10 +120,17 @@ function addToTotals(totals: GroupTotals, record: Pick<ManifestRecord, 'verdict'
     totals.rInvSum += record.r_inv;
     totals.rInvCount++;
   }
-  if (record.judge !== null) {
+  if (hasAllScores(record.judge)) {
     for (const dimension of JUDGE_DIMENSIONS) totals.judgeSums[dimension] += record.judge[dimension];
     totals.judgedCount++;
   }
+}
+
+/** A judgement with all five scores (the official means drop rows missing any). */
+function hasAllScores(judge: JudgeScores | null | undefined): judge is JudgeScores {
+  return (
+    judge !== null && judge !== undefined && JUDGE_DIMENSIONS.every((dimension) => Number.isFinite(judge[dimension]))
+  );
 }
 
 function summarizeTotals(totals: GroupTotals): GroupSummary {
@@ -135,29 +168,91 @@ function addToGroup(groups: Map<string, GroupTotals>, name: string | null, recor
 }
 
 interface RowTotals extends GroupTotals {
+  quizQuestions: number;
+  quizCorrect: number;
+  veQuestions: number;
+  veCorrect: number;
+  /** Judged images with at least one graded question, and those with every one right. */
+  questionedImages: number;
+  perfectImages: number;
   psnrSum: number;
+  psnrCount: number;
   ssimSum: number;
   referenced: number;
 }
 
 function createRowTotals(): RowTotals {
-  return { ...createTotals(), psnrSum: 0, ssimSum: 0, referenced: 0 };
+  return {
+    ...createTotals(),
+    quizQuestions: 0,
+    quizCorrect: 0,
+    veQuestions: 0,
+    veCorrect: 0,
+    questionedImages: 0,
+    perfectImages: 0,
+    psnrSum: 0,
+    psnrCount: 0,
+    ssimSum: 0,
+    referenced: 0,
+  };
+}
+
+/** The graded questions of one image: its quiz answers (no letter = wrong) and its VE question, when they ran. */
+export function gradedQuestions(result: Pick<ManifestResult, 'quiz_results' | 've'>): {
+  quizQuestions: number;
+  quizCorrect: number;
+  veQuestions: number;
+  veCorrect: number;
+} {
+  const quizzes = result.quiz_results ?? [];
+  const ve = result.ve ?? null;
+  return {
+    quizQuestions: quizzes.length,
+    quizCorrect: quizzes.filter((quiz) => quiz.chosen !== null && quiz.chosen === quiz.correct_option).length,
+    veQuestions: ve === null ? 0 : 1,
+    veCorrect: ve?.correct === true ? 1 : 0,
+  };
 }
 
 function addToRow(totals: RowTotals, result: ManifestResult): void {
   addToTotals(totals, { verdict: result.verdict, r_inv: result.r_inv, judge: result.judge });
+  // Questions count for judged images only: an image the judge never scored has no place in the table.
+  if (hasAllScores(result.judge)) {
+    const graded = gradedQuestions(result);
+    totals.quizQuestions += graded.quizQuestions;
+    totals.quizCorrect += graded.quizCorrect;
+    totals.veQuestions += graded.veQuestions;
+    totals.veCorrect += graded.veCorrect;
+    const questions = graded.quizQuestions + graded.veQuestions;
+    if (questions > 0) {
+      totals.questionedImages++;
+      if (graded.quizCorrect + graded.veCorrect === questions) totals.perfectImages++;
+    }
+  }
   if (result.reference) {
-    totals.psnrSum += result.reference.psnr;
-    totals.ssimSum += result.reference.ssim;
     totals.referenced++;
+    totals.ssimSum += result.reference.ssim;
+    if (result.reference.psnr !== null) {
+      totals.psnrSum += result.reference.psnr;
+      totals.psnrCount++;
+    }
   }
 }
+
+const share = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
 function summarizeRow(totals: RowTotals): LeaderboardRow {
   return {
     ...summarizeTotals(totals),
-    psnr_mean: totals.referenced === 0 ? null : totals.psnrSum / totals.referenced,
-    ssim_mean: totals.referenced === 0 ? null : totals.ssimSum / totals.referenced,
+    images: totals.judgedCount,
+    r_inv: share(totals.quizCorrect + totals.veCorrect, totals.quizQuestions + totals.veQuestions),
+    r_inv_quiz_only: share(totals.quizCorrect, totals.quizQuestions),
+    perfect_image_rate: share(totals.perfectImages, totals.questionedImages),
+    ve_accuracy: share(totals.veCorrect, totals.veQuestions),
+    questions: totals.quizQuestions + totals.veQuestions,
+    psnr_mean: share(totals.psnrSum, totals.psnrCount),
+    ssim_mean: share(totals.ssimSum, totals.referenced),
+    psnr_identical: totals.referenced - totals.psnrCount,
     referenced: totals.referenced,
   };
 }

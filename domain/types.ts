@@ -7,7 +7,19 @@ export const VERDICTS = ['accepted', 'rejected', 'skipped', 'failed', 'invalid']
 export type Verdict = (typeof VERDICTS)[number];
 
 /** The pipeline steps, also the values of the `x-scigen-step` request header. */
-export const STEPS = ['classify', 'plan', 'code', 'repair', 'refine', 'image', 'judge', 'quiz', 'answer'] as const;
+export const STEPS = [
+  'classify',
+  'plan',
+  'code',
+  'repair',
+  'refine',
+  'image',
+  'judge',
+  'quiz',
+  'answer',
+  'visual-answer',
+  'grade',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 /** The options a generated quiz has (step `quiz`); quizzes the input brings may have others (A–E, …). */
@@ -50,7 +62,8 @@ export interface Problem {
   dropped_quizzes?: DroppedQuiz[];
   /**
    * The reference image as the input named it (`reference_image`, or SciGenBench's `image`): a path
-   * relative to the input file, or a file:// or s3:// URI. Staging copies it to `reference_image_key`.
+   * relative to the input file, or a file:// or s3:// URI; or, for a problem without one, the URI of
+   * `<id>.<ext>` in the references folder (cli/reference-images.ts). Staging copies it to `reference_image_key`.
    */
   reference_image?: string;
   /**
@@ -102,8 +115,11 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
-/** How a generator makes an image: Matplotlib code that is rendered (ImgCoder), or an image model. */
-export const PARADIGMS = ['code', 'pixel'] as const;
+/**
+ * How a generator makes an image: Matplotlib code that is rendered (ImgCoder), an image model
+ * (pixel), or not at all: `external` images were made elsewhere and are only evaluated.
+ */
+export const PARADIGMS = ['code', 'pixel', 'external'] as const;
 export type Paradigm = (typeof PARADIGMS)[number];
 
 /** A generator as a build runs it: its model resolved for the build's provider ('' = the step's configured model). */
@@ -111,6 +127,14 @@ export interface GeneratorSpec {
   name: string;
   paradigm: Paradigm;
   model: string;
+}
+
+/** A prompt the build's config replaced with a file of the user's (config `prompts`), so its numbers trace to the text. */
+export interface ReplacedPrompt {
+  /** The prompt's name, as in activities/prompts/<name>.txt. */
+  name: string;
+  /** Hex sha256 of the replacement's text (UTF-8). */
+  sha256: string;
 }
 
 /** One quiz as graded for one image: what the answerer chose (null: no readable letter). */

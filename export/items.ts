@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { manifestKey, stagedPagesPrefix } from '../storage/build-layout.ts';
 import { problemKey } from '../domain/input.ts';
 import { FORMER_GENERATOR, resultFromTopLevel, type ManifestRecord, type ManifestResult } from '../domain/manifest.ts';
+import type { ReferenceComparison } from '../domain/problem-result.ts';
 import type { JudgeScores, Paradigm, StagedProblem, Verdict } from '../domain/types.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 
@@ -26,7 +27,8 @@ export interface ExportItem {
   plan: string | null;
   judge: JudgeScores | null;
   rInv: number | null;
-  reference: { psnr: number; ssim: number } | null;
+  /** PSNR null: identical to the reference (infinite PSNR). */
+  reference: ReferenceComparison | null;
   extra: Record<string, unknown>;
 }
 

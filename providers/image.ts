@@ -55,19 +55,68 @@ function isJpeg(data: Uint8Array): boolean {
   return data.byteLength >= 4 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
 }
 
-/** What the bytes are (by their signature, whatever they were labelled): the two formats scigen sends to models. */
+function isWebp(data: Uint8Array): boolean {
+  return data.byteLength >= 16 && ascii(data, 0, 4) === 'RIFF' && ascii(data, 8, 12) === 'WEBP';
+}
+
+function ascii(data: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...data.subarray(from, to));
+}
+
+/**
+ * What the bytes are (by their signature, whatever they were labelled): the formats scigen sends to
+ * models, which both APIs take inline.
+ */
 export function imageMimeTypeOf(data: Uint8Array): ImagePart['mimeType'] | undefined {
   if (isPng(data)) return 'image/png';
   if (isJpeg(data)) return 'image/jpeg';
+  if (isWebp(data)) return 'image/webp';
   return undefined;
 }
 
 /**
- * A stored image as a model part, its mime type read from the bytes: pixel generators may store a
- * JPEG where renders are always PNG. Unknown bytes go as PNG, which the API then refuses by name.
+ * A stored image as a model part, its mime type read from the bytes: pixel and external generators
+ * may store a JPEG or WebP where renders are always PNG. Unknown bytes go as PNG, which the API
+ * then refuses by name.
  */
 export function storedImagePart(data: Uint8Array): ImagePart {
   return { type: 'image', mimeType: imageMimeTypeOf(data) ?? 'image/png', data };
+}
+
+/** Width and height from a WebP's first chunk (lossy VP8, lossless VP8L, or the extended VP8X canvas); undefined when it holds none. */
+export function webpSize(data: Uint8Array): { width: number; height: number } | undefined {
+  if (!isWebp(data) || data.byteLength < 30) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const chunk = ascii(data, 12, 16);
+  if (chunk === 'VP8 ') {
+    // A key frame's start code, then 14-bit width and height.
+    if (data[23] !== 0x9d || data[24] !== 0x01 || data[25] !== 0x2a) return undefined;
+    return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
+  }
+  if (chunk === 'VP8L') {
+    if (data[20] !== 0x2f) return undefined;
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8X') {
+    const width = (data[24]! | (data[25]! << 8) | (data[26]! << 16)) + 1;
+    const height = (data[27]! | (data[28]! << 8) | (data[29]! << 16)) + 1;
+    return { width, height };
+  }
+  return undefined;
+}
+
+/** A WebP's RIFF header gives its length: fewer bytes than that were cut short. */
+export function webpIsComplete(data: Uint8Array): boolean {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return data.byteLength >= 8 && view.getUint32(4, true) + 8 <= data.byteLength;
+}
+
+/** A JPEG ends with its end-of-image marker (trailing zero padding aside); one without it was cut short. */
+export function jpegIsComplete(data: Uint8Array): boolean {
+  let end = data.byteLength;
+  while (end > 2 && data[end - 1] === 0) end -= 1;
+  return data[end - 2] === 0xff && data[end - 1] === 0xd9;
 }
 
 /** Width and height from a JPEG's first start-of-frame segment; undefined when there is none. */

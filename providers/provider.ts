@@ -4,7 +4,8 @@ import type { RequestedJsonMode } from './structured-output.ts';
 
 /** A piece of a model request: text, or an image sent inline. */
 export type ModelPart =
-  { type: 'text'; text: string } | { type: 'image'; mimeType: 'image/png' | 'image/jpeg'; data: Uint8Array };
+  | { type: 'text'; text: string }
+  | { type: 'image'; mimeType: 'image/png' | 'image/jpeg' | 'image/webp'; data: Uint8Array };
 
 /**
  * The JSON shape a step's answer must have, for the provider's native schema mode (OpenAI

@@ -551,8 +551,11 @@ def measure_ink(renderer):
     return float(numpy.count_nonzero(pixels != background)) / pixels.size
 
 
-def save_png(figure, handle, dpi):
-    """Saves the figure and returns (ink fraction, introspection) measured on the very pixels saved."""
+def save_png(figure, handle, dpi, whole=False):
+    """Saves the figure and returns (ink fraction, introspection) measured on the very pixels saved.
+
+    whole: save the whole canvas (dpi x its size in inches), not the tight box around what was drawn.
+    """
     measured = {}
 
     def on_draw(event):
@@ -567,7 +570,7 @@ def save_png(figure, handle, dpi):
     connection = figure.canvas.mpl_connect("draw_event", on_draw)
     recorder.start()
     try:
-        original_savefig(figure, handle, dpi=dpi, bbox_inches="tight", format="png")
+        original_savefig(figure, handle, dpi=dpi, bbox_inches=None if whole else "tight", format="png")
     finally:
         recorder.stop()
         figure.canvas.mpl_disconnect(connection)
@@ -576,7 +579,7 @@ def save_png(figure, handle, dpi):
     return measured["ink"], measured["introspection"]
 
 
-def save_figure_file(figure, path, dpi):
+def save_figure_file(figure, path, dpi, whole=False):
     # The script had the job directory to itself: whatever it left under this name (a symlink to
     # a file elsewhere, above all) is removed, and the new file is created, never followed.
     try:
@@ -585,14 +588,26 @@ def save_figure_file(figure, path, dpi):
         pass
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
-        return save_png(figure, handle, dpi)
+        return save_png(figure, handle, dpi, whole)
 
 
-def save_figures(job_directory, dpi):
-    """Saves each captured figure; returns (figure records, error record or None)."""
+def save_figures(job_directory, dpi, figure_inches=None):
+    """Saves each captured figure; returns (figure records, error record or None).
+
+    figure_inches: (width, height) every figure is resized to and saved whole, as a benchmark
+    protocol fixes the image size; None keeps the script's size and crops to what it drew.
+    """
     records = []
     max_side = settings["max_image_side"]
     for index, figure in enumerate(capture.figures, start=1):
+        if figure_inches is not None:
+            try:
+                figure.set_size_inches(figure_inches[0], figure_inches[1], forward=False)
+            except BaseException as error:  # noqa: BLE001 — a script may have subclassed Figure
+                return records, {
+                    "kind": "exception",
+                    "message": f"resizing figure {index} failed: {type(error).__name__}: {error}",
+                }
         width_inches, height_inches = figure.get_size_inches()
         if max(width_inches, height_inches) * dpi > max_side:
             return records, {
@@ -605,7 +620,7 @@ def save_figures(job_directory, dpi):
         file_name = f"figure-{index}.png"
         path = os.path.join(job_directory, file_name)
         try:
-            ink_fraction, introspection = save_figure_file(figure, path, dpi)
+            ink_fraction, introspection = save_figure_file(figure, path, dpi, figure_inches is not None)
         except BaseException as error:  # noqa: BLE001 — drawing runs the script's artists
             # The traceback is matplotlib's own drawing code; its last line names the cause.
             message = f"saving figure {index} failed: " + "".join(
@@ -652,7 +667,7 @@ def write_result(job_directory, result):
     os.replace(temporary_path, os.path.join(job_directory, "result.json"))
 
 
-def render(script_path, job_directory, dpi):
+def render(script_path, job_directory, dpi, figure_inches=None):
     """Runs the script and saves its figures; returns the result record (not yet written)."""
     # Run it by its bare name from its own folder, as `python script.py` would: tracebacks and
     # warnings then say "script.py", the name the repair step shows the model, not a scratch path.
@@ -671,7 +686,7 @@ def render(script_path, job_directory, dpi):
         if not capture.figures:
             error = {"kind": "no-figure", "message": "the script ran but created no figure"}
         else:
-            figures, error = save_figures(job_directory, dpi)
+            figures, error = save_figures(job_directory, dpi, figure_inches)
             if error is None and all(record["blank"] for record in figures):
                 error = {
                     "kind": "blank",
@@ -688,11 +703,11 @@ def render(script_path, job_directory, dpi):
     return result
 
 
-def run_job(script_path, job_directory, dpi):
+def run_job(script_path, job_directory, dpi, figure_inches=None):
     """The whole job in the forked child; never returns."""
     job_process = os.getpid()
     try:
-        result = render(script_path, job_directory, dpi)
+        result = render(script_path, job_directory, dpi, figure_inches)
         if os.getpid() == job_process:
             write_result(job_directory, result)
     finally:

@@ -14,6 +14,11 @@ export interface RenderRequest {
   jobId: string;
   /** Every figure is saved at this dpi. */
   dpi: number;
+  /**
+   * Every figure is resized to this many inches and saved whole, so its PNG is exactly
+   * dpi × inches pixels. Absent: the script's own size, cropped to what it drew (bbox_inches='tight').
+   */
+  figureInches?: { width: number; height: number };
   /** Wall clock limit; the whole process group is killed past it. */
   timeoutMs: number;
   signal?: AbortSignal;

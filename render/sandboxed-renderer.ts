@@ -438,6 +438,10 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
     if (!(request.dpi > 0 && request.dpi <= 1200) || !(request.timeoutMs > 0)) {
       throw new RangeError(`dpi ${request.dpi} must be in (0, 1200] and timeoutMs ${request.timeoutMs} positive`);
     }
+    const inches = request.figureInches;
+    if (inches && !(inches.width > 0 && inches.width <= 100 && inches.height > 0 && inches.height <= 100)) {
+      throw new RangeError(`figure size ${inches.width}x${inches.height} inches must be in (0, 100]`);
+    }
     request.signal?.throwIfAborted();
     const state = await start();
     const began = performance.now();
@@ -462,6 +466,7 @@ export function createSandboxedRenderer(options: SandboxedRendererOptions): Sand
           id: nextJobNumber++,
           directory: `${sandbox.jobsRootInside}/${name}`,
           dpi: request.dpi,
+          ...(request.figureInches ? { figureInches: request.figureInches } : {}),
           timeoutMs: request.timeoutMs,
         },
         signal,

@@ -9,7 +9,7 @@ enforces the wall clock and the output limit, then kills whatever the job left b
 reports. The zygote runs no job code itself, so its state never carries from one job to the next.
 
 Protocol, one JSON object per line. Commands on stdin:
-    {"type": "job", "id", "directory", "dpi", "timeout_ms"}   directory holds script.py
+    {"type": "job", "id", "directory", "dpi", "figure_inches"?, "timeout_ms"}   directory holds script.py
     {"type": "cancel", "id"}                                   kill that job if it still runs
     {"type": "exit"}
 Events on the original stdout (stray prints of the zygote go to stderr instead):
@@ -108,7 +108,9 @@ def run_child(harness, job, output_descriptor, settings, zygote_pid):
         apply_limits(settings["limits"])
         if settings["seccomp"]:
             install_guard(zygote_pid)
-        harness.run_job(os.path.join(directory, "script.py"), directory, job["dpi"])
+        harness.run_job(
+            os.path.join(directory, "script.py"), directory, job["dpi"], job.get("figure_inches")
+        )
     finally:
         os._exit(70)
 

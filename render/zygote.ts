@@ -27,6 +27,8 @@ export interface ZygoteJob {
   /** The job directory as the zygote sees it; holds script.py. */
   directory: string;
   dpi: number;
+  /** Resize every figure to this and save it whole; absent: tight bounding box at the script's size. */
+  figureInches?: { width: number; height: number };
   timeoutMs: number;
 }
 
@@ -261,7 +263,14 @@ export class Zygote {
         this.kill();
       }, job.timeoutMs + BACKSTOP_MS);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.send({ type: 'job', id: job.id, directory: job.directory, dpi: job.dpi, timeout_ms: job.timeoutMs });
+      this.send({
+        type: 'job',
+        id: job.id,
+        directory: job.directory,
+        dpi: job.dpi,
+        ...(job.figureInches ? { figure_inches: [job.figureInches.width, job.figureInches.height] } : {}),
+        timeout_ms: job.timeoutMs,
+      });
       if (signal?.aborted) onAbort();
     });
   }

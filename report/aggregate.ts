@@ -42,3 +42,8 @@ export function entriesOf(record: ManifestRecord, knownGenerators: readonly Know
 export function acceptanceRate(row: LeaderboardRow): number | null {
   return row.problems === 0 ? null : row.verdicts.accepted / row.problems;
 }
+
+/** Group names as people sort them: "Type 3" before "Type 22". */
+export function compareNames(left: string, right: string): number {
+  return left.localeCompare(right, 'en', { numeric: true });
+}

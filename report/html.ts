@@ -13,7 +13,9 @@ import {
   type Verdict,
 } from '../domain/types.ts';
 import type { ManifestImageVersion, ManifestResult } from '../domain/manifest.ts';
-import { acceptanceRate } from './aggregate.ts';
+import type { ReferenceComparison } from '../domain/problem-result.ts';
+import { acceptanceRate, compareNames } from './aggregate.ts';
+import { formatLeaderboardNumber, LEADERBOARD_COLUMNS } from './leaderboard-table.ts';
 import { renderBarChart, type ChartSeries } from './bar-chart.ts';
 import { escapeHtml, jsonForScript } from './escape.ts';
 import { PAGE_SCRIPT } from './page-script.ts';
@@ -40,7 +42,7 @@ export interface ReportCard {
   reasons: string[];
   quiz_results: QuizResult[] | null;
   versions: (Omit<ManifestImageVersion, 'image' | 'code'> & { image: string | null; code: string | null })[];
-  reference: { psnr: number; ssim: number } | null;
+  reference: ReferenceComparison | null;
   render_attempts: number;
   /** What could not be copied into the report, in words. */
   notes: string[];
@@ -67,11 +69,6 @@ export interface ReportPageInput {
   index: ReportIndex;
   problems: number;
   generatedAt: string;
-}
-
-/** Group names as people sort them: "Type 3" before "Type 22". */
-export function compareNames(left: string, right: string): number {
-  return left.localeCompare(right, 'en', { numeric: true });
 }
 
 const VERDICT_COLUMNS: Verdict[] = ['accepted', 'rejected', 'skipped', 'failed', 'invalid'];
@@ -114,22 +111,23 @@ interface Column {
   className?: (row: LeaderboardRow) => string;
 }
 
+/** The leaderboard's columns (report/leaderboard-table.ts, as the CLI prints them), then the build's own. */
 function columnsFor(rows: LeaderboardRow[]): Column[] {
   const columns: Column[] = [
+    ...LEADERBOARD_COLUMNS.map((column): Column => ({
+      header: column.label,
+      title: column.title,
+      value: (row) => column.value(row) ?? null,
+      format: (value) => formatLeaderboardNumber(column.kind, value),
+      best: column.kind !== 'count',
+    })),
     {
-      header: 'R_inv',
-      title: 'share of quizzes answered correctly from the image alone',
+      header: 'per-image R_inv %',
+      title: "mean of each judged image's share of quizzes answered correctly (the filter's R_inv)",
       value: (row) => row.r_inv_mean,
-      format: formatPercent,
+      format: (value) => formatLeaderboardNumber('percent', value),
       best: true,
     },
-    ...JUDGE_DIMENSIONS.map((dimension): Column => ({
-      header: JUDGE_LABELS[dimension].short,
-      title: `${JUDGE_LABELS[dimension].long}, mean of 0–2`,
-      value: (row) => row.judge_means?.[dimension] ?? null,
-      format: (value) => formatNumber(value, 2),
-      best: true,
-    })),
     {
       header: 'Avg',
       title: 'mean of the five judge dimensions',
@@ -146,24 +144,6 @@ function columnsFor(rows: LeaderboardRow[]): Column[] {
       className: () => `count-${verdict}`,
     })),
   ];
-  if (rows.some((row) => row.referenced > 0)) {
-    columns.push(
-      {
-        header: 'PSNR',
-        title: 'mean PSNR (dB) against the reference images',
-        value: (row) => row.psnr_mean,
-        format: (value) => formatNumber(value, 2),
-        best: true,
-      },
-      {
-        header: 'SSIM',
-        title: 'mean SSIM against the reference images',
-        value: (row) => row.ssim_mean,
-        format: (value) => formatNumber(value, 3),
-        best: true,
-      },
-    );
-  }
   return columns;
 }
 
@@ -272,7 +252,7 @@ function renderGroupCharts(
     leaderboard.length > 1
       ? `<div class="legend">${series.map((entry) => `<span><span class="swatch" style="background:${entry.color}"></span>${escapeHtml(entry.name)}</span>`).join('')}</div>`
       : '';
-  return `${legend}<div class="charts">${chart(`R_inv by ${groupLabel}`, (row) => row.r_inv_mean)}${chart(`Acceptance rate by ${groupLabel}`, acceptanceRate)}</div>`;
+  return `${legend}<div class="charts">${chart(`R_inv by ${groupLabel}`, (row) => row.r_inv)}${chart(`Acceptance rate by ${groupLabel}`, acceptanceRate)}</div>`;
 }
 
 function renderHeader(input: ReportPageInput): string {
@@ -306,7 +286,7 @@ export function renderReportPage(input: ReportPageInput): string {
   const sections =
     leaderboard.length === 0
       ? '<section><h2>Leaderboard</h2><p class="muted">The manifest has no lines.</p></section>'
-      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: share of quizzes about the given setup answered correctly from the image alone. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${JUDGE_LABELS[dimension].long}`).join(', ')}. Best of each column in bold. Generator cost: the generator's own steps; the shared classify, plan and quiz steps count in the build total only.</p>${renderLeaderboard(leaderboard)}</section>
+      : `<section><h2>Leaderboard</h2><p class="hint">R_inv: questions about the given setup answered correctly from the image alone, over all graded questions of judged images (the quizzes and, where it ran, the VE question), as SciGenBench counts it; perfect-image: images with every question right; per-image R_inv: the mean of each image's share. Judge means on 0–2: ${JUDGE_DIMENSIONS.map((dimension) => `${JUDGE_LABELS[dimension].short} ${JUDGE_LABELS[dimension].long}`).join(', ')}. PSNR and SSIM against the reference images, where there are any. Best of each column in bold. Generator cost: the generator's own steps; the shared classify, plan and quiz steps count in the build total only.</p>${renderLeaderboard(leaderboard)}</section>
 <section><h2>By subject</h2>${renderGroupCharts(leaderboard, 'by_subject', 'subject')}${renderGroupTable(leaderboard, 'by_subject', 'subject')}</section>
 <section><h2>By image type</h2>${renderGroupCharts(leaderboard, 'by_image_type', 'image type')}${renderGroupTable(leaderboard, 'by_image_type', 'image type')}</section>`;
   return `<!doctype html>

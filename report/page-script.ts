@@ -131,7 +131,7 @@ export const PAGE_SCRIPT = String.raw`
       element('div', { class: 'problem-id', title: String(card.id), text: String(card.id) }),
       element('div', { class: 'meta', text: [card.subject || 'no subject', card.image_type || 'no image type'].join(' · ') }),
       element('div', { class: 'facts' }, facts),
-      card.reference ? element('div', { class: 'reference', text: 'vs reference: PSNR ' + card.reference.psnr.toFixed(2) + ' dB, SSIM ' + card.reference.ssim.toFixed(3) }) : null,
+      card.reference ? element('div', { class: 'reference', text: 'vs reference: PSNR ' + (card.reference.psnr === null ? '∞ (identical)' : card.reference.psnr.toFixed(2) + ' dB') + ', SSIM ' + card.reference.ssim.toFixed(3) }) : null,
       card.reasons.length ? element('ul', { class: 'reasons' }, card.reasons.map(function (reason) { return element('li', { text: reason }); })) : null,
       card.question ? details('Problem', [element('p', { class: 'question', text: card.question }), card.answer ? element('p', {}, [element('strong', { text: 'Answer: ' }), card.answer]) : null]) : null,
       quizSection(card.quiz_results),

@@ -15,15 +15,8 @@ import { createSummaryAccumulator, UNKNOWN_GROUP, type BuildSummary } from '../d
 import type { ManifestRecord } from '../domain/manifest.ts';
 import { VERDICTS } from '../domain/types.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
-import { entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
-import {
-  cardChunkPath,
-  compareNames,
-  renderCardChunk,
-  renderReportPage,
-  type ReportCard,
-  type ReportIndex,
-} from './html.ts';
+import { compareNames, entriesOf, type KnownGenerator, type ReportEntry } from './aggregate.ts';
+import { cardChunkPath, renderCardChunk, renderReportPage, type ReportCard, type ReportIndex } from './html.ts';
 
 export interface WriteReportInput {
   store: ArtifactStore;

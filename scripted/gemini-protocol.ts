@@ -162,19 +162,16 @@ function readParts(parts: unknown, at: string, facts: ContentFacts, textOnly: bo
         return problem(`Invalid value at '${partAt}.text' (TYPE_STRING)`, `${partAt}.text`);
       facts.texts.push(fields['text']);
     } else if (data[0] === 'inlineData') {
-      const inline = readInlineData(fields['inlineData'], `${partAt}.inline_data`);
-      if (isProblem(inline)) return inline;
-      if (inline) {
-        facts.imageCount += 1;
-        facts.images.push(inline);
-      }
+      const broken = readInlineData(fields['inlineData'], `${partAt}.inline_data`, facts.images);
+      if (broken) return broken;
+      facts.imageCount += 1;
     }
   }
   return undefined;
 }
 
-/** An inline part's bytes when it is an image, undefined for other data, or why it is refused. */
-function readInlineData(value: unknown, at: string): Uint8Array | RequestProblem | undefined {
+/** Checks inline data; an image's decoded bytes go to `images`. */
+function readInlineData(value: unknown, at: string, images: Uint8Array[]): RequestProblem | undefined {
   if (!isRecord(value)) return problem(`Invalid value at '${at}': expected an object.`, at);
   const fields = readMessageFields(value, ['mimeType', 'data', 'displayName'], at);
   if (isProblem(fields)) return fields;
@@ -198,7 +195,8 @@ function readInlineData(value: unknown, at: string): Uint8Array | RequestProblem
   }
   if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
     return problem('Request payload size exceeds the limit: 20971520 bytes.', `${at}.data`);
-  return bytes;
+  images.push(bytes);
+  return undefined;
 }
 
 /** responseModalities and imageConfig: what the model is asked to draw, if anything. */

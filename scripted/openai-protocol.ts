@@ -122,7 +122,8 @@ function readNumber(
   return undefined;
 }
 
-function readImage(part: Record<string, unknown>, at: string): Check<Uint8Array | null> {
+/** Checks an image part; its decoded bytes go to `images` (a URL the endpoint cannot fetch adds none). */
+function readImage(part: Record<string, unknown>, at: string, images: Uint8Array[]): Check<true> {
   const extra = unexpectedFields(part, new Set(['type', 'image_url']), at);
   if (extra) return extra;
   const image = part['image_url'];
@@ -144,7 +145,7 @@ function readImage(part: Record<string, unknown>, at: string): Check<Uint8Array 
   const url = image['url'];
   if (typeof url !== 'string' || url === '')
     return problem(`Missing required parameter: '${at}.image_url.url'.`, `${at}.image_url.url`);
-  if (/^https?:\/\//i.test(url)) return null;
+  if (/^https?:\/\//i.test(url)) return true;
   const match = DATA_URL.exec(url);
   if (!match) {
     return problem(
@@ -165,7 +166,8 @@ function readImage(part: Record<string, unknown>, at: string): Check<Uint8Array 
   }
   if (bytes.byteLength > MAX_INLINE_IMAGE_BYTES)
     return problem('Image too large: images must be under 20 MB.', `${at}.image_url.url`, 'image_too_large');
-  return bytes;
+  images.push(bytes);
+  return true;
 }
 
 interface MessageFacts {
@@ -231,10 +233,9 @@ function readMessage(message: unknown, index: number, facts: MessageFacts): Requ
         return problem(`Missing required parameter: '${partAt}.text'.`, `${partAt}.text`);
       facts.texts.push(part['text']);
     } else if (type === 'image_url') {
-      const image = readImage(part, partAt);
-      if (image !== null && !(image instanceof Uint8Array)) return image;
+      const image = readImage(part, partAt, facts.images);
+      if (image !== true) return image;
       facts.imageCount += 1;
-      if (image) facts.images.push(image);
     }
   }
   return undefined;

@@ -4,8 +4,8 @@ export interface RequestShape {
   /** All text parts, system first, joined by newlines: what `when` is matched against. */
   text: string;
   imageCount: number;
-  /** The inline images' bytes, in order (an image given by URL is counted but not fetched). */
-  images: Uint8Array[];
+  /** The bytes of the images sent inline, in order (what a vision model would look at). */
+  images?: Uint8Array[];
   /** The request asked for JSON in the API's schema mode. */
   structured: boolean;
   /** The request asks for a picture: the size the API would draw and the output tokens it bills for it. */

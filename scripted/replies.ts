@@ -1,4 +1,5 @@
 import { DOCTOR_PROBLEM_ID } from '../doctor/canary.ts';
+import type { ImageView } from './image-view.ts';
 import type { Script, ScriptedFault, ScriptedImage, ScriptedReply, ScriptedStepReplies } from './script.ts';
 
 /** Where faults added at run time apply. */
@@ -22,10 +23,23 @@ export class ScriptedReplies {
     this.replies = normalizeScript(script);
   }
 
-  /** The reply a request gets, counting it as used; undefined when none is left for it. */
-  select(problem: string, step: string, text: string): ScriptedReply | undefined {
+  /**
+   * The reply a request gets, counting it as used; undefined when none is left for it.
+   * `seeImage` looks at the request's first image (undefined: it carried no readable image); it is
+   * called only for a reply that depends on the image, since decoding costs time.
+   */
+  select(
+    problem: string,
+    step: string,
+    text: string,
+    seeImage: () => ImageView | undefined = () => undefined,
+  ): ScriptedReply | undefined {
     for (const reply of this.candidates(problem, step)) {
       if (reply.when !== undefined && !text.includes(reply.when)) continue;
+      if (reply.whenImage !== undefined) {
+        const image = seeImage();
+        if (image?.width !== reply.whenImage.width || image.height !== reply.whenImage.height) continue;
+      }
       const times = reply.fault ? (reply.fault.times ?? 1) : reply.times;
       if (times !== undefined) {
         const used = this.uses.get(reply) ?? 0;

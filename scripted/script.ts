@@ -12,7 +12,8 @@
  * }
  *
  * For a request, the replies of (problem, step) are tried in order; the first whose `when`
- * (if any) occurs in the request's text (system + user text, concatenated) is used. A reply with
+ * (if any) occurs in the request's text (system + user text, concatenated), and whose `whenImage`
+ * (if any) is the pixel size of the request's first image as decoded, is used. A reply with
  * a `fault` answers with that fault for its first `times` matching requests, then is passed over;
  * so does a text reply that has `times`.
  * No matching reply: HTTP 404 with an error body naming the problem and step.
@@ -90,6 +91,11 @@ const replySchema = z
   .strictObject({
     /** Substring of the request text this reply is for; absent = any request. */
     when: z.string().min(1).optional(),
+    /**
+     * The pixel size of the first image the request carries, read by decoding it: the reply is for
+     * a model that has seen that image (a request without one, or with another, does not get it).
+     */
+    whenImage: z.strictObject({ width: z.int().min(1), height: z.int().min(1) }).optional(),
     /**
      * The message text the model answers with. For an image request it is the text sent along
      * with the picture; a reply with text and no `image` is an image model answering in words only.

@@ -6,6 +6,7 @@ import { STEPS } from '../domain/types.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openAiImagesProtocol } from './openai-images-protocol.ts';
 import { createOpenAiProtocol, type ResponseFormatDialect } from './openai-protocol.ts';
+import { viewImage, type ImageView } from './image-view.ts';
 import { scriptedImageBytes } from './placeholder-image.ts';
 import {
   countTokens,
@@ -250,7 +251,18 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     // A blind model's server accepts the image parts and the model never gets them.
     const shape = sees ? read : { ...read, imageCount: 0, images: [] };
 
-    const reply = replies.select(problem, step, shape.text);
+    // A question about the image must come with the image: the fake would otherwise answer blind.
+    if (step === 'visual-answer' && read.imageCount === 0) {
+      return answerError({
+        status: 400,
+        message: 'The visual-answer step answers a question from an image, and this request carries none.',
+        param: protocolName === 'openai' ? 'messages' : 'contents',
+      });
+    }
+    const firstImage = shape.images?.[0];
+    let seen: ImageView | undefined;
+    const seeImage = () => (seen ??= firstImage ? viewImage(firstImage) : undefined);
+    const reply = replies.select(problem, step, shape.text, seeImage);
     if (latencyMs > 0) await delay(latencyMs);
     if (!reply && problem !== DOCTOR_PROBLEM_ID) {
       return answerError({
@@ -295,7 +307,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     };
 
     // scigen's doctor asks what no script answers: it gets the endpoint's own answers (vision.ts).
-    if (!reply) return answerWith({ kind: 'text', text: answerDoctor(read, sees) });
+    if (!reply) return answerWith({ kind: 'text', text: answerDoctor({ ...read, images: read.images ?? [] }, sees) });
 
     const requestedImage = shape.imageOutput;
     /** An image request's answer: the scripted picture (none: words only) and the text sent along. */

@@ -11,7 +11,9 @@
  *                                 folder per generator:
  *     <generator>/attempt-N/      the first code and each repair: answer, diagram.py, figures
  *     <generator>/refine-R/       refinement round R
- *     <generator>/judge-R.json, <generator>/image.png (pixel); answers/quiz-N.json beside each image
+ *     <generator>/judge-R.json, <generator>/image.<ext> (pixel, external); answers/quiz-N.json beside each image,
+ *     and answers/ve-answer.json, answers/ve-grade.json (the VE question) beside the image asked it;
+ *     <generator>/image-request.json (pixel), <generator>/image-source.json (external)
  *   manifest.jsonl, summary.json  written when the build finishes
  *
  * Pure string functions with no imports, so workflow code may use them too.
@@ -93,16 +95,34 @@ export const codeVersionFiles = (folder: string) => ({
 export const judgeKey = (location: GeneratorLocation, round: number) =>
   `${generatorFolder(location)}/judge-${round}.json`;
 
-/** The answers to an image's quizzes live in an `answers` folder beside the image. */
-export function quizAnswerKey(imageKey: string, quizIndex: number): string {
+/** The answers to an image's questions live in an `answers` folder beside the image. */
+function answersFolder(imageKey: string): string {
   const folder = imageKey.includes('/') ? imageKey.slice(0, imageKey.lastIndexOf('/')) : '';
-  return `${folder}/answers/quiz-${quizIndex + 1}.json`;
+  return `${folder}/answers`;
 }
 
-/** A pixel generator's image (`image.png`, or `image.jpg` when the model sent a JPEG) and its request. */
+export function quizAnswerKey(imageKey: string, quizIndex: number): string {
+  return `${answersFolder(imageKey)}/quiz-${quizIndex + 1}.json`;
+}
+
+/** The VE question's answer read from an image (step `visual-answer`), beside its quiz answers. */
+export function visualAnswerKey(imageKey: string): string {
+  return `${answersFolder(imageKey)}/ve-answer.json`;
+}
+
+/** The grader's verdict on that answer (step `grade`). */
+export function visualAnswerGradeKey(imageKey: string): string {
+  return `${answersFolder(imageKey)}/ve-grade.json`;
+}
+
+/**
+ * A pixel or external generator's image (`image.png`, or `image.jpg` / `image.webp` for a JPEG or
+ * WebP), then the pixel generator's request and the external generator's record of where its copy came from.
+ */
 export const drawnImageKey = (location: GeneratorLocation, extension: string) =>
   `${generatorFolder(location)}/image.${extension}`;
 export const imageRequestKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-request.json`;
+export const imageSourceKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-source.json`;
 
 /** True for a string that is a key of some build's artifact (how inspect finds keys in activity results). */
 export const isBuildArtifactKey = (value: string) => value.startsWith('builds/');

@@ -52,7 +52,9 @@ export async function runWorkers(
 
   try {
     if (options.queues.includes('workflows')) {
-      workers.push(await createWorkflowsWorker({ ...common, taskQueue: queues.workflows }));
+      workers.push(
+        await createWorkflowsWorker({ ...common, taskQueue: queues.workflows, s3PathStyle: config.s3PathStyle }),
+      );
       descriptions.push(`workflows worker on ${queues.workflows} (artifacts: ${store.root})`);
     }
     if (options.queues.includes('llm')) {
@@ -68,6 +70,7 @@ export async function runWorkers(
           ...common,
           taskQueue: runtime.taskQueue,
           model: runtime.model,
+          prompts: runtime.prompts,
           concurrency: runtime.concurrency,
           ...(runtime.requestsPerSecond === undefined ? {} : { requestsPerSecond: runtime.requestsPerSecond }),
         }),

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ModelCallSettings } from '../activities/model-call.ts';
+import { loadPrompts, PromptReplacementError, type Prompts } from '../activities/prompts.ts';
+import { ConfigError } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { ModelCapabilities } from '../doctor/model-capabilities.ts';
@@ -19,6 +21,8 @@ import { llmConcurrency, llmRequestsPerSecond, llmTaskQueue } from './llm-queue.
 
 export interface ModelRuntime {
   model: ModelCallSettings;
+  /** The bundled prompts with the config's replacements (config `prompts`). */
+  prompts: Prompts;
   /** The provider's llm task queue (workers/llm-queue.ts). */
   taskQueue: string;
   /** Server-side rate for that queue, in activities per second; undefined = unlimited. */
@@ -42,6 +46,8 @@ export async function createModelRuntime(
     capabilities?: ModelCapabilities;
   } = {},
 ): Promise<ModelRuntime> {
+  // Read before anything starts: a replacement that cannot be used stops the worker with a config error.
+  const prompts = loadConfiguredPrompts(config);
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
   let provider: ModelProvider;
   let description: string;
@@ -68,10 +74,24 @@ export async function createModelRuntime(
   const requestsPerSecond = llmRequestsPerSecond(config, resolved);
   const concurrency = llmConcurrency(config, resolved);
   // After a 429 the calls this worker still holds go out one request interval apart.
-  const paced = withRateLimitCooldown(provider, { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 });
+  const pacing = { releaseSpacingMs: requestsPerSecond ? 1000 / requestsPerSecond : 0 };
+  const paced = withRateLimitCooldown(provider, pacing);
+  // Pixel generators with their own baseUrl draw on that OpenAI-images-compatible server, whatever
+  // the build's provider, with OPENAI_API_KEY (a server that needs no key gets a placeholder).
+  const imageProviders = new Map<string, ModelProvider>();
+  const imageProviderFor = (baseUrl: string): ModelProvider => {
+    let imageProvider = imageProviders.get(baseUrl);
+    if (!imageProvider) {
+      const apiKey = config.credentials.openAiApiKey ?? 'no-key-set';
+      imageProvider = withRateLimitCooldown(createOpenAiProvider({ apiKey, baseURL: baseUrl, timeoutMs }), pacing);
+      imageProviders.set(baseUrl, imageProvider);
+    }
+    return imageProvider;
+  };
   return {
     model: {
       provider: paced,
+      imageProviderFor,
       models: providerConfig.models,
       temperatures: config.temperatures,
       prices: config.prices,
@@ -80,15 +100,33 @@ export async function createModelRuntime(
       // No image reaches a model that has not shown it sees (once per model and process).
       visionCanary: true,
     },
+    prompts,
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
     requestsPerSecond,
     concurrency,
     description:
       `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
       `${concurrency} calls at once per worker, ` +
-      `structured output ${providerConfig.structuredOutput}`,
+      `structured output ${providerConfig.structuredOutput}` +
+      (prompts.replaced.length > 0
+        ? `; prompts replaced: ${prompts.replaced.map(({ name, sha256 }) => `${name} (sha256 ${sha256.slice(0, 12)})`).join(', ')}`
+        : ''),
     close,
   };
+}
+
+/**
+ * The prompts the config names (`prompts.<name>` -> a file) over the bundled ones. What is wrong
+ * with them is a config error naming the prompt, the file and the placeholder (exit code 2).
+ */
+export function loadConfiguredPrompts(config: Pick<Config, 'prompts'>): Prompts {
+  try {
+    return loadPrompts({ replacements: config.prompts });
+  } catch (error) {
+    if (!(error instanceof PromptReplacementError)) throw error;
+    const lines = error.problems.map((problem) => `  prompts.${problem.prompt}: ${problem.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, { cause: error });
+  }
 }
 
 /**

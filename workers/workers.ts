@@ -1,6 +1,7 @@
 import { type NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
 import type { ModelCallSettings } from '../activities/model-call.ts';
+import type { Prompts } from '../activities/prompts.ts';
 import type { Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { workflowBundle } from './workflow-bundle.ts';
@@ -32,12 +33,12 @@ function commonOptions(options: WorkerConnection & { taskQueue: string }) {
 
 /** Workflows plus the light storage activities they lean on (reading pages, writing records). */
 export async function createWorkflowsWorker(
-  options: WorkerConnection & { taskQueue: string; store: ArtifactStore },
+  options: WorkerConnection & { taskQueue: string; store: ArtifactStore; s3PathStyle?: boolean },
 ): Promise<Worker> {
   return Worker.create({
     ...commonOptions(options),
     workflowBundle: await workflowBundle({ tracing: (options.plugins ?? []).length > 0 }),
-    activities: createStorageActivities({ store: options.store }),
+    activities: createStorageActivities({ store: options.store, s3PathStyle: options.s3PathStyle ?? false }),
   });
 }
 
@@ -52,6 +53,8 @@ export async function createLlmWorker(
     taskQueue: string;
     store: ArtifactStore;
     model: ModelCallSettings;
+    /** @default the bundled prompts */
+    prompts?: Prompts;
     concurrency: number;
     /** @default no limit */
     requestsPerSecond?: number;
@@ -59,7 +62,11 @@ export async function createLlmWorker(
 ): Promise<Worker> {
   return Worker.create({
     ...commonOptions(options),
-    activities: createLlmActivities({ model: options.model, store: options.store }),
+    activities: createLlmActivities({
+      model: options.model,
+      store: options.store,
+      ...(options.prompts ? { prompts: options.prompts } : {}),
+    }),
     maxConcurrentActivityTaskExecutions: options.concurrency,
     ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
   });

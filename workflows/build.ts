@@ -18,6 +18,7 @@ import type { StorageActivities } from '../activities/index.ts';
 import type { ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import { locateProblem } from '../domain/staged-pages.ts';
+import { protocolSettings, type BuildProtocol } from '../domain/protocol.ts';
 import {
   pauseSignal,
   problemFinishedSignal,
@@ -30,6 +31,7 @@ import {
   type DatasetBuildInput,
   type DatasetBuildOutput,
   type ProblemFinished,
+  type ProblemSettings,
 } from './definitions.ts';
 import { problemWorkflow } from './problem.ts';
 
@@ -211,6 +213,8 @@ export async function datasetBuildWorkflow(
       inputPages: input.inputPages,
       partial,
       ...(input.settings.generators ? { generators: input.settings.generators } : {}),
+      ...(input.prompts ? { prompts: input.prompts } : {}),
+      protocol: input.settings.protocol ?? formerProtocol(input.settings),
     });
     phase = 'finished';
     return {
@@ -279,4 +283,14 @@ export async function datasetBuildWorkflow(
 
 function emptyCounts(): Record<Verdict, number> {
   return { accepted: 0, rejected: 0, skipped: 0, failed: 0, invalid: 0 };
+}
+
+/** What a build started before protocols ran: the dataset protocol with its settings, without VE. */
+function formerProtocol(settings: ProblemSettings): BuildProtocol {
+  return protocolSettings({
+    protocol: 'dataset',
+    refinementRounds: settings.refinementRounds ?? 0,
+    dpi: settings.dpi,
+    visualAnswer: false,
+  });
 }

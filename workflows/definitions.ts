@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FilterPolicy, GeneratorSpec, Problem, Usage, Verdict } from '../domain/types.ts';
+import type { BuildProtocol } from '../domain/protocol.ts';
+import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
 export const searchAttributes = {
@@ -28,6 +29,8 @@ export const PROBLEM_STAGES = [
   'judge',
   'refine',
   'answer',
+  'visual-answer',
+  'grade',
   'compare',
 ] as const;
 export type ProblemStage = (typeof PROBLEM_STAGES)[number];
@@ -58,6 +61,10 @@ export interface GeneratorSettings extends GeneratorSpec {
    * builds started before it was recorded: every code step then asks `model`.
    */
   revisionModels?: { repair: string; refine: string };
+  /** A pixel generator's own OpenAI-images-compatible server (config `baseUrl`); absent: the build's provider. */
+  baseUrl?: string;
+  /** An external generator's images: a folder (absolute path or s3:// URI) or a template with `{id}`. */
+  images?: string;
 }
 
 /** The per-problem settings a build hands each child; small, and free of secrets. */
@@ -82,6 +89,12 @@ export interface ProblemSettings {
    * bundled demo endpoint. Absent in builds started before it was recorded.
    */
   provider?: 'gemini' | 'openai' | 'scripted';
+  /**
+   * The build's protocol and what it decides: whether a problem judged not visualizable is skipped,
+   * the figure size, the VE step (refinementRounds and dpi above carry its values too). Absent in
+   * builds started before protocols existed: the dataset protocol without VE.
+   */
+  protocol?: BuildProtocol;
 }
 
 export interface ProblemWorkflowInput {
@@ -119,6 +132,11 @@ export interface DatasetBuildInput {
   /** Continue as new once this run's history has this many events (or when the server suggests it). */
   continueAsNewEvents: number;
   settings: ProblemSettings;
+  /**
+   * The prompts the build's config replaced (config `prompts`), recorded in summary.json. The llm
+   * workers read the texts from their own config; absent when none was replaced.
+   */
+  prompts?: ReplacedPrompt[];
 }
 
 export interface DatasetBuildOutput {

@@ -1,11 +1,10 @@
 /**
  * How a generator makes its image: ImgCoder's plan -> code -> render with repairs (code), an image
- * model (pixel), and the visual-feedback refinement of code images. Each step takes what it needs
+ * model (pixel), an image made elsewhere (external), and the visual-feedback refinement of code images. Each step takes what it needs
  * and returns what it made; none touches the problem's result.
  */
 import type { CodeStepOutput } from '../activities/code.ts';
 import { critiqueOf, errorHeadline, withFindings } from '../domain/critique.ts';
-import type { GeneratorSpec } from '../domain/types.ts';
 import { judgeImage, type DrawnImage, type JudgedImage } from './evaluate-steps.ts';
 import { searchAttributes, type GeneratorSettings } from './definitions.ts';
 import { isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
@@ -40,6 +39,12 @@ function codeStepInput(
     generator: generator.name,
     ...(model === '' ? {} : { model }),
   };
+}
+
+/** The dpi, and the figure size when the build's protocol fixes one (absent from older builds' render inputs). */
+function renderSize(context: ProblemContext): { dpi: number; figureInches?: { width: number; height: number } } {
+  const figureInches = context.settings.protocol?.settings.figureInches;
+  return { dpi: context.settings.dpi, ...(figureInches ? { figureInches } : {}) };
 }
 
 /**
@@ -108,7 +113,7 @@ export async function drawWithCode(
             generator: generator.name,
             codeKey: writtenKey,
             attempt,
-            dpi: settings.dpi,
+            ...renderSize(context),
             timeoutSeconds: settings.renderTimeoutSeconds,
           },
         ],
@@ -143,7 +148,7 @@ export async function drawWithCode(
 /** The pixel paradigm: the image model draws the figure from the problem text. */
 export async function drawWithImageModel(
   context: ProblemContext,
-  generator: GeneratorSpec,
+  generator: GeneratorSettings,
   diagram: Diagram,
 ): Promise<Drawing> {
   const { llm, ledger, progress } = context;
@@ -153,11 +158,36 @@ export async function drawWithImageModel(
     () =>
       llm.drawDiagramImage.executeWithOptions(
         { summary: progress.summary(`image: ${generator.model} draws the figure`, generator) },
-        [{ ...context.problem, ...diagram, generator: generator.name, model: generator.model }],
+        [
+          {
+            ...context.problem,
+            ...diagram,
+            generator: generator.name,
+            model: generator.model,
+            ...(generator.baseUrl === undefined ? {} : { baseUrl: generator.baseUrl }),
+          },
+        ],
       ),
     generator,
   );
   const image = { round: 0, imageKey: drawn.imageKey, codeKey: null, findings: [], critique: null };
+  return { ok: true, image, renderAttempts: 0, codeKey: null };
+}
+
+/**
+ * The external paradigm: the image a model elsewhere made for the problem, found by the problem's
+ * id under the generator's `images` and copied into the build; none there is the generator's failure.
+ */
+export async function importExternalImage(context: ProblemContext, generator: GeneratorSettings): Promise<Drawing> {
+  const { imports, progress } = context;
+  const images = generator.images!;
+  progress.enter('image', `the image made elsewhere, from ${images}`, generator);
+  const imported = await imports.importExternalImage.executeWithOptions(
+    { summary: progress.summary(`image: copied in from ${images}`, generator) },
+    [{ ...context.problem, generator: generator.name, images }],
+  );
+  if (!imported.ok) return { ok: false, reason: imported.reason, renderAttempts: 0, codeKey: null };
+  const image = { round: 0, imageKey: imported.imageKey, codeKey: null, findings: [], critique: null };
   return { ok: true, image, renderAttempts: 0, codeKey: null };
 }
 
@@ -244,7 +274,7 @@ async function refineOnce(
         codeKey: written.value.codeKey,
         attempt,
         round,
-        dpi: settings.dpi,
+        ...renderSize(context),
         timeoutSeconds: settings.renderTimeoutSeconds,
       },
     ],

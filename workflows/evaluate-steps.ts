@@ -1,13 +1,13 @@
 /**
  * How a generator's image is evaluated: judged on the five dimensions, its quizzes answered from
- * the image alone (R_inv), compared with the reference image. Each step takes what it needs and
- * returns what it found.
+ * the image alone (R_inv), the VE question answered and graded, compared with the reference image.
+ * Each step takes what it needs and returns what it found.
  */
 import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import { computeRInv } from '../domain/filter-policy.ts';
-import type { JudgeReasoning } from '../domain/problem-result.ts';
+import type { JudgeReasoning, ReferenceComparison, VisualAnswer } from '../domain/problem-result.ts';
 import type { GeneratorSpec, JudgeScores, Quiz, QuizResult } from '../domain/types.ts';
-import type { ProblemContext } from './problem-context.ts';
+import { isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
 
 /** An image made and not yet judged. */
 export interface DrawnImage {
@@ -81,6 +81,51 @@ export async function answerQuizzes(
 }
 
 /**
+ * SciGenBench's VE question: the problem's `multimodal_question` answered from the image alone
+ * (step `visual-answer`), the answer graded against the problem's `answer` by a text model (step
+ * `grade`). A measurement beside the verdict, which the filter policy does not read: a step that
+ * fails (an unusable answer or grade, a call given up on) leaves `ve` null with a note.
+ */
+export async function askVisualQuestion(
+  context: ProblemContext,
+  generator: GeneratorSpec,
+  imageKey: string,
+  question: string,
+): Promise<{ ve: VisualAnswer | null; notes: string[] }> {
+  const { llm, ledger, progress } = context;
+  const ref = { ...context.problem, generator: generator.name, imageKey };
+  try {
+    progress.enter('visual-answer', "the problem's question answered from the image alone", generator);
+    const answered = await ledger.modelStep(
+      'visual-answer',
+      () =>
+        llm.answerVisualQuestion.executeWithOptions(
+          { summary: progress.summary("visual-answer: the problem's question from the image alone", generator) },
+          [ref],
+        ),
+      generator,
+    );
+    progress.enter('grade', "the visual answer checked against the problem's answer", generator);
+    const graded = await ledger.modelStep(
+      'grade',
+      () =>
+        llm.gradeVisualAnswer.executeWithOptions(
+          { summary: progress.summary("grade: the visual answer against the problem's answer", generator) },
+          [{ ...ref, answerKey: answered.answerKey }],
+        ),
+      generator,
+    );
+    return {
+      ve: { question, answerKey: answered.answerKey, correct: graded.correct, reason: graded.reason },
+      notes: [],
+    };
+  } catch (error) {
+    if (!isStepFailure(error)) throw error;
+    return { ve: null, notes: [`no VE result: ${reasonOf(error)}`] };
+  }
+}
+
+/**
  * PSNR and SSIM against the problem's reference image: a measurement beside the verdict, so a
  * comparison that cannot be made is a note, never the generator's failure.
  */
@@ -89,7 +134,7 @@ export async function compareWithReference(
   generator: GeneratorSpec,
   imageKey: string,
   referenceKey: string,
-): Promise<{ reference: { psnr: number; ssim: number } | null; notes: string[] }> {
+): Promise<{ reference: ReferenceComparison | null; notes: string[] }> {
   const { renderer, progress } = context;
   progress.enter('compare', 'PSNR and SSIM against the reference image', generator);
   try {

@@ -71,6 +71,13 @@ export function createProblemContext(input: ProblemWorkflowInput, generators: re
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumAttempts: 20 },
   });
+  // Copying an external generator's image in is storage work on the workflows queue, but a regular
+  // activity: it reads a file or an S3 object of any size, and the UI shows it as a step.
+  const imports = proxyActivities<StorageActivities>({
+    taskQueue: settings.taskQueues.workflows,
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '1s', maximumAttempts: 5 },
+  });
   const problem: ProblemRef = { buildId: input.buildId, problemKey: input.problemKey, problemId: input.problem.id };
   return {
     problem,
@@ -78,6 +85,7 @@ export function createProblemContext(input: ProblemWorkflowInput, generators: re
     llm,
     renderer,
     storage,
+    imports,
     progress: createProgress(generators.length > 1),
     ledger: createLedger(settings.llmMaxAttempts),
   };

@@ -8,7 +8,7 @@ import {
   type ProblemResult,
 } from '../domain/problem-result.ts';
 import { givenTaxonomy, settleTaxonomy } from '../domain/taxonomy.ts';
-import { describeScores, type Verdict } from '../domain/types.ts';
+import { describeScores, type GeneratorSpec, type Verdict } from '../domain/types.ts';
 import {
   buildWorkflowId,
   problemFinishedSignal,
@@ -17,29 +17,32 @@ import {
   type ProblemWorkflowInput,
   type ProblemWorkflowOutput,
 } from './definitions.ts';
-import { drawWithCode, drawWithImageModel, refine, type Diagram } from './draw-steps.ts';
-import { answerQuizzes, compareWithReference, judgeImage, type QuizSet } from './evaluate-steps.ts';
+import { drawWithCode, drawWithImageModel, importExternalImage, refine, type Diagram } from './draw-steps.ts';
+import { answerQuizzes, askVisualQuestion, compareWithReference, judgeImage, type QuizSet } from './evaluate-steps.ts';
 import { createProblemContext, isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
 
 /**
  * One problem's life: classified once; then each of the build's generators makes an image (code:
- * plan -> code -> render, repaired on error; pixel: an image model), which is judged, refined with
- * the judge's critique, asked the problem's quizzes (R_inv), compared with a reference image and
- * filtered; then one record. Each step is an activity, so a crash resumes at the step that was
- * running and no finished model call is paid for twice.
+ * plan -> code -> render, repaired on error; pixel: an image model; external: one made elsewhere,
+ * copied in), which is judged, refined with the judge's critique, asked the problem's quizzes
+ * (R_inv) and, when the build runs the VE step, its multimodal question, compared with a reference
+ * image and filtered; then one record. Each step is an activity, so a crash resumes at the step
+ * that was running and no finished model call is paid for twice.
  */
 export async function problemWorkflow(input: ProblemWorkflowInput): Promise<ProblemWorkflowOutput> {
   const generators = input.settings.generators ?? [FORMER_GENERATOR];
   const context = createProblemContext(input, generators);
   const { llm, ledger, progress, storage } = context;
   const given = givenTaxonomy(input.problem);
+  // Absent from builds started before protocols: the dataset protocol, without VE.
+  const protocol = input.settings.protocol?.settings;
   let result: ProblemResult = {
     subject: given.subject,
     imageType: given.image_type,
     classified: null,
     planKey: null,
     quizKey: null,
-    results: generators.map(emptyGeneratorResult),
+    results: generators.map((generator) => unstartedResult(generator, protocol?.visualAnswer ?? false)),
     usage: ledger.total,
   };
   try {
@@ -59,12 +62,18 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
       { key: searchAttributes.subject, value: taxonomy.subject },
       { key: searchAttributes.imageType, value: taxonomy.image_type },
     );
+    // A benchmark protocol scores every problem: the classifier's doubt is a note, not a skip.
+    const notes: string[] = [];
     if (!classification.visualizable) {
-      const reasons = [`not visualizable: ${classification.reason}`];
-      return await record(context, input, {
-        ...result,
-        results: result.results.map((skipped) => ({ ...skipped, verdict: 'skipped', reasons })),
-      });
+      if (protocol?.skipNotVisualizable === false) {
+        notes.push(`drawn although classified not visualizable: ${classification.reason}`);
+      } else {
+        const reasons = [`not visualizable: ${classification.reason}`];
+        return await record(context, input, {
+          ...result,
+          results: result.results.map((skipped) => ({ ...skipped, verdict: 'skipped', reasons })),
+        });
+      }
     }
 
     const diagram: Diagram = { subject: taxonomy.subject, imageType: taxonomy.image_type };
@@ -72,7 +81,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     const quizzes = once(() => quizSet(context, input));
     const results: GeneratorResult[] = [];
     for (const [index, generator] of generators.entries()) {
-      const steps = { diagram, plan: plan.get, quizzes: quizzes.get, primary: index === 0 };
+      const steps = { diagram, plan: plan.get, quizzes: quizzes.get, primary: index === 0, notes };
       results.push(await runGenerator(context, input, generator, steps));
     }
     return await record(context, input, {
@@ -104,15 +113,25 @@ async function runGenerator(
   context: ProblemContext,
   input: ProblemWorkflowInput,
   generator: GeneratorSettings,
-  steps: { diagram: Diagram; plan: () => Promise<string>; quizzes: () => Promise<QuizSet>; primary: boolean },
+  steps: {
+    diagram: Diagram;
+    plan: () => Promise<string>;
+    quizzes: () => Promise<QuizSet>;
+    primary: boolean;
+    /** What the problem's shared steps noted for every generator. */
+    notes: readonly string[];
+  },
 ): Promise<GeneratorResult> {
   const { ledger, progress, settings } = context;
-  let result = emptyGeneratorResult(generator);
+  const visualAnswer = settings.protocol?.settings.visualAnswer ?? false;
+  let result: GeneratorResult = { ...unstartedResult(generator, visualAnswer), notes: [...steps.notes] };
   try {
     const drawing =
       generator.paradigm === 'code'
         ? await drawWithCode(context, generator, steps.diagram, await steps.plan(), steps.primary)
-        : await drawWithImageModel(context, generator, steps.diagram);
+        : generator.paradigm === 'pixel'
+          ? await drawWithImageModel(context, generator, steps.diagram)
+          : await importExternalImage(context, generator);
     result = { ...result, renderAttempts: drawing.renderAttempts, codeKey: drawing.codeKey };
     if (!drawing.ok) return { ...result, reasons: [drawing.reason], usage: ledger.of(generator) };
     // The image is on record from here on, even if judging it fails.
@@ -126,7 +145,7 @@ async function runGenerator(
     const chosen = bestVersion([first, ...refined.versions]);
     result = {
       ...result,
-      notes: refined.notes,
+      notes: [...result.notes, ...refined.notes],
       versions: [first, ...refined.versions].map(({ round, imageKey, codeKey, judge, critique }) => ({
         round,
         imageKey,
@@ -146,6 +165,12 @@ async function runGenerator(
     result = { ...result, ...answered };
     if (steps.primary) progress.note({ key: searchAttributes.rInv, value: answered.rInv });
 
+    const { multimodal_question: question, answer } = input.problem;
+    if (visualAnswer && question !== undefined && answer !== undefined && answer.trim() !== '') {
+      const asked = await askVisualQuestion(context, generator, chosen.imageKey, question);
+      result = { ...result, ve: asked.ve, notes: [...result.notes, ...asked.notes] };
+    }
+
     const referenceKey = input.problem.reference_image_key;
     if (referenceKey !== undefined) {
       const compared = await compareWithReference(context, generator, chosen.imageKey, referenceKey);
@@ -161,6 +186,16 @@ async function runGenerator(
     const reasons = [reasonOf(error, `${generator.name} failed`)];
     return { ...result, verdict: 'failed', reasons, usage: ledger.of(generator) };
   }
+}
+
+/**
+ * A generator's result before it has done anything. With the VE step on, `ve` starts null (no
+ * question asked), so every result of such a build says so; without it `ve` is absent, as in
+ * records from before the step existed.
+ */
+function unstartedResult(generator: GeneratorSpec, visualAnswer: boolean): GeneratorResult {
+  const empty = emptyGeneratorResult(generator);
+  return visualAnswer ? { ...empty, ve: null } : empty;
 }
 
 /** The plan every code generator draws from. */

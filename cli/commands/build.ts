@@ -11,8 +11,9 @@ import { taskQueues } from '../../config/load.ts';
 import { chooseProvider, type ResolvedProvider } from '../../config/provider.ts';
 import { DEFAULT_IMAGE_MODELS, type Config } from '../../config/schema.ts';
 import { formatInputError, invalidProblems, problemKey } from '../../domain/input.ts';
-import { readProblemsFile } from '../../domain/read-input-file.ts';
-import { cutPages, PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
+import { formatInputReportBrief } from '../../domain/input-report.ts';
+import { protocolSettings } from '../../domain/protocol.ts';
+import { cutPages, PAGE_BYTE_BUDGET, stagedLine, utf8Bytes } from '../../domain/staged-pages.ts';
 import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from '../../domain/build-outcome.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
@@ -28,7 +29,7 @@ import {
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
 import { llmTaskQueue } from '../../workers/llm-queue.ts';
-import { createStore } from '../../workers/runtime.ts';
+import { createStore, loadConfiguredPrompts } from '../../workers/runtime.ts';
 import {
   buildWorkflowId,
   type DatasetBuildInput,
@@ -38,11 +39,13 @@ import {
 import { badInput, infrastructureFailure, noEvaluatedImage } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { followProgress } from '../progress.ts';
-import { checkReferenceImages, stageReferenceImages } from '../reference-images.ts';
+import { checkInputFile } from '../input-check.ts';
+import { stageReferenceImages } from '../reference-images.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
 import { ModelCapabilities } from '../../doctor/model-capabilities.ts';
 import { checkModels, describeUnservableSteps, formatDoctorTable } from './doctor.ts';
+import { formatLeaderboard } from '../../report/leaderboard-table.ts';
 import { reportAfterBuild } from './report.ts';
 
 export interface BuildOptions {
@@ -66,7 +69,7 @@ export async function buildCommand(
   options: BuildOptions,
   output: Output,
 ): Promise<void> {
-  const staged = await validateInput(inputPath, options.skipInvalid, output, config.s3PathStyle);
+  const staged = await validateInput(inputPath, config, options.skipInvalid, output);
   const buildId = options.buildId ?? defaultBuildId(inputPath, staged.digest);
   if (!BUILD_ID.test(buildId)) {
     throw badInput(
@@ -84,6 +87,9 @@ export async function buildCommand(
   } catch (error) {
     throw badInput((error as Error).message);
   }
+  // The prompt files are read here too, so a bad one stops the build before anything is staged,
+  // and the build records which prompts it asked for (the llm workers read their own config's).
+  const { replaced: replacedPrompts } = loadConfiguredPrompts(config);
   const layout = await stageInput(store, buildId, staged, config);
   const capabilities =
     options.preflight === false ? undefined : await preflight(config, provider, store, buildId, output);
@@ -138,6 +144,7 @@ export async function buildCommand(
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
         settings: problemSettings(config, provider),
+        ...(replacedPrompts.length > 0 ? { prompts: [...replacedPrompts] } : {}),
       };
       try {
         await temporal.client.workflow.start('datasetBuildWorkflow', {
@@ -256,20 +263,25 @@ interface ValidatedInput {
   inputPath: string;
 }
 
+/**
+ * The same check `scigen validate` makes (cli/input-check.ts), printed in brief; invalid problems
+ * stop the build unless `--skip-invalid` records them, and an error about the file as a whole always does.
+ */
 async function validateInput(
   inputPath: string,
+  config: Config,
   skipInvalid: boolean,
   output: Output,
-  s3PathStyle: boolean,
 ): Promise<ValidatedInput> {
-  const parsed = await checkReferenceImages(await readProblemsFile(inputPath), inputPath, { s3PathStyle });
+  const { parsed, report } = await checkInputFile(inputPath, config);
+  for (const line of formatInputReportBrief(report)) output.line(line);
   const wholeFileErrors = parsed.errors.filter((error) => error.index < 0);
   if (wholeFileErrors.length > 0 || (parsed.errors.length > 0 && !skipInvalid)) {
     const lines = parsed.errors.slice(0, 50).map((error) => formatInputError(inputPath, error));
     if (parsed.errors.length > 50) lines.push(`… and ${parsed.errors.length - 50} more`);
     const hint =
       wholeFileErrors.length === 0
-        ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid'
+        ? '\nnothing was started; fix the input, or pass --skip-invalid to record these lines as invalid (scigen validate lists what the file holds)'
         : '';
     throw badInput(`invalid input:\n${lines.join('\n')}${hint}`);
   }
@@ -335,11 +347,8 @@ async function stageInput(
   await stageReferenceImages(store, buildId, staged.problems, staged.inputPath, {
     s3PathStyle: config.s3PathStyle,
   });
-  const lines = staged.problems.map((entry) => `${JSON.stringify(entry)}\n`);
-  const pageCounts = cutPages(
-    lines.map((line) => Buffer.byteLength(line)),
-    { maxProblems: pageSize, maxBytes: PAGE_BYTE_BUDGET },
-  );
+  const lines = staged.problems.map(stagedLine);
+  const pageCounts = cutPages(lines.map(utf8Bytes), { maxProblems: pageSize, maxBytes: PAGE_BYTE_BUDGET });
   let first = 0;
   for (const [page, count] of pageCounts.entries()) {
     await store.put(stagedPageKey(buildId, page), lines.slice(first, first + count).join(''), 'application/x-ndjson');
@@ -363,29 +372,46 @@ async function stageInput(
   return description;
 }
 
+/** What an external generator's results name as their model. */
+const EXTERNAL_MODEL = 'external';
+
 export function problemSettings(config: Config, provider: ResolvedProvider): ProblemSettings {
   const models = provider === 'gemini' ? config.gemini.models : config.openai.models;
   const imageModel = provider === 'gemini' ? DEFAULT_IMAGE_MODELS.gemini : DEFAULT_IMAGE_MODELS.openai;
-  return {
-    generators: config.generators.map((generator) => ({
-      name: generator.name,
-      paradigm: generator.paradigm,
-      model: generator.model ?? (generator.paradigm === 'code' ? models.code : imageModel),
-      // A code generator that names no model asks each code step's own model; refine defaults to repair's.
-      ...(generator.paradigm === 'code' && generator.model === undefined
-        ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
-        : {}),
-    })),
+  // The protocol decides refinement, dpi and VE (scigenbench fixes them; dataset takes the config's).
+  const protocol = protocolSettings({
+    protocol: config.protocol,
     refinementRounds: config.refinement.rounds,
+    dpi: config.render.dpi,
+    visualAnswer: config.ve,
+  });
+  return {
+    generators: config.generators.map((generator) => {
+      const { name, paradigm } = generator;
+      // An external generator calls no model: "external" stands in the manifest's model field.
+      if (paradigm === 'external') return { name, paradigm, model: EXTERNAL_MODEL, images: generator.images! };
+      return {
+        name,
+        paradigm,
+        model: generator.model ?? (paradigm === 'code' ? models.code : imageModel),
+        // A code generator that names no model asks each code step's own model; refine defaults to repair's.
+        ...(paradigm === 'code' && generator.model === undefined
+          ? { revisionModels: { repair: models.repair, refine: models.refine ?? models.repair } }
+          : {}),
+        ...(paradigm === 'pixel' && generator.baseUrl !== undefined ? { baseUrl: generator.baseUrl } : {}),
+      };
+    }),
+    refinementRounds: protocol.settings.refinementRounds,
     policy: config.policy,
     maxRenderAttempts: config.render.maxAttempts,
-    dpi: config.render.dpi,
+    dpi: protocol.settings.dpi,
     renderTimeoutSeconds: config.render.timeoutSeconds,
     llmMaxAttempts: config.llm.maxAttempts,
     llmTimeoutSeconds: config.llm.requestTimeoutSeconds,
     // Model calls go to the provider's own queue, whose rate limit all its workers share.
     taskQueues: { ...taskQueues(config), llm: llmTaskQueue(config.temporal.taskQueuePrefix, provider) },
     provider,
+    protocol,
   };
 }
 
@@ -406,7 +432,8 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     .join(', ');
   output.line('');
   output.line(`build ${summary.build_id} finished: ${summary.problems} problems — ${verdicts}`);
-  if (summary.r_inv_mean !== null) output.line(`mean R_inv ${summary.r_inv_mean.toFixed(3)} over judged images`);
+  if (summary.r_inv_mean !== null)
+    output.line(`per-image R_inv (mean of each image's share of quizzes right): ${summary.r_inv_mean.toFixed(3)}`);
   if (summary.judge_means) {
     output.line(
       `judge means: ${JUDGE_DIMENSIONS.map(
@@ -428,6 +455,9 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     );
     output.line(`generator cost (its own steps; classify, plan and quiz are shared): ${each.join(', ')}`);
   }
+  output.line('');
+  output.line(formatLeaderboard([{ buildId: summary.build_id, summary }]));
+  output.line('');
   output.line(`manifest: ${result.manifestUri}`);
   output.line(`summary:  ${result.summaryUri}`);
 }

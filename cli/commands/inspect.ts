@@ -31,6 +31,8 @@ const STEP_OF_ACTIVITY: Record<string, string> = {
   answerQuizzes: 'answer',
   // Histories from before all of an image's quizzes were answered in one activity.
   answerQuiz: 'answer',
+  answerVisualQuestion: 'visual-answer',
+  gradeVisualAnswer: 'grade',
   compareWithReference: 'compare',
   recordProblemResult: 'record',
 };

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatLeaderboard } from '../../report/leaderboard-table.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import { VERDICTS, type Verdict } from '../../domain/types.ts';
 import type { ManifestResult, ManifestRecord } from '../../domain/manifest.ts';
@@ -250,6 +251,19 @@ describe('comparing a code and a pixel generator through the CLI: build, manifes
     expect(summary.generators[0]!.overall.verdicts).toMatchObject({ accepted: 2, rejected: 1, skipped: 1 });
     expect(summary.generators[1]!.overall.verdicts).toMatchObject({ accepted: 3, rejected: 0, skipped: 1 });
     expect(summary.verdicts).toEqual(summary.generators[0]!.overall.verdicts);
+    // Question-level R_inv: every quiz answer of every judged image (no VE step here), counted from the lines.
+    for (const row of summary.generators) {
+      const answers = records.flatMap((record) => {
+        const result = record.results!.find((entry) => entry.generator === row.generator)!;
+        return result.judge === null ? [] : (result.quiz_results ?? []);
+      });
+      expect(row.overall.questions).toBe(answers.length);
+      const right = answers.filter((answer) => answer.chosen === answer.correct_option).length;
+      expect(row.overall.r_inv).toBeCloseTo(right / answers.length, 12);
+      expect(row.overall.ve_accuracy).toBeNull();
+    }
+    // The build ends with the leaderboard table; with --json it goes to stderr, the summary stays stdout's last line.
+    expect(built.stderr).toContain(formatLeaderboard([{ buildId, summary }]));
 
     // The report: the generator filter, and the refined card's earlier version.
     const reportDirectory = join(directory, 'report');

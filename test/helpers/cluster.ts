@@ -36,12 +36,18 @@ export function startSandboxDevServer(sandbox: CliSandbox): Promise<DevServer> {
 export interface TestClusterOptions {
   script: Script;
   latencyMs?: number;
+  /** Keep every request's headers and body in the endpoint's log. @default false */
+  recordBodies?: boolean;
   /** More variables for the CLI; they win over the endpoint's test key and address. */
   environment?: Record<string, string>;
 }
 
 export async function startTestCluster(name: string, options: TestClusterOptions): Promise<TestCluster> {
-  const endpoint = await startScriptedEndpoint({ script: options.script, latencyMs: options.latencyMs ?? 0 });
+  const endpoint = await startScriptedEndpoint({
+    script: options.script,
+    latencyMs: options.latencyMs ?? 0,
+    recordBodies: options.recordBodies ?? false,
+  });
   const sandbox = await createCliSandbox(name, {
     OPENAI_API_KEY: 'sk-test-not-a-real-key',
     OPENAI_BASE_URL: endpoint.openAiBaseUrl,

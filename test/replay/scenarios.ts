@@ -1,4 +1,5 @@
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
+import { protocolSettings } from '../../domain/protocol.ts';
 import type { JudgeScores, Problem, Quiz, Usage, Verdict } from '../../domain/types.ts';
 import type { ProblemSettings, TaskQueues } from '../../workflows/definitions.ts';
 import type { ActivityResult, ActivityScript, FakeResponse } from './fake-activities.ts';
@@ -111,11 +112,22 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
   repairDiagramCode: [code('fake/attempt-2/diagram.py')],
   refineDiagramCode: [code('fake/refine-1/diagram.py')],
   drawDiagramImage: [{ result: { ok: true, value: { imageKey: 'fake/pixel/image.png' }, usage: USAGE } }],
+  importExternalImage: [{ result: { ok: true, imageKey: 'fake/external/image.webp' } }],
   judgeImage: [judged()],
   generateQuizzes: [
     { result: { ok: true, value: { quizzes: QUIZZES, quizKey: 'fake/quizzes.json', dropped: 0 }, usage: USAGE } },
   ],
   answerQuizzes: [correctAnswers(QUIZZES)],
+  answerVisualQuestion: [{ result: { ok: true, value: { answerKey: 'fake/answers/ve-answer.json' }, usage: USAGE } }],
+  gradeVisualAnswer: [
+    {
+      result: {
+        ok: true,
+        value: { correct: true, reason: 'same value', gradeKey: 'fake/answers/ve-grade.json' },
+        usage: USAGE,
+      },
+    },
+  ],
   renderDiagram: [rendered('fake/attempt-1/figure-1.png')],
   compareWithReference: [{ result: { ok: true, psnr: 14.2, ssim: 0.61 } }],
   readProblemPage: [{ result: [] }],
@@ -177,8 +189,21 @@ export interface ProblemScenario {
 }
 
 const QUESTION = 'Plot the line y = x for x from -2 to 2.';
+/** A SciGenBench problem: its quizzes, its question for the image (the VE step) and its answer. */
+const BENCHMARK_PROBLEM = {
+  question: QUESTION,
+  quizzes: QUIZZES,
+  multimodal_question: 'Where does the drawn line cross the y axis?',
+  answer: 'at the origin',
+};
+const SCIGENBENCH = (() => {
+  const protocol = protocolSettings({ protocol: 'scigenbench', refinementRounds: 1, dpi: 150, visualAnswer: false });
+  return { protocol, refinementRounds: protocol.settings.refinementRounds, dpi: protocol.settings.dpi };
+})();
 const code2 = { name: 'imgcoder', paradigm: 'code', model: '' } as const;
 const pixel = { name: 'pixel', paradigm: 'pixel', model: 'fake-image-model' } as const;
+const external = { name: 'flux', paradigm: 'external', model: 'external', images: '/fake/flux-run' } as const;
+const ownServerPixel = { ...pixel, name: 'own-server', baseUrl: 'http://127.0.0.1:9/v1' } as const;
 
 export const PROBLEM_SCENARIOS: ProblemScenario[] = [
   {
@@ -274,6 +299,23 @@ export const PROBLEM_SCENARIOS: ProblemScenario[] = [
     expected: { status: 'completed', verdict: 'accepted' },
   },
   {
+    name: 'external-generator',
+    description:
+      'a code generator, an external one whose image is copied in and judged, and a pixel one on its own server; accepted',
+    problem: { question: QUESTION },
+    settings: { generators: [code2, external, ownServerPixel] },
+    activities: {},
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'external-image-missing',
+    description: 'an external generator first, with no image for the problem: it fails, the code generator is accepted',
+    problem: { question: QUESTION },
+    settings: { generators: [external, code2] },
+    activities: { importExternalImage: [{ result: { ok: false, reason: 'no image for external-image-missing' } }] },
+    expected: { status: 'completed', verdict: 'failed' },
+  },
+  {
     name: 'refinement-improves-then-fails',
     description:
       'three refinement rounds: the first image is sparse, round 1 improves it but leaves an overlap, round 2 fails non-retryably',
@@ -330,6 +372,68 @@ export const PROBLEM_SCENARIOS: ProblemScenario[] = [
     description: 'the comparison activity fails non-retryably: a note, the verdict stands',
     problem: { question: QUESTION, reference_image_key: 'fake/reference.png' },
     activities: { compareWithReference: [{ failure: 'scikit-image is not installed' }] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-visual-answer',
+    description:
+      'the scigenbench protocol: judged below 2 yet not refined, quizzes answered, then the VE question answered and graded',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: { judgeImage: [judged({ layout_precision: 1 })] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-not-visualizable-drawn',
+    description: 'the scigenbench protocol: classify says not visualizable, the problem is drawn and scored anyway',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: {
+      classifyProblem: [
+        {
+          result: {
+            ok: true,
+            value: { visualizable: false, reason: 'abstract', subject: 'Math', image_type: 'Math - Analytic Geometry' },
+            usage: USAGE,
+          },
+        },
+      ],
+      gradeVisualAnswer: [
+        {
+          result: {
+            ok: true,
+            value: { correct: false, reason: 'another point', gradeKey: 'fake/answers/ve-grade.json' },
+            usage: USAGE,
+          },
+        },
+      ],
+    },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-grade-unusable',
+    description: 'the grade answer holds no JSON: ve stays null with a note, the verdict stands',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: {
+      gradeVisualAnswer: [{ result: { ok: false, reason: 'grade answer has no JSON object', usage: USAGE } }],
+    },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-visual-answer-fails',
+    description: 'the visual-answer call fails non-retryably: no grade, ve null with a note, the verdict stands',
+    problem: BENCHMARK_PROBLEM,
+    settings: SCIGENBENCH,
+    activities: { answerVisualQuestion: [{ failure: 'image input is not supported' }] },
+    expected: { status: 'completed', verdict: 'accepted' },
+  },
+  {
+    name: 'scigenbench-no-visual-question',
+    description: 'the scigenbench protocol on a problem without multimodal_question: no VE step, ve null',
+    problem: { question: QUESTION, quizzes: QUIZZES },
+    settings: SCIGENBENCH,
+    activities: {},
     expected: { status: 'completed', verdict: 'accepted' },
   },
   {

@@ -70,6 +70,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('resolves a references folder given as a path against the working directory and keeps a URI as it is', () => {
+    const references = (value?: string) =>
+      loadConfig({
+        environment: readEnvironment({}),
+        baseDirectory: '/work/project',
+        ...(value === undefined ? {} : { explicit: { input: { references: value } } }),
+      }).input.references;
+    expect(references()).toBeUndefined();
+    expect(references('data/seephys_images')).toBe('/work/project/data/seephys_images');
+    expect(references('/data/images')).toBe('/data/images');
+    expect(references('s3://bench/seephys_images')).toBe('s3://bench/seephys_images');
+    expect(references('file:///data/images')).toBe('file:///data/images');
+    expect(() => references('  ')).toThrow(/input\.references/);
+  });
+
   it('addresses S3 buckets by path when the AWS SDK is pointed at an S3-compatible endpoint', () => {
     const load = (variables: Record<string, string>) =>
       loadConfig({ environment: readEnvironment(variables), baseDirectory: '/work/project' }).s3PathStyle;
@@ -134,7 +149,7 @@ describe('the documented generator configs', () => {
 
   it('README examples load and resolve each generator to a model of their provider', async () => {
     const examples = await readmeExamples();
-    expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini']);
+    expect(examples.map((example) => example['provider'])).toEqual(['openai', 'gemini', 'gemini']);
     const resolved = examples.map((example) => {
       const config = loadConfig({ explicit: example, environment: readEnvironment({}) });
       const settings = problemSettings(config, chooseProvider(config, { allowScripted: false }));
@@ -151,6 +166,12 @@ describe('the documented generator configs', () => {
       [
         ['code', 'gemini-2.5-pro'],
         ['pixel', 'gemini-2.5-flash-image'],
+      ],
+      [
+        ['code', 'gemini-2.5-pro'],
+        ['external', 'external'],
+        ['external', 'external'],
+        ['pixel', 'stable-diffusion-3.5'],
       ],
     ]);
   });
@@ -192,5 +213,67 @@ describe('the documented generator configs', () => {
     expect(config.generators.map((generator) => generator.paradigm)).toEqual(['code', 'pixel']);
     expect(config.generators[0]!.name).toBe('imgcoder');
     expect(config.refinement.rounds).toBe(1);
+  });
+});
+
+describe('external generators and pixel generators on their own server', () => {
+  /** The config's error lines, or [] when it loads. */
+  function errorsOf(generators: unknown[]): string[] {
+    try {
+      loadConfig({ explicit: { generators }, environment: readEnvironment({}) });
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.message.split('\n').slice(1);
+    }
+  }
+
+  it('an external generator needs images and takes no model; images and baseUrl belong to their paradigms', () => {
+    expect(errorsOf([{ name: 'flux', paradigm: 'external', model: 'flux-2' }])).toEqual([
+      '  generators.0 (from command line): an external generator needs `images`: a folder of <id>.png|jpg|jpeg|webp, or a URI template with {id}',
+      '  generators.0.model (from command line): an external generator calls no model; drop `model` (its `name` labels it in the leaderboard)',
+    ]);
+    expect(
+      errorsOf([
+        { name: 'imgcoder', paradigm: 'code', images: '/data/run', baseUrl: 'http://127.0.0.1:8000/v1' },
+        { name: 'flux', paradigm: 'external', images: '/data/run', baseUrl: 'http://127.0.0.1:8000/v1' },
+      ]),
+    ).toEqual([
+      '  generators.0.images (from command line): only an external generator takes `images`',
+      '  generators.0.baseUrl (from command line): only a pixel generator takes `baseUrl`',
+      '  generators.1.baseUrl (from command line): only a pixel generator takes `baseUrl`',
+    ]);
+    expect(errorsOf([{ name: 'sd', paradigm: 'pixel', baseUrl: 'not a url' }])[0]).toMatch(
+      /^ {2}generators\.0\.baseUrl/,
+    );
+  });
+
+  it('a relative images folder is relative to the config file; file:// becomes a path; s3:// and {id} stay as written', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
+    const file = join(directory, 'config.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        generators: [
+          { name: 'local', paradigm: 'external', images: 'runs/flux' },
+          { name: 'file-uri', paradigm: 'external', images: 'file:///data/run7/{id}.png' },
+          { name: 'bucket', paradigm: 'external', images: 's3://bucket/run7/{id}.webp' },
+          { name: 'own-server', paradigm: 'pixel', model: 'sd-3.5', baseUrl: 'http://127.0.0.1:7860/v1' },
+        ],
+      }),
+    );
+    const config = loadConfig({ file, environment: readEnvironment({}), baseDirectory: '/elsewhere' });
+    expect(config.generators.map((generator) => generator.images)).toEqual([
+      join(directory, 'runs', 'flux'),
+      '/data/run7/{id}.png',
+      's3://bucket/run7/{id}.webp',
+      undefined,
+    ]);
+    expect(problemSettings(config, 'gemini').generators).toEqual([
+      { name: 'local', paradigm: 'external', model: 'external', images: join(directory, 'runs', 'flux') },
+      { name: 'file-uri', paradigm: 'external', model: 'external', images: '/data/run7/{id}.png' },
+      { name: 'bucket', paradigm: 'external', model: 'external', images: 's3://bucket/run7/{id}.webp' },
+      { name: 'own-server', paradigm: 'pixel', model: 'sd-3.5', baseUrl: 'http://127.0.0.1:7860/v1' },
+    ]);
   });
 });

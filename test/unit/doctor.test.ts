@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DOCTOR_PROBLEM_ID } from '../../doctor/canary.ts';
 import { runDoctor, type DoctorOptions } from '../../doctor/doctor.ts';
 import { ModelCapabilities } from '../../doctor/model-capabilities.ts';
-import { STEP_NEEDS, type StepModel } from '../../doctor/steps.ts';
+import { configuredStepModels, STEP_NEEDS, type StepModel } from '../../doctor/steps.ts';
+import { readEnvironment } from '../../config/environment.ts';
+import { loadConfig } from '../../config/load.ts';
 import { findFreePort } from '../../infra/dev-server.ts';
 import { createOpenAiProvider } from '../../providers/openai.ts';
 import { structuredOutputModes } from '../../providers/structured-output.ts';
@@ -151,5 +153,48 @@ describe('runDoctor', () => {
     expect(again.rows[0]!.vision).toBe('sees');
     expect(canaries()).toBe(first);
     expect(endpoint!.count({ step: 'answer' })).toBe(0);
+  });
+});
+
+describe('configuredStepModels', () => {
+  const load = (explicit: Record<string, unknown>) =>
+    loadConfig({ explicit, environment: readEnvironment({}), baseDirectory: '/work/project' });
+
+  it('checks the steps the build will call: refine with refinement rounds, the VE steps under scigenbench', () => {
+    expect(configuredStepModels(load({}), 'openai').map((step) => step.step)).toEqual([
+      'classify',
+      'plan',
+      'code',
+      'repair',
+      'refine',
+      'judge',
+      'quiz',
+      'answer',
+    ]);
+    const benchmark = configuredStepModels(load({ protocol: 'scigenbench' }), 'openai');
+    expect(benchmark.map((step) => [step.step, step.model, step.needs])).toEqual([
+      ['classify', 'gpt-4.1-mini', { json: true, vision: false }],
+      ['plan', 'gpt-4.1', { json: true, vision: false }],
+      ['code', 'gpt-4.1', { json: false, vision: false }],
+      ['repair', 'gpt-4.1', { json: false, vision: false }],
+      ['judge', 'gpt-4.1-mini', { json: true, vision: true }],
+      ['quiz', 'gpt-4.1-mini', { json: true, vision: false }],
+      ['answer', 'gpt-4.1-mini', { json: false, vision: true }],
+      ['visual-answer', 'gpt-4.1-mini', { json: false, vision: true }],
+      ['grade', 'gpt-4.1-mini', { json: true, vision: false }],
+    ]);
+  });
+
+  it('adds the code steps of a code generator that names its own model', () => {
+    const config = load({ generators: [{ name: 'qwen-coder', paradigm: 'code', model: 'qwen2.5-coder' }] });
+    expect(
+      configuredStepModels(config, 'openai')
+        .filter((step) => step.generator)
+        .map((step) => [step.step, step.model, step.generator]),
+    ).toEqual([
+      ['code', 'qwen2.5-coder', 'qwen-coder'],
+      ['repair', 'qwen2.5-coder', 'qwen-coder'],
+      ['refine', 'qwen2.5-coder', 'qwen-coder'],
+    ]);
   });
 });

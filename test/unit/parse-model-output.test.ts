@@ -4,6 +4,7 @@ import {
   parseAnswerLetter,
   parseClassification,
   parseCode,
+  parseGrade,
   parseJudgement,
   parsePlan,
   parseQuizzes,
@@ -329,6 +330,27 @@ describe('validateQuiz, for the input', () => {
   ])('drops %j: %s', (input, reason) => {
     const check = validateQuiz(input);
     expect(check.ok ? null : check.reason).toBe(reason);
+  });
+});
+
+describe('parseGrade', () => {
+  it('reads the grade bare or fenced', () => {
+    expect(parseGrade('{"correct": true, "reason": "both say 15 cm"}')).toEqual({
+      ok: true,
+      value: { correct: true, reason: 'both say 15 cm' },
+    });
+    expect(parseGrade('Checking.\n```json\n{"correct": false, "reason": " 20 cm, not 15 cm "}\n```')).toEqual({
+      ok: true,
+      value: { correct: false, reason: '20 cm, not 15 cm' },
+    });
+  });
+
+  it('refuses an answer without a boolean verdict', () => {
+    expect(reasonOf(parseGrade('The answer is correct.'))).toBe('grade answer has no JSON object');
+    expect(reasonOf(parseGrade('{"correct": "yes", "reason": "same"}'))).toBe(
+      'grade answer field correct: must be true or false',
+    );
+    expect(reasonOf(parseGrade('{"reason": "same"}'))).toBe('grade answer field correct: is required');
   });
 });
 

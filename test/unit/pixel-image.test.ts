@@ -11,7 +11,7 @@ import { readGeminiImageResponse } from '../../providers/gemini.ts';
 import { jpegSize, storedImagePart } from '../../providers/image.ts';
 import { readOpenAiImages } from '../../providers/openai.ts';
 import type { ImageResponse, ModelProvider } from '../../providers/provider.ts';
-import { makePng } from '../helpers/png.ts';
+import { makePng, SAMPLE_IMAGES } from '../helpers/png.ts';
 
 function flatPng(width: number, height: number): Uint8Array {
   const png = new PNG({ width, height });
@@ -70,13 +70,22 @@ describe('checkImage: what a pixel generator may store', () => {
     [
       'bytes that are no image',
       { mimeType: 'image/png', data: new TextEncoder().encode('<html>Service Unavailable</html>') },
-      'neither PNG nor JPEG',
+      'neither PNG, JPEG nor WebP',
     ],
     [
-      'a WebP',
-      { mimeType: 'image/webp', data: new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]) },
-      'neither PNG nor JPEG',
+      'a WebP header without a picture',
+      {
+        mimeType: 'image/webp',
+        data: new Uint8Array([0x52, 0x49, 0x46, 0x46, 8, 0, 0, 0, 0x57, 0x45, 0x42, 0x50, 0x56, 0x50, 0x38, 0x20]),
+      },
+      'an image/webp without a readable size',
     ],
+    [
+      'a WebP cut short',
+      { mimeType: 'image/webp', data: SAMPLE_IMAGES.webpLossy.subarray(0, 300) },
+      'a WebP cut short',
+    ],
+    ['a JPEG cut short', { mimeType: 'image/jpeg', data: SAMPLE_IMAGES.jpeg.subarray(0, 900) }, 'a JPEG cut short'],
     ['a thumbnail', { mimeType: 'image/png', data: makePng(40, 30) }, '40x30 pixels, outside 64-8192'],
     ['a flat white canvas', { mimeType: 'image/png', data: flatPng(128, 128) }, 'one flat colour'],
     [
@@ -94,6 +103,27 @@ describe('checkImage: what a pixel generator may store', () => {
     expect(checked.ok).toBe(false);
     expect(checked.ok ? '' : checked.reason).toContain(words);
     expect(checked.ok ? '' : checked.reason).toMatch(/^the image model's picture is unusable: /);
+  });
+
+  it.each([
+    ['a lossless WebP', SAMPLE_IMAGES.webpLossless, 'image/webp'],
+    ['a lossy WebP', SAMPLE_IMAGES.webpLossy, 'image/webp'],
+    ['a JPEG', SAMPLE_IMAGES.jpeg, 'image/jpeg'],
+  ])('accepts %s, reads its size from the header and sends it to judges with its own type', (_, data, mimeType) => {
+    const checked = checkImage({ mimeType: '', data });
+    expect(checked.ok && { mimeType: checked.value.mimeType, width: checked.value.width }).toEqual({
+      mimeType,
+      width: 96,
+    });
+    expect(checked.ok && checked.value.height).toBe(64);
+    expect(storedImagePart(data).mimeType).toBe(mimeType);
+  });
+
+  it('names what it checked in the reason', () => {
+    const checked = checkImage({ mimeType: 'image/png', data: makePng(40, 30) }, 'the image file:///run7/3.png');
+    expect(checked.ok ? '' : checked.reason).toBe(
+      'the image file:///run7/3.png is unusable: 40x30 pixels, outside 64-8192 per side',
+    );
   });
 
   it('reads JPEG frame sizes and sends stored JPEGs to judges as JPEG', () => {

@@ -1,6 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { callModel, parseAnswer, type ModelAnswer, type ModelCallSettings } from '../../activities/model-call.ts';
+import {
+  callImageModel,
+  callModel,
+  parseAnswer,
+  type ModelAnswer,
+  type ModelCallSettings,
+} from '../../activities/model-call.ts';
 import { DEFAULT_PRICES } from '../../config/schema.ts';
 import { ANSWER_SCHEMAS, parseClassification, parsePlan } from '../../domain/parse-model-output.ts';
 import { createProviderFailure, type ProviderFailureDetails } from '../../providers/errors.ts';
@@ -287,5 +293,60 @@ describe('default prices', () => {
     const overridden = configSchema.parse({ prices: { 'my-model': { input: 1, output: 1 } } });
     expect(overridden.prices['my-model']).toEqual({ input: 1, output: 1 });
     expect(overridden.prices['gpt-4.1']).toEqual(DEFAULT_PRICES['gpt-4.1']);
+  });
+});
+
+describe('callImageModel: a pixel generator on its own server', () => {
+  /** A provider that draws, telling which one it is through the model it reports. */
+  function drawingProvider(label: string): ModelProvider {
+    return {
+      name: 'openai',
+      async generate() {
+        throw new Error('draws only');
+      },
+      async generateImage(request) {
+        return {
+          image: { mimeType: 'image/png', data: makePng(80, 80) },
+          text: '',
+          usage: { inputTokens: 10, outputTokens: 0, cachedInputTokens: 0 },
+          model: `${label}:${request.model}`,
+          finishReason: null,
+        };
+      },
+    };
+  }
+
+  it("asks the generator's server when it names one, the build's provider otherwise", async () => {
+    const asked: string[] = [];
+    const model = settings(drawingProvider('build'), {
+      imageProviderFor: (baseUrl) => {
+        asked.push(baseUrl);
+        return drawingProvider(baseUrl);
+      },
+    });
+    const own = await callImageModel(model, {
+      problemId: 1,
+      model: 'sd',
+      prompt: 'draw',
+      baseUrl: 'http://127.0.0.1:7860/v1',
+    });
+    expect(own.model).toBe('http://127.0.0.1:7860/v1:sd');
+    expect(asked).toEqual(['http://127.0.0.1:7860/v1']);
+    expect((await callImageModel(model, { problemId: 1, model: 'gpt-image-1', prompt: 'draw' })).model).toBe(
+      'build:gpt-image-1',
+    );
+  });
+
+  it('a worker without a client for such servers fails the step for good, naming the URL', async () => {
+    const call = callImageModel(settings(drawingProvider('build')), {
+      problemId: 1,
+      model: 'sd',
+      prompt: 'draw',
+      baseUrl: 'http://127.0.0.1:7860/v1',
+    });
+    await expect(call).rejects.toMatchObject({
+      nonRetryable: true,
+      message: 'this llm worker has no client for the image server http://127.0.0.1:7860/v1',
+    });
   });
 });

@@ -30,6 +30,7 @@ const conforming = {
       { question: 'Which lens?', options: { A: 'convex', B: 'concave', C: 'plane', D: 'none' }, correct_option: 'A' },
     ],
   },
+  grade: { correct: false, reason: 'The answer gives 20 cm; the reference says 15 cm.' },
 };
 
 describe('answer schemas', () => {

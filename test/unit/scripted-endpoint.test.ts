@@ -302,6 +302,86 @@ describe('reply selection and faults', () => {
   });
 });
 
+describe('the VE steps', () => {
+  const veScript: Script = {
+    problems: {
+      v1: {
+        'visual-answer': [
+          { whenImage: { width: 60, height: 60 }, text: 'The marked distance is 15 cm. Final answer: 15 cm' },
+          { text: 'I cannot make out the distance.', whenImage: { width: 1, height: 1 } },
+        ],
+        grade: [
+          { when: 'Final answer: 15 cm', text: '```json\n{"correct": true, "reason": "15 cm as the reference"}\n```' },
+          { text: '{"correct": false, "reason": "no distance given"}' },
+        ],
+      },
+    },
+  };
+  const openAiImage = (text: string, size: number) => ({
+    model: 'gpt-test',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${pngBase64(size, size)}` } },
+          { type: 'text', text },
+        ],
+      },
+    ],
+  });
+  const geminiImage = (text: string, size: number) => ({
+    contents: [
+      { role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: pngBase64(size, size) } }, { text }] },
+    ],
+  });
+
+  beforeEach(() => endpoint.setScript(veScript));
+
+  it('refuses a visual-answer request without an image, on both protocols', async () => {
+    const openAi = await postOpenAi({
+      headers: scigenHeaders('v1', 'visual-answer'),
+      body: userMessage('How far is the object from the lens?'),
+    });
+    expect(openAi.status).toBe(400);
+    expect(openAi.body.error.message).toMatch(/carries none/);
+    const gemini = await postGemini('gemini-test', {
+      headers: scigenHeaders('v1', 'visual-answer'),
+      body: geminiUser('How far is the object from the lens?'),
+    });
+    expect(gemini.status).toBe(400);
+    expect(gemini.body.error.status).toBe('INVALID_ARGUMENT');
+  });
+
+  it('answers from the image it decodes: a reply for a 60x60 image is not given for another', async () => {
+    const seen = await postOpenAi({ headers: scigenHeaders('v1', 'visual-answer'), body: openAiImage('How far?', 60) });
+    expect(seen.status).toBe(200);
+    expect(seen.body.choices[0].message.content).toBe('The marked distance is 15 cm. Final answer: 15 cm');
+    const other = await postGemini('gemini-test', {
+      headers: scigenHeaders('v1', 'visual-answer'),
+      body: geminiImage('How far?', 40),
+    });
+    expect(other.status).toBe(404);
+    const gemini = await postGemini('gemini-test', {
+      headers: scigenHeaders('v1', 'visual-answer'),
+      body: geminiImage('How far?', 60),
+    });
+    expect(gemini.body.candidates[0].content.parts[0].text).toMatch(/Final answer: 15 cm/);
+  });
+
+  it('grades from the answer it is sent', async () => {
+    const right = await postGemini('gemini-test', {
+      headers: scigenHeaders('v1', 'grade'),
+      body: geminiUser('Reference: 15 cm\nStudent: The marked distance is 15 cm. Final answer: 15 cm'),
+    });
+    expect(right.body.candidates[0].content.parts[0].text).toMatch(/"correct": true/);
+    const wrong = await postOpenAi({
+      headers: scigenHeaders('v1', 'grade'),
+      body: userMessage('Reference: 15 cm\nStudent: I cannot make out the distance.'),
+    });
+    expect(JSON.parse(wrong.body.choices[0].message.content)).toEqual({ correct: false, reason: 'no distance given' });
+  });
+});
+
 describe('request log', () => {
   it('logs every request and serves the log and a health check over HTTP', async () => {
     await postOpenAi({ headers: scigenHeaders('p1', 'plan'), body: userMessage('x') });
