@@ -25,6 +25,26 @@ export function logInfo(message: string, details: Record<string, unknown>): void
   currentContext()?.log.info(message, details);
 }
 
+/** A WARN line through the activity's logger (console outside an activity). */
+export function logWarning(message: string, details: Record<string, unknown>): void {
+  const context = currentContext();
+  if (context) context.log.warn(message, details);
+  else console.warn(message, details);
+}
+
+/**
+ * The longest a request inside the running activity may take: its start-to-close timeout less
+ * `marginMs`; undefined outside an activity or without such a timeout. A model request given at
+ * most this ends with its own clear reason (the server did not answer within …) instead of an
+ * activity timeout that names nothing, even on a worker whose configured request timeout is longer
+ * than the timeout the workflow gave the activity.
+ */
+export function activityRequestLimitMs(marginMs: number): number | undefined {
+  const info = currentContext()?.info;
+  if (!info || !(info.startToCloseTimeoutMs > 0)) return undefined;
+  return Math.max(1_000, info.startToCloseTimeoutMs - marginMs);
+}
+
 /** The running activity's cancellation signal; undefined outside an activity. */
 export function currentCancellationSignal(): AbortSignal | undefined {
   return currentContext()?.cancellationSignal;

@@ -14,7 +14,20 @@ import type {
   ResponseSchema,
   TokenUsage,
 } from '../providers/provider.ts';
-import { currentCancellationSignal, logInfo, withHeartbeats } from './activity-context.ts';
+import { askCanary, doesNotSeeMessage } from '../doctor/canary.ts';
+import { ModelCapabilities } from '../doctor/model-capabilities.ts';
+import {
+  isStructuredOutputRefusal,
+  structuredOutputModes,
+  type StructuredOutputSetting,
+} from '../providers/structured-output.ts';
+import {
+  activityRequestLimitMs,
+  currentCancellationSignal,
+  logInfo,
+  logWarning,
+  withHeartbeats,
+} from './activity-context.ts';
 
 /** The steps answered with text (the image step is an image model's call, providers' generateImage). */
 export type ModelStep = Exclude<Step, 'image'>;
@@ -44,10 +57,21 @@ export interface ModelCallSettings {
   temperatures: Record<Exclude<ModelStep, DerivedStep>, number> & DerivedStepSettings<number>;
   prices: PriceTable;
   /**
-   * Send the JSON steps' answer schema in the provider's native schema mode. Off, the answer is
-   * asked for in the prompt only and found by the tolerant parser. @default false
+   * How the JSON steps ask for JSON (providers/structured-output.ts): a fixed mode, or `auto`, which
+   * starts with the strongest and steps down when the server refuses one. `true` and `false` are
+   * the older spellings of `json_schema` and `prompt`. @default 'prompt'
    */
-  structuredOutput?: boolean;
+  structuredOutput?: StructuredOutputSetting | boolean;
+  /**
+   * What this process knows of the server's models (the mode that works, who sees images); shared
+   * with the doctor of the same process. @default one of its own per settings object
+   */
+  capabilities?: ModelCapabilities;
+  /**
+   * Show a model the vision canary before its first call with an image, and refuse image steps to
+   * a model that fails it (doctor/canary.ts). @default false
+   */
+  visionCanary?: boolean;
   /** @default 1024 px long side, 2 MiB */
   imageLimits?: ImageLimits;
   /**
@@ -86,22 +110,45 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
   const model = call.model ?? stepModel(settings, call.step);
   const temperature = stepTemperature(settings, call.step);
   const parts = call.parts.map((part) => (part.type === 'image' ? fitForModel(part, settings.imageLimits) : part));
+  const capabilities = capabilitiesOf(settings);
+  const timeoutMs = activityRequestLimitMs(REQUEST_MARGIN_MS);
+  if (settings.visionCanary && parts.some((part) => part.type === 'image'))
+    await refuseBlindModel(settings.provider, capabilities, { model, step: call.step, timeoutMs });
+  const modes = structuredOutputModes(settings.provider.name, settings.structuredOutput ?? 'prompt');
+  let mode = call.responseSchema ? capabilities.structuredMode(model, modes) : 'prompt';
   let response: ModelResponse;
-  try {
-    response = await withHeartbeats(
-      settings.provider.generate({
-        step: call.step,
-        problemId: String(call.problemId),
-        model,
-        system: call.system,
-        parts,
-        temperature,
-        ...(settings.structuredOutput && call.responseSchema ? { responseSchema: call.responseSchema } : {}),
-        signal: currentCancellationSignal(),
-      }),
-    );
-  } catch (error) {
-    throw withBilledCost(error, settings.prices, model);
+  for (;;) {
+    try {
+      response = await withHeartbeats(
+        settings.provider.generate({
+          step: call.step,
+          problemId: String(call.problemId),
+          model,
+          system: call.system,
+          parts,
+          temperature,
+          ...(call.responseSchema && mode !== 'prompt'
+            ? { responseSchema: call.responseSchema, structuredOutput: mode }
+            : {}),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          signal: currentCancellationSignal(),
+        }),
+      );
+      break;
+    } catch (error) {
+      const next = mode !== 'prompt' && isStructuredOutputRefusal(error) && capabilities.stepDown(model, mode, modes);
+      if (!next) throw withBilledCost(error, settings.prices, model);
+      // Not a retry of the same request (Temporal owns those): a different request the server may take.
+      if (next.changed)
+        logWarning(`structured output: the server refused ${mode} for model ${model}; using ${next.mode} from now on`, {
+          step: call.step,
+          model,
+          refused: mode,
+          next: next.mode,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      mode = next.mode;
+    }
   }
   return {
     text: response.text,
@@ -177,6 +224,44 @@ export async function callImageModel(settings: ModelCallSettings, call: ImageCal
     finishReason: response.finishReason,
     model: response.model,
   };
+}
+
+/** Room left for a request inside its activity's start-to-close timeout (reading the problem, storing the answer). */
+const REQUEST_MARGIN_MS = 10_000;
+
+const ownCapabilities = new WeakMap<ModelCallSettings, ModelCapabilities>();
+
+function capabilitiesOf(settings: ModelCallSettings): ModelCapabilities {
+  if (settings.capabilities) return settings.capabilities;
+  let capabilities = ownCapabilities.get(settings);
+  if (!capabilities) ownCapabilities.set(settings, (capabilities = new ModelCapabilities()));
+  return capabilities;
+}
+
+/**
+ * Fails the step for good when its model failed the vision canary: a model that does not see the
+ * image would invent scores and answers. The canary is shown once per model and process.
+ */
+async function refuseBlindModel(
+  provider: ModelProvider,
+  capabilities: ModelCapabilities,
+  request: { model: string; step: ModelStep; timeoutMs: number | undefined },
+): Promise<void> {
+  const verdict = await withHeartbeats(
+    capabilities.sees(request.model, () =>
+      askCanary(provider, {
+        model: request.model,
+        step: request.step,
+        ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      }),
+    ),
+  );
+  if (verdict.sees) return;
+  throw ApplicationFailure.create({
+    type: 'ModelDoesNotSee',
+    message: doesNotSeeMessage(request.model, verdict),
+    nonRetryable: true,
+  });
 }
 
 function imageProviderOf(settings: ModelCallSettings, baseUrl: string): ModelProvider {

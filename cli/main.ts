@@ -12,6 +12,7 @@ import {
   statusCommand,
   windowCommand,
 } from './commands/control.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { leaderboardCommand } from './commands/leaderboard.ts';
@@ -91,6 +92,7 @@ program
   .option('--workers', 'run in-process workers even with TEMPORAL_ADDRESS')
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
+  .option('--no-preflight', "skip the doctor's check of every step model before the build starts")
   .addOption(referencesOption())
   .addOption(
     new Option(
@@ -122,9 +124,22 @@ program
         skipInvalid: Boolean(options.skipInvalid),
         workers: Boolean(options.workers),
         allowScripted: Boolean(options.demo),
+        preflight: options.preflight !== false,
       },
       output,
     );
+  });
+
+program
+  .command('doctor')
+  .description(
+    'check every configured step model: reachable, model exists, the structured-output mode that works, vision (a canary image), latency',
+  )
+  .addOption(configOption())
+  .option('--json', 'print the report JSON as the last stdout line')
+  .action(async (options) => {
+    const json = Boolean(options.json);
+    await doctorCommand(readConfig(options), { json }, createOutput({ json }));
   });
 
 program

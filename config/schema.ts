@@ -135,6 +135,30 @@ export const DEFAULT_PRICES: z.output<typeof priceTable> = {
 /** The image model a pixel generator uses when its config names none, per provider. */
 export const DEFAULT_IMAGE_MODELS = { openai: 'gpt-image-1', gemini: 'gemini-2.5-flash-image' } as const;
 
+/**
+ * What config's `openai.structuredOutput` / `gemini.structuredOutput` says (providers/structured-output.ts
+ * turns it into the modes tried). `auto` starts with the strongest mode and steps down when the
+ * server refuses one; the others fix the mode.
+ */
+export const STRUCTURED_OUTPUT_SETTINGS = ['auto', 'json_schema', 'json_object', 'prompt'] as const;
+export type StructuredOutputSetting = (typeof STRUCTURED_OUTPUT_SETTINGS)[number];
+
+/**
+ * The booleans of earlier configs still load: `true` is `json_schema` (what it always meant: the
+ * strict schema mode, no fallback), `false` is `prompt`.
+ */
+export function normalizeStructuredOutput(setting: StructuredOutputSetting | boolean): StructuredOutputSetting {
+  if (setting === true) return 'json_schema';
+  if (setting === false) return 'prompt';
+  return setting;
+}
+
+/** A provider's structured-output setting; the booleans of earlier configs are read as json_schema / prompt. */
+const structuredOutputSetting = z
+  .union([z.enum(STRUCTURED_OUTPUT_SETTINGS), z.boolean()])
+  .default('auto')
+  .transform(normalizeStructuredOutput);
+
 /** Requests per minute for one provider's llm task queue, across all workers. */
 const requestsPerMinute = z.number().positive().max(600_000);
 
@@ -163,11 +187,15 @@ export const configSchema = z
           answer: 'gpt-4.1-mini',
         }),
         /**
-         * Ask for the JSON steps' answers in the API's schema mode (`response_format: json_schema`,
-         * strict). Turn it off for OpenAI-compatible servers without it; the tolerant parser then
-         * reads JSON from plain text. @default true
+         * How the JSON steps ask for JSON: `json_schema` (strict `response_format: json_schema`),
+         * `json_object` (`response_format: json_object`, with the schema beside it where the server
+         * takes one, as llama.cpp's servers do), `prompt` (no response_format: the prompt describes
+         * the shape and the tolerant parser reads it), or `auto`: the strongest mode the server
+         * accepts, found by `scigen doctor`'s probe and stepped down at run time when the server
+         * refuses one with a message naming response_format. `true` / `false` (older configs) mean
+         * `json_schema` / `prompt`. @default "auto"
          */
-        structuredOutput: z.boolean().default(true),
+        structuredOutput: structuredOutputSetting,
         /**
          * Model calls per minute for all workers together: the openai task queue's server-side
          * rate (Temporal's maxTaskQueueActivitiesPerSecond = this / 60). Set it a little below
@@ -198,8 +226,12 @@ export const configSchema = z
           quiz: 'gemini-2.5-flash',
           answer: 'gemini-2.5-flash',
         }),
-        /** Ask for the JSON steps' answers with `responseMimeType: application/json` + `responseJsonSchema`. @default true */
-        structuredOutput: z.boolean().default(true),
+        /**
+         * How the JSON steps ask for JSON: `json_schema` (`responseMimeType: application/json` +
+         * `responseJsonSchema`), `json_object` (the mime type alone), `prompt` (neither), or `auto`
+         * (the strongest the server accepts). `true` / `false` mean `json_schema` / `prompt`. @default "auto"
+         */
+        structuredOutput: structuredOutputSetting,
         /**
          * Model calls per minute for all workers together (the gemini task queue's server-side
          * rate). One queue serves every Gemini model, so this is bounded by the slowest default

@@ -10,6 +10,7 @@ import {
 } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
 import {
+  requestDeadlineMs,
   scigenHeaders,
   type GeneratedImage,
   type ImageAspect,
@@ -19,8 +20,10 @@ import {
   type ModelProvider,
   type ModelRequest,
   type ModelResponse,
+  type ResponseSchema,
   type TokenUsage,
 } from './provider.ts';
+import type { RequestedJsonMode } from './structured-output.ts';
 import { toGeminiResponseJsonSchema } from './response-schema.ts';
 
 export interface GeminiProviderOptions {
@@ -50,7 +53,8 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
     },
   });
 
-  const errorContext = (request: ModelRequest | ImageRequest) => requestErrorContext(request, options);
+  const errorContext = (request: ModelRequest | ImageRequest) =>
+    requestErrorContext(request, { ...options, timeoutMs: requestDeadlineMs(request, options.timeoutMs) });
   /** One generateContent request with the scigen headers and the cancellation signal; its errors sorted. */
   async function send(
     request: ModelRequest | ImageRequest,
@@ -63,7 +67,11 @@ export function createGeminiProvider(options: GeminiProviderOptions): ModelProvi
           ...parameters.config,
           // Request-level httpOptions are merged over the client's (ApiClient.patchHttpOptions),
           // so the timeout and the single attempt above still hold.
-          httpOptions: { headers: scigenHeaders(request) },
+          httpOptions: {
+            headers: scigenHeaders(request),
+            // Merged over the client's options: the shorter deadline of an activity near its end.
+            timeout: requestDeadlineMs(request, options.timeoutMs),
+          },
           ...(request.signal ? { abortSignal: request.signal } : {}),
         },
       });
@@ -113,16 +121,20 @@ export function toGeminiParameters(request: ModelRequest): GenerateContentParame
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       // responseJsonSchema takes JSON Schema as it is; the older responseSchema wants Google's
       // OpenAPI subset (upper-case types, no additionalProperties). The mime type is required with it.
-      ...(request.responseSchema
-        ? {
-            responseMimeType: 'application/json',
-            responseJsonSchema: toGeminiResponseJsonSchema(request.responseSchema),
-          }
-        : {}),
+      ...(request.responseSchema ? toGeminiJsonConfig(request.responseSchema, request.structuredOutput) : {}),
       // Continuation would send follow-up requests on its own; one call must stay one request.
       automaticContinuation: false,
     },
   };
+}
+
+/** The JSON part of a request's config, in its structured-output mode (json_object_schema is Gemini's schema mode). */
+function toGeminiJsonConfig(
+  responseSchema: ResponseSchema,
+  mode: RequestedJsonMode = 'json_schema',
+): { responseMimeType: string; responseJsonSchema?: unknown } {
+  if (mode === 'json_object') return { responseMimeType: 'application/json' };
+  return { responseMimeType: 'application/json', responseJsonSchema: toGeminiResponseJsonSchema(responseSchema) };
 }
 
 const REFUSAL_WORDS: Record<string, string> = {

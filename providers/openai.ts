@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { APIConnectionTimeoutError } from 'openai';
 import type { ClientOptions } from 'openai';
 import type {
   ChatCompletion,
@@ -17,6 +17,7 @@ import {
 } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
 import {
+  requestDeadlineMs,
   scigenHeaders,
   type ImageAspect,
   type ImageRequest,
@@ -25,9 +26,12 @@ import {
   type ModelProvider,
   type ModelRequest,
   type ModelResponse,
+  type ResponseSchema,
   type TokenUsage,
 } from './provider.ts';
 import { toOpenAiResponseFormat } from './response-schema.ts';
+import type { ResponseFormatJSONObject } from 'openai/resources/shared';
+import type { RequestedJsonMode } from './structured-output.ts';
 
 export interface OpenAiProviderOptions {
   apiKey: string;
@@ -56,16 +60,24 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 
-  const errorContext = (request: ModelRequest | ImageRequest) => requestErrorContext(request, options);
-  /** One SDK call with the scigen headers and the cancellation signal; its errors sorted. */
+  const errorContext = (request: ModelRequest | ImageRequest) =>
+    requestErrorContext(request, { ...options, timeoutMs: requestDeadlineMs(request, options.timeoutMs) });
+  /** One SDK call with the scigen headers, the cancellation signal and the deadline; its errors sorted. */
   async function send<T>(
     request: ModelRequest | ImageRequest,
     call: (requestOptions: OpenAI.RequestOptions) => Promise<T>,
   ): Promise<T> {
+    const timeoutMs = requestDeadlineMs(request, options.timeoutMs);
+    // The SDK's `timeout` stops waiting once the response headers are in (client.ts fetchWithTimeout
+    // clears it there); this deadline also ends a server that sends headers and then stalls the body.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
     try {
-      return await call({ headers: scigenHeaders(request), signal: request.signal });
+      return await call({ headers: scigenHeaders(request), signal, timeout: timeoutMs });
     } catch (error) {
-      throw failureOfRequest(error, request.signal, (unsorted) => sortOpenAiError(unsorted, errorContext(request)));
+      const sort = (unsorted: unknown) => sortOpenAiError(unsorted, errorContext(request));
+      if (deadline.aborted && !request.signal?.aborted) throw sort(new APIConnectionTimeoutError());
+      throw failureOfRequest(error, request.signal, sort);
     }
   }
 
@@ -144,8 +156,30 @@ export function toOpenAiBody(request: ModelRequest): ChatCompletionCreateParamsN
     model: request.model,
     messages: toOpenAiMessages(request),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.responseSchema ? { response_format: toOpenAiResponseFormat(request.responseSchema) } : {}),
+    ...(request.responseSchema
+      ? { response_format: toOpenAiJsonFormat(request.responseSchema, request.structuredOutput) }
+      : {}),
   };
+}
+
+/** The `response_format` of a request with a schema, in its structured-output mode. */
+function toOpenAiJsonFormat(responseSchema: ResponseSchema, mode: RequestedJsonMode = 'json_schema') {
+  const strict = toOpenAiResponseFormat(responseSchema);
+  switch (mode) {
+    case 'json_schema':
+      return strict;
+    case 'json_object_schema': {
+      // Not in the OpenAI API (it refuses the extra field), but llama.cpp's server and
+      // llama-cpp-python's turn this schema into a grammar the answer must follow.
+      const withSchema: ResponseFormatJSONObject & { schema: unknown } = {
+        type: 'json_object',
+        schema: strict.json_schema.schema,
+      };
+      return withSchema;
+    }
+    case 'json_object':
+      return { type: 'json_object' } satisfies ResponseFormatJSONObject;
+  }
 }
 
 /**

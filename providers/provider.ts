@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Step } from '../domain/types.ts';
+import type { RequestedJsonMode } from './structured-output.ts';
 
 /** A piece of a model request: text, or an image sent inline. */
 export type ModelPart =
@@ -29,8 +30,15 @@ export interface ModelRequest {
   /** The user turn. */
   parts: ModelPart[];
   temperature?: number;
-  /** Ask for JSON of this shape in the API's schema mode; absent = free text. */
+  /** Ask for JSON of this shape, in `structuredOutput`'s mode; absent = free text. */
   responseSchema?: ResponseSchema;
+  /**
+   * How the request asks for JSON when it has a `responseSchema` (providers/structured-output.ts).
+   * @default 'json_schema'
+   */
+  structuredOutput?: RequestedJsonMode;
+  /** This request's deadline, when shorter than the client's (an activity close to its own timeout). */
+  timeoutMs?: number;
   /** Aborts the HTTP request (activity cancellation). */
   signal?: AbortSignal;
 }
@@ -114,4 +122,10 @@ export interface ModelProvider {
 /** The headers every model request carries (CONTRACT.md, LLM wire contract). */
 export function scigenHeaders(request: { step: Step; problemId: string }): Record<string, string> {
   return { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId };
+}
+
+/** A request's deadline in milliseconds: the client's, or the request's own when that is shorter. */
+export function requestDeadlineMs(request: ModelRequest | ImageRequest, clientTimeoutMs: number): number {
+  const own = 'timeoutMs' in request ? request.timeoutMs : undefined;
+  return own === undefined ? clientTimeoutMs : Math.max(1, Math.min(own, clientTimeoutMs));
 }

@@ -141,6 +141,7 @@ function readRequest(body: unknown): RequestShape | RequestProblem {
     model,
     text: prompt,
     imageCount: 0,
+    images: [],
     structured: false,
     imageOutput: { width, height, tokens: OUTPUT_TOKENS[quality]![size]!, withText: false },
   };

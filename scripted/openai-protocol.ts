@@ -241,9 +241,44 @@ function readMessage(message: unknown, index: number, facts: MessageFacts): Requ
   return undefined;
 }
 
-function readResponseFormat(format: unknown, facts: MessageFacts): Check<{ structured: boolean }> {
+/**
+ * Which `response_format`s a chat completions server takes:
+ * - `openai`: the OpenAI API's (text, json_object alone, json_schema within the strict subset);
+ * - `llama-cpp-python`: text, or json_object with an optional `schema`; anything else fails its
+ *   pydantic request model, which that server answers with a 500 naming `response_format.type`;
+ * - `text-only`: a server without JSON modes, refusing any response_format but text with a 400.
+ */
+export type ResponseFormatDialect = 'openai' | 'llama-cpp-python' | 'text-only';
+
+function readResponseFormat(
+  format: unknown,
+  facts: MessageFacts,
+  dialect: ResponseFormatDialect,
+): Check<{ structured: boolean }> {
   if (!isRecord(format)) return problem("Invalid type for 'response_format': expected an object.", 'response_format');
   const type = format['type'];
+  if (dialect === 'text-only' && type !== 'text')
+    return problem(`response_format type ${JSON.stringify(type)} is not supported`, 'response_format');
+  if (dialect === 'llama-cpp-python') {
+    if (type === 'json_object') {
+      const schema = format['schema'];
+      if (schema !== undefined && !isRecord(schema))
+        return {
+          ...problem('response_format.schema: Input should be a valid dictionary', 'response_format'),
+          status: 500,
+        };
+      return { structured: true };
+    }
+    if (type !== 'text')
+      return {
+        ...problem(
+          '1 validation error for CreateChatCompletionRequest\nresponse_format.type\n' +
+            `  Input should be 'text' or 'json_object' [type=literal_error, input_value=${JSON.stringify(type)}, input_type=str]`,
+          'response_format',
+        ),
+        status: 500,
+      };
+  }
   if (type === 'text') return unexpectedFields(format, new Set(['type']), 'response_format') ?? { structured: false };
   if (type === 'json_object') {
     const extra = unexpectedFields(format, new Set(['type']), 'response_format');
@@ -302,7 +337,7 @@ function readResponseFormat(format: unknown, facts: MessageFacts): Check<{ struc
   return { structured: true };
 }
 
-function readRequest(body: unknown): RequestShape | RequestProblem {
+function readRequest(body: unknown, dialect: ResponseFormatDialect): RequestShape | RequestProblem {
   if (!isRecord(body))
     return problem('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.', null);
   const unknown = Object.keys(body).find((key) => !CHAT_COMPLETION_FIELDS.has(key));
@@ -335,7 +370,7 @@ function readRequest(body: unknown): RequestShape | RequestProblem {
   }
   let structured = false;
   if (body['response_format'] !== undefined) {
-    const format = readResponseFormat(body['response_format'], facts);
+    const format = readResponseFormat(body['response_format'], facts, dialect);
     if ('problem' in format) return format;
     structured = format.structured;
   }
@@ -408,9 +443,10 @@ export function openAiErrorResponse(facts: ErrorFacts): { body: unknown; headers
   };
 }
 
-/** OpenAI chat completions (POST /v1/chat/completions), as the openai SDK speaks it. */
-export const openAiProtocol: ProtocolHandler = {
-  readRequest: (body) => readRequest(body),
-  answerBody,
-  errorResponse: openAiErrorResponse,
-};
+/** OpenAI chat completions (POST /v1/chat/completions), as the openai SDK speaks it, with a server's response formats. */
+export function createOpenAiProtocol(dialect: ResponseFormatDialect = 'openai'): ProtocolHandler {
+  return { readRequest: (body) => readRequest(body, dialect), answerBody, errorResponse: openAiErrorResponse };
+}
+
+/** OpenAI chat completions as the OpenAI API itself takes them. */
+export const openAiProtocol: ProtocolHandler = createOpenAiProtocol('openai');

@@ -17,9 +17,11 @@ export interface RequestShape {
   };
 }
 
-/** Why a protocol refused a request: a 400 in the provider's error shape. */
+/** Why a protocol refused a request: a 400 (or `status`) in the provider's error shape. */
 export interface RequestProblem {
   problem: string;
+  /** The status the server answers it with, where not 400 (llama-cpp-python's 500 on a validation error). */
+  status?: number;
   /** The offending field, as the API names it in its error body. */
   param: string | null;
   /** OpenAI's `error.code` for it, where the API sets one. */

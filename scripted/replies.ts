@@ -1,3 +1,4 @@
+import { DOCTOR_PROBLEM_ID } from '../doctor/canary.ts';
 import type { ImageView } from './image-view.ts';
 import type { Script, ScriptedFault, ScriptedImage, ScriptedReply, ScriptedStepReplies } from './script.ts';
 
@@ -89,9 +90,10 @@ export class ScriptedReplies {
 
   private candidates(problem: string, step: string): ScriptedReply[] {
     // Problem-specific replies first, then the '*' fallback, so a problem can script one step
-    // (or one `when`) and leave the rest to the shared answers.
+    // (or one `when`) and leave the rest to the shared answers. The doctor's probes belong to no
+    // problem: '*' does not cover them (a script may still name DOCTOR_PROBLEM_ID to fault them).
     const list = [...(this.replies.get(problem)?.get(step) ?? [])];
-    if (problem !== '*') list.push(...(this.replies.get('*')?.get(step) ?? []));
+    if (problem !== '*' && problem !== DOCTOR_PROBLEM_ID) list.push(...(this.replies.get('*')?.get(step) ?? []));
     return list;
   }
 }

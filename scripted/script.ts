@@ -33,6 +33,7 @@ import { STEPS } from '../domain/types.ts';
  * - `reset`: the socket is destroyed without an answer;
  * - `hang`: no answer ever (the client's timeout has to end it);
  * - `cut-body`: a 200 whose JSON body stops half-way (the connection drops mid-answer);
+ * - `stall-body`: a 200 whose JSON body stops half-way and never goes on (the connection stays open);
  * - `truncated`: a well-formed answer cut off at the output token limit (finish reason
  *   `length` / `MAX_TOKENS`), its text the first half of the reply that would have come (or `text`);
  * - `empty`: no answer at all (OpenAI: `choices: []`, images `data: []`; Gemini: no `candidates`);
@@ -41,7 +42,17 @@ import { STEPS } from '../domain/types.ts';
  * - `refusal`: the model declines (OpenAI: `message.refusal`, `message` its text, images a 400
  *   `moderation_blocked`; Gemini: `promptFeedback.blockReason` PROHIBITED_CONTENT).
  */
-const faultKindSchema = z.enum(['http', 'reset', 'hang', 'cut-body', 'truncated', 'empty', 'safety', 'refusal']);
+const faultKindSchema = z.enum([
+  'http',
+  'reset',
+  'hang',
+  'cut-body',
+  'stall-body',
+  'truncated',
+  'empty',
+  'safety',
+  'refusal',
+]);
 
 const faultSchema = z.strictObject({
   /** @default 'http' */

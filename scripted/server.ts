@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { STEPS } from '../domain/types.ts';
 import { geminiProtocol } from './gemini-protocol.ts';
 import { openAiImagesProtocol } from './openai-images-protocol.ts';
-import { openAiProtocol } from './openai-protocol.ts';
+import { createOpenAiProtocol, type ResponseFormatDialect } from './openai-protocol.ts';
 import { viewImage, type ImageView } from './image-view.ts';
 import { scriptedImageBytes } from './placeholder-image.ts';
 import {
@@ -18,6 +18,8 @@ import {
 } from './protocol.ts';
 import { ScriptedReplies, type FaultTarget } from './replies.ts';
 import type { Script, ScriptedFault, ScriptedImage } from './script.ts';
+import { answerDoctor } from './vision.ts';
+import { DOCTOR_PROBLEM_ID } from '../doctor/canary.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
 
@@ -54,6 +56,8 @@ export interface RequestFilter {
   problem?: string;
   protocol?: WireProtocol;
   status?: number;
+  /** false: leave out scigen's doctor (its probes and vision canaries); true: only those. @default both */
+  doctor?: boolean;
 }
 
 export interface ScriptedEndpointOptions {
@@ -72,6 +76,17 @@ export interface ScriptedEndpointOptions {
   requestsPerMinute?: number;
   /** Keep every request's headers and parsed body in the log (request shape tests). @default false */
   recordBodies?: boolean;
+  /**
+   * Whether the "model" sees the images it is sent. `sees`: a question about a picture from scigen's
+   * doctor (the vision canary) is answered from the decoded pixels (scripted/vision.ts); `blind`:
+   * images are dropped, as a text-only model behind a lenient server drops them, and such a
+   * question gets a guess. @default 'sees'
+   */
+  vision?: 'sees' | 'blind';
+  /** The models the server has; a request for another is answered 404 in the API's words. @default any model */
+  models?: readonly string[];
+  /** Which `response_format`s the chat completions side takes (openai-protocol.ts). @default 'openai' */
+  responseFormats?: ResponseFormatDialect;
 }
 
 export interface ScriptedEndpoint {
@@ -99,7 +114,6 @@ const OPENAI_IMAGES_PATH = '/v1/images/generations';
 const GEMINI_GENERATE_PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const RATE_WINDOW_MS = 60_000;
-const PROTOCOLS: Record<WireProtocol, ProtocolHandler> = { openai: openAiProtocol, gemini: geminiProtocol };
 
 /**
  * A protocol-faithful stand-in for the OpenAI chat completions and image generation APIs and the
@@ -116,6 +130,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
   /** Arrival times of the admitted requests of the last minute, oldest first. */
   const admitted: number[] = [];
   const replies = new ScriptedReplies(options.script);
+  const protocols: Record<WireProtocol, ProtocolHandler> = {
+    openai: createOpenAiProtocol(options.responseFormats),
+    gemini: geminiProtocol,
+  };
+  const sees = (options.vision ?? 'sees') === 'sees';
   let sequence = 0;
 
   /** Admits a request under the requests-per-minute limit, or says how long until one would be. */
@@ -205,14 +224,35 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     }
     if (options.recordBodies) entry.body = parsed;
-    const shape = protocol.readRequest(parsed, pathModel);
-    if (isRequestProblem(shape))
-      return answerError({ status: 400, message: shape.problem, param: shape.param, openAiCode: shape.code ?? null });
-    entry.model = shape.model;
-    entry.structured = shape.structured;
+    const read = protocol.readRequest(parsed, pathModel);
+    if (isRequestProblem(read))
+      return answerError({
+        status: read.status ?? 400,
+        message: read.problem,
+        param: read.param,
+        openAiCode: read.code ?? null,
+      });
+    entry.model = read.model;
+    entry.structured = read.structured;
+    if (options.models && !options.models.includes(read.model)) {
+      return answerError(
+        protocolName === 'openai'
+          ? {
+              status: 404,
+              message: `The model \`${read.model}\` does not exist or you do not have access to it.`,
+              openAiCode: 'model_not_found',
+            }
+          : {
+              status: 404,
+              message: `models/${read.model} is not found for API version v1beta, or is not supported for generateContent.`,
+            },
+      );
+    }
+    // A blind model's server accepts the image parts and the model never gets them.
+    const shape = sees ? read : { ...read, imageCount: 0, images: [] };
 
     // A question about the image must come with the image: the fake would otherwise answer blind.
-    if (step === 'visual-answer' && shape.imageCount === 0) {
+    if (step === 'visual-answer' && read.imageCount === 0) {
       return answerError({
         status: 400,
         message: 'The visual-answer step answers a question from an image, and this request carries none.',
@@ -224,7 +264,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     const seeImage = () => (seen ??= firstImage ? viewImage(firstImage) : undefined);
     const reply = replies.select(problem, step, shape.text, seeImage);
     if (latencyMs > 0) await delay(latencyMs);
-    if (!reply) {
+    if (!reply && problem !== DOCTOR_PROBLEM_ID) {
       return answerError({
         status: 404,
         message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`,
@@ -233,7 +273,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
-    const answerWith = (answer: ScriptedAnswer, cutBody = false): void => {
+    /** `cut`: half the body, then the connection drops; `stall`: half the body, then nothing more. */
+    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): void => {
+      const cutBody = cut !== undefined;
       const refusedWithStatus = protocol.answerAsError?.(answer);
       if (refusedWithStatus) return answerError(refusedWithStatus);
       const outputText =
@@ -256,9 +298,16 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         imageOutputTokens,
         imageOutput: shape.imageOutput,
       });
-      if (cutBody) sendCutBody(response, answerBody);
+      if (cut === 'stall') {
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        sendHalfBody(response, answerBody, () => {});
+      } else if (cut === 'cut') sendHalfBody(response, answerBody, () => response.destroy());
       else sendJson(response, 200, answerBody, rateHeaders(protocolName));
     };
+
+    // scigen's doctor asks what no script answers: it gets the endpoint's own answers (vision.ts).
+    if (!reply) return answerWith({ kind: 'text', text: answerDoctor({ ...read, images: read.images ?? [] }, sees) });
 
     const requestedImage = shape.imageOutput;
     /** An image request's answer: the scripted picture (none: words only) and the text sent along. */
@@ -283,11 +332,14 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         response.on('close', () => hanging.delete(response));
         return;
       case 'cut-body':
-        if (requestedImage) return answerWith(await imageAnswer(replies.image(problem, step, shape.text), ''), true);
+      case 'stall-body': {
+        const cut = fault.kind === 'cut-body' ? 'cut' : 'stall';
+        if (requestedImage) return answerWith(await imageAnswer(replies.image(problem, step, shape.text), ''), cut);
         return answerWith(
           { kind: 'text', text: replies.text(problem, step, shape.text) ?? 'The answer would have been here.' },
-          true,
+          cut,
         );
+      }
       case 'truncated': {
         const whole = fault.text ?? replies.text(problem, step, shape.text) ?? '{"answer": "cut off here';
         return answerWith({
@@ -361,7 +413,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       const status = protocol === 'unknown' ? 404 : 405;
       entry.status = status;
       request.resume();
-      const { body } = PROTOCOLS[protocol === 'gemini' ? 'gemini' : 'openai'].errorResponse({
+      const { body } = protocols[protocol === 'gemini' ? 'gemini' : 'openai'].errorResponse({
         status,
         message: `Unknown request: ${request.method} ${url.pathname}`,
         openAiCode: 'unknown_url',
@@ -371,11 +423,11 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     }
 
     const pathModel = geminiMatch?.[2] === undefined ? '' : decodeURIComponent(geminiMatch[2]);
-    const handler = url.pathname === OPENAI_IMAGES_PATH ? openAiImagesProtocol : PROTOCOLS[protocol];
+    const handler = url.pathname === OPENAI_IMAGES_PATH ? openAiImagesProtocol : protocols[protocol];
     handleModelRequest(request, response, protocol, handler, entry, pathModel).catch((error: unknown) => {
       if (response.headersSent || response.destroyed) return;
       entry.status = 500;
-      const { body } = PROTOCOLS[protocol].errorResponse({
+      const { body } = protocols[protocol].errorResponse({
         status: 500,
         message: `The scripted endpoint failed: ${error instanceof Error ? error.message : String(error)}`,
       });
@@ -406,7 +458,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
           (filter.step === undefined || entry.step === filter.step) &&
           (filter.problem === undefined || entry.problem === filter.problem) &&
           (filter.protocol === undefined || entry.protocol === filter.protocol) &&
-          (filter.status === undefined || entry.status === filter.status),
+          (filter.status === undefined || entry.status === filter.status) &&
+          (filter.doctor === undefined || (entry.problem === DOCTOR_PROBLEM_ID) === filter.doctor),
       ).length;
     },
     addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void {
@@ -460,11 +513,11 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 }
 
-/** Promises a whole JSON body, sends half of it, and drops the connection. */
-function sendCutBody(response: ServerResponse, body: unknown): void {
+/** Promises a whole JSON body and sends half of it; `then` runs once that half is written. */
+function sendHalfBody(response: ServerResponse, body: unknown, then: () => void): void {
   const text = Buffer.from(JSON.stringify(body));
   response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.byteLength });
-  response.write(text.subarray(0, Math.floor(text.byteLength / 2)), () => response.destroy());
+  response.write(text.subarray(0, Math.floor(text.byteLength / 2)), then);
 }
 
 /** The whole body as text, or undefined when it passes MAX_BODY_BYTES. */

@@ -3,6 +3,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { taskQueues } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
+import type { ModelCapabilities } from '../doctor/model-capabilities.ts';
 import { deploymentVersionOf, describeDeploymentVersion } from './deployment.ts';
 import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
 import { createTracing } from './telemetry.ts';
@@ -34,6 +35,8 @@ export async function runWorkers(
     queues: readonly QueueKind[];
     /** Whose model calls the llm worker serves (config/provider.ts chooseProvider); needed with the llm queue. */
     provider?: ResolvedProvider;
+    /** What the build's preflight learnt about that provider's models, for the llm worker. */
+    capabilities?: ModelCapabilities;
   },
 ): Promise<RunningWorkers> {
   const queues = taskQueues(config);
@@ -63,7 +66,11 @@ export async function runWorkers(
     }
     if (options.queues.includes('llm')) {
       if (options.provider === undefined) throw new Error('an llm worker needs the provider it serves');
-      const runtime = await createModelRuntime(config, options.provider);
+      const runtime = await createModelRuntime(
+        config,
+        options.provider,
+        options.capabilities ? { capabilities: options.capabilities } : {},
+      );
       cleanups.push(runtime.close);
       workers.push(
         await createLlmWorker({

@@ -5,6 +5,7 @@ import { loadPrompts, PromptReplacementError, type Prompts } from '../activities
 import { ConfigError } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
+import { ModelCapabilities } from '../doctor/model-capabilities.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { createOpenAiProvider } from '../providers/openai.ts';
 import type { ModelProvider } from '../providers/provider.ts';
@@ -37,7 +38,14 @@ export interface ModelRuntime {
  * The provider and per-step model choices an llm worker runs with, for the provider chosen by
  * config/provider.ts chooseProvider. Starts the scripted endpoint when that is the one.
  */
-export async function createModelRuntime(config: Config, resolved: ResolvedProvider): Promise<ModelRuntime> {
+export async function createModelRuntime(
+  config: Config,
+  resolved: ResolvedProvider,
+  options: {
+    /** What a doctor of this process learnt about the same server (the build's preflight). @default nothing yet */
+    capabilities?: ModelCapabilities;
+  } = {},
+): Promise<ModelRuntime> {
   // Read before anything starts: a replacement that cannot be used stops the worker with a config error.
   const prompts = loadConfiguredPrompts(config);
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
@@ -88,6 +96,9 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
       temperatures: config.temperatures,
       prices: config.prices,
       structuredOutput: providerConfig.structuredOutput,
+      capabilities: options.capabilities ?? new ModelCapabilities(),
+      // No image reaches a model that has not shown it sees (once per model and process).
+      visionCanary: true,
     },
     prompts,
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
@@ -96,7 +107,7 @@ export async function createModelRuntime(config: Config, resolved: ResolvedProvi
     description:
       `${description}; ${requestsPerSecond ? `${Math.round(requestsPerSecond * 60)} requests/min shared by all workers` : 'no rate limit'}, ` +
       `${concurrency} calls at once per worker, ` +
-      `structured output ${providerConfig.structuredOutput ? 'on' : 'off'}` +
+      `structured output ${providerConfig.structuredOutput}` +
       (prompts.replaced.length > 0
         ? `; prompts replaced: ${prompts.replaced.map(({ name, sha256 }) => `${name} (sha256 ${sha256.slice(0, 12)})`).join(', ')}`
         : ''),

@@ -44,6 +44,8 @@ import { stageReferenceImages } from '../reference-images.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { announceDeploymentVersion } from '../deployment.ts';
 import { openTemporal, workflowUiUrl } from '../temporal.ts';
+import { ModelCapabilities } from '../../doctor/model-capabilities.ts';
+import { checkModels, describeUnservableSteps, formatDoctorTable } from './doctor.ts';
 import { formatLeaderboard } from '../../report/leaderboard-table.ts';
 import { reportAfterBuild } from './report.ts';
 
@@ -56,6 +58,8 @@ export interface BuildOptions {
   workers: boolean;
   /** `npm start`: fall back to the scripted endpoint when no API key is set. */
   allowScripted: boolean;
+  /** Run the doctor before starting (`--no-preflight` turns it off). @default true */
+  preflight?: boolean;
 }
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -88,6 +92,8 @@ export async function buildCommand(
   // and the build records which prompts it asked for (the llm workers read their own config's).
   const { replaced: replacedPrompts } = loadConfiguredPrompts(config);
   const layout = await stageInput(store, buildId, staged, config);
+  const capabilities =
+    options.preflight === false ? undefined : await preflight(config, provider, store, buildId, output);
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
@@ -104,7 +110,12 @@ export async function buildCommand(
   interrupted.catch(() => {});
   try {
     if (runWorkersHere) {
-      workers = await runWorkers(config, { connection: temporal.workerConnection, queues: QUEUE_KINDS, provider });
+      workers = await runWorkers(config, {
+        connection: temporal.workerConnection,
+        queues: QUEUE_KINDS,
+        provider,
+        ...(capabilities ? { capabilities } : {}),
+      });
       for (const description of workers.descriptions) output.line(description);
       workers.done.catch(() => {});
       await announceDeploymentVersion({
@@ -203,6 +214,39 @@ export async function buildCommand(
     await workers?.shutdown();
     await temporal.close();
   }
+}
+
+/**
+ * The doctor before the build (CONTRACT.md: exit 2 when a model cannot serve a step, naming the
+ * step). A finished build asks no model anything, so it is not checked. Returns what was learnt,
+ * for the in-process llm worker; undefined when nothing was checked.
+ */
+async function preflight(
+  config: Config,
+  provider: ResolvedProvider,
+  store: ArtifactStore,
+  buildId: string,
+  output: Output,
+): Promise<ModelCapabilities | undefined> {
+  if (await store.exists(summaryKey(buildId))) return undefined;
+  if (provider !== 'scripted' && !config.credentials[provider === 'gemini' ? 'geminiApiKey' : 'openAiApiKey']) {
+    // The key is with dedicated llm workers; they show each model the canary before its first image.
+    output.line(`preflight skipped: no ${provider} API key here; the llm workers check their models on first use`);
+    return undefined;
+  }
+  const capabilities = new ModelCapabilities();
+  const report = await checkModels(config, provider, { capabilities });
+  if (!report.ok) {
+    throw badInput(
+      `${describeUnservableSteps(report)}\n${formatDoctorTable(report).join('\n')}\n` +
+        'nothing was started; fix the config or the server (scigen doctor checks again), or pass --no-preflight',
+    );
+  }
+  const slowest = Math.max(0, ...report.rows.map((row) => row.latencyMs ?? 0));
+  output.line(`preflight: every step's model answers (${report.server}; slowest first call ${slowest} ms)`);
+  for (const row of report.rows)
+    if (row.warning !== null) output.line(`preflight warning: ${row.step} (model ${row.model}): ${row.warning}`);
+  return capabilities;
 }
 
 /** A build that closed without finishing: say what happened, where the partial manifest is, and how to go on. */

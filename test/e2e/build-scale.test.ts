@@ -44,8 +44,8 @@ describe('a 500-problem build that continues as new several times', () => {
     expect(summary.verdicts).toEqual({ accepted: drawn, rejected: 0, skipped: 500 - drawn, failed: 0, invalid: 0 });
     expect(summary.usage.input_tokens).toBe(manifest.reduce((sum, record) => sum + record.usage.input_tokens, 0));
     // Each problem asked the model exactly what its pipeline needs, once.
-    expect(cluster.endpoint.count({ step: 'classify' })).toBe(500);
-    expect(cluster.endpoint.count({ step: 'answer' })).toBe(drawn);
+    expect(cluster.endpoint.count({ step: 'classify', doctor: false })).toBe(500);
+    expect(cluster.endpoint.count({ step: 'answer', doctor: false })).toBe(drawn);
 
     const runs = [];
     for await (const execution of cluster.client.workflow.list({ query: `WorkflowId = '${buildWorkflowId(buildId)}'` }))

@@ -1,3 +1,4 @@
+import { DOCTOR_PROBLEM_ID } from '../../doctor/canary.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -133,7 +134,9 @@ describe('an external generator and a pixel generator on its own server beside I
     }
 
     // Every judge request carried the user's prompt; the WebP went to the judge as image/webp.
-    const judged = cluster.endpoint.requests.filter((request) => request.step === 'judge');
+    const judged = cluster.endpoint.requests.filter(
+      (request) => request.step === 'judge' && request.problem !== DOCTOR_PROBLEM_ID,
+    );
     expect(judged).toHaveLength(PROBLEMS.length * 3 - 1);
     for (const request of judged) expect(JSON.stringify(request.body)).toContain(JUDGE_MARK);
     expect(

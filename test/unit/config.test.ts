@@ -19,6 +19,17 @@ describe('loadConfig', () => {
     expect(taskQueues(config)).toEqual({ workflows: 'scigen-workflows', render: 'scigen-render' });
   });
 
+  it('reads structuredOutput as a mode, auto by default, and the booleans of older configs as json_schema / prompt', () => {
+    const load = (explicit: Record<string, unknown>) =>
+      loadConfig({ explicit, environment: readEnvironment({}), baseDirectory: '/work/project' });
+    expect(load({}).openai.structuredOutput).toBe('auto');
+    expect(load({}).gemini.structuredOutput).toBe('auto');
+    expect(load({ openai: { structuredOutput: 'json_object' } }).openai.structuredOutput).toBe('json_object');
+    expect(load({ openai: { structuredOutput: true } }).openai.structuredOutput).toBe('json_schema');
+    expect(load({ gemini: { structuredOutput: false } }).gemini.structuredOutput).toBe('prompt');
+    expect(() => load({ openai: { structuredOutput: 'grammar' } })).toThrow(/openai\.structuredOutput/);
+  });
+
   it('applies explicit value > file > environment > default', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'scigen-config-'));
     const file = join(directory, 'config.json');
