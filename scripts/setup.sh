@@ -216,11 +216,12 @@ setup_minio() {
 # The real-server tests (test/integration/llama-server.test.ts) run llama-cpp-python's server and
 # llama.cpp's own llama-server on tiny GGUF models the tests write with the gguf package. Both are
 # compiled here from the llama-cpp-python sdist (it vendors llama.cpp): one CMake build, CPU only,
-# no BLAS, no GPU, no tests or examples, no -march=native (the tree may be reused on another CPU).
+# no BLAS, no GPU, no tests or examples, no -march=native (the tree may be reused on another CPU),
+# and -O1 instead of -O3: it compiles in about 40 % less CPU time, and tiny models run fast anyway.
 # The build tree stays in .tools/llama-build, so a changed setting recompiles only what it touches.
 llama_cpp_python_version=0.3.36
 gguf_version=0.19.0
-llama_cmake_arguments="-DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_OPENCL=OFF -DGGML_RPC=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+llama_cmake_arguments="-DCMAKE_C_FLAGS_RELEASE=-O1 -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS=-DNDEBUG -DCMAKE_CXX_FLAGS=-DNDEBUG -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_OPENCL=OFF -DGGML_RPC=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
 # llama-server is built in the same tree afterwards; its embedded web UI is left out (the build
 # would otherwise fetch a prebuilt one from the network).
 llama_server_cmake_arguments="-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF"

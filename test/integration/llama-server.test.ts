@@ -12,7 +12,12 @@ import { ZERO_USAGE, type Problem } from '../../domain/types.ts';
 import { providerFailureDetails } from '../../providers/errors.ts';
 import { readOpenAiCompletion, toOpenAiBody } from '../../providers/openai.ts';
 import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
-import { classificationKey, stagedProblemKey } from '../../storage/build-layout.ts';
+import {
+  classificationKey,
+  codeVersionFiles,
+  codeVersionFolder,
+  stagedProblemKey,
+} from '../../storage/build-layout.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
 import { createModelRuntime, createStore } from '../../workers/runtime.ts';
 import {
@@ -73,11 +78,11 @@ async function stepsAgainst(
 let stagedProblems = 0;
 /** Stages PROBLEM under a fresh key (and its figure, for the image steps) and returns the references. */
 async function stage(store: ArtifactStore) {
-  const location = { buildId: 'real-servers', problemKey: `incline-${++stagedProblems}` };
+  const location = { buildId: 'real-servers', problemKey: `incline-${++stagedProblems}`, generator: 'imgcoder' };
   await store.put(stagedProblemKey(location), JSON.stringify(PROBLEM), 'application/json');
-  const imageKey = `builds/${location.buildId}/problems/${location.problemKey}/figure.png`;
+  const imageKey = codeVersionFiles(codeVersionFolder(location, { attempt: 1 })).figure(0);
   await store.put(imageKey, FIGURE, 'image/png');
-  return { ...location, problemId: PROBLEM.id, generator: 'imgcoder', imageKey, round: 0 };
+  return { ...location, problemId: PROBLEM.id, imageKey, round: 0 };
 }
 
 /** The failure a step threw: provider failures reach the activity's caller as ApplicationFailures. */
