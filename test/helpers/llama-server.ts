@@ -101,7 +101,7 @@ export async function writeTinyModel(
 export async function startLlamaCppPythonServer(options: {
   directory: string;
   models: { alias: string; model: TinyModel }[];
-}): Promise<ModelServer & { aliases: string[] }> {
+}): Promise<ModelServer> {
   requireBuilt(llamaPython);
   const [first] = options.models;
   if (!first) throw new Error('startLlamaCppPythonServer needs at least one model');
@@ -116,7 +116,7 @@ export async function startLlamaCppPythonServer(options: {
     verbose: false,
   }));
   await writeFile(configPath, JSON.stringify({ host, port, models }, null, 2));
-  const server = await startServer({
+  return startServer({
     name: 'llama-cpp-python',
     executable: llamaPython,
     arguments: ['-m', 'llama_cpp.server', '--config_file', configPath],
@@ -124,7 +124,6 @@ export async function startLlamaCppPythonServer(options: {
     model: first.alias,
     logPath: path.join(options.directory, `llama-cpp-python-${port}.log`),
   });
-  return { ...server, aliases: options.models.map(({ alias }) => alias) };
 }
 
 /** llama.cpp's own llama-server serving one model under `alias`, its chat template run by its Jinja engine. */
