@@ -174,7 +174,8 @@ export function sortOpenAiError(error: unknown, context: ProviderErrorContext): 
   if (error instanceof APIConnectionError) return failureForTransport(provider, context, error);
   if (error instanceof APIError && error.status !== undefined) {
     const body = isRecord(error.error) ? error.error : undefined;
-    const code = error.code ?? error.type ?? undefined;
+    // llama.cpp's llama-server puts its HTTP status in `code` as a number, which the SDK types as a string.
+    const code = codeText(error.code) ?? codeText(error.type);
     return failureForStatus({
       provider,
       context,
@@ -343,9 +344,11 @@ const UNSERVABLE_REQUEST_PATTERNS: readonly RegExp[] = [
   // you may need to provide the mmproj".
   /image input is not supported/i,
   /\bmmproj\b/i,
-  // pydantic's validation errors, which llama-cpp-python's server answers with 500 (for example
-  // "1 validation error for … response_format … Input should be 'text' or 'json_object'").
-  /\bvalidation errors? for\b/i,
+  // Request validation errors, which llama-cpp-python's server answers with 500: FastAPI's
+  // "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'),
+  // 'msg': \"Input should be 'text' or 'json_object'\", …}" (0.3.36, test/integration/llama-server.test.ts),
+  // pydantic's own "1 validation error for <model>".
+  /\bvalidation errors?(?::| for\b)/i,
   /\bInput should be\b/,
   // Chat templates (Jinja in llama.cpp, llama-cpp-python and vLLM) refusing the messages.
   /\bchat template\b/i,
@@ -551,6 +554,10 @@ function causeWithoutSecrets(cause: unknown, secrets: readonly string[] = []): E
     }
   }
   return cause;
+}
+
+function codeText(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup behind `npm start` and `npm test`: installs what is missing, and on later runs
 # only compares stamps, so it stays well under a few seconds.
-#   --test-tools   also provide the tools only tests need (MinIO, Chromium).
+#   --test-tools   also provide the tools only tests need (MinIO, Chromium, llama.cpp's servers).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -237,6 +237,91 @@ setup_minio() {
   echo "setup: minio built in $((SECONDS - started)) s"
 }
 
+# --- llama.cpp's OpenAI-compatible servers (tests only) ------------------------------------------
+# The real-server tests (test/integration/llama-server.test.ts) run llama-cpp-python's server and
+# llama.cpp's own llama-server on tiny GGUF models the tests write with the gguf package. Both are
+# compiled here from the llama-cpp-python sdist (it vendors llama.cpp): one CMake build, CPU only,
+# no BLAS, no GPU, no tests or examples, no -march=native (the tree may be reused on another CPU),
+# and -O1 instead of -O3: it compiles in about 40 % less CPU time, and tiny models run fast anyway.
+# The build tree stays in .tools/llama-build, so a changed setting recompiles only what it touches.
+llama_cpp_python_version=0.3.36
+gguf_version=0.19.0
+llama_cmake_arguments="-DCMAKE_C_FLAGS_RELEASE=-O1 -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCMAKE_C_FLAGS=-DNDEBUG -DCMAKE_CXX_FLAGS=-DNDEBUG -DGGML_NATIVE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_OPENCL=OFF -DGGML_RPC=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+# llama-server is built in the same tree afterwards; its embedded web UI is left out (the build
+# would otherwise fetch a prebuilt one from the network).
+llama_server_cmake_arguments="-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF"
+
+verify_llama_tools() {
+  .tools/llama-venv/bin/python -c 'import llama_cpp, llama_cpp.server.app, gguf' 2>/dev/null \
+    && .tools/llama-venv/bin/llama-server --version >/dev/null 2>&1
+}
+
+# Builds into .tools/llama-venv; returns non-zero (after showing the log) when a step fails.
+build_llama_tools() {
+  local tools_directory source_directory build_directory log_file=$1 python
+  tools_directory="$(realpath -m .tools)"
+  source_directory="$tools_directory/llama-build/source"
+  build_directory="$tools_directory/llama-build/cmake"
+  python="$(find_python)" || { echo "no Python 3.10+ found" >"$log_file"; return 1; }
+  mkdir -p "$tools_directory/llama-build"
+  if [[ ! -f "$source_directory/.scigen-version" || "$(cat "$source_directory/.scigen-version")" != "$llama_cpp_python_version" ]]; then
+    local download_directory
+    download_directory="$(mktemp -d)"
+    "$python" -m pip download --disable-pip-version-check --no-deps --no-binary :all: \
+      "llama-cpp-python==$llama_cpp_python_version" -d "$download_directory" >>"$log_file" 2>&1 || return 1
+    rm -rf "$source_directory" "$build_directory"
+    mkdir -p "$source_directory"
+    tar -xzf "$download_directory"/llama_cpp_python-*.tar.gz -C "$source_directory" --strip-components=1 || return 1
+    rm -rf "$download_directory"
+    echo "$llama_cpp_python_version" >"$source_directory/.scigen-version"
+  fi
+  if [[ ! -x "$tools_directory/llama-venv/bin/python" ]]; then
+    "$python" -m venv --clear "$tools_directory/llama-venv" >>"$log_file" 2>&1 || return 1
+  fi
+  # scikit-build-core builds in build-dir (kept) with these CMake arguments; tools off here, so a
+  # tree configured for llama-server earlier does not make pip compile every llama.cpp tool.
+  CMAKE_ARGS="$llama_cmake_arguments -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" SKBUILD_BUILD_DIR="$build_directory" \
+    "$tools_directory/llama-venv/bin/python" -m pip install --disable-pip-version-check --verbose \
+    "$source_directory[server]" "gguf==$gguf_version" >>"$log_file" 2>&1 || return 1
+  cmake -S "$source_directory" -B "$build_directory" $llama_cmake_arguments $llama_server_cmake_arguments >>"$log_file" 2>&1 || return 1
+  cmake --build "$build_directory" --target llama-server --parallel "$(nproc)" >>"$log_file" 2>&1 || return 1
+  # The binary finds its shared libraries beside it in the build tree (its rpath).
+  ln -sfn "$build_directory/bin/llama-server" "$tools_directory/llama-venv/bin/llama-server"
+}
+
+setup_llama_tools() {
+  if [[ "${SCIGEN_SKIP_LLAMA_SERVER_TESTS:-}" == 1 ]]; then
+    echo "setup: llama.cpp servers skipped (SCIGEN_SKIP_LLAMA_SERVER_TESTS=1; their tests are skipped too)"
+    return
+  fi
+  local wanted_stamp stamp_file=.tools/llama-venv/.scigen-setup-stamp
+  wanted_stamp="llama-cpp-python-$llama_cpp_python_version gguf-$gguf_version python-$(python_version_of "$(find_python)") $llama_cmake_arguments $llama_server_cmake_arguments"
+  # The stamp is written only after a build that verify_llama_tools passed; here, files present suffice.
+  if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$wanted_stamp" && -x .tools/llama-venv/bin/python && -x .tools/llama-venv/bin/llama-server ]]; then
+    echo "setup: llama.cpp servers ok (cached)"
+    return
+  fi
+  apt_install cmake cmake "building llama.cpp's servers" || true
+  apt_install g++ g++ "building llama.cpp's servers" || true
+  command -v cmake >/dev/null && command -v g++ >/dev/null || {
+    echo "setup: warning: llama.cpp servers not built: cmake and g++ are needed; the real-server tests will fail" >&2
+    return
+  }
+  mkdir -p .tools
+  local started=$SECONDS log_file=.tools/llama-build.log
+  echo "setup: building llama-cpp-python $llama_cpp_python_version and llama-server from source (about 10 minutes on 2 cores; log in $log_file)"
+  : >"$log_file"
+  # Not fatal here: every other test can still run. The real-server tests fail, naming this log.
+  if ! build_llama_tools "$log_file" || ! verify_llama_tools; then
+    show_log_tail "$log_file"
+    echo "setup: warning: building llama.cpp's servers failed (log: $log_file); the real-server tests will fail" >&2
+    return
+  fi
+  echo "$wanted_stamp" >"$stamp_file"
+  echo "setup: llama.cpp servers built in $((SECONDS - started)) s"
+}
+
 # --- Debian packages: bubblewrap (render sandbox), chromium (browser tests) ------------------------
 apt_updated=false
 
@@ -285,4 +370,5 @@ fi
 setup_bubblewrap
 if [[ "$test_tools" == true ]]; then
   setup_chromium
+  setup_llama_tools
 fi

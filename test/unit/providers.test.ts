@@ -216,10 +216,14 @@ describe.each(providerCases)('$name provider against the scripted endpoint', ({ 
       'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj',
     ],
     [
-      "llama-cpp-python's server, asked for response_format json_schema",
-      '1 validation error for CreateChatCompletionRequest\nresponse_format.type\n' +
-        "  Input should be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]\n" +
-        '    For further information visit https://errors.pydantic.dev/2.11/v/literal_error',
+      "llama-cpp-python's server (0.3.36), asked for response_format json_schema",
+      "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), " +
+        `'msg': "Input should be 'text' or 'json_object'", 'input': 'json_schema', ` +
+        `'ctx': {'expected': "'text' or 'json_object'"}}`,
+    ],
+    [
+      "pydantic's own wording of a validation error",
+      '1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Field required [type=missing]',
     ],
     [
       'a chat template that refuses the messages',
@@ -650,6 +654,20 @@ describe('error sorting details', () => {
       type: 'ProviderBadRequest',
       nonRetryable: true,
     });
+  });
+
+  it("reads an error body whose code is a number, as llama.cpp's llama-server sends it", () => {
+    const words = 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj';
+    const error = APIError.generate(
+      500,
+      { error: { code: 500, message: words, type: 'server_error' } },
+      undefined,
+      new Headers(),
+    );
+    const failure = sortOpenAiError(error, context);
+    expect(failure).toMatchObject({ type: 'ProviderBadRequest', nonRetryable: true });
+    expect(failure.message).toBe(`openai cannot serve the request (500): ${words}`);
+    expect(failure.details?.[0]).toMatchObject({ providerCode: '500', providerMessage: words });
   });
 
   it('does not take an error that only looks like an SDK error for one', () => {
