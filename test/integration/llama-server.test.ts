@@ -1,16 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmActivities } from '../../activities/index.ts';
-import { parseAnswer } from '../../activities/model-call.ts';
 import { loadPrompts } from '../../activities/prompts.ts';
 import { readEnvironment } from '../../config/environment.ts';
+import type { Config } from '../../config/schema.ts';
+import { doctorForConfig } from '../../doctor/doctor.ts';
 import { loadConfig } from '../../config/load.ts';
 import { chooseProvider } from '../../config/provider.ts';
-import { classificationAnswerSchema, parseClassification } from '../../domain/parse-model-output.ts';
-import { ZERO_USAGE, type Problem } from '../../domain/types.ts';
+import type { Problem } from '../../domain/types.ts';
 import { providerFailureDetails } from '../../providers/errors.ts';
-import { readOpenAiCompletion, toOpenAiBody } from '../../providers/openai.ts';
 import type { ModelProvider, ModelRequest } from '../../providers/provider.ts';
 import {
   classificationKey,
@@ -47,6 +45,7 @@ const FIGURE = makePng(64, 48);
 const prompts = loadPrompts();
 
 interface StepRunner {
+  config: Config;
   activities: ReturnType<typeof createLlmActivities>;
   provider: ModelProvider;
   store: ArtifactStore;
@@ -56,7 +55,7 @@ interface StepRunner {
 async function stepsAgainst(
   server: ModelServer,
   directory: string,
-  options: { model?: string; structuredOutput: boolean },
+  options: { model?: string; structuredOutput: boolean | 'auto' },
 ): Promise<StepRunner> {
   const model = options.model ?? server.model;
   const config = loadConfig({
@@ -72,7 +71,12 @@ async function stepsAgainst(
   });
   const runtime = await createModelRuntime(config, chooseProvider(config, { allowScripted: false }));
   const store = createStore(config);
-  return { activities: createLlmActivities({ model: runtime.model, store }), provider: runtime.model.provider, store };
+  return {
+    config,
+    activities: createLlmActivities({ model: runtime.model, store }),
+    provider: runtime.model.provider,
+    store,
+  };
 }
 
 let stagedProblems = 0;
@@ -155,38 +159,29 @@ describe.skipIf(llamaServerTestsOptedOut)("llama-cpp-python's server", () => {
     expect(providerFailureDetails(failure)).toMatchObject({ provider: 'openai', step: 'classify', status: 500 });
   });
 
-  it('answers json_object with the step schema with JSON that scigen parses', async () => {
-    // scigen does not send this mode yet (issue 15, structured-output modes): the request is
-    // scigen's classify body with the response format swapped, sent by the openai SDK, and the
-    // answer is read by scigen's own reader and parser.
-    const body = toOpenAiBody({
-      step: 'classify',
-      problemId: String(PROBLEM.id),
-      model: server.model,
-      system: prompts.render('classify.system'),
-      parts: [{ type: 'text', text: prompts.render('classify.user', { question: PROBLEM.question, hints: '' }) }],
-      temperature: 0.1,
-      responseSchema: { name: 'classification', schema: classificationAnswerSchema },
+  it('structuredOutput auto: the 500 on json_schema steps scigen down to json_object with the schema, whose JSON the step parses', async () => {
+    const { activities, store } = await stepsAgainst(server, directory.path, { structuredOutput: 'auto' });
+    const outcome = await activities.classifyProblem(await stage(store));
+    expect(outcome).toMatchObject({ ok: true, value: { visualizable: false, reason: '' } });
+  });
+
+  it('scigen doctor finds the mode that works, and refuses the image steps of a model that fails the vision canary', async () => {
+    const { config } = await stepsAgainst(server, directory.path, { structuredOutput: 'auto' });
+    const report = await doctorForConfig(config, 'openai');
+    expect(report.ok).toBe(false);
+    const row = (step: string) => report.rows.find((candidate) => candidate.step === step)!;
+    expect(row('classify')).toMatchObject({
+      reachable: true,
+      modelExists: true,
+      structuredOutput: 'json_object_schema',
+      problem: null,
     });
-    const strictFormat = body.response_format;
-    if (strictFormat?.type !== 'json_schema') throw new Error('scigen no longer asks for json_schema');
-    const client = new OpenAI({ apiKey: 'local-server-needs-no-key', baseURL: server.baseUrl, maxRetries: 0 });
-    const completion = await client.chat.completions.create({
-      ...body,
-      // llama-cpp-python's json_object takes an optional `schema` beside the type and turns it into a grammar.
-      response_format: { type: 'json_object', schema: strictFormat.json_schema.schema } as { type: 'json_object' },
-    });
-    const response = readOpenAiCompletion(completion, server.model, {
-      step: 'classify',
-      problemId: String(PROBLEM.id),
-    });
-    const parsed = parseAnswer(
-      'classify',
-      { text: response.text, usage: ZERO_USAGE, finishReason: response.finishReason, truncated: response.truncated },
-      parseClassification,
-    );
-    expect(response.finishReason).toBe('stop');
-    expect(parsed).toMatchObject({ ok: true, value: { visualizable: false, reason: '' } });
+    for (const step of ['judge', 'answer']) {
+      expect(row(step), step).toMatchObject({ reachable: true, vision: 'blind' });
+      expect(row(step).problem, step).toMatch(
+        /^model tiny-plain does not see images \(answered ".*" to a canary it cannot answer blind\)$/,
+      );
+    }
   });
 
   it('serves a model name it does not know with its first model, and scigen cannot tell', async () => {
@@ -204,26 +199,28 @@ describe.skipIf(llamaServerTestsOptedOut)("llama-cpp-python's server", () => {
     expect(outcome).toMatchObject({ ok: false, reason: 'classify answer has no JSON object' });
   });
 
-  it('answers an image request to a text-only model with 200 and the image dropped: a blind judge that scigen trusts today', async () => {
+  it('answers an image request to a text-only model with 200 and the image dropped; the vision canary refuses it before it judges', async () => {
+    // What the server does: 200, full marks, and a prompt exactly as long as the one without the figure.
     const runner = await stepsAgainst(blindServer, directory.path, { structuredOutput: false });
-    const judged = await runner.activities.judgeImage(await stage(runner.store));
-    expect(judged).toMatchObject({
-      ok: true,
-      value: {
-        scores: {
-          correctness_fidelity: 2,
-          layout_precision: 2,
-          readability_occlusion: 2,
-          scientific_plausibility: 2,
-          expressiveness_richness: 2,
-        },
-        reasoning: { overall: 'The figure is correct.' },
-      },
+    const withFigure = await runner.provider.generate({
+      ...judgeRequestWithoutFigure(blindServer.model),
+      parts: [
+        ...judgeRequestWithoutFigure(blindServer.model).parts,
+        { type: 'image', data: FIGURE, mimeType: 'image/png' },
+      ],
     });
-    // The figure never reached the model: the prompt it read is exactly the judge prompt without it.
     const textOnly = await runner.provider.generate(judgeRequestWithoutFigure(blindServer.model));
-    expect(judged.usage.input_tokens).toBe(textOnly.usage.inputTokens);
-    expect(textOnly.text).toBe(BLIND_JUDGE_REPLY);
+    expect(withFigure.text).toBe(BLIND_JUDGE_REPLY);
+    expect(withFigure.usage.inputTokens).toBe(textOnly.usage.inputTokens);
+    // What scigen does: the judge step asks the canary first, and the model fails it.
+    const failure = await failureOf(runner.activities.judgeImage(await stage(runner.store)));
+    expect(failure.type).toBe('ModelDoesNotSee');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(
+      new RegExp(
+        `^model ${blindServer.model} does not see images \\(answered ".*" to a canary it cannot answer blind\\)$`,
+      ),
+    );
   });
 });
 
