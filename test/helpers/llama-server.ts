@@ -80,16 +80,29 @@ function requireBuilt(executable: string): void {
   );
 }
 
-/** Writes a tiny GGUF model (a few hundred KB) into `directory`. */
+/**
+ * Writes a tiny GGUF model (a few hundred KB) into `directory`. `exact`: the reply keeps every
+ * character (newlines, repeated words; ASCII, at most 720 characters), for a step's whole answer
+ * such as a JSON object or a fenced script; otherwise it is its words joined by single spaces.
+ */
 export async function writeTinyModel(
   directory: string,
-  options: { template: ChatTemplateKind; reply?: string },
+  options: { template: ChatTemplateKind; reply?: string; exact?: boolean },
 ): Promise<TinyModel> {
   requireBuilt(llamaPython);
   const reply = options.reply ?? TINY_MODEL_REPLY;
-  const replyDigest = createHash('sha256').update(reply).digest('hex').slice(0, 8);
+  const exact = options.exact ?? false;
+  const replyDigest = createHash('sha256')
+    .update(`${exact ? 'exact' : 'words'}\n${reply}`)
+    .digest('hex')
+    .slice(0, 8);
   const modelPath = path.join(directory, `tiny-${options.template}-${replyDigest}.gguf`);
-  await execa(llamaPython, [tinyModelWriter, modelPath, '--template', options.template, '--reply', reply]);
+  await execa(llamaPython, [
+    tinyModelWriter,
+    modelPath,
+    ...['--template', options.template, '--reply', reply],
+    ...(exact ? ['--exact'] : []),
+  ]);
   return { path: modelPath, template: options.template, reply };
 }
 

@@ -2,7 +2,7 @@
 
 Run with the python of .tools/llama-venv, which has the gguf package (scripts/setup.sh --test-tools):
 
-    python write-tiny-model.py OUTPUT.gguf --template plain|list-aware [--reply TEXT] [--seed N]
+    python write-tiny-model.py OUTPUT.gguf --template plain|list-aware [--reply TEXT] [--exact] [--seed N]
 
 What the model does, and why it is built that way:
 - Its vocabulary tokenizes any text: the printable ASCII characters are tokens of their own
@@ -12,7 +12,12 @@ What the model does, and why it is built that way:
   two hand-set parts on top, so that what it says is known in advance and ends by itself:
   * a chain: the token <|assistant|> is followed by the words of --reply, each by the next, the last
     by the end-of-sequence token. A free-text request gets exactly that reply, at any temperature a
-    request may use (the margin is over 30 logits).
+    request may use (the margin is over 30 logits). Words are split at whitespace and rejoined with
+    one space; with --exact the reply is instead cut into pieces of at most PIECE_CHARACTERS
+    characters that keep every character (newlines, repeated words), for a step's whole answer: a
+    JSON object or a fenced script. A grammar (json_object, json_schema) admits a piece when its
+    characters fit, so an exact reply that is valid under the step's schema survives constrained
+    decoding unchanged.
   * an order of preference among all other tokens (end of sequence, then the JSON closers " } ]),
     which a grammar-constrained request (json_object, with or without a schema) falls back on when
     it forbids the chain's word: strings close at once, arrays stay empty, objects end as soon as
@@ -61,9 +66,19 @@ PREFERENCES = {END: 6.0, '"': 5.0, "}": 4.0, "]": 3.0, "{": 1.0, "f": 0.5, "0": 
 SPECIAL_PREFERENCE = -6.0
 WHITESPACE_PREFERENCE = -1.0
 CHAIN_WEIGHT = 12.0
+# llama-cpp-python detokenizes through a 32-byte buffer per token: a longer piece comes out garbled.
+PIECE_CHARACTERS = 24
 
 
-def reply_pieces(reply):
+def reply_pieces(reply, exact):
+    if exact:
+        if not reply.isascii() or not reply.strip():
+            sys.exit("--exact needs a non-blank ASCII --reply")
+        chunks = [reply[start : start + PIECE_CHARACTERS] for start in range(0, len(reply), PIECE_CHARACTERS)]
+        pieces = [chunk.replace(" ", SPACE) for chunk in chunks]
+        if len(set(pieces)) != len(pieces):
+            sys.exit("--reply repeats a piece: each piece's successor is fixed by the piece")
+        return pieces
     words = reply.split()
     if not words:
         sys.exit("--reply must have at least one word")
@@ -90,7 +105,7 @@ def weights(tokens, pieces, seed):
     index = {text: position for position, (text, _) in enumerate(tokens)}
     chain = ["<|assistant|>"] + pieces
     if len(chain) + 1 > EMBEDDING // 2:
-        sys.exit(f"--reply is too long: at most {EMBEDDING // 2 - 2} words")
+        sys.exit(f"--reply is too long: at most {EMBEDDING // 2 - 2} words (pieces)")
     vocabulary_size = len(tokens)
 
     # Dimension 0 is the same for every token (it carries the preferences); dimension 1 + i tells
@@ -145,10 +160,11 @@ def main():
     parser.add_argument("output")
     parser.add_argument("--template", choices=sorted(TEMPLATES), required=True)
     parser.add_argument("--reply", default="Tiny model says hello.")
+    parser.add_argument("--exact", action="store_true", help="keep every character of --reply (see above)")
     parser.add_argument("--seed", type=int, default=15)
     arguments = parser.parse_args()
 
-    pieces = reply_pieces(arguments.reply)
+    pieces = reply_pieces(arguments.reply, arguments.exact)
     tokens = vocabulary(pieces)
     writer = gguf.GGUFWriter(arguments.output, "llama")
     writer.add_name(f"scigen tiny test model ({arguments.template} template)")
