@@ -18,6 +18,12 @@ export const PAGE_BYTE_BUDGET = 256 * 1024;
  */
 export const MAX_PROBLEM_BYTES = 256 * 1024;
 
+/** One problem of a staged input page: the page's artifact key and the problem's line on it (0-based). */
+export interface StagedProblemReference {
+  pageKey: string;
+  index: number;
+}
+
 /** A staged problem as one line of a staged page (JSON lines). */
 export function stagedLine(entry: StagedProblem): string {
   return `${JSON.stringify(entry)}\n`;
