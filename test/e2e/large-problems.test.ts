@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import { PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
+import { stagedProblemKey } from '../../storage/build-layout.ts';
 import { buildWorkflowId, problemWorkflowId } from '../../workflows/definitions.ts';
 import { readJsonLines, writeProblemsFile } from '../helpers/cli.ts';
 import { historyPayloadTexts, workflowRunIds } from '../helpers/history.ts';
@@ -69,7 +70,10 @@ describe('a build of large problems', () => {
     // store, and in no payload of the build's history (every run) or of a problem's.
     const distinctive = 'a long statement of the setup';
     const someProblem = problems[7]!;
-    const staged = await readFile(join(buildFolder, 'problems', String(someProblem.id), 'problem.json'), 'utf8');
+    const staged = await readFile(
+      join(cluster.sandbox.stateDirectory, 'artifacts', stagedProblemKey({ buildId, problemKey: someProblem.id })),
+      'utf8',
+    );
     expect(staged).toContain(distinctive);
     const buildRuns = await workflowRunIds(cluster.client, buildWorkflowId(buildId));
     expect(buildRuns.length).toBeGreaterThan(0);
