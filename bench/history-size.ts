@@ -1,7 +1,8 @@
 /**
  * How much a build writes into Temporal per problem: the encoded bytes and events of each problem
  * workflow's history, and the largest single payload any of them carries (Temporal warns at
- * 512 KiB and refuses 2 MiB). Reads the histories of a finished build from the server the CLI uses:
+ * 512 KiB and refuses 2 MiB); then the same of the build workflow's own history, every run of it.
+ * Reads the histories of a finished build from the server the CLI uses:
  *
  *   npm run bench:history -- <build-id> [--config FILE]
  */
@@ -10,6 +11,7 @@ import proto from '@temporalio/proto';
 
 const { temporal } = proto;
 import { loadConfig } from '../config/load.ts';
+import { buildWorkflowId } from '../workflows/definitions.ts';
 
 export interface HistorySizes {
   problems: number;
@@ -33,13 +35,24 @@ function payloadSizes(value: unknown, sizes: number[] = []): number[] {
   return sizes;
 }
 
-export async function measureHistories(client: Client, workflowIds: readonly string[]): Promise<HistorySizes> {
+/** One workflow execution: its id, and the run (absent: the latest). */
+export interface ExecutionRef {
+  workflowId: string;
+  runId?: string;
+}
+
+export async function measureHistories(
+  client: Client,
+  executions: readonly (string | ExecutionRef)[],
+): Promise<HistorySizes & { totalBytes: number; totalEvents: number }> {
   let totalBytes = 0;
   let maxBytes = 0;
   let totalEvents = 0;
   let largestPayload: HistorySizes['largestPayload'] = null;
-  for (const workflowId of workflowIds) {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  for (const execution of executions) {
+    const { workflowId, runId } =
+      typeof execution === 'string' ? { workflowId: execution, runId: undefined } : execution;
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const bytes = temporal.api.history.v1.History.encode(history).finish().byteLength;
     totalBytes += bytes;
     maxBytes = Math.max(maxBytes, bytes);
@@ -53,8 +66,10 @@ export async function measureHistories(client: Client, workflowIds: readonly str
       }
     }
   }
-  const count = workflowIds.length;
+  const count = executions.length;
   return {
+    totalBytes,
+    totalEvents,
     problems: count,
     meanBytes: count === 0 ? 0 : totalBytes / count,
     maxBytes,
@@ -73,18 +88,33 @@ async function main(): Promise<void> {
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowIds: string[] = [];
-    for await (const execution of client.workflow.list({ query: `ScigenBuildId = "${buildId}"` }))
-      workflowIds.push(execution.workflowId);
+    const problemQuery = `ScigenBuildId = "${buildId}" AND WorkflowType = "problemWorkflow"`;
+    for await (const execution of client.workflow.list({ query: problemQuery })) workflowIds.push(execution.workflowId);
     if (workflowIds.length === 0) throw new Error(`no problem workflows of build ${buildId} at ${address}`);
     const sizes = await measureHistories(client, workflowIds);
-    const largest = sizes.largestPayload;
     console.log(`build ${buildId}: ${sizes.problems} problem histories`);
     console.log(`history bytes per problem: mean ${Math.round(sizes.meanBytes)}, max ${sizes.maxBytes}`);
     console.log(`events per problem: mean ${sizes.meanEvents.toFixed(1)}`);
-    if (largest) console.log(`largest payload: ${largest.bytes} bytes (${largest.eventType} in ${largest.workflowId})`);
+    printLargest('largest payload of a problem', sizes.largestPayload);
+
+    // Every run of the build workflow's continue-as-new chain.
+    const runs: ExecutionRef[] = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = "${buildWorkflowId(buildId)}"` }))
+      runs.push({ workflowId: execution.workflowId, runId: execution.runId });
+    if (runs.length > 0) {
+      const build = await measureHistories(client, runs);
+      console.log(
+        `build workflow history: ${build.totalBytes} bytes, ${build.totalEvents} events in ${runs.length} run(s); ${Math.round(build.totalBytes / sizes.problems)} bytes per problem`,
+      );
+      printLargest('largest payload of the build workflow', build.largestPayload);
+    }
   } finally {
     await connection.close();
   }
+}
+
+function printLargest(label: string, largest: HistorySizes['largestPayload']): void {
+  if (largest) console.log(`${label}: ${largest.bytes} bytes (${largest.eventType} in ${largest.workflowId})`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

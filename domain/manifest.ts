@@ -89,7 +89,7 @@ export type UriOf = (key: string) => string;
 export function manifestLine(record: ProblemRecord | ManifestRecord, uriOf: UriOf): ManifestRecord {
   if (!isProblemRecord(record)) return record;
   const uri = (key: string | null) => (key === null ? null : uriOf(key));
-  const results = record.results.map((result) => manifestResult(result, uriOf));
+  const results = record.results.map((result) => manifestResult(result, uriOf, record.multimodalQuestion));
   const primary = results[0]!;
   return {
     id: record.id,
@@ -122,7 +122,7 @@ export function isProblemRecord(record: ProblemRecord | ManifestRecord): record 
   return 'format' in record && record.format === 2;
 }
 
-function manifestResult(result: GeneratorResult, uriOf: UriOf): ManifestResult {
+function manifestResult(result: GeneratorResult, uriOf: UriOf, visualQuestion: string | undefined): ManifestResult {
   const uri = (key: string | null) => (key === null ? null : uriOf(key));
   return {
     generator: result.generator,
@@ -155,7 +155,7 @@ function manifestResult(result: GeneratorResult, uriOf: UriOf): ManifestResult {
             result.ve === null
               ? null
               : {
-                  question: result.ve.question,
+                  question: result.ve.question ?? visualQuestion ?? '',
                   answer_uri: uriOf(result.ve.answerKey),
                   correct: result.ve.correct,
                   reason: result.ve.reason,

@@ -86,7 +86,11 @@ export interface GeneratorResult extends GeneratorVerdict {
  * by a text model (step `grade`). Counted as one more question in the question-level R_inv.
  */
 export interface VisualAnswer {
-  question: string;
+  /**
+   * The data's `multimodal_question`. The problem workflow never holds the problem's texts, so it
+   * leaves this out and the record activity fills it from the staged problem.
+   */
+  question?: string;
   /** The visual-answer step's free-text answer, stored as an artifact. */
   answerKey: string;
   correct: boolean;

@@ -1,8 +1,10 @@
 /**
- * How the staged input is cut into pages, and where problem N lives. Temporal warns of a payload
- * over 512 KiB (TMPRL1103) and refuses one of 2 MiB: a page is the result of one `readProblemPage`
- * activity, and a problem travels whole in its child workflow's input and its record activity's
- * input, so both are bounded in bytes, not only in count. Pure, for workflow code too.
+ * How the staged input is cut into pages, and where problem N lives. Pages are bounded in bytes,
+ * not only in count: a worker reads a page whole and keeps a few parsed (activities/record.ts), and
+ * builds begun before problems were passed by reference (2026-11-26) read a page as one activity
+ * result, which Temporal warns of over 512 KiB (TMPRL1103) and refuses at 2 MiB. Since then a
+ * problem's text is in no payload: the build reads a page's keys and ids, a problem workflow gets
+ * its page key and line. Pure, for workflow code too.
  */
 import type { StagedProblem } from './types.ts';
 
@@ -13,10 +15,17 @@ import type { StagedProblem } from './types.ts';
 export const PAGE_BYTE_BUDGET = 256 * 1024;
 
 /**
- * The largest problem accepted, serialized: it rides whole in its child workflow's input and in
- * `recordProblemResult`'s input beside its result, which must stay under Temporal's 512 KiB warning.
+ * The largest problem accepted, serialized: a page holds at least one problem, so this bounds the
+ * page a worker reads and keeps; and a problem of a build begun on earlier code still rides whole
+ * in its workflow's input, which must stay under Temporal's 512 KiB warning.
  */
 export const MAX_PROBLEM_BYTES = 256 * 1024;
+
+/** One problem of a staged input page: the page's artifact key and the problem's line on it (0-based). */
+export interface StagedProblemReference {
+  pageKey: string;
+  index: number;
+}
 
 /** A staged problem as one line of a staged page (JSON lines). */
 export function stagedLine(entry: StagedProblem): string {
@@ -32,7 +41,7 @@ export function utf8Bytes(text: string): number {
 export function oversizeProblemMessage(problem: unknown): string | null {
   const bytes = utf8Bytes(JSON.stringify(problem));
   if (bytes <= MAX_PROBLEM_BYTES) return null;
-  return `the problem is ${formatKibibytes(bytes)} serialized, over the ${formatKibibytes(MAX_PROBLEM_BYTES)} a problem may be (it travels whole in workflow inputs); shorten its texts or move data out of extra fields`;
+  return `the problem is ${formatKibibytes(bytes)} serialized, over the ${formatKibibytes(MAX_PROBLEM_BYTES)} a problem may be (workers read it whole with its input page); shorten its texts or move data out of extra fields`;
 }
 
 function formatKibibytes(bytes: number): string {

@@ -2,6 +2,8 @@
  * `npm run histories:refresh`: runs the sample build of test/replay/scenarios.ts against a
  * throwaway Temporal dev server, with fake activities, and rewrites test/replay/histories/ with
  * the histories it made. test/replay/replay.test.ts replays them against the current workflow code.
+ * It rewrites only the folder's own files: the histories of older workflow code kept in its
+ * subfolders (each with its own index.json) stay as they are, and keep proving the old paths replay.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { CancelledFailure } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { ProblemPageEntry } from '../activities/record.ts';
+import type { PageProblem } from '../activities/record.ts';
+import { problemFacts } from '../domain/problem-facts.ts';
 import { ensureDevServer, findFreePort } from '../infra/dev-server.ts';
 import { createFakeActivities, type ActivityScript } from '../test/replay/fake-activities.ts';
 import {
@@ -94,12 +97,14 @@ try {
 
 async function runProblemScenario(scenario: ProblemScenario): Promise<HistoryEntry> {
   const workflowId = problemWorkflowId(STANDALONE_BUILD_ID, scenario.name);
-  scripts.set(workflowId, scenario.activities);
+  const problem = scenarioProblem(scenario.name, scenario.problem);
+  scripts.set(workflowId, { stageProblem: [{ compute: () => problemFacts(problem) }], ...scenario.activities });
   const waiting = new Promise<void>((resolve) => waitingForCancellation.set(workflowId, resolve));
   const input: ProblemWorkflowInput = {
     buildId: STANDALONE_BUILD_ID,
     problemKey: scenario.name,
-    problem: scenarioProblem(scenario.name, scenario.problem),
+    problemId: problem.id,
+    staged: { pageKey: stagedPageKey(STANDALONE_BUILD_ID, 0), index: 0 },
     settings: { ...SETTINGS, ...scenario.settings },
   };
   const handle = await client.workflow.start(problemWorkflow, {
@@ -119,19 +124,19 @@ async function runProblemScenario(scenario: ProblemScenario): Promise<HistoryEnt
 async function runBuildScenario(): Promise<HistoryEntry[]> {
   const scenario = BUILD_SCENARIO;
   const workflowId = buildWorkflowId(scenario.buildId);
-  const pages = new Map<string, ProblemPageEntry[]>();
+  const pages = new Map<string, PageProblem[]>();
   scenario.problems.forEach((problem, index) => {
     const pageKey = stagedPageKey(scenario.buildId, Math.floor(index / scenario.pageSize));
-    const entry: ProblemPageEntry = {
+    const entry: PageProblem = {
       problemKey: problem.key,
-      problem: scenarioProblem(problem.key),
+      problemId: scenarioProblem(problem.key).id,
       ...(problem.finished ? { finished: { verdict: problem.finished, usage: NO_USAGE } } : {}),
     };
     pages.set(pageKey, [...(pages.get(pageKey) ?? []), entry]);
     if (problem.activities) scripts.set(problemWorkflowId(scenario.buildId, problem.key), problem.activities);
   });
   scripts.set(workflowId, {
-    readProblemPage: [{ compute: (input: { pageKey: string }) => pages.get(input.pageKey) ?? [] }],
+    listPageProblems: [{ compute: (input: { pageKey: string }) => pages.get(input.pageKey) ?? [] }],
   });
   const input: DatasetBuildInput = {
     buildId: scenario.buildId,

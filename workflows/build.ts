@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   setWorkflowOptions,
@@ -16,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StorageActivities } from '../activities/index.ts';
-import type { ProblemPageEntry } from '../activities/record.ts';
+import type { PageProblem, ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import { locateProblem } from '../domain/staged-pages.ts';
 import { protocolSettings, type BuildProtocol } from '../domain/protocol.ts';
@@ -34,6 +35,7 @@ import {
   type DatasetBuildOutput,
   type ProblemFinished,
   type ProblemSettings,
+  type ProblemWorkflowInput,
 } from './definitions.ts';
 import { problemWorkflow } from './problem.ts';
 
@@ -56,6 +58,15 @@ export interface BuildCursor {
 }
 
 const MAX_WINDOW_SIZE = 10_000;
+
+/**
+ * Pages are read as keys and ids (`listPageProblems`) and children are started with a reference to
+ * their problem's line, not the problem: before it, every problem's text sat in this history twice.
+ */
+const PROBLEMS_BY_REFERENCE = 'problems-by-reference';
+
+/** A page's problem as this build read it: by key and id, or whole (runs begun before PROBLEMS_BY_REFERENCE). */
+type PageEntry = PageProblem | ProblemPageEntry;
 
 // Under Worker Versioning a build follows the deployment's current version: its next workflow task
 // after a promotion runs on the new workers, which replay this run's history with their code (so a
@@ -162,15 +173,19 @@ export async function datasetBuildWorkflow(
     };
   });
 
-  async function startProblem(entry: ProblemPageEntry): Promise<void> {
+  async function startProblem(entry: PageEntry, pageKey: string, index: number): Promise<void> {
     pendingStarts += 1;
+    const common = { buildId: input.buildId, problemKey: entry.problemKey, settings: input.settings };
+    const problemInput: ProblemWorkflowInput =
+      'problem' in entry
+        ? { ...common, problem: entry.problem }
+        : { ...common, problemId: entry.problemId, staged: { pageKey, index } };
+    const problemId = 'problem' in entry ? entry.problem.id : entry.problemId;
     try {
       await startChild(problemWorkflow, {
         workflowId: problemWorkflowId(input.buildId, entry.problemKey),
         taskQueue: input.settings.taskQueues.workflows,
-        args: [
-          { buildId: input.buildId, problemKey: entry.problemKey, problem: entry.problem, settings: input.settings },
-        ],
+        args: [problemInput],
         // Children outlive a run that continues as new; they report back by signal.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // A problem that completed is never run again; one that failed or was cancelled may be.
@@ -179,7 +194,7 @@ export async function datasetBuildWorkflow(
           { key: searchAttributes.buildId, value: input.buildId },
           { key: searchAttributes.stage, value: 'queued' },
         ],
-        staticSummary: `problem ${String(entry.problem.id)}`,
+        staticSummary: `problem ${String(problemId)}`,
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -238,7 +253,9 @@ export async function datasetBuildWorkflow(
     while (next < input.problemCount) {
       const located = locateProblem(next, input, input.problemCount);
       const pageKey = input.inputPages[located.page]!;
-      const page = await storage.readProblemPage({ buildId: input.buildId, pageKey });
+      const page: PageEntry[] = patched(PROBLEMS_BY_REFERENCE)
+        ? await storage.listPageProblems({ buildId: input.buildId, pageKey })
+        : await storage.readProblemPage({ buildId: input.buildId, pageKey });
       for (let index = next - located.first; index < page.length; index++) {
         await continueAsNewIfDue();
         const entry = page[index]!;
@@ -252,7 +269,7 @@ export async function datasetBuildWorkflow(
           await condition(() => (pausedBy === null && inFlight.size < windowSize) || fault !== null);
           if (fault !== null) throw fault;
           inFlight.add(entry.problemKey);
-          startProblem(entry).catch((error: unknown) => {
+          startProblem(entry, pageKey, index).catch((error: unknown) => {
             fault ??= error;
           });
         }

@@ -6,6 +6,7 @@ import {
 } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
 import type { BuildProtocol } from '../domain/protocol.ts';
+import type { StagedProblemReference } from '../domain/staged-pages.ts';
 import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
@@ -102,12 +103,35 @@ export interface ProblemSettings {
   protocol?: BuildProtocol;
 }
 
-export interface ProblemWorkflowInput {
+/**
+ * A problem workflow's input names its problem; it does not carry it. The problem is read from its
+ * staged page by the workflow's first step, so neither the build's history (the child's start) nor
+ * the problem's own holds its texts.
+ */
+export type ProblemWorkflowInput = ProblemByReferenceInput | ProblemInlineInput;
+
+interface ProblemWorkflowInputBase {
   buildId: string;
   /** Filesystem- and id-safe form of problem.id (domain/input.ts problemKey). */
   problemKey: string;
-  problem: Problem;
   settings: ProblemSettings;
+}
+
+export interface ProblemByReferenceInput extends ProblemWorkflowInputBase {
+  /** The problem's own id (the `x-scigen-problem` header, the workflow's result). */
+  problemId: string | number;
+  /** Where the problem is staged: its page and its line on that page. */
+  staged: StagedProblemReference;
+}
+
+/** Problems started by builds from before 2026-11-26 carry the whole problem. */
+export interface ProblemInlineInput extends ProblemWorkflowInputBase {
+  problem: Problem;
+}
+
+/** The problem's id, wherever the input keeps it. */
+export function problemIdOf(input: ProblemWorkflowInput): string | number {
+  return 'problem' in input ? input.problem.id : input.problemId;
 }
 
 export interface ProblemWorkflowOutput {

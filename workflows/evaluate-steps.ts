@@ -6,7 +6,7 @@
 import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import { computeRInv } from '../domain/filter-policy.ts';
 import type { JudgeReasoning, ReferenceComparison, VisualAnswer } from '../domain/problem-result.ts';
-import type { GeneratorSpec, JudgeScores, Quiz, QuizResult } from '../domain/types.ts';
+import type { GeneratorSpec, JudgeScores, QuizResult } from '../domain/types.ts';
 import { isStepFailure, reasonOf, type ProblemContext } from './problem-context.ts';
 
 /** An image made and not yet judged. */
@@ -30,7 +30,8 @@ export interface JudgedImage extends DrawnImage {
 
 /** The quizzes every generator's image is asked, and where they are stored when they were generated. */
 export interface QuizSet {
-  quizzes: Quiz[];
+  /** How many quizzes the set holds (the set itself is read by the answer step). */
+  count: number;
   /** null: the quizzes the problem brought. */
   quizKey: string | null;
 }
@@ -63,7 +64,7 @@ export async function answerQuizzes(
   quizSet: QuizSet,
 ): Promise<{ quizResults: QuizResult[]; rInv: number }> {
   const { llm, ledger, progress } = context;
-  const count = quizSet.quizzes.length;
+  const { count } = quizSet;
   progress.enter('answer', `${count} quizzes answered from the image alone`, generator);
   const answered = await ledger.invoke(
     'answer',
@@ -90,7 +91,6 @@ export async function askVisualQuestion(
   context: ProblemContext,
   generator: GeneratorSpec,
   imageKey: string,
-  question: string,
 ): Promise<{ ve: VisualAnswer | null; notes: string[] }> {
   const { llm, ledger, progress } = context;
   const ref = { ...context.problem, generator: generator.name, imageKey };
@@ -116,7 +116,7 @@ export async function askVisualQuestion(
       generator,
     );
     return {
-      ve: { question, answerKey: answered.answerKey, correct: graded.correct, reason: graded.reason },
+      ve: { answerKey: answered.answerKey, correct: graded.correct, reason: graded.reason },
       notes: [],
     };
   } catch (error) {

@@ -18,7 +18,7 @@ import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { ProblemRef } from '../activities/types.ts';
 import { addUsage, ZERO_USAGE, type GeneratorSpec, type Usage } from '../domain/types.ts';
-import { searchAttributes, type ProblemStage, type ProblemWorkflowInput } from './definitions.ts';
+import { problemIdOf, searchAttributes, type ProblemStage, type ProblemWorkflowInput } from './definitions.ts';
 
 const HEARTBEAT_TIMEOUT_SECONDS = 15;
 
@@ -78,7 +78,7 @@ export function createProblemContext(input: ProblemWorkflowInput, generators: re
     startToCloseTimeout: '2m',
     retry: { initialInterval: '1s', maximumAttempts: 5 },
   });
-  const problem: ProblemRef = { buildId: input.buildId, problemKey: input.problemKey, problemId: input.problem.id };
+  const problem: ProblemRef = { buildId: input.buildId, problemKey: input.problemKey, problemId: problemIdOf(input) };
   return {
     problem,
     settings,

@@ -7,12 +7,14 @@ import {
   type GeneratorResult,
   type ProblemResult,
 } from '../domain/problem-result.ts';
-import { givenTaxonomy, settleTaxonomy } from '../domain/taxonomy.ts';
+import { problemFacts, type ProblemFacts } from '../domain/problem-facts.ts';
+import { settleTaxonomy } from '../domain/taxonomy.ts';
 import { describeScores, type GeneratorSpec, type Verdict } from '../domain/types.ts';
 import {
   behaviorOnVersionedWorkers,
   buildWorkflowId,
   problemFinishedSignal,
+  problemIdOf,
   searchAttributes,
   type GeneratorSettings,
   type ProblemWorkflowInput,
@@ -37,13 +39,14 @@ setWorkflowOptions(behaviorOnVersionedWorkers('PINNED'), problemWorkflow);
 export async function problemWorkflow(input: ProblemWorkflowInput): Promise<ProblemWorkflowOutput> {
   const generators = input.settings.generators ?? [FORMER_GENERATOR];
   const context = createProblemContext(input, generators);
-  const { llm, ledger, progress, storage } = context;
-  const given = givenTaxonomy(input.problem);
+  const { llm, ledger, progress } = context;
   // Absent from builds started before protocols: the dataset protocol, without VE.
   const protocol = input.settings.protocol?.settings;
+  // A problem that came whole (builds before 2026-11-26) is known before staging; one by reference, once staged.
+  const inline = 'problem' in input ? problemFacts(input.problem) : null;
   let result: ProblemResult = {
-    subject: given.subject,
-    imageType: given.image_type,
+    subject: inline?.given.subject ?? null,
+    imageType: inline?.given.image_type ?? null,
     classified: null,
     planKey: null,
     quizKey: null,
@@ -51,9 +54,9 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
     usage: ledger.total,
   };
   try {
-    await storage.stageProblem.executeWithOptions({ summary: "stage: the problem's text, where its steps read it" }, [
-      { buildId: input.buildId, problemKey: input.problemKey, problem: input.problem },
-    ]);
+    const facts = await stageProblem(context, input);
+    const { given } = facts;
+    result = { ...result, subject: given.subject, imageType: given.image_type };
     progress.enter('classify', 'is the problem visualizable?');
     const classification = await ledger.modelStep('classify', () =>
       llm.classifyProblem.executeWithOptions({ summary: 'classify: visualizable? subject, image type' }, [
@@ -83,11 +86,11 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 
     const diagram: Diagram = { subject: taxonomy.subject, imageType: taxonomy.image_type };
     const plan = once(() => planDiagram(context, diagram));
-    const quizzes = once(() => quizSet(context, input));
+    const quizzes = once(() => quizSet(context, facts));
     const results: GeneratorResult[] = [];
     for (const [index, generator] of generators.entries()) {
       const steps = { diagram, plan: plan.get, quizzes: quizzes.get, primary: index === 0, notes };
-      results.push(await runGenerator(context, input, generator, steps));
+      results.push(await runGenerator(context, facts, generator, steps));
     }
     return await record(context, input, {
       ...result,
@@ -116,7 +119,7 @@ export async function problemWorkflow(input: ProblemWorkflowInput): Promise<Prob
 /** One generator's image, judged, refined, answered, compared and filtered; a step given up on ends it `failed`. */
 async function runGenerator(
   context: ProblemContext,
-  input: ProblemWorkflowInput,
+  facts: ProblemFacts,
   generator: GeneratorSettings,
   steps: {
     diagram: Diagram;
@@ -170,14 +173,13 @@ async function runGenerator(
     result = { ...result, ...answered };
     if (steps.primary) progress.note({ key: searchAttributes.rInv, value: answered.rInv });
 
-    const { multimodal_question: question, answer } = input.problem;
-    if (visualAnswer && question !== undefined && answer !== undefined && answer.trim() !== '') {
-      const asked = await askVisualQuestion(context, generator, chosen.imageKey, question);
+    if (visualAnswer && facts.visualQuestion) {
+      const asked = await askVisualQuestion(context, generator, chosen.imageKey);
       result = { ...result, ve: asked.ve, notes: [...result.notes, ...asked.notes] };
     }
 
-    const referenceKey = input.problem.reference_image_key;
-    if (referenceKey !== undefined) {
+    const referenceKey = facts.referenceImageKey;
+    if (referenceKey !== null) {
       const compared = await compareWithReference(context, generator, chosen.imageKey, referenceKey);
       result = { ...result, reference: compared.reference, notes: [...result.notes, ...compared.notes] };
     }
@@ -215,10 +217,23 @@ async function planDiagram(context: ProblemContext, diagram: Diagram): Promise<s
   return planned.planKey;
 }
 
+/**
+ * Stages the problem where its steps read it, and learns what the workflow branches on. A problem
+ * by reference is read from its page by the step; one that came whole is written as it came.
+ */
+async function stageProblem(context: ProblemContext, input: ProblemWorkflowInput): Promise<ProblemFacts> {
+  const summary = { summary: "stage: the problem's text, where its steps read it" };
+  const location = { buildId: input.buildId, problemKey: input.problemKey };
+  if ('problem' in input) {
+    await context.storage.stageProblem.executeWithOptions(summary, [{ ...location, problem: input.problem }]);
+    return problemFacts(input.problem);
+  }
+  return await context.storage.stageProblem.executeWithOptions(summary, [{ ...location, staged: input.staged }]);
+}
+
 /** The quizzes the problem brought, or atomic questions about its given setup written for it. */
-async function quizSet(context: ProblemContext, input: ProblemWorkflowInput): Promise<QuizSet> {
-  const given = input.problem.quizzes;
-  if (given && given.length > 0) return { quizzes: given, quizKey: null };
+async function quizSet(context: ProblemContext, facts: ProblemFacts): Promise<QuizSet> {
+  if (facts.quizCount > 0) return { count: facts.quizCount, quizKey: null };
   const { llm, ledger, progress } = context;
   progress.enter('quiz', 'atomic questions about the given setup');
   const generated = await ledger.modelStep('quiz', () =>
@@ -226,7 +241,7 @@ async function quizSet(context: ProblemContext, input: ProblemWorkflowInput): Pr
       context.problem,
     ]),
   );
-  return { quizzes: generated.quizzes, quizKey: generated.quizKey };
+  return { count: generated.quizzes.length, quizKey: generated.quizKey };
 }
 
 /** Writes the problem's record, marks it done and tells the build. */
@@ -243,8 +258,9 @@ async function record(
   const rInv = primary.rInv === null ? '' : `R_inv ${primary.rInv.toFixed(2)}`;
   const summary = [`record: ${primary.verdict}`, progress.judgeNote, rInv, verdicts].filter(Boolean).join(' — ');
   try {
+    const problem = 'problem' in input ? { problem: input.problem } : { staged: input.staged };
     await storage.recordProblemResult.executeWithOptions({ summary }, [
-      { buildId: input.buildId, problemKey: input.problemKey, problem: input.problem, result },
+      { buildId: input.buildId, problemKey: input.problemKey, ...problem, result },
     ]);
   } catch (error) {
     // The build must not wait forever for a problem whose record could not be written.
@@ -260,7 +276,7 @@ async function record(
     `**done** — ${primary.verdict}${reasons}`,
   );
   await notifyBuild(input, primary.verdict, result.usage);
-  return { id: input.problem.id, verdict: primary.verdict, usage: result.usage };
+  return { id: problemIdOf(input), verdict: primary.verdict, usage: result.usage };
 }
 
 /** Reports to the build that started this problem; a problem run on its own has no build to tell. */

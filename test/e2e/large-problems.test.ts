@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import { PAGE_BYTE_BUDGET } from '../../domain/staged-pages.ts';
 import { syntheticProblems, syntheticScript } from '../../scripted/synthetic.ts';
+import { stagedProblemKey } from '../../storage/build-layout.ts';
+import { buildWorkflowId, problemWorkflowId } from '../../workflows/definitions.ts';
 import { readJsonLines, writeProblemsFile } from '../helpers/cli.ts';
+import { historyPayloadTexts, workflowRunIds } from '../helpers/history.ts';
 import { useTestCluster } from '../helpers/cluster.ts';
 
 /** About 5 KB of text per problem: 300 of them staged in one page of 500 would be a 1.5 MB payload. */
@@ -62,5 +65,29 @@ describe('a build of large problems', () => {
     expect(invalid.map((record) => record.id)).toEqual(['huge']);
     expect(JSON.stringify(invalid[0])).toContain('over the 256 KiB a problem may be');
     expect(manifest.filter((record) => record.verdict === 'accepted')).toHaveLength(3);
+
+    // Workflow inputs and activity results carry keys, not texts: the problems' padding is in the
+    // store, and in no payload of the build's history (every run) or of a problem's.
+    const distinctive = 'a long statement of the setup';
+    const someProblem = problems[7]!;
+    const staged = await readFile(
+      join(cluster.sandbox.stateDirectory, 'artifacts', stagedProblemKey({ buildId, problemKey: someProblem.id })),
+      'utf8',
+    );
+    expect(staged).toContain(distinctive);
+    const buildRuns = await workflowRunIds(cluster.client, buildWorkflowId(buildId));
+    expect(buildRuns.length).toBeGreaterThan(0);
+    const buildPayloads = (
+      await Promise.all(buildRuns.map((runId) => historyPayloadTexts(cluster.client, buildWorkflowId(buildId), runId)))
+    ).flat();
+    expect(buildPayloads.some((text) => text.includes(String(someProblem.id)))).toBe(true);
+    expect(buildPayloads.filter((text) => text.includes(distinctive))).toEqual([]);
+    for (const problem of [problems[0]!, someProblem, problems.at(-1)!]) {
+      const payloads = await historyPayloadTexts(cluster.client, problemWorkflowId(buildId, String(problem.id)));
+      expect(payloads.some((text) => text.includes(String(problem.id)))).toBe(true);
+      expect(payloads.filter((text) => text.includes(distinctive))).toEqual([]);
+      // What the workflow branches on came back from staging as a small marker.
+      expect(Math.max(...payloads.map((text) => Buffer.byteLength(text)))).toBeLessThan(8 * 1024);
+    }
   }, 600_000);
 });

@@ -6,7 +6,8 @@ import type { ProblemRecord } from '../../domain/problem-result.ts';
 import type { Problem } from '../../domain/types.ts';
 import { ensureDevServer, findFreePort, type DevServer } from '../../infra/dev-server.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
-import { problemRecordKey } from '../../storage/build-layout.ts';
+import { stagedLine } from '../../domain/staged-pages.ts';
+import { problemRecordKey, stagedPagesPrefix } from '../../storage/build-layout.ts';
 import { createFileStore } from '../../storage/file-store.ts';
 import { problemWorkflowId, SEARCH_ATTRIBUTE_TYPES, type ProblemSettings } from '../../workflows/definitions.ts';
 import { problemWorkflow } from '../../workflows/problem.ts';
@@ -66,18 +67,33 @@ export async function startWorkflowTestEnvironment(
   }
 }
 
-/** Runs one problem workflow to its end and reads back the manifest line its record makes. */
+/**
+ * Runs one problem workflow to its end and reads back the manifest line its record makes. The
+ * problem is staged on a page of its own and the workflow is given a reference to it, as a build does.
+ */
 export async function runProblemWorkflow(
   environment: Pick<WorkflowTestEnvironment, 'client' | 'store'>,
   input: { buildId: string; taskQueue: string; problem: Omit<Problem, 'extra'>; settings: ProblemSettings },
 ): Promise<ManifestRecord> {
   const { client, store } = environment;
   const key = String(input.problem.id);
+  const pageKey = `${stagedPagesPrefix(input.buildId)}${key}.jsonl`;
+  await store.put(
+    pageKey,
+    stagedLine({ problemKey: key, problem: { ...input.problem, extra: {} } }),
+    'application/x-ndjson',
+  );
   await client.workflow.execute(problemWorkflow, {
     workflowId: problemWorkflowId(input.buildId, key),
     taskQueue: input.taskQueue,
     args: [
-      { buildId: input.buildId, problemKey: key, problem: { ...input.problem, extra: {} }, settings: input.settings },
+      {
+        buildId: input.buildId,
+        problemKey: key,
+        problemId: input.problem.id,
+        staged: { pageKey, index: 0 },
+        settings: input.settings,
+      },
     ],
   });
   return manifestLine(

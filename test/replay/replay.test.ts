@@ -10,7 +10,24 @@ import type { HistoryEntry } from './scenarios.ts';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const historiesDirectory = new URL('./histories/', import.meta.url);
-const entries = JSON.parse(readFileSync(new URL('index.json', historiesDirectory), 'utf8')) as HistoryEntry[];
+/**
+ * The histories of the current code (histories/, rewritten by the refresh) and of older code kept
+ * for the workflows it may still have open (each subfolder, e.g. problems-inline/: problems that
+ * carried their whole problem in their input, builds that read pages whole).
+ */
+const folders = [
+  historiesDirectory,
+  ...readdirSync(historiesDirectory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => new URL(`${entry.name}/`, historiesDirectory)),
+];
+const entries = folders.flatMap((folder) =>
+  (JSON.parse(readFileSync(new URL('index.json', folder), 'utf8')) as HistoryEntry[]).map((entry) => ({
+    ...entry,
+    folder,
+    label: `${folder.pathname.slice(historiesDirectory.pathname.length)}${entry.scenario}`,
+  })),
+);
 
 /**
  * Replays the committed histories of the sample build (scripts/refresh-histories.ts) against the
@@ -26,16 +43,19 @@ describe('committed workflow histories replay against the current workflow code'
     bundle = await workflowBundle();
   });
 
-  it('the index lists every committed history, of both workflow types', () => {
-    const files = readdirSync(historiesDirectory).filter((file) => file.endsWith('.json') && file !== 'index.json');
-    expect(entries.map((entry) => entry.file).sort()).toEqual(files.sort());
-    expect(new Set(entries.map((entry) => entry.workflowType))).toEqual(
+  it.each(
+    folders.map((folder) => ({ folder, name: folder.pathname.slice(historiesDirectory.pathname.length) || '.' })),
+  )('the index of $name lists every history in it, of both workflow types', ({ folder }) => {
+    const files = readdirSync(folder).filter((file) => file.endsWith('.json') && file !== 'index.json');
+    const listed = entries.filter((entry) => entry.folder === folder);
+    expect(listed.map((entry) => entry.file).sort()).toEqual(files.sort());
+    expect(new Set(listed.map((entry) => entry.workflowType))).toEqual(
       new Set(['problemWorkflow', 'datasetBuildWorkflow']),
     );
   });
 
-  it.each(entries)('$scenario', async (entry) => {
-    const history = historyFromJSON(JSON.parse(await readFile(new URL(entry.file, historiesDirectory), 'utf8')));
+  it.each(entries)('$label', async (entry) => {
+    const history = historyFromJSON(JSON.parse(await readFile(new URL(entry.file, entry.folder), 'utf8')));
     await expect(
       Worker.runReplayHistory({ workflowBundle: bundle }, history, entry.workflowId),
       `${entry.file} no longer replays`,

@@ -1,4 +1,6 @@
+import type { StageProblemInput } from '../../activities/record.ts';
 import { DEFAULT_FILTER_POLICY } from '../../domain/filter-policy.ts';
+import { problemFacts } from '../../domain/problem-facts.ts';
 import { protocolSettings } from '../../domain/protocol.ts';
 import type { JudgeScores, Problem, Quiz, Usage, Verdict } from '../../domain/types.ts';
 import type { ProblemSettings, TaskQueues } from '../../workflows/definitions.ts';
@@ -131,8 +133,15 @@ export const DEFAULT_RESPONSES: Required<ActivityScript> = {
   renderDiagram: [rendered('fake/attempt-1/figure-1.png')],
   compareWithReference: [{ result: { ok: true, psnr: 14.2, ssim: 0.61 } }],
   readProblemPage: [{ result: [] }],
+  listPageProblems: [{ result: [] }],
   readProblemRecord: [{ result: null }],
-  stageProblem: [{ result: undefined }],
+  // A problem by reference is the scenario's own: its key is its name (scenarioProblem).
+  stageProblem: [
+    {
+      compute: (input: StageProblemInput) =>
+        problemFacts('problem' in input ? input.problem : scenarioProblem(input.problemKey)),
+    },
+  ],
   recordProblemResult: [{ result: undefined }],
   finalizeBuild: [
     {
