@@ -1,5 +1,7 @@
 import type { Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
+import { runBatchable, type BatchCallOptions } from './batch-calls.ts';
+import type { ProblemRef } from './types.ts';
 import { createAnswerQuizzes } from './answer.ts';
 import { createClassifyProblem } from './classify.ts';
 import { createRefineDiagramCode, createRepairDiagramCode, createWriteDiagramCode } from './code.ts';
@@ -24,7 +26,7 @@ export function createLlmActivities(dependencies: {
   prompts?: Prompts;
 }) {
   const stepDependencies = { ...dependencies, prompts: dependencies.prompts ?? loadPrompts() };
-  return {
+  return batchable(dependencies.store, {
     classifyProblem: createClassifyProblem(stepDependencies),
     planDiagram: createPlanDiagram(stepDependencies),
     writeDiagramCode: createWriteDiagramCode(stepDependencies),
@@ -36,7 +38,26 @@ export function createLlmActivities(dependencies: {
     answerQuizzes: createAnswerQuizzes(stepDependencies),
     answerVisualQuestion: createAnswerVisualQuestion(stepDependencies),
     gradeVisualAnswer: createGradeVisualAnswer(stepDependencies),
-  };
+  });
+}
+
+/**
+ * The model steps, each also runnable in batch mode: given `batch` in its input, its calls are
+ * answered from batches, and it returns `{ deferred }` while some wait (activities/batch-calls.ts).
+ * Typed as the steps themselves: the problem workflow's batch wrapper (workflows/batched-steps.ts)
+ * is the one caller that passes `batch` and sees `{ deferred }`.
+ */
+function batchable<Steps extends Record<string, (input: any) => Promise<unknown>>>(
+  store: ArtifactStore,
+  steps: Steps,
+): Steps {
+  return Object.fromEntries(
+    Object.entries(steps).map(([name, step]) => [
+      name,
+      (input: ProblemRef & { batch?: BatchCallOptions }) =>
+        runBatchable(store, input, input.batch, () => step(input)),
+    ]),
+  ) as Steps;
 }
 
 /**

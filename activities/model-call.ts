@@ -7,7 +7,9 @@ import { fitImage, type ImageLimits } from '../providers/image.ts';
 import type {
   GeneratedImage,
   ImageAspect,
+  ImageRequest,
   ImageResponse,
+  ModelRequest,
   ModelPart,
   ModelProvider,
   ModelResponse,
@@ -21,6 +23,7 @@ import {
   structuredOutputModes,
   type StructuredOutputSetting,
 } from '../providers/structured-output.ts';
+import { answerImageCall, answerTextCall, type CallAnswer } from './batch-calls.ts';
 import {
   activityRequestLimitMs,
   currentCancellationSignal,
@@ -44,11 +47,24 @@ type DerivedStepSettings<T> = {
   grade?: T;
 };
 
+/** USD per million tokens of one way of calling a model. */
+export interface Rates {
+  input: number;
+  output: number;
+  /** Input tokens read from the prompt cache. @default input */
+  cachedInput?: number;
+  /** Output tokens that are a generated image. @default output */
+  imageOutput?: number;
+}
+
 /**
- * USD per million tokens; `cachedInput` applies to input tokens read from the prompt cache
- * (default: `input`), `imageOutput` to output tokens that are a generated image (default: `output`).
+ * USD per million tokens per model: the real-time rates, and `batch`, the rates of the providers'
+ * batch interfaces (default: every real-time rate halved, what OpenAI and Gemini both charge).
  */
-export type PriceTable = Record<string, { input: number; output: number; cachedInput?: number; imageOutput?: number }>;
+export type PriceTable = Record<string, Rates & { batch?: Rates }>;
+
+/** What the providers' batch interfaces charge for a call, as a share of the real-time price. */
+export const BATCH_PRICE_SHARE = 0.5;
 
 export interface ModelCallSettings {
   provider: ModelProvider;
@@ -116,23 +132,26 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
     await refuseBlindModel(settings.provider, capabilities, { model, step: call.step, timeoutMs });
   const modes = structuredOutputModes(settings.provider.name, settings.structuredOutput ?? 'prompt');
   let mode = call.responseSchema ? capabilities.structuredMode(model, modes) : 'prompt';
-  let response: ModelResponse;
+  let answered: CallAnswer<ModelResponse>;
   for (;;) {
+    const request: ModelRequest = {
+      step: call.step,
+      problemId: String(call.problemId),
+      model,
+      system: call.system,
+      parts,
+      temperature,
+      ...(call.responseSchema && mode !== 'prompt' ? { responseSchema: call.responseSchema, structuredOutput: mode } : {}),
+    };
     try {
-      response = await withHeartbeats(
-        settings.provider.generate({
-          step: call.step,
-          problemId: String(call.problemId),
-          model,
-          system: call.system,
-          parts,
-          temperature,
-          ...(call.responseSchema && mode !== 'prompt'
-            ? { responseSchema: call.responseSchema, structuredOutput: mode }
-            : {}),
-          ...(timeoutMs === undefined ? {} : { timeoutMs }),
-          signal: currentCancellationSignal(),
-        }),
+      answered = await withHeartbeats(
+        answerTextCall(request, () =>
+          settings.provider.generate({
+            ...request,
+            ...(timeoutMs === undefined ? {} : { timeoutMs }),
+            signal: currentCancellationSignal(),
+          }),
+        ),
       );
       break;
     } catch (error) {
@@ -150,9 +169,10 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
       mode = next.mode;
     }
   }
+  const { response } = answered;
   return {
     text: response.text,
-    usage: pricedUsage(settings.prices, call.step, model, response),
+    usage: pricedUsage(settings.prices, call.step, model, response, answered.batch),
     finishReason: response.finishReason,
     truncated: response.truncated,
   };
@@ -202,25 +222,28 @@ export interface ImageAnswer {
  */
 export async function callImageModel(settings: ModelCallSettings, call: ImageCall): Promise<ImageAnswer> {
   const provider = call.baseUrl === undefined ? settings.provider : imageProviderOf(settings, call.baseUrl);
-  let response: ImageResponse;
+  const request: ImageRequest = {
+    step: 'image',
+    problemId: String(call.problemId),
+    model: call.model,
+    prompt: call.prompt,
+    ...(call.aspect ? { aspect: call.aspect } : {}),
+  };
+  const ask = () => provider.generateImage({ ...request, signal: currentCancellationSignal() });
+  let answered: CallAnswer<ImageResponse>;
   try {
-    response = await withHeartbeats(
-      provider.generateImage({
-        step: 'image',
-        problemId: String(call.problemId),
-        model: call.model,
-        prompt: call.prompt,
-        ...(call.aspect ? { aspect: call.aspect } : {}),
-        signal: currentCancellationSignal(),
-      }),
+    // A generator's own image server has no batch interface: its calls are always real time.
+    answered = await withHeartbeats(
+      call.baseUrl === undefined ? answerImageCall(request, ask) : ask().then((response) => ({ response, batch: false })),
     );
   } catch (error) {
     throw withBilledCost(error, settings.prices, call.model);
   }
+  const { response } = answered;
   return {
     image: response.image,
     text: response.text,
-    usage: pricedUsage(settings.prices, 'image', call.model, response),
+    usage: pricedUsage(settings.prices, 'image', call.model, response, answered.batch),
     finishReason: response.finishReason,
     model: response.model,
   };
@@ -292,17 +315,26 @@ function pricedUsage(
   step: Step,
   requestedModel: string,
   response: { usage: TokenUsage; model: string },
+  batch: boolean,
 ): Usage {
   const { usage } = response;
-  const cost = costOf(prices, requestedModel, response.model, usage);
+  const realtimeCost = costOf(prices, requestedModel, response.model, usage, false);
+  const cost = batch ? costOf(prices, requestedModel, response.model, usage, true) : realtimeCost;
   logInfo('model call', {
     step,
     model: response.model,
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
     costUsd: cost,
+    ...(batch ? { batch: true } : {}),
   });
-  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: cost };
+  return {
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    cost_usd: cost,
+    // Only batch answers say what real time would have cost; for the others it is cost_usd.
+    ...(batch ? { realtime_cost_usd: realtimeCost, batch_calls: 1 } : {}),
+  };
 }
 
 /**
@@ -338,12 +370,19 @@ function fitForModel(
 
 const unpricedModels = new Set<string>();
 
-function costOf(prices: PriceTable, requestedModel: string, answeringModel: string, usage: TokenUsage): number {
-  const price = prices[requestedModel] ?? prices[answeringModel];
-  if (!price) {
+function costOf(
+  prices: PriceTable,
+  requestedModel: string,
+  answeringModel: string,
+  usage: TokenUsage,
+  batch = false,
+): number {
+  const listed = prices[requestedModel] ?? prices[answeringModel];
+  if (!listed) {
     reportUnpriced(requestedModel);
     return 0;
   }
+  const price = batch ? (listed.batch ?? batchRates(listed)) : listed;
   const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
   const imageOutput = Math.min(usage.imageOutputTokens ?? 0, usage.outputTokens);
   const dollars =
@@ -352,6 +391,17 @@ function costOf(prices: PriceTable, requestedModel: string, answeringModel: stri
     (usage.outputTokens - imageOutput) * price.output +
     imageOutput * (price.imageOutput ?? price.output);
   return dollars / 1_000_000;
+}
+
+/** The batch rates of a model whose price entry names none: every real-time rate at BATCH_PRICE_SHARE. */
+function batchRates(rates: Rates): Rates {
+  const share = (rate: number | undefined) => (rate === undefined ? undefined : rate * BATCH_PRICE_SHARE);
+  return {
+    input: rates.input * BATCH_PRICE_SHARE,
+    output: rates.output * BATCH_PRICE_SHARE,
+    ...(rates.cachedInput === undefined ? {} : { cachedInput: share(rates.cachedInput) }),
+    ...(rates.imageOutput === undefined ? {} : { imageOutput: share(rates.imageOutput) }),
+  };
 }
 
 function reportUnpriced(model: string): void {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Credentials } from './environment.ts';
+import { STEPS } from '../domain/types.ts';
 
 /** The demo endpoint's answers shipped with scigen: found wherever scigen is run from. */
 const BUNDLED_SCRIPTED_RESPONSES = fileURLToPath(new URL('../samples/scripted-responses.json', import.meta.url));
@@ -97,17 +98,20 @@ const generator = z
  * tokens that are a generated image (default: the output rate). Unknown models cost 0 and are
  * reported once per worker.
  */
-const priceTable = z.record(
-  z.string(),
-  z
-    .object({
-      input: z.number().nonnegative(),
-      output: z.number().nonnegative(),
-      cachedInput: z.number().nonnegative().optional(),
-      imageOutput: z.number().nonnegative().optional(),
-    })
-    .strict(),
-);
+const rates = z
+  .object({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    cachedInput: z.number().nonnegative().optional(),
+    imageOutput: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+/**
+ * `batch` holds the rates of the provider's batch interface (build.mode "batch"); absent: every
+ * real-time rate halved, the batch price of both OpenAI and Gemini.
+ */
+const priceTable = z.record(z.string(), rates.extend({ batch: rates.optional() }).strict());
 
 /**
  * List prices of the default models and their close relatives (standard tier, prompts under
@@ -383,6 +387,34 @@ export const configSchema = z
         pageSize: z.int().min(1).max(100_000).default(500),
         /** Continue as new once a build run's history has this many events (or when the server suggests it). @default 10000 */
         continueAsNewEvents: z.int().min(100).max(40_000).default(10_000),
+        /**
+         * `realtime` asks the models as the problems go; `batch` sends the calls of `batch.steps`
+         * through the provider's batch interface (half the price, answers within 24 hours;
+         * README "Batch mode"). Also `scigen build --batch`. @default "realtime"
+         */
+        mode: z.enum(['realtime', 'batch']).default('realtime'),
+      })
+      .strict()
+      .prefault({}),
+    batch: z
+      .object({
+        /** The steps whose model calls go through batches; repair and refine wait on a render, so they stay real time. */
+        steps: z
+          .array(z.enum(STEPS))
+          .default(STEPS.filter((step) => step !== 'repair' && step !== 'refine'))
+          .refine((steps) => new Set(steps).size === steps.length, 'a step is listed twice'),
+        /** Problems in flight at once in batch mode (it replaces build.windowSize): many, so each batch is large. @default 10000 */
+        windowSize: z.int().min(1).max(10_000).default(10_000),
+        /** A batch is submitted once it holds this many requests (the provider's own limit cuts it too). @default 1000 */
+        maxRequests: z.int().min(1).max(50_000).default(1000),
+        /** … or once its oldest request has waited this long. @default 10 */
+        maxWaitMinutes: z.number().positive().max(24 * 60).default(10),
+        /** A request a batch answered with a retryable error (or did not reach) goes into this many later batches, then real time. @default 2 */
+        maxResubmits: z.int().min(0).max(20).default(2),
+        /** The first status check of a submitted batch after this long; the wait doubles up to maxPollSeconds. @default 30 */
+        pollSeconds: z.number().positive().default(30),
+        /** @default 600 */
+        maxPollSeconds: z.number().positive().default(600),
       })
       .strict()
       .prefault({}),

@@ -102,17 +102,36 @@ export function describeScores(scores: JudgeScores): string {
 export interface Usage {
   input_tokens: number;
   output_tokens: number;
+  /** What was paid: batch answers at the batch rates. */
   cost_usd: number;
+  /**
+   * What the same calls would have cost in real time; present once any of them went through a
+   * batch (absent: equal to cost_usd).
+   */
+  realtime_cost_usd?: number;
+  /** How many of the calls a batch answered; absent: none. */
+  batch_calls?: number;
 }
 
 export const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
 
 export function addUsage(a: Usage, b: Usage): Usage {
-  return {
+  const sum: Usage = {
     input_tokens: a.input_tokens + b.input_tokens,
     output_tokens: a.output_tokens + b.output_tokens,
     cost_usd: a.cost_usd + b.cost_usd,
   };
+  if (a.realtime_cost_usd === undefined && b.realtime_cost_usd === undefined) return sum;
+  return {
+    ...sum,
+    realtime_cost_usd: realtimeCostOf(a) + realtimeCostOf(b),
+    batch_calls: (a.batch_calls ?? 0) + (b.batch_calls ?? 0),
+  };
+}
+
+/** What a usage's calls would have cost in real time. */
+export function realtimeCostOf(usage: Usage): number {
+  return usage.realtime_cost_usd ?? usage.cost_usd;
 }
 
 /**

@@ -14,6 +14,8 @@
  *     <generator>/judge-R.json, <generator>/image.<ext> (pixel, external); answers/quiz-N.json beside each image,
  *     and answers/ve-answer.json, answers/ve-grade.json (the VE question) beside the image asked it;
  *     <generator>/image-request.json (pixel), <generator>/image-source.json (external)
+ *     batch/<seq>-<step>-<hash>.request.json, .answer.json   a model call sent through a batch and its answer
+ *   batches/<provider>/<submission>.json   one submitted batch: its id and requests (batch mode)
  *   manifest.jsonl, summary.json  written when the build finishes
  *
  * Pure string functions with no imports, so workflow code may use them too.
@@ -123,6 +125,20 @@ export const drawnImageKey = (location: GeneratorLocation, extension: string) =>
   `${generatorFolder(location)}/image.${extension}`;
 export const imageRequestKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-request.json`;
 export const imageSourceKey = (location: GeneratorLocation) => `${generatorFolder(location)}/image-source.json`;
+
+/**
+ * A model call of batch mode: the request as it goes into the batch, keyed by the problem's call
+ * sequence number, the step and a hash of the request, so the same call asks the same again.
+ */
+export const batchRequestKey = (problem: ProblemLocation, seq: number, step: string, hash: string) =>
+  `${problemFolder(problem)}/batch/${seq}-${step}-${hash}.request.json`;
+
+/** The answer (or the failure) a batch gave to the request at `requestKey`. */
+export const batchAnswerKey = (requestKey: string) => requestKey.replace(/\.request\.json$/, '.answer.json');
+
+/** One submitted batch: its provider id and the requests it holds (the batcher keeps only the key). */
+export const batchSubmissionKey = (buildId: string, provider: string, submission: string) =>
+  `${buildPrefix(buildId)}/batches/${provider}/${submission}.json`;
 
 /** True for a string that is a key of some build's artifact (how inspect finds keys in activity results). */
 export const isBuildArtifactKey = (value: string) => value.startsWith('builds/');
