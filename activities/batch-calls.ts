@@ -13,37 +13,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import type { BatchCallOptions, Deferred, DeferredCall } from '../domain/batch.ts';
 import type { Step } from '../domain/types.ts';
 import type { ImageRequest, ImageResponse, ModelRequest, ModelResponse } from '../providers/provider.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { batchAnswerKey, batchRequestKey, type ProblemLocation } from '../storage/build-layout.ts';
-
-/** What a problem workflow adds to a model step's input in batch mode. */
-export interface BatchCallOptions {
-  /** The problem's sequence number of this step invocation: the same request asked in another invocation is a new call. */
-  seq: number;
-  /** Calls without a stored answer go to the provider in real time (the batch gave up on them). */
-  realtime?: boolean;
-}
-
-/** A request the step could not answer yet: stored at `requestKey`, waiting for a batch. */
-export interface DeferredCall {
-  requestKey: string;
-  kind: 'text' | 'image';
-  step: Step;
-  model: string;
-  /** The request's size as stored (about what it takes in a batch upload). */
-  bytes: number;
-}
-
-/** A model step's result in batch mode when some of its calls wait for a batch. */
-export interface Deferred {
-  deferred: DeferredCall[];
-}
-
-export function isDeferred(value: unknown): value is Deferred {
-  return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Deferred>).deferred);
-}
 
 /** A text request as stored: the ModelRequest without its signal, images base64. */
 export type StoredBatchRequest =

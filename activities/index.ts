@@ -1,6 +1,7 @@
 import type { Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
-import { runBatchable, type BatchCallOptions } from './batch-calls.ts';
+import type { BatchCallOptions } from '../domain/batch.ts';
+import { runBatchable } from './batch-calls.ts';
 import type { ProblemRef } from './types.ts';
 import { createAnswerQuizzes } from './answer.ts';
 import { createClassifyProblem } from './classify.ts';

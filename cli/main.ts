@@ -93,6 +93,7 @@ program
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
   .option('--no-preflight', "skip the doctor's check of every step model before the build starts")
+  .option('--batch', "batch mode: model calls go through the provider's batch interface (half the price, answers within 24 h)")
   .addOption(referencesOption())
   .addOption(
     new Option(
@@ -104,11 +105,14 @@ program
   .addOption(new Option('--demo', 'use the bundled scripted endpoint when no API key is set (npm start)').hideHelp())
   .action(async (input: string, options) => {
     const output = createOutput({ json: Boolean(options.json) });
-    const build: Record<string, number> = {};
+    const build: Record<string, number | string> = {};
     if (options.window !== undefined) build['windowSize'] = options.window;
     if (options.budget !== undefined) build['budgetUsd'] = options.budget;
+    if (options.batch) build['mode'] = 'batch';
     const explicit: Record<string, unknown> = {
       ...(Object.keys(build).length > 0 ? { build } : {}),
+      // In batch mode the window is batch.windowSize; --window sets it there too.
+      ...(options.batch && options.window !== undefined ? { batch: { windowSize: options.window } } : {}),
       ...referencesConfig(options),
       ...deploymentExplicit(options),
     };

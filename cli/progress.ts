@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import type { WorkflowHandle } from '@temporalio/client';
-import { progressQuery, type BuildProgress } from '../workflows/definitions.ts';
+import type { WorkflowClient, WorkflowHandle } from '@temporalio/client';
+import { batchProgressQuery, progressQuery, type BatchProgress, type BuildProgress } from '../workflows/definitions.ts';
 import { formatDuration, type Output } from './output.ts';
 
 const POLL_INTERVAL_MILLISECONDS = 500;
@@ -56,6 +56,7 @@ export async function followProgress(
 
   while (!finished) {
     const progress = await handle.query(progressQuery).catch(() => null);
+    const batches = progress ? await queryBatches(handle.client, progress) : null;
     const waitingOnWorkers = progress === null || (progress.inFlight > 0 && progress.phase !== 'finished');
     if (options.warnings && Date.now() - warningsCheckedAt >= WARNING_INTERVAL_MILLISECONDS) {
       warningsCheckedAt = Date.now();
@@ -66,14 +67,20 @@ export async function followProgress(
       lastWarnings = warnings.join('\n');
     }
     if (progress) {
-      const fields = { ...progressFields(progress), warning: warnings.length > 0 ? ` | ${warnings.join(' | ')}` : '' };
+      const fields = {
+        ...progressFields(progress),
+        warning:
+          (batches ? ` | ${describeBatches(batches)}` : '') + (warnings.length > 0 ? ` | ${warnings.join(' | ')}` : ''),
+      };
       if (bar) {
         if (bar.getTotal() !== progress.total) bar.start(progress.total, progress.completed, fields);
         bar.update(progress.completed, fields);
       } else {
         // A line when the count or the state changes, not at every poll; it carries the rate, the
         // ETA and the cost so far, as the bar does on a terminal.
-        const line = `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | ${fields.state}`;
+        const line =
+          `progress: ${progress.completed}/${progress.total} problems | ${fields.verdicts} | ${fields.state}` +
+          (batches ? ` | ${describeBatches(batches, false)}` : '');
         if (line !== lastLine) {
           const elapsed = Math.round((Date.now() - startedAt) / 1000);
           options.output.line(
@@ -109,4 +116,24 @@ function progressFields(progress: BuildProgress) {
     tokens: progress.usage.input_tokens + progress.usage.output_tokens,
     cost: progress.usage.cost_usd.toFixed(4),
   };
+}
+
+/** A batch-mode build's batches, from its batcher; null for a real-time build or a batcher that cannot answer. */
+export async function queryBatches(client: WorkflowClient, progress: BuildProgress): Promise<BatchProgress | null> {
+  if (!progress.batcherWorkflowId) return null;
+  return client
+    .getHandle(progress.batcherWorkflowId)
+    .query(batchProgressQuery)
+    .catch(() => null);
+}
+
+/** "batches 3 submitted, 1 in progress, 2 done; 120 requests waiting; expected by 14:05 UTC". */
+export function describeBatches(batches: BatchProgress, withExpected = true): string {
+  const parts = [
+    `batches ${batches.submitted} submitted, ${batches.inProgress} in progress, ${batches.done} done`,
+    `${batches.requestsInProgress} requests in batches, ${batches.waiting} waiting${batches.paused ? ' (paused)' : ''}`,
+  ];
+  if (withExpected && batches.expectedFinishMs !== null)
+    parts.push(`expected by ${new Date(batches.expectedFinishMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  return parts.join('; ');
 }

@@ -2,6 +2,9 @@ import type { Credentials } from '../config/environment.ts';
 import { createGeminiProvider } from './gemini.ts';
 import { createOpenAiProvider } from './openai.ts';
 import type { ModelProvider } from './provider.ts';
+import type { BatchClient } from './batch.ts';
+import { createGeminiBatchClient } from './gemini-batch.ts';
+import { createOpenAiBatchClient } from './openai-batch.ts';
 
 export interface ProviderSettings {
   provider: 'openai' | 'gemini';
@@ -37,4 +40,20 @@ export function createProvider(settings: ProviderSettings): ModelProvider {
     );
   }
   return createGeminiProvider({ apiKey, timeoutMs, ...(baseUrl ? { baseUrl } : {}) });
+}
+
+/**
+ * The configured provider's batch interface (batch mode), under the same rules as createProvider:
+ * the key from the environment only.
+ */
+export function createBatchClient(settings: ProviderSettings): BatchClient {
+  const { baseUrl, timeoutMs } = settings;
+  if (settings.provider === 'openai') {
+    const apiKey = settings.credentials.openAiApiKey;
+    if (!apiKey) throw new Error('OPENAI_API_KEY is not set; batch mode needs it');
+    return createOpenAiBatchClient({ apiKey, timeoutMs, ...(baseUrl ? { baseUrl } : {}) });
+  }
+  const apiKey = settings.credentials.geminiApiKey;
+  if (!apiKey) throw new Error('GEMINI_API_KEY is not set (GOOGLE_API_KEY is accepted too); batch mode needs it');
+  return createGeminiBatchClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
 }

@@ -5,7 +5,7 @@
  * numbers (LEADERBOARD_COLUMNS, formatLeaderboardValue).
  */
 import type { BuildSummary, GeneratorSummary, LeaderboardRow } from '../domain/summary.ts';
-import { JUDGE_DIMENSIONS, JUDGE_LABELS } from '../domain/types.ts';
+import { JUDGE_DIMENSIONS, JUDGE_LABELS, realtimeCostOf } from '../domain/types.ts';
 import { compareNames } from './aggregate.ts';
 
 export interface LeaderboardColumn {
@@ -197,6 +197,13 @@ export function formatLeaderboard(builds: readonly LeaderboardBuild[], options: 
         model: line.generator.model,
         ...(options.by === undefined ? {} : { [options.by === 'subject' ? 'subject' : 'image_type']: block.group }),
         ...Object.fromEntries(LEADERBOARD_COLUMNS.map((column) => [column.key, column.value(line.row) ?? null])),
+        ...(options.by === undefined
+          ? {
+              cost_usd: line.generator.usage.cost_usd,
+              realtime_cost_usd: realtimeCostOf(line.generator.usage),
+              batch_calls: line.generator.usage.batch_calls ?? 0,
+            }
+          : {}),
         r_inv_quiz_only: line.row.r_inv_quiz_only ?? null,
         r_inv_mean: line.row.r_inv_mean ?? null,
         questions: line.row.questions ?? null,
@@ -224,8 +231,21 @@ export function formatLeaderboard(builds: readonly LeaderboardBuild[], options: 
       ['generator', ...labels],
       block.lines.map((line) => [line.label, ...cells(line)]),
     );
-    if (block.group === null) return table;
+    if (block.group === null) return [table, ...batchCostLines(block.lines)].join('\n\n');
     return format === 'markdown' ? `### ${block.group}\n\n${table}` : `${block.group}\n${table}`;
   });
   return tables.join('\n\n');
+}
+
+/**
+ * Under a table of generators whose calls went through batches: what each paid (its own steps;
+ * classify, plan and quiz are in the build's total) and what the same calls cost in real time.
+ */
+function batchCostLines(lines: readonly Line[]): string[] {
+  if (!lines.some((line) => (line.generator.usage.batch_calls ?? 0) > 0)) return [];
+  const each = lines.map(
+    (line) =>
+      `${line.label} $${line.generator.usage.cost_usd.toFixed(4)} (real time: $${realtimeCostOf(line.generator.usage).toFixed(4)})`,
+  );
+  return [`cost of each generator's own steps, batch mode: ${each.join(', ')}`];
 }

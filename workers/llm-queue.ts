@@ -10,6 +10,15 @@ export function llmTaskQueue(prefix: string, provider: ResolvedProvider): string
   return `${prefix}-llm-${provider}`;
 }
 
+/**
+ * The queue of one provider's batch-mode work: model steps that only store their requests or read
+ * stored answers, and the batcher's submit / check / read activities. No request rate: none of it
+ * is a real-time model call (a step's real-time fallback goes to llmTaskQueue).
+ */
+export function batchTaskQueue(prefix: string, provider: ResolvedProvider): string {
+  return `${llmTaskQueue(prefix, provider)}-batch`;
+}
+
 /** The provider whose model calls an llm task queue of llmTaskQueue's naming carries; undefined for another name. */
 export function providerOfLlmTaskQueue(name: string): ResolvedProvider | undefined {
   return /-llm-(gemini|openai|scripted)$/.exec(name)?.[1] as ResolvedProvider | undefined;

@@ -7,7 +7,7 @@ import type { ModelCapabilities } from '../doctor/model-capabilities.ts';
 import { deploymentVersionOf, describeDeploymentVersion } from './deployment.ts';
 import { createModelRuntime, createRendererRuntime, createStore } from './runtime.ts';
 import { createTracing } from './telemetry.ts';
-import { createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
+import { createBatchWorker, createLlmWorker, createRenderWorker, createWorkflowsWorker } from './workers.ts';
 
 export const QUEUE_KINDS = ['workflows', 'llm', 'render'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -83,6 +83,15 @@ export async function runWorkers(
         }),
       );
       descriptions.push(`llm worker on ${runtime.taskQueue}: ${runtime.description}`);
+      workers.push(
+        await createBatchWorker({
+          ...common,
+          taskQueue: runtime.batchTaskQueue,
+          model: runtime.model,
+          prompts: runtime.prompts,
+          batches: runtime.batches,
+        }),
+      );
     }
     if (options.queues.includes('render')) {
       const { renderer, slots, python } = await createRendererRuntime(config);

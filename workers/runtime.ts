@@ -6,7 +6,8 @@ import { ConfigError } from '../config/load.ts';
 import type { ResolvedProvider } from '../config/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { ModelCapabilities } from '../doctor/model-capabilities.ts';
-import { createProvider } from '../providers/create-provider.ts';
+import { createBatchClient, createProvider } from '../providers/create-provider.ts';
+import type { BatchClient } from '../providers/batch.ts';
 import { createOpenAiProvider } from '../providers/openai.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { withRateLimitCooldown } from '../providers/rate-limit-cooldown.ts';
@@ -17,7 +18,7 @@ import { loadScript } from '../scripted/script.ts';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
 import { createArtifactStore } from '../storage/create-store.ts';
-import { llmConcurrency, llmRequestsPerSecond, llmTaskQueue } from './llm-queue.ts';
+import { batchTaskQueue, llmConcurrency, llmRequestsPerSecond, llmTaskQueue } from './llm-queue.ts';
 
 export interface ModelRuntime {
   model: ModelCallSettings;
@@ -25,6 +26,10 @@ export interface ModelRuntime {
   prompts: Prompts;
   /** The provider's llm task queue (workers/llm-queue.ts). */
   taskQueue: string;
+  /** The provider's batch-mode queue (workers/llm-queue.ts batchTaskQueue). */
+  batchTaskQueue: string;
+  /** The provider's batch interface; undefined where it has none. */
+  batches: BatchClient | undefined;
   /** Server-side rate for that queue, in activities per second; undefined = unlimited. */
   requestsPerSecond: number | undefined;
   /** Model calls one worker has in flight (workers/llm-queue.ts llmConcurrency). */
@@ -50,12 +55,19 @@ export async function createModelRuntime(
   const prompts = loadConfiguredPrompts(config);
   const timeoutMs = config.llm.requestTimeoutSeconds * 1000;
   let provider: ModelProvider;
+  let batches: BatchClient | undefined;
   let description: string;
   let close = async () => {};
   if (resolved === 'scripted') {
     const endpoint = await startScriptedEndpoint({ script: await loadScript(config.scripted.responses) });
     // The scripted endpoint speaks the OpenAI wire protocol, so the real openai SDK talks to it.
     provider = createOpenAiProvider({ apiKey: 'scripted-endpoint', baseURL: endpoint.openAiBaseUrl, timeoutMs });
+    batches = createBatchClient({
+      provider: 'openai',
+      credentials: { openAiApiKey: 'scripted-endpoint' },
+      baseUrl: endpoint.openAiBaseUrl,
+      timeoutMs,
+    });
     description =
       `scripted endpoint at ${endpoint.openAiBaseUrl} — not a real model: canned answers for the sample problems from ` +
       `${config.scripted.responses}; set GEMINI_API_KEY or OPENAI_API_KEY to use one`;
@@ -63,6 +75,12 @@ export async function createModelRuntime(
   } else {
     const baseUrl = config[resolved].baseUrl;
     provider = createProvider({
+      provider: resolved,
+      timeoutMs,
+      credentials: config.credentials,
+      ...(baseUrl ? { baseUrl } : {}),
+    });
+    batches = createBatchClient({
       provider: resolved,
       timeoutMs,
       credentials: config.credentials,
@@ -102,6 +120,8 @@ export async function createModelRuntime(
     },
     prompts,
     taskQueue: llmTaskQueue(config.temporal.taskQueuePrefix, resolved),
+    batchTaskQueue: batchTaskQueue(config.temporal.taskQueuePrefix, resolved),
+    batches,
     requestsPerSecond,
     concurrency,
     description:

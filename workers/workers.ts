@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerPlugin } from '@temporalio/worker';
 import { createLlmActivities, createRenderActivities, createStorageActivities } from '../activities/index.ts';
+import { createBatchActivities } from '../activities/batches.ts';
 import type { ModelCallSettings } from '../activities/model-call.ts';
+import type { BatchClient } from '../providers/batch.ts';
 import type { Prompts } from '../activities/prompts.ts';
 import type { Renderer } from '../render/renderer.ts';
 import type { ArtifactStore } from '../storage/artifact-store.ts';
@@ -92,6 +94,38 @@ export async function createLlmWorker(
     ...(options.requestsPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: options.requestsPerSecond }),
   });
 }
+
+/**
+ * Batch-mode work of one provider (workers/llm-queue.ts batchTaskQueue): the model steps while they
+ * only store requests and read stored answers, and the batcher's activities, which hold the
+ * provider's batch client. No request rate: none of it is a real-time model call.
+ */
+export async function createBatchWorker(
+  options: WorkerConnection & {
+    taskQueue: string;
+    store: ArtifactStore;
+    model: ModelCallSettings;
+    /** @default the bundled prompts */
+    prompts?: Prompts;
+    batches: BatchClient | undefined;
+  },
+): Promise<Worker> {
+  return Worker.create({
+    ...commonOptions(options),
+    activities: {
+      ...createLlmActivities({
+        model: options.model,
+        store: options.store,
+        ...(options.prompts ? { prompts: options.prompts } : {}),
+      }),
+      ...createBatchActivities({ store: options.store, batches: options.batches }),
+    },
+    maxConcurrentActivityTaskExecutions: BATCH_QUEUE_CONCURRENCY,
+  });
+}
+
+/** Batch-queue tasks one worker runs at once: reads and writes of small artifacts, and batch API calls. */
+const BATCH_QUEUE_CONCURRENCY = 64;
 
 /** Rendering is CPU-bound: one activity slot per render slot, so the machine is never oversubscribed. */
 export async function createRenderWorker(

@@ -21,7 +21,10 @@ import type { PageProblem, ProblemPageEntry } from '../activities/record.ts';
 import { addUsage, VERDICTS, ZERO_USAGE, type Usage, type Verdict } from '../domain/types.ts';
 import { locateProblem } from '../domain/staged-pages.ts';
 import { protocolSettings, type BuildProtocol } from '../domain/protocol.ts';
+import { batcherWorkflow } from './batcher.ts';
 import {
+  batcherControlSignal,
+  batcherWorkflowId,
   behaviorOnVersionedWorkers,
   pauseSignal,
   problemFinishedSignal,
@@ -117,7 +120,42 @@ export async function datasetBuildWorkflow(
   }
 
   function checkBudget(): void {
-    if (budgetUsd !== null && usage.cost_usd >= budgetUsd && pausedBy === null) pausedBy = 'budget';
+    if (budgetUsd !== null && usage.cost_usd >= budgetUsd && pausedBy === null) {
+      pausedBy = 'budget';
+      tellBatcher('pause');
+    }
+  }
+
+  /** Batch mode: the build's batcher, kept across the build's runs (it outlives each, ABANDON). */
+  const batcher = input.batcher;
+  const batcherId = batcher ? batcherWorkflowId(input.buildId, batcher.provider) : null;
+
+  async function startBatcher(): Promise<void> {
+    if (!batcher || !batcherId) return;
+    try {
+      await startChild(batcherWorkflow, {
+        workflowId: batcherId,
+        taskQueue: input.settings.taskQueues.workflows,
+        args: [batcher],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [{ key: searchAttributes.buildId, value: input.buildId }],
+        staticSummary: `${batcher.provider} batches of build ${input.buildId}`,
+      });
+    } catch (error) {
+      // Started by an earlier run of this build, and still collecting.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    // A build paused before it continued as new keeps its batcher paused.
+    if (pausedBy !== null) tellBatcher('pause');
+  }
+
+  function tellBatcher(command: 'pause' | 'resume' | 'close'): void {
+    if (!batcherId) return;
+    // A batcher that is gone has nothing to pause or close.
+    getExternalWorkflowHandle(batcherId)
+      .signal(batcherControlSignal, command)
+      .catch(() => undefined);
   }
 
   function settle(verdict: Verdict | null, problemUsage: Usage): void {
@@ -132,10 +170,12 @@ export async function datasetBuildWorkflow(
   });
   setHandler(pauseSignal, () => {
     pausedBy ??= 'user';
+    tellBatcher('pause');
   });
   setHandler(resumeSignal, (options) => {
     if (options.budgetUsd !== undefined) budgetUsd = options.budgetUsd;
     pausedBy = null;
+    tellBatcher('resume');
     checkBudget();
   });
   setHandler(
@@ -170,6 +210,7 @@ export async function datasetBuildWorkflow(
       problemsPerMinute,
       etaSeconds: problemsPerMinute ? Math.round(((total - completed) / problemsPerMinute) * 60) : null,
       runs,
+      ...(batcherId ? { batcherWorkflowId: batcherId } : {}),
     };
   });
 
@@ -250,6 +291,7 @@ export async function datasetBuildWorkflow(
   }
 
   try {
+    await startBatcher();
     while (next < input.problemCount) {
       const located = locateProblem(next, input, input.problemCount);
       const pageKey = input.inputPages[located.page]!;
@@ -285,6 +327,7 @@ export async function datasetBuildWorkflow(
     }
     await condition(() => (inFlight.size === 0 && pendingStarts === 0) || fault !== null);
     if (fault !== null) throw fault;
+    tellBatcher('close');
     return await finalize(false);
   } catch (error) {
     if (!isCancellation(error)) throw error;
@@ -299,6 +342,11 @@ export async function datasetBuildWorkflow(
             .catch(() => inFlight.delete(problemKey)),
         ),
       );
+      // The batcher cancels the batches it submitted, so what no problem waits for is not paid.
+      if (batcherId)
+        await getExternalWorkflowHandle(batcherId)
+          .cancel()
+          .catch(() => undefined);
       await condition(() => inFlight.size === 0, '10 minutes');
       await finalize(true);
     });

@@ -6,8 +6,9 @@ import {
 } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
 import type { BuildProtocol } from '../domain/protocol.ts';
+import type { BatcherInput } from './batcher.ts';
 import type { StagedProblemReference } from '../domain/staged-pages.ts';
-import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Usage, Verdict } from '../domain/types.ts';
+import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Step, Usage, Verdict } from '../domain/types.ts';
 
 /** Search attributes on every problem workflow, so users can list "every failed physics problem of a build". */
 export const searchAttributes = {
@@ -101,6 +102,18 @@ export interface ProblemSettings {
    * builds started before protocols existed: the dataset protocol without VE.
    */
   protocol?: BuildProtocol;
+  /** Batch mode (config build.mode "batch"): which steps' calls go through batches, and to which batcher. Absent: real time. */
+  batch?: ProblemBatchSettings;
+}
+
+export interface ProblemBatchSettings {
+  steps: Step[];
+  /** Later batches a request gets after a retryable error or an unfinished batch, before real time. */
+  maxResubmits: number;
+  /** The build's batcher workflow (workflows/batcher.ts) that collects the requests. */
+  batcherWorkflowId: string;
+  /** The provider's batch task queue (workers/llm-queue.ts batchTaskQueue): steps run there while batched. */
+  taskQueue: string;
 }
 
 /**
@@ -161,6 +174,8 @@ export interface DatasetBuildInput {
   /** Continue as new once this run's history has this many events (or when the server suggests it). */
   continueAsNewEvents: number;
   settings: ProblemSettings;
+  /** Batch mode: the build's batcher, started by the build and kept across its runs. Absent: real time. */
+  batcher?: BatcherInput;
   /**
    * The prompts the build's config replaced (config `prompts`), recorded in summary.json. The llm
    * workers read the texts from their own config; absent when none was replaced.
@@ -195,6 +210,8 @@ export interface BuildProgress {
   etaSeconds: number | null;
   /** How many times the build continued as new. */
   runs: number;
+  /** Batch mode: the batcher's workflow id, whose batchProgress query tells of the batches. */
+  batcherWorkflowId?: string;
 }
 
 /** What a problem workflow tells its build when it closes. */
@@ -211,6 +228,52 @@ export const pauseSignal = defineSignal('pause');
 /** Resumes a paused build; with a budget, raises the cap first. */
 export const resumeSignal = defineSignal<[{ budgetUsd?: number | null }]>('resume');
 export const setWindowSizeUpdate = defineUpdate<number, [number]>('setWindowSize');
+
+/** A model call a problem sends its build's batcher: where the request is stored and whom to tell. */
+export interface BatchRequest {
+  /** `scigen:<step>:<problem-id>:<attempt>` (CONTRACT.md): unique per problem, step and submission. */
+  customId: string;
+  requestKey: string;
+  kind: 'text' | 'image';
+  model: string;
+  bytes: number;
+  /** The problem workflow waiting for the answer. */
+  workflowId: string;
+}
+
+/** What the batcher tells a problem of one request: answered (stored beside the request), or to be sent again. */
+export interface BatchAnswerNote {
+  customId: string;
+  answered: boolean;
+  /** Why it was not answered (the provider's words, or the batch's end state). */
+  reason?: string;
+}
+
+export interface BatchProgress {
+  provider: string;
+  /** Requests collected and not yet submitted. */
+  waiting: number;
+  /** Batches submitted so far, those still running, and those done. */
+  submitted: number;
+  inProgress: number;
+  done: number;
+  /** Requests in running batches. */
+  requestsInProgress: number;
+  requestsAnswered: number;
+  paused: boolean;
+  /** When the running batches are expected to finish (ms since epoch); null when none runs. */
+  expectedFinishMs: number | null;
+}
+
+export const batchRequestSignal = defineSignal<[BatchRequest[]]>('batchRequest');
+export const batchAnswersSignal = defineSignal<[BatchAnswerNote[]]>('batchAnswers');
+/** Steers a batcher: `pause` stops submissions, `resume` restarts them, `close` ends it once idle. */
+export const batcherControlSignal = defineSignal<['pause' | 'resume' | 'close']>('batcherControl');
+export const batchProgressQuery = defineQuery<BatchProgress>('batchProgress');
+
+export function batcherWorkflowId(buildId: string, provider: string): string {
+  return `build/${buildId}/batcher/${provider}`;
+}
 
 export function buildWorkflowId(buildId: string): string {
   return `build/${buildId}`;

@@ -18,6 +18,7 @@ import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LlmActivities, RenderActivities, StorageActivities } from '../activities/index.ts';
 import type { ProblemRef } from '../activities/types.ts';
 import { addUsage, ZERO_USAGE, type GeneratorSpec, type Usage } from '../domain/types.ts';
+import { batchedSteps } from './batched-steps.ts';
 import { problemIdOf, searchAttributes, type ProblemStage, type ProblemWorkflowInput } from './definitions.ts';
 
 const HEARTBEAT_TIMEOUT_SECONDS = 15;
@@ -44,7 +45,7 @@ export type ProblemContext = ReturnType<typeof createProblemContext>;
 
 export function createProblemContext(input: ProblemWorkflowInput, generators: readonly GeneratorSpec[]) {
   const { settings } = input;
-  const llm = proxyActivities<LlmActivities>({
+  const llmOptions = {
     taskQueue: settings.taskQueues.llm,
     startToCloseTimeout: `${settings.llmTimeoutSeconds + 30}s`,
     // Calls heartbeat while they wait: a dead worker's call is retried after this, not the full timeout.
@@ -55,7 +56,8 @@ export function createProblemContext(input: ProblemWorkflowInput, generators: re
       maximumInterval: '1m',
       maximumAttempts: settings.llmMaxAttempts,
     },
-  });
+  };
+  const llm = proxyActivities<LlmActivities>(llmOptions);
   const renderer = proxyActivities<RenderActivities>({
     taskQueue: settings.taskQueues.render,
     // The renderer enforces its own wall clock; this only catches a lost worker.
@@ -82,7 +84,14 @@ export function createProblemContext(input: ProblemWorkflowInput, generators: re
   return {
     problem,
     settings,
-    llm,
+    llm: settings.batch
+      ? batchedSteps(
+          llm,
+          proxyActivities<LlmActivities>({ ...llmOptions, taskQueue: settings.batch.taskQueue }),
+          settings.batch,
+          problem.problemId,
+        )
+      : llm,
     renderer,
     storage,
     imports,

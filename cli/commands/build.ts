@@ -18,7 +18,7 @@ import { createBuildOutcomeTally, formatCountedReason, type BuildOutcome } from 
 import type { BuildSummary } from '../../domain/summary.ts';
 import { unprocessedManifestLine, type ManifestRecord } from '../../domain/manifest.ts';
 import { readManifest } from '../../export/items.ts';
-import { JUDGE_DIMENSIONS, JUDGE_LABELS, type StagedProblem } from '../../domain/types.ts';
+import { JUDGE_DIMENSIONS, JUDGE_LABELS, realtimeCostOf, type StagedProblem } from '../../domain/types.ts';
 import {
   inputDescriptionKey,
   invalidRecordsKey,
@@ -28,12 +28,16 @@ import {
 } from '../../storage/build-layout.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../storage/artifact-store.ts';
 import { runWorkers, QUEUE_KINDS, type RunningWorkers } from '../../workers/run-workers.ts';
-import { llmTaskQueue } from '../../workers/llm-queue.ts';
+import { batchTaskQueue, llmTaskQueue } from '../../workers/llm-queue.ts';
+import { BATCH_BYTES_MARGIN, BATCH_LIMITS } from '../../domain/batch.ts';
+import type { BatcherInput } from '../../workflows/batcher.ts';
 import { createStore, loadConfiguredPrompts } from '../../workers/runtime.ts';
 import {
+  batcherWorkflowId,
   buildWorkflowId,
   type DatasetBuildInput,
   type DatasetBuildOutput,
+  type ProblemBatchSettings,
   type ProblemSettings,
 } from '../../workflows/definitions.ts';
 import { badInput, infrastructureFailure, noEvaluatedImage } from '../errors.ts';
@@ -142,6 +146,7 @@ export async function buildCommand(
     if (previous?.status.name === 'COMPLETED') {
       output.line(`build ${buildId} already finished; its summary:`);
     } else {
+      const batch = config.build.mode === 'batch' ? batchMode(config, provider, buildId) : null;
       const input: DatasetBuildInput = {
         buildId,
         inputPages: Array.from({ length: layout.pageCount }, (_, page) => stagedPageKey(buildId, page)),
@@ -149,10 +154,11 @@ export async function buildCommand(
         ...(layout.pageCounts === undefined ? {} : { pageCounts: layout.pageCounts }),
         problemCount: staged.problems.length,
         invalidCount: staged.invalid.length,
-        windowSize: config.build.windowSize,
+        windowSize: batch ? config.batch.windowSize : config.build.windowSize,
         budgetUsd: config.build.budgetUsd ?? null,
         continueAsNewEvents: config.build.continueAsNewEvents,
-        settings: problemSettings(config, provider),
+        settings: { ...problemSettings(config, provider), ...(batch ? { batch: batch.problems } : {}) },
+        ...(batch ? { batcher: batch.batcher } : {}),
         ...(replacedPrompts.length > 0 ? { prompts: [...replacedPrompts] } : {}),
       };
       try {
@@ -424,6 +430,40 @@ export function problemSettings(config: Config, provider: ResolvedProvider): Pro
   };
 }
 
+/**
+ * Batch mode's settings: what each problem is told (which steps go through batches, and where) and
+ * the batcher's. The bundled scripted endpoint speaks OpenAI's batch interface.
+ */
+export function batchMode(
+  config: Config,
+  provider: ResolvedProvider,
+  buildId: string,
+): { problems: ProblemBatchSettings; batcher: BatcherInput } {
+  const batchProvider = provider === 'gemini' ? 'gemini' : 'openai';
+  const prefix = config.temporal.taskQueuePrefix;
+  const taskQueue = batchTaskQueue(prefix, provider);
+  const limits = BATCH_LIMITS[batchProvider];
+  return {
+    problems: {
+      steps: config.batch.steps,
+      maxResubmits: config.batch.maxResubmits,
+      batcherWorkflowId: batcherWorkflowId(buildId, batchProvider),
+      taskQueue,
+    },
+    batcher: {
+      buildId,
+      provider: batchProvider,
+      taskQueue,
+      maxRequests: Math.min(config.batch.maxRequests, limits.maxRequests),
+      maxBytes: Math.floor(limits.maxBytes * BATCH_BYTES_MARGIN),
+      maxWaitMs: Math.round(config.batch.maxWaitMinutes * 60_000),
+      pollMs: Math.round(config.batch.pollSeconds * 1000),
+      maxPollMs: Math.round(Math.max(config.batch.maxPollSeconds, config.batch.pollSeconds) * 1000),
+      continueAsNewEvents: config.build.continueAsNewEvents,
+    },
+  };
+}
+
 /** How many failure reasons a finished build prints. */
 const PRINTED_FAILURE_REASONS = 5;
 
@@ -455,7 +495,10 @@ function printSummary(summary: BuildSummary, result: DatasetBuildOutput, outcome
     for (const counted of outcome.failureReasons) output.line(`  ${formatCountedReason(counted)}`);
   }
   output.line(
-    `build total: tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)} (every step)`,
+    `build total: tokens in ${summary.usage.input_tokens}, out ${summary.usage.output_tokens}, cost $${summary.usage.cost_usd.toFixed(4)} (every step)` +
+      (summary.usage.batch_calls
+        ? `; ${summary.usage.batch_calls} calls through batches, the same calls in real time: $${realtimeCostOf(summary.usage).toFixed(4)}`
+        : ''),
   );
   // A generator's cost is its own steps only; the shared ones (classify, plan, quiz) are in the total.
   if (summary.generators.length > 1 || summary.generators[0]?.usage.cost_usd !== summary.usage.cost_usd) {

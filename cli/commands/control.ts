@@ -14,6 +14,7 @@ import { badInput } from '../errors.ts';
 import { formatDuration, type Output } from '../output.ts';
 import { silentTaskQueueWarnings } from '../task-queue-health.ts';
 import { openTemporal, type TemporalSession } from '../temporal.ts';
+import { describeBatches, queryBatches } from '../progress.ts';
 
 /** Runs `action` against a build's workflow, with a clear error when there is no such build. */
 async function withBuild<T>(
@@ -71,12 +72,14 @@ export async function statusCommand(
             waitingSince: description.startTime,
           }).catch(() => [])
         : [];
+    const batches = progress ? await queryBatches(temporal.client.workflow, progress) : null;
     const status = {
       buildId,
       status: description.status.name,
       startTime: description.startTime,
       closeTime: description.closeTime ?? null,
       progress,
+      batches,
       stages,
       warnings,
     };
@@ -91,6 +94,7 @@ export async function statusCommand(
       return;
     }
     for (const line of describeProgress(progress, stages)) output.line(line);
+    if (batches) output.line(describeBatches(batches));
   });
 }
 
