@@ -158,8 +158,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     pathModel: string,
   ): Promise<void> {
     const answerError = (facts: ErrorFacts): void => {
-      entry.status = facts.status;
-      if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
+      recordError(entry, facts);
       const { body, headers } = protocol.errorResponse(facts);
       sendJson(response, facts.status, body, { ...headers, ...rateHeaders(protocolName) });
     };
@@ -169,20 +168,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       return answerError({ status: 413, message: 'Request payload size exceeds the limit: 67108864 bytes.' });
     if (options.recordBodies) entry.headers = headerRecord(request);
 
-    if (!hasCredentials(request, protocolName)) {
-      return protocolName === 'openai'
-        ? answerError({
-            status: 401,
-            message:
-              "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            openAiCode: 'missing_api_key',
-          })
-        : answerError({
-            status: 403,
-            message:
-              "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-          });
-    }
+    if (!hasCredentials(request, protocolName)) return answerError(missingCredentials(protocolName));
 
     const step = headerValue(request, 'x-scigen-step');
     const problem = headerValue(request, 'x-scigen-problem');
@@ -224,9 +210,51 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     }
     if (options.recordBodies) entry.body = parsed;
-    const read = protocol.readRequest(parsed, pathModel);
+    const outcome = await answerModelRequest(
+      { protocolName, protocol, entry, pathModel, step, problem, delayMs: latencyMs },
+      parsed,
+    );
+    switch (outcome.type) {
+      case 'error': {
+        const { body: errorBody, headers } = protocol.errorResponse(outcome.facts);
+        sendJson(response, outcome.facts.status, errorBody, { ...headers, ...rateHeaders(protocolName) });
+        return;
+      }
+      case 'answer':
+        sendJson(response, 200, outcome.body, rateHeaders(protocolName));
+        return;
+      case 'cut':
+        sendHalfBody(response, outcome.body, () => response.destroy());
+        return;
+      case 'stall':
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        sendHalfBody(response, outcome.body, () => {});
+        return;
+      case 'reset':
+        request.socket.destroy();
+        return;
+      case 'hang':
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        return;
+    }
+  }
+
+  /**
+   * What the endpoint answers a model request with once its transport has been checked (credentials,
+   * step and problem): the protocol's checks, then the script's reply or fault as an answer body.
+   * Real-time requests and batched ones both come through here, so they get the same answers.
+   */
+  async function answerModelRequest(request: ModelRequestContext, parsed: unknown): Promise<ModelOutcome> {
+    const { protocolName, protocol, entry, step, problem } = request;
+    const fail = (facts: ErrorFacts): ModelOutcome => {
+      recordError(entry, facts);
+      return { type: 'error', facts };
+    };
+    const read = protocol.readRequest(parsed, request.pathModel);
     if (isRequestProblem(read))
-      return answerError({
+      return fail({
         status: read.status ?? 400,
         message: read.problem,
         param: read.param,
@@ -234,26 +262,13 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     entry.model = read.model;
     entry.structured = read.structured;
-    if (options.models && !options.models.includes(read.model)) {
-      return answerError(
-        protocolName === 'openai'
-          ? {
-              status: 404,
-              message: `The model \`${read.model}\` does not exist or you do not have access to it.`,
-              openAiCode: 'model_not_found',
-            }
-          : {
-              status: 404,
-              message: `models/${read.model} is not found for API version v1beta, or is not supported for generateContent.`,
-            },
-      );
-    }
+    if (options.models && !options.models.includes(read.model)) return fail(unknownModel(protocolName, read.model));
     // A blind model's server accepts the image parts and the model never gets them.
     const shape = sees ? read : { ...read, imageCount: 0, images: [] };
 
     // A question about the image must come with the image: the fake would otherwise answer blind.
     if (step === 'visual-answer' && read.imageCount === 0) {
-      return answerError({
+      return fail({
         status: 400,
         message: 'The visual-answer step answers a question from an image, and this request carries none.',
         param: protocolName === 'openai' ? 'messages' : 'contents',
@@ -263,9 +278,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     let seen: ImageView | undefined;
     const seeImage = () => (seen ??= firstImage ? viewImage(firstImage) : undefined);
     const reply = replies.select(problem, step, shape.text, seeImage);
-    if (latencyMs > 0) await delay(latencyMs);
+    if (request.delayMs > 0) await delay(request.delayMs);
     if (!reply && problem !== DOCTOR_PROBLEM_ID) {
-      return answerError({
+      return fail({
         status: 404,
         message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`,
         openAiCode: 'no_scripted_reply',
@@ -274,10 +289,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
     /** `cut`: half the body, then the connection drops; `stall`: half the body, then nothing more. */
-    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): void => {
-      const cutBody = cut !== undefined;
+    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): ModelOutcome => {
       const refusedWithStatus = protocol.answerAsError?.(answer);
-      if (refusedWithStatus) return answerError(refusedWithStatus);
+      if (refusedWithStatus) return fail(refusedWithStatus);
       const outputText =
         answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' || answer.kind === 'image'
           ? answer.text
@@ -289,8 +303,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       const id = protocolName === 'openai' ? `chatcmpl-scripted-${sequence}` : `scripted-${sequence}`;
       entry.status = 200;
       // A body cut short never tells the client its usage, so it is not counted as reported.
-      entry.usage = cutBody ? null : { inputTokens, outputTokens };
-      const answerBody = protocol.answerBody(answer, {
+      entry.usage = cut === undefined ? { inputTokens, outputTokens } : null;
+      const body = protocol.answerBody(answer, {
         id,
         model: shape.model,
         inputTokens,
@@ -298,12 +312,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         imageOutputTokens,
         imageOutput: shape.imageOutput,
       });
-      if (cut === 'stall') {
-        hanging.add(response);
-        response.on('close', () => hanging.delete(response));
-        sendHalfBody(response, answerBody, () => {});
-      } else if (cut === 'cut') sendHalfBody(response, answerBody, () => response.destroy());
-      else sendJson(response, 200, answerBody, rateHeaders(protocolName));
+      return cut === undefined ? { type: 'answer', body } : { type: cut, body };
     };
 
     // scigen's doctor asks what no script answers: it gets the endpoint's own answers (vision.ts).
@@ -325,12 +334,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     entry.fault = fault.kind ?? 'http';
     switch (fault.kind ?? 'http') {
       case 'reset':
-        request.socket.destroy();
-        return;
+        return { type: 'reset' };
       case 'hang':
-        hanging.add(response);
-        response.on('close', () => hanging.delete(response));
-        return;
+        return { type: 'hang' };
       case 'cut-body':
       case 'stall-body': {
         const cut = fault.kind === 'cut-body' ? 'cut' : 'stall';
@@ -355,7 +361,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         return answerWith({ kind: 'refusal', text: fault.message ?? "I'm sorry, but I can't help with that request." });
       case 'http': {
         const status = fault.status ?? 500;
-        return answerError({
+        return fail({
           status,
           message: fault.message ?? defaultFaultMessage(status),
           ...(fault.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: fault.retryAfterSeconds }),
@@ -484,6 +490,63 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       await closed;
     },
   };
+}
+
+/** What one model request is answered with, whichever way it came (an HTTP request or a batch line). */
+export type ModelOutcome =
+  | { type: 'answer'; body: unknown }
+  | { type: 'error'; facts: ErrorFacts }
+  /** Transport faults: the socket is destroyed, no answer ever comes, or half a body does. */
+  | { type: 'reset' }
+  | { type: 'hang' }
+  | { type: 'cut' | 'stall'; body: unknown };
+
+/** A model request as answerModelRequest needs it: its protocol, log entry, and the step and problem it is for. */
+interface ModelRequestContext {
+  protocolName: WireProtocol;
+  protocol: ProtocolHandler;
+  entry: RequestLogEntry;
+  /** The model named in the URL (Gemini); '' where the body names it. */
+  pathModel: string;
+  step: string;
+  problem: string;
+  /** Added before the answer (the endpoint's latency; none for batched requests). */
+  delayMs: number;
+}
+
+function recordError(entry: RequestLogEntry, facts: ErrorFacts): void {
+  entry.status = facts.status;
+  if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
+}
+
+/** The API's answer to a request without credentials. */
+function missingCredentials(protocolName: WireProtocol): ErrorFacts {
+  return protocolName === 'openai'
+    ? {
+        status: 401,
+        message:
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        openAiCode: 'missing_api_key',
+      }
+    : {
+        status: 403,
+        message:
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+      };
+}
+
+/** The API's answer to a model the server does not have. */
+function unknownModel(protocolName: WireProtocol, model: string): ErrorFacts {
+  return protocolName === 'openai'
+    ? {
+        status: 404,
+        message: `The model \`${model}\` does not exist or you do not have access to it.`,
+        openAiCode: 'model_not_found',
+      }
+    : {
+        status: 404,
+        message: `models/${model} is not found for API version v1beta, or is not supported for generateContent.`,
+      };
 }
 
 function defaultFaultMessage(status: number): string {
