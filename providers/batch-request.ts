@@ -23,7 +23,8 @@ export function batchKindOf(lines: readonly BatchLine[]): BatchKind {
   const first = lines[0];
   if (!first) throw new Error('a batch needs at least one line');
   const other = lines.find((line) => line.kind !== first.kind);
-  if (other) throw new Error(`a batch holds one kind of request: ${other.customId} is ${other.kind}, not ${first.kind}`);
+  if (other)
+    throw new Error(`a batch holds one kind of request: ${other.customId} is ${other.kind}, not ${first.kind}`);
   return first.kind;
 }
 
@@ -49,5 +50,9 @@ export function resultErrorContext(
  */
 export function batchFailureOf(error: unknown): BatchFailure {
   if (!(error instanceof ApplicationFailure)) throw error;
-  return { type: error.type ?? 'ProviderUnexpectedError', message: error.message, nonRetryable: error.nonRetryable === true };
+  return {
+    type: error.type ?? 'ProviderUnexpectedError',
+    message: error.message,
+    nonRetryable: error.nonRetryable === true,
+  };
 }

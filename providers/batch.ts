@@ -10,14 +10,7 @@ export type BatchLine =
   | { customId: string; kind: 'image'; request: Omit<ImageRequest, 'signal'> };
 
 export type BatchStatus =
-  | 'validating'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'failed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled';
+  'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
 
 export interface BatchState {
   id: string;

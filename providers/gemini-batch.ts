@@ -3,12 +3,7 @@ import type { BatchJob, GenerateContentResponse, InlinedRequest, InlinedResponse
 import type { BatchClient, BatchLine, BatchResult, BatchState, BatchStatus } from './batch.ts';
 import { batchFailureOf, batchKindOf, resultErrorContext } from './batch-request.ts';
 import { sortGeminiError, type ProviderErrorContext } from './errors.ts';
-import {
-  readGeminiImageResponse,
-  readGeminiResponse,
-  toGeminiImageParameters,
-  toGeminiParameters,
-} from './gemini.ts';
+import { readGeminiImageResponse, readGeminiResponse, toGeminiImageParameters, toGeminiParameters } from './gemini.ts';
 
 export interface GeminiBatchClientOptions {
   apiKey: string;

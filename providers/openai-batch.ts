@@ -115,10 +115,7 @@ export function createOpenAiBatchClient(options: OpenAiBatchClientOptions): Batc
     },
     async results(id) {
       const batch = await call(() => client.batches.retrieve(id));
-      const lines = [
-        ...(await readFileLines(batch.output_file_id)),
-        ...(await readFileLines(batch.error_file_id)),
-      ];
+      const lines = [...(await readFileLines(batch.output_file_id)), ...(await readFileLines(batch.error_file_id))];
       const results: BatchResult[] = [];
       for (const line of lines) {
         const result = readOutputLine(line as OutputLine, batch, options.apiKey);
