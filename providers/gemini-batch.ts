@@ -1,5 +1,5 @@
-import { ApiError, GoogleGenAI, JobState } from '@google/genai';
-import type { BatchJob, GenerateContentResponse, InlinedRequest, InlinedResponse } from '@google/genai';
+import { ApiError, GenerateContentResponse, GoogleGenAI, JobState } from '@google/genai';
+import type { BatchJob, InlinedRequest, InlinedResponse } from '@google/genai';
 import type { BatchClient, BatchLine, BatchResult, BatchState, BatchStatus } from './batch.ts';
 import { batchFailureOf, batchKindOf, resultErrorContext } from './batch-request.ts';
 import { sortGeminiError, type ProviderErrorContext } from './errors.ts';
@@ -186,7 +186,8 @@ function readInlinedResponse(
     });
     return { customId, ok: false, failure: batchFailureOf(sortGeminiError(error, context)) };
   }
-  const response = inlined.response as GenerateContentResponse;
+  // The SDK hands inlined responses over as plain objects; the class gives them real time's `text`.
+  const response = Object.assign(new GenerateContentResponse(), inlined.response);
   try {
     if (inlined.metadata?.[KIND_METADATA_KEY] === 'image')
       return {
