@@ -78,7 +78,7 @@ export interface ExpiryPlan {
 }
 
 // Shares of a batch's duration: validating until VALIDATED, answering until ANSWERED, then
-// finalizing until the end. Cancelling takes CANCELLING of the duration.
+// finalizing until the end. Cancelling (OpenAI) takes CANCELLING of the duration.
 const VALIDATED = 0.1;
 const ANSWERED = 0.8;
 const CANCELLING = 0.1;
@@ -180,8 +180,9 @@ export class BatchJobs {
 
   phase(job: BatchJob, now: number): BatchPhase {
     const elapsed = now - job.createdAt;
-    if (job.cancelledAt !== undefined)
-      return now - job.cancelledAt < job.durationMs * CANCELLING ? 'cancelling' : 'cancelled';
+    // Gemini's batch states have no cancelling: its batches are cancelled at once.
+    const cancellingMs = job.provider === 'openai' ? job.durationMs * CANCELLING : 0;
+    if (job.cancelledAt !== undefined) return now - job.cancelledAt < cancellingMs ? 'cancelling' : 'cancelled';
     if (elapsed < job.durationMs * VALIDATED) return 'validating';
     if (job.validationErrors.length > 0) return 'failed';
     if (job.expiresWithAnswered !== undefined) return elapsed < job.durationMs ? 'in_progress' : 'expired';

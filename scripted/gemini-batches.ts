@@ -20,7 +20,7 @@ const STATE_OF_PHASE: Record<BatchPhase, string> = {
   completed: 'BATCH_STATE_SUCCEEDED',
   failed: 'BATCH_STATE_FAILED',
   expired: 'BATCH_STATE_EXPIRED',
-  // Gemini's batch states have no cancelling: a cancelled batch is cancelled at once.
+  // Not reached: batch-jobs.ts cancels Gemini batches at once, as Gemini has no cancelling state.
   cancelling: 'BATCH_STATE_CANCELLED',
   cancelled: 'BATCH_STATE_CANCELLED',
 };
