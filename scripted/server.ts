@@ -19,6 +19,17 @@ import {
 import { ScriptedReplies, type FaultTarget } from './replies.ts';
 import type { Script, ScriptedFault, ScriptedImage } from './script.ts';
 import { answerDoctor } from './vision.ts';
+import { isRecord } from './wire-checks.ts';
+import {
+  BatchJobs,
+  type BatchAnswer,
+  type BatchJob,
+  type BatchRecord,
+  type BatchedRequest,
+  type ExpiryPlan,
+} from './batch-jobs.ts';
+import { createGeminiBatchRoutes, GEMINI_BATCH_CREATE_PATH } from './gemini-batches.ts';
+import { createOpenAiBatchRoutes, type RouteAnswer } from './openai-batches.ts';
 import { DOCTOR_PROBLEM_ID } from '../doctor/canary.ts';
 
 export type WireProtocol = 'openai' | 'gemini';
@@ -46,6 +57,11 @@ export interface RequestLogEntry {
   rejection: string | null;
   /** Tokens reported in the answer's usage; null when no whole answer body was sent. */
   usage: { inputTokens: number; outputTokens: number } | null;
+  /**
+   * A batch API call (`operation` is its method and path), or a request answered inside a batch
+   * (`operation` 'request'); absent for real-time model requests.
+   */
+  batch?: { id: string | null; operation: string };
   /** The request headers and parsed body, when the endpoint records bodies. */
   headers?: Record<string, string>;
   body?: unknown;
@@ -56,6 +72,8 @@ export interface RequestFilter {
   problem?: string;
   protocol?: WireProtocol;
   status?: number;
+  /** true: only batch calls and batched requests; false: only real-time requests. @default both */
+  batch?: boolean;
   /** false: leave out scigen's doctor (its probes and vision canaries); true: only those. @default both */
   doctor?: boolean;
 }
@@ -87,6 +105,11 @@ export interface ScriptedEndpointOptions {
   models?: readonly string[];
   /** Which `response_format`s the chat completions side takes (openai-protocol.ts). @default 'openai' */
   responseFormats?: ResponseFormatDialect;
+  /**
+   * How long a batch (OpenAI Batch API, Gemini batch mode) takes from its creation to completed;
+   * its requests are answered over that time. @default 1000
+   */
+  batchDurationMs?: number;
 }
 
 export interface ScriptedEndpoint {
@@ -103,7 +126,13 @@ export interface ScriptedEndpoint {
   addFaults(target: FaultTarget, ...faults: ScriptedFault[]): void;
   /** Replaces the script; faults start counting afresh. */
   setScript(script: Script): void;
-  /** Clears the request log, fault counters and the rate window. */
+  /** Every batch created (both APIs), oldest first, with its current status. */
+  batches(): BatchRecord[];
+  /** The duration of batches created from now on (see ScriptedEndpointOptions.batchDurationMs). */
+  setBatchDuration(milliseconds: number): void;
+  /** Makes the next batch (or `count` batches, of `step` when given) expire at its deadline with part of it answered. */
+  expireBatches(plan?: ExpiryPlan): void;
+  /** Clears the request log, fault counters, the rate window, batches and files. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -113,6 +142,10 @@ const OPENAI_IMAGES_PATH = '/v1/images/generations';
 // The path @google/genai builds: {baseUrl}/{apiVersion}/models/{model}:generateContent.
 const GEMINI_GENERATE_PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** A batch input file of up to 200 MB, with room for its multipart framing. */
+const MAX_UPLOAD_BYTES = 201 * 1024 * 1024;
+const OPENAI_BATCH_PATH = /^\/v1\/(files|batches)(\/|$)/;
+const GEMINI_BATCHES_PATH = /^\/(v1|v1beta|v1alpha)\/batches(\/|$)/;
 const RATE_WINDOW_MS = 60_000;
 
 /**
@@ -136,6 +169,118 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
   };
   const sees = (options.vision ?? 'sees') === 'sees';
   let sequence = 0;
+  const jobs = new BatchJobs((job, request) => answerBatchedRequest(job, request), options.batchDurationMs ?? 1000);
+  const openAiBatches = createOpenAiBatchRoutes(jobs, {
+    [OPENAI_CHAT_PATH]: protocols.openai,
+    [OPENAI_IMAGES_PATH]: openAiImagesProtocol,
+  });
+  const geminiBatches = createGeminiBatchRoutes(jobs, protocols.gemini);
+
+  /**
+   * One request of a batch, answered as real time answers it: the step and problem come from its
+   * custom_id (`scigen:<step>:<problem-id>:<attempt>`, CONTRACT.md) instead of headers. A fault
+   * that would drop the connection becomes a 500 inside the batch, as the services report a
+   * request their backend failed.
+   */
+  async function answerBatchedRequest(job: BatchJob, batched: BatchedRequest): Promise<BatchAnswer> {
+    const protocolName: WireProtocol = job.provider;
+    const protocol =
+      job.provider === 'gemini'
+        ? protocols.gemini
+        : job.endpoint === OPENAI_IMAGES_PATH
+          ? openAiImagesProtocol
+          : protocols.openai;
+    const match = /^scigen:([a-z-]+):(.+):\d+$/.exec(batched.customId);
+    const entry = logEntry(protocolName);
+    entry.batch = { id: job.id, operation: 'request' };
+    entry.step = match?.[1] ?? null;
+    entry.problem = match?.[2] ?? null;
+    if (options.recordBodies) entry.body = batched.body;
+    const errorAnswer = (facts: ErrorFacts): BatchAnswer => {
+      recordError(entry, facts);
+      return { status: facts.status, body: protocol.errorResponse(facts).body };
+    };
+    if (!match || !(STEPS as readonly string[]).includes(match[1]!))
+      return errorAnswer({
+        status: 400,
+        message: `A batched scigen request has the custom_id scigen:<step>:<problem-id>:<attempt>, not "${batched.customId}".`,
+        param: 'custom_id',
+      });
+    const outcome = await answerModelRequest(
+      { protocolName, protocol, entry, pathModel: job.model, step: match[1]!, problem: match[2]!, delayMs: 0 },
+      batched.body,
+    );
+    if (outcome.type === 'answer') return { status: 200, body: outcome.body };
+    if (outcome.type === 'error')
+      return { status: outcome.facts.status, body: protocol.errorResponse(outcome.facts).body };
+    return errorAnswer({ status: 500, message: defaultFaultMessage(500) });
+  }
+
+  function logEntry(protocol: WireProtocol | 'unknown'): RequestLogEntry {
+    const entry: RequestLogEntry = {
+      at: new Date().toISOString(),
+      protocol,
+      step: null,
+      problem: null,
+      model: null,
+      status: null,
+      faulted: false,
+      fault: null,
+      rateLimited: false,
+      structured: false,
+      rejection: null,
+      usage: null,
+    };
+    requests.push(entry);
+    return entry;
+  }
+
+  /** A call of the OpenAI Files / Batch API or of Gemini's batches resource. */
+  async function handleBatchCall(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    protocolName: WireProtocol,
+  ): Promise<void> {
+    const entry = logEntry(protocolName);
+    entry.batch = { id: null, operation: `${request.method ?? 'GET'} ${url.pathname}` };
+    const protocol = protocols[protocolName];
+    const send = (answer: RouteAnswer): void => {
+      entry.status = answer.status;
+      if ('text' in answer) {
+        response.writeHead(answer.status, { 'content-type': 'application/octet-stream' }).end(answer.text);
+        return;
+      }
+      sendJson(response, answer.status, answer.json);
+    };
+    const sendError = (facts: ErrorFacts): void => {
+      recordError(entry, facts);
+      send({ status: facts.status, json: protocol.errorResponse(facts).body });
+    };
+    const body = await readBodyBytes(request, MAX_UPLOAD_BYTES);
+    if (body === undefined)
+      return sendError({ status: 413, message: `Request payload size exceeds the limit: ${MAX_UPLOAD_BYTES} bytes.` });
+    if (!hasCredentials(request, protocolName)) return sendError(missingCredentials(protocolName));
+    const method = request.method ?? 'GET';
+    const contentType = headerValue(request, 'content-type') ?? '';
+    const answer =
+      protocolName === 'openai'
+        ? openAiBatches.handle(method, url, body, contentType)
+        : geminiBatches.handle(method, url, body);
+    if (!answer)
+      return sendError({
+        status: 404,
+        message: `Unknown request: ${method} ${url.pathname}`,
+        openAiCode: 'unknown_url',
+      });
+    const answered = await answer;
+    const json = 'json' in answered ? answered.json : undefined;
+    const id = isRecord(json) ? (json['id'] ?? json['name']) : undefined;
+    if (typeof id === 'string') entry.batch.id = id;
+    if (answered.status >= 400 && answered.status < 500 && isRecord(json) && isRecord(json['error']))
+      entry.rejection = String(json['error']['message']);
+    send(answered);
+  }
 
   /** Admits a request under the requests-per-minute limit, or says how long until one would be. */
   function admit(now: number): { admitted: true } | { admitted: false; retryAfterMs: number } {
@@ -158,8 +303,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     pathModel: string,
   ): Promise<void> {
     const answerError = (facts: ErrorFacts): void => {
-      entry.status = facts.status;
-      if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
+      recordError(entry, facts);
       const { body, headers } = protocol.errorResponse(facts);
       sendJson(response, facts.status, body, { ...headers, ...rateHeaders(protocolName) });
     };
@@ -169,20 +313,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       return answerError({ status: 413, message: 'Request payload size exceeds the limit: 67108864 bytes.' });
     if (options.recordBodies) entry.headers = headerRecord(request);
 
-    if (!hasCredentials(request, protocolName)) {
-      return protocolName === 'openai'
-        ? answerError({
-            status: 401,
-            message:
-              "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            openAiCode: 'missing_api_key',
-          })
-        : answerError({
-            status: 403,
-            message:
-              "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-          });
-    }
+    if (!hasCredentials(request, protocolName)) return answerError(missingCredentials(protocolName));
 
     const step = headerValue(request, 'x-scigen-step');
     const problem = headerValue(request, 'x-scigen-problem');
@@ -224,9 +355,51 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     }
     if (options.recordBodies) entry.body = parsed;
-    const read = protocol.readRequest(parsed, pathModel);
+    const outcome = await answerModelRequest(
+      { protocolName, protocol, entry, pathModel, step, problem, delayMs: latencyMs },
+      parsed,
+    );
+    switch (outcome.type) {
+      case 'error': {
+        const { body: errorBody, headers } = protocol.errorResponse(outcome.facts);
+        sendJson(response, outcome.facts.status, errorBody, { ...headers, ...rateHeaders(protocolName) });
+        return;
+      }
+      case 'answer':
+        sendJson(response, 200, outcome.body, rateHeaders(protocolName));
+        return;
+      case 'cut':
+        sendHalfBody(response, outcome.body, () => response.destroy());
+        return;
+      case 'stall':
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        sendHalfBody(response, outcome.body, () => {});
+        return;
+      case 'reset':
+        request.socket.destroy();
+        return;
+      case 'hang':
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        return;
+    }
+  }
+
+  /**
+   * What the endpoint answers a model request with once its transport has been checked (credentials,
+   * step and problem): the protocol's checks, then the script's reply or fault as an answer body.
+   * Real-time requests and batched ones both come through here, so they get the same answers.
+   */
+  async function answerModelRequest(request: ModelRequestContext, parsed: unknown): Promise<ModelOutcome> {
+    const { protocolName, protocol, entry, step, problem } = request;
+    const fail = (facts: ErrorFacts): ModelOutcome => {
+      recordError(entry, facts);
+      return { type: 'error', facts };
+    };
+    const read = protocol.readRequest(parsed, request.pathModel);
     if (isRequestProblem(read))
-      return answerError({
+      return fail({
         status: read.status ?? 400,
         message: read.problem,
         param: read.param,
@@ -234,26 +407,13 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       });
     entry.model = read.model;
     entry.structured = read.structured;
-    if (options.models && !options.models.includes(read.model)) {
-      return answerError(
-        protocolName === 'openai'
-          ? {
-              status: 404,
-              message: `The model \`${read.model}\` does not exist or you do not have access to it.`,
-              openAiCode: 'model_not_found',
-            }
-          : {
-              status: 404,
-              message: `models/${read.model} is not found for API version v1beta, or is not supported for generateContent.`,
-            },
-      );
-    }
+    if (options.models && !options.models.includes(read.model)) return fail(unknownModel(protocolName, read.model));
     // A blind model's server accepts the image parts and the model never gets them.
     const shape = sees ? read : { ...read, imageCount: 0, images: [] };
 
     // A question about the image must come with the image: the fake would otherwise answer blind.
     if (step === 'visual-answer' && read.imageCount === 0) {
-      return answerError({
+      return fail({
         status: 400,
         message: 'The visual-answer step answers a question from an image, and this request carries none.',
         param: protocolName === 'openai' ? 'messages' : 'contents',
@@ -263,9 +423,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     let seen: ImageView | undefined;
     const seeImage = () => (seen ??= firstImage ? viewImage(firstImage) : undefined);
     const reply = replies.select(problem, step, shape.text, seeImage);
-    if (latencyMs > 0) await delay(latencyMs);
+    if (request.delayMs > 0) await delay(request.delayMs);
     if (!reply && problem !== DOCTOR_PROBLEM_ID) {
-      return answerError({
+      return fail({
         status: 404,
         message: `The scripted endpoint has no reply for problem "${problem}" at step "${step}".`,
         openAiCode: 'no_scripted_reply',
@@ -274,10 +434,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
 
     const inputTokens = countTokens(shape.text) + shape.imageCount * TOKENS_PER_IMAGE;
     /** `cut`: half the body, then the connection drops; `stall`: half the body, then nothing more. */
-    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): void => {
-      const cutBody = cut !== undefined;
+    const answerWith = (answer: ScriptedAnswer, cut?: 'cut' | 'stall'): ModelOutcome => {
       const refusedWithStatus = protocol.answerAsError?.(answer);
-      if (refusedWithStatus) return answerError(refusedWithStatus);
+      if (refusedWithStatus) return fail(refusedWithStatus);
       const outputText =
         answer.kind === 'text' || answer.kind === 'truncated' || answer.kind === 'refusal' || answer.kind === 'image'
           ? answer.text
@@ -289,8 +448,8 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       const id = protocolName === 'openai' ? `chatcmpl-scripted-${sequence}` : `scripted-${sequence}`;
       entry.status = 200;
       // A body cut short never tells the client its usage, so it is not counted as reported.
-      entry.usage = cutBody ? null : { inputTokens, outputTokens };
-      const answerBody = protocol.answerBody(answer, {
+      entry.usage = cut === undefined ? { inputTokens, outputTokens } : null;
+      const body = protocol.answerBody(answer, {
         id,
         model: shape.model,
         inputTokens,
@@ -298,12 +457,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         imageOutputTokens,
         imageOutput: shape.imageOutput,
       });
-      if (cut === 'stall') {
-        hanging.add(response);
-        response.on('close', () => hanging.delete(response));
-        sendHalfBody(response, answerBody, () => {});
-      } else if (cut === 'cut') sendHalfBody(response, answerBody, () => response.destroy());
-      else sendJson(response, 200, answerBody, rateHeaders(protocolName));
+      return cut === undefined ? { type: 'answer', body } : { type: cut, body };
     };
 
     // scigen's doctor asks what no script answers: it gets the endpoint's own answers (vision.ts).
@@ -325,12 +479,9 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     entry.fault = fault.kind ?? 'http';
     switch (fault.kind ?? 'http') {
       case 'reset':
-        request.socket.destroy();
-        return;
+        return { type: 'reset' };
       case 'hang':
-        hanging.add(response);
-        response.on('close', () => hanging.delete(response));
-        return;
+        return { type: 'hang' };
       case 'cut-body':
       case 'stall-body': {
         const cut = fault.kind === 'cut-body' ? 'cut' : 'stall';
@@ -355,7 +506,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
         return answerWith({ kind: 'refusal', text: fault.message ?? "I'm sorry, but I can't help with that request." });
       case 'http': {
         const status = fault.status ?? 500;
-        return answerError({
+        return fail({
           status,
           message: fault.message ?? defaultFaultMessage(status),
           ...(fault.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: fault.retryAfterSeconds }),
@@ -390,24 +541,30 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       return;
     }
 
+    const batchProtocol: WireProtocol | undefined = OPENAI_BATCH_PATH.test(url.pathname)
+      ? 'openai'
+      : GEMINI_BATCH_CREATE_PATH.test(url.pathname) || GEMINI_BATCHES_PATH.test(url.pathname)
+        ? 'gemini'
+        : undefined;
+    if (batchProtocol) {
+      handleBatchCall(request, response, url, batchProtocol).catch((error: unknown) => {
+        if (response.headersSent || response.destroyed) return;
+        sendJson(
+          response,
+          500,
+          protocols[batchProtocol].errorResponse({
+            status: 500,
+            message: `The scripted endpoint failed: ${error instanceof Error ? error.message : String(error)}`,
+          }).body,
+        );
+      });
+      return;
+    }
+
     const geminiMatch = GEMINI_GENERATE_PATH.exec(url.pathname);
     const openAiPath = url.pathname === OPENAI_CHAT_PATH || url.pathname === OPENAI_IMAGES_PATH;
     const protocol: WireProtocol | 'unknown' = openAiPath ? 'openai' : geminiMatch ? 'gemini' : 'unknown';
-    const entry: RequestLogEntry = {
-      at: new Date().toISOString(),
-      protocol,
-      step: null,
-      problem: null,
-      model: null,
-      status: null,
-      faulted: false,
-      fault: null,
-      rateLimited: false,
-      structured: false,
-      rejection: null,
-      usage: null,
-    };
-    requests.push(entry);
+    const entry = logEntry(protocol);
 
     if (protocol === 'unknown' || request.method !== 'POST') {
       const status = protocol === 'unknown' ? 404 : 405;
@@ -459,6 +616,7 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
           (filter.problem === undefined || entry.problem === filter.problem) &&
           (filter.protocol === undefined || entry.protocol === filter.protocol) &&
           (filter.status === undefined || entry.status === filter.status) &&
+          (filter.batch === undefined || (entry.batch !== undefined) === filter.batch) &&
           (filter.doctor === undefined || (entry.problem === DOCTOR_PROBLEM_ID) === filter.doctor),
       ).length;
     },
@@ -468,8 +626,19 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
     setScript(script: Script): void {
       replies.replace(script);
     },
+    batches(): BatchRecord[] {
+      return jobs.records();
+    },
+    setBatchDuration(milliseconds: number): void {
+      jobs.durationMs = milliseconds;
+    },
+    expireBatches(plan: ExpiryPlan = {}): void {
+      jobs.expireNext(plan);
+    },
     reset(): void {
       requests.length = 0;
+      jobs.reset();
+      openAiBatches.reset();
       replies.resetUses();
       admitted.length = 0;
     },
@@ -484,6 +653,63 @@ export async function startScriptedEndpoint(options: ScriptedEndpointOptions): P
       await closed;
     },
   };
+}
+
+/** What one model request is answered with, whichever way it came (an HTTP request or a batch line). */
+export type ModelOutcome =
+  | { type: 'answer'; body: unknown }
+  | { type: 'error'; facts: ErrorFacts }
+  /** Transport faults: the socket is destroyed, no answer ever comes, or half a body does. */
+  | { type: 'reset' }
+  | { type: 'hang' }
+  | { type: 'cut' | 'stall'; body: unknown };
+
+/** A model request as answerModelRequest needs it: its protocol, log entry, and the step and problem it is for. */
+interface ModelRequestContext {
+  protocolName: WireProtocol;
+  protocol: ProtocolHandler;
+  entry: RequestLogEntry;
+  /** The model named in the URL (Gemini); '' where the body names it. */
+  pathModel: string;
+  step: string;
+  problem: string;
+  /** Added before the answer (the endpoint's latency; none for batched requests). */
+  delayMs: number;
+}
+
+function recordError(entry: RequestLogEntry, facts: ErrorFacts): void {
+  entry.status = facts.status;
+  if (facts.status >= 400 && facts.status < 500 && facts.status !== 429) entry.rejection = facts.message;
+}
+
+/** The API's answer to a request without credentials. */
+function missingCredentials(protocolName: WireProtocol): ErrorFacts {
+  return protocolName === 'openai'
+    ? {
+        status: 401,
+        message:
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        openAiCode: 'missing_api_key',
+      }
+    : {
+        status: 403,
+        message:
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+      };
+}
+
+/** The API's answer to a model the server does not have. */
+function unknownModel(protocolName: WireProtocol, model: string): ErrorFacts {
+  return protocolName === 'openai'
+    ? {
+        status: 404,
+        message: `The model \`${model}\` does not exist or you do not have access to it.`,
+        openAiCode: 'model_not_found',
+      }
+    : {
+        status: 404,
+        message: `models/${model} is not found for API version v1beta, or is not supported for generateContent.`,
+      };
 }
 
 function defaultFaultMessage(status: number): string {
@@ -522,15 +748,20 @@ function sendHalfBody(response: ServerResponse, body: unknown, then: () => void)
 
 /** The whole body as text, or undefined when it passes MAX_BODY_BYTES. */
 async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  return (await readBodyBytes(request, MAX_BODY_BYTES))?.toString('utf8');
+}
+
+/** The whole body, or undefined when it passes `limit` bytes. */
+async function readBodyBytes(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > limit) return undefined;
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function hasCredentials(request: IncomingMessage, protocol: WireProtocol): boolean {
