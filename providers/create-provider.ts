@@ -55,5 +55,5 @@ export function createBatchClient(settings: ProviderSettings): BatchClient {
   }
   const apiKey = settings.credentials.geminiApiKey;
   if (!apiKey) throw new Error('GEMINI_API_KEY is not set (GOOGLE_API_KEY is accepted too); batch mode needs it');
-  return createGeminiBatchClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
+  return createGeminiBatchClient({ apiKey, timeoutMs, ...(baseUrl ? { baseUrl } : {}) });
 }

@@ -5,12 +5,18 @@ import type { ImagesResponse } from 'openai/resources/images';
 import type { BatchClient, BatchLine, BatchResult, BatchState, BatchStatus } from './batch.ts';
 import { batchFailureOf, batchKindOf, resultErrorContext } from './batch-request.ts';
 import { createProviderFailure, sortOpenAiError, type ProviderErrorContext } from './errors.ts';
-import { readOpenAiCompletion, readOpenAiImages, toOpenAiBody, toOpenAiImageBody } from './openai.ts';
+import {
+  OPENAI_API_BASE_URL,
+  readOpenAiCompletion,
+  readOpenAiImages,
+  toOpenAiBody,
+  toOpenAiImageBody,
+} from './openai.ts';
 
 export interface OpenAiBatchClientOptions {
   apiKey: string;
-  /** Any server speaking the OpenAI Batch API (the scripted endpoint in tests). */
-  baseUrl: string;
+  /** Any server speaking the OpenAI Batch API (the scripted endpoint in tests). @default OpenAI's API */
+  baseUrl?: string;
   /**
    * Deadline for one HTTP call (an upload of up to 200 MB included).
    * @default 600000
@@ -47,7 +53,8 @@ export function openAiBatchLineBytes(line: BatchLine): number {
 export function createOpenAiBatchClient(options: OpenAiBatchClientOptions): BatchClient {
   const client = new OpenAI({
     apiKey: options.apiKey,
-    baseURL: options.baseUrl,
+    // Always given: left undefined, the SDK would read OPENAI_BASE_URL itself, behind the config's back.
+    baseURL: options.baseUrl || OPENAI_API_BASE_URL,
     timeout: options.timeoutMs ?? 600_000,
     // Temporal is the only retry layer, here as for real-time calls.
     maxRetries: 0,

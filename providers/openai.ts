@@ -47,7 +47,7 @@ export interface OpenAiProviderOptions {
   fetch?: ClientOptions['fetch'];
 }
 
-const OPENAI_API_BASE_URL = 'https://api.openai.com/v1';
+export const OPENAI_API_BASE_URL = 'https://api.openai.com/v1';
 
 export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvider {
   const client = new OpenAI({

@@ -98,13 +98,15 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     closing: false,
     recentDurationsMs: [],
   };
-  /** Set by a control signal: the loop looks again at once. */
+  /** Set by a control signal or a new group's first request: the loop looks again at once. */
   let stirred = false;
 
   setHandler(batchRequestSignal, (requests) => {
     for (const request of requests) {
       // The same custom_id again (a problem re-run) replaces the one still waiting.
       state.pending = state.pending.filter((waiting) => waiting.request.customId !== request.customId);
+      // The first request of a group starts its wait: the loop looks again to set its timer.
+      if (!state.pending.some((waiting) => groupOf(waiting.request) === groupOf(request))) stirred = true;
       state.pending.push({ request, atMs: Date.now() });
     }
   });
@@ -134,7 +136,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
   function dueGroups(now: number): BatchRequest[][] {
     const groups = new Map<string, PendingRequest[]>();
     for (const waiting of state.pending) {
-      const group = `${waiting.request.kind}/${waiting.request.model}`;
+      const group = groupOf(waiting.request);
       groups.set(group, [...(groups.get(group) ?? []), waiting]);
     }
     const due: BatchRequest[][] = [];
@@ -161,7 +163,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
   function hasFullGroup(): boolean {
     const sizes = new Map<string, { count: number; bytes: number }>();
     for (const { request } of state.pending) {
-      const group = `${request.kind}/${request.model}`;
+      const group = groupOf(request);
       const size = sizes.get(group) ?? { count: 0, bytes: 0 };
       size.count += 1;
       size.bytes += request.bytes;
@@ -266,6 +268,11 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
       ),
     );
   }
+}
+
+/** Requests that may share a batch: one kind and one model (both providers require one model per batch). */
+function groupOf(request: BatchRequest): string {
+  return `${request.kind}/${request.model}`;
 }
 
 function groupByWorkflow(requests: BatchRequest[], reason: string): BatchNotes[] {
