@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { execa } from 'execa';
@@ -60,7 +61,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     await Promise.all(
       services.map(async (service) => [
         service,
-        { grpc: await findFreePort(host), membership: await findFreePort(host) },
+        { grpc: await findFreePort(host), membership: await findFreeMembershipPort() },
       ]),
     ),
   ) as Record<(typeof services)[number], { grpc: number; membership: number }>;
@@ -235,6 +236,22 @@ function serverConfig(input: ServerConfigInput): unknown {
   };
 }
 
+/**
+ * A free port below 32768: the SQL schema keeps membership ports in a smallint column, and the
+ * kernel hands out ephemeral ports from 32768 up.
+ */
+async function findFreeMembershipPort(): Promise<number> {
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(candidate, host, () => server.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+}
+
 async function answers(address: string): Promise<boolean> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 2_000 });
@@ -285,20 +302,19 @@ async function registerNamespaceAndSearchAttributes(input: {
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const namesByType = new Map<SearchAttributeTypeName, string[]>();
+    // One attribute a call, as docker-compose's temporal-search-attributes service does: given
+    // several --name flags and one --type, the CLI creates only the first.
     for (const [name, type] of Object.entries(input.searchAttributes)) {
-      namesByType.set(type, [...(namesByType.get(type) ?? []), name]);
-    }
-    for (const [type, names] of namesByType) {
       await cli([
         'operator',
         'search-attribute',
         'create',
         '--namespace',
         input.namespace,
+        '--name',
+        name,
         '--type',
         type,
-        ...names.flatMap((name) => ['--name', name]),
       ]);
     }
   } finally {

@@ -118,7 +118,7 @@ describe.skipIf(process.env['SCIGEN_SKIP_CLUSTER_TESTS'] === '1')(
       const store = createS3Store(`s3://${bucket}/artifacts`, { client: createMinioClient(minio!.endpoint, minio!) });
       const manifest = readJsonLines<ManifestRecord>(await store.getText(`builds/${buildId}/manifest.jsonl`));
       expect(manifest.map((record) => record.id).sort()).toEqual([...problemIds].sort());
-    });
+    }, 600_000);
 
     it('scigen list and inspect read the build through PostgreSQL visibility', async () => {
       const expectedCount = readJsonLines(await readFile(join(samplesDirectory, 'problems.jsonl'), 'utf8')).length;
