@@ -77,7 +77,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
 
   const started: ServiceProcess[] = [];
   const stop = async (): Promise<void> => {
-    for (const service of started.reverse()) await service.stop();
+    for (const service of [...started].reverse()) await service.stop();
   };
   try {
     const server = startServiceProcess({
