@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { setTimeout as delay } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { findFreePort } from './dev-server.ts';
+import { startServiceProcess, waitUntilReady } from './service-process.ts';
 import { findMinioBinary } from './tools.ts';
 
 export interface MinioOptions {
@@ -39,8 +37,6 @@ export interface MinioServer extends MinioCredentials {
 
 const host = '127.0.0.1';
 const region = 'us-east-1';
-const outputTailCharacters = 4_000;
-const stopGraceMilliseconds = 10_000;
 
 /** Starts a throwaway single-drive MinIO for tests and waits until it reports itself live. */
 export async function startMinio(options: MinioOptions): Promise<MinioServer> {
@@ -53,9 +49,10 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   const endpoint = `http://${host}:${port}`;
   await mkdir(options.dataDirectory, { recursive: true });
 
-  const child = spawn(
+  const server = startServiceProcess({
+    name: 'minio',
     executable,
-    [
+    arguments: [
       'server',
       options.dataDirectory,
       '--address',
@@ -64,70 +61,22 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
       `${host}:${consolePort}`,
       '--quiet',
     ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        MINIO_ROOT_USER: accessKey,
-        MINIO_ROOT_PASSWORD: secretKey,
-        // No update checks or telemetry from a test server.
-        MINIO_UPDATE: 'off',
-        MINIO_CALLHOME_ENABLE: 'off',
-      },
+    environment: {
+      ...process.env,
+      MINIO_ROOT_USER: accessKey,
+      MINIO_ROOT_PASSWORD: secretKey,
+      // No update checks or telemetry from a test server.
+      MINIO_UPDATE: 'off',
+      MINIO_CALLHOME_ENABLE: 'off',
     },
-  );
-  let outputTail = '';
-  let exitDescription: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('close', (code, signal) => {
-      exitDescription = `code ${code ?? signal ?? 'unknown'}`;
-      resolve();
-    });
-    child.once('error', (error) => {
-      outputTail += `${error.message}\n`;
-      if (child.pid === undefined) {
-        exitDescription = 'a failed start';
-        resolve();
-      }
-    });
   });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      outputTail = `${outputTail}${line}\n`.slice(-outputTailCharacters);
-    });
-  }
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.on('exit', killOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      process.off('exit', killOnExit);
-      if (exitDescription !== undefined) return;
-      child.kill('SIGTERM');
-      const timeout = delay(stopGraceMilliseconds, 'timeout' as const, { ref: false });
-      if ((await Promise.race([exited, timeout])) === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    })();
-    return stopping;
-  };
-
-  const deadline = Date.now() + (options.startTimeoutMilliseconds ?? 30_000);
-  for (;;) {
-    if (exitDescription !== undefined) {
-      throw new Error(`minio exited with ${exitDescription}: ${outputTail.trim()}`);
-    }
-    if (await isLive(endpoint)) break;
-    if (Date.now() >= deadline) {
-      await stop();
-      throw new Error(`minio did not become live at ${endpoint}: ${outputTail.trim()}`);
-    }
-    await Promise.race([delay(200), exited]);
-  }
+  await waitUntilReady(
+    server,
+    `live at ${endpoint}`,
+    () => isLive(endpoint),
+    options.startTimeoutMilliseconds ?? 30_000,
+  );
+  const stop = () => server.stop();
   return { endpoint, region, accessKey, secretKey, stop };
 }
 

@@ -90,3 +90,38 @@ export function findMinioBinary(explicit?: string): string {
     explicit,
   );
 }
+
+/** The production topology's Go programs, built by `scripts/setup.sh --test-tools` into `.tools`. */
+export interface TemporalClusterTools {
+  server: string;
+  sqlTool: string;
+  /** `schema/postgresql/v12/{temporal,visibility}/versioned` below it, copied from the server's module. */
+  schemaDirectory: string;
+  uiServer: string;
+}
+
+/**
+ * `<repo>/.tools/temporal-server-<version>/` (temporal-server, temporal-sql-tool, schema/) and
+ * `<repo>/.tools/temporal-ui-server-<version>/temporal-ui-server`; no PATH fallback, since the
+ * binaries must match the schema files and the versions in infra/cluster.env.
+ */
+export function findTemporalClusterTools(versions: { server: string; ui: string }): TemporalClusterTools {
+  const serverDirectory = path.join(repositoryRoot, '.tools', `temporal-server-${versions.server}`);
+  const uiDirectory = path.join(repositoryRoot, '.tools', `temporal-ui-server-${versions.ui}`);
+  const tools = {
+    server: path.join(serverDirectory, 'temporal-server'),
+    sqlTool: path.join(serverDirectory, 'temporal-sql-tool'),
+    schemaDirectory: path.join(serverDirectory, 'schema'),
+    uiServer: path.join(uiDirectory, 'temporal-ui-server'),
+  };
+  for (const binary of [tools.server, tools.sqlTool, tools.uiServer]) {
+    if (!isExecutableFile(binary)) {
+      throw new ToolNotFoundError(
+        path.basename(binary),
+        `${binary} is missing. Run \`npm run setup -- --test-tools\` (builds it from Go source; ` +
+          'its log is in .tools/temporal-cluster-build.log).',
+      );
+    }
+  }
+  return tools;
+}

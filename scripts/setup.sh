@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup behind `npm start` and `npm test`: installs what is missing, and on later runs
 # only compares stamps, so it stays well under a few seconds.
-#   --test-tools   also provide the tools only tests need (MinIO, Chromium, llama.cpp's servers).
+#   --test-tools   also provide the tools only tests need (MinIO, Chromium, llama.cpp's servers,
+#                  PostgreSQL and the Temporal server and UI server built from source).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -322,6 +323,91 @@ setup_llama_tools() {
   echo "setup: llama.cpp servers built in $((SECONDS - started)) s"
 }
 
+# --- the production topology without Docker (tests only) ---------------------------------------
+# test/cluster/cluster.test.ts runs what docker-compose.yml describes: PostgreSQL from Debian, and
+# the Temporal server, its SQL schema tool and the Temporal UI server built from their Go modules at
+# the versions infra/cluster.env names (the module zips ship the SQL schema files and the built UI
+# assets). Each version gets its own directory, written whole under a temporary name and renamed.
+cluster_setting() {
+  sed -n "s/^$1=//p" infra/cluster.env
+}
+
+# True when a PostgreSQL server binary is on PATH or in Debian's versioned directories.
+postgres_installed() {
+  command -v postgres >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
+}
+
+# go_build_module MODULE@VERSION OUTPUT_DIRECTORY PACKAGE:NAME...: builds packages of a module as
+# the module itself pins its dependencies (its go.mod and go.sum, replace directives included),
+# which `go install` of a main package does not always allow. Prints the module's source directory.
+go_build_module() {
+  local module=$1 output_directory=$2 module_directory package
+  shift 2
+  module_directory="$(go mod download -json "$module" | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).Dir')" || return 1
+  for package in "$@"; do
+    # CGO off, as the projects' own release builds; -trimpath -s -w: smaller, reproducible binaries.
+    (cd "$module_directory" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$output_directory/${package#*:}" "./${package%%:*}") >&2 || return 1
+  done
+  echo "$module_directory"
+}
+
+build_temporal_cluster_tools() {
+  local server_directory=$1 server_version=$2 ui_directory=$3 ui_version=$4 module_directory
+  if [[ ! -x "$server_directory/temporal-server" ]]; then
+    rm -rf "$server_directory.partial"
+    mkdir -p "$server_directory.partial"
+    module_directory="$(go_build_module "go.temporal.io/server@v$server_version" "$(realpath "$server_directory.partial")" \
+      cmd/server:temporal-server cmd/tools/sql:temporal-sql-tool)" || return 1
+    mkdir -p "$server_directory.partial/schema/postgresql"
+    cp -r "$module_directory/schema/postgresql/v12" "$server_directory.partial/schema/postgresql/"
+    chmod -R u+w "$server_directory.partial"
+    mv "$server_directory.partial" "$server_directory"
+  fi
+  if [[ ! -x "$ui_directory/temporal-ui-server" ]]; then
+    rm -rf "$ui_directory.partial"
+    mkdir -p "$ui_directory.partial"
+    go_build_module "github.com/temporalio/ui-server/v2@v$ui_version" "$(realpath "$ui_directory.partial")" \
+      cmd/server:temporal-ui-server >/dev/null || return 1
+    mv "$ui_directory.partial" "$ui_directory"
+  fi
+}
+
+setup_temporal_cluster() {
+  if [[ "${SCIGEN_SKIP_CLUSTER_TESTS:-}" == 1 ]]; then
+    echo "setup: temporal cluster tools skipped (SCIGEN_SKIP_CLUSTER_TESTS=1; the cluster test is skipped too)"
+    return
+  fi
+  if ! postgres_installed; then
+    apt_install postgresql postgres "the cluster test (PostgreSQL persistence and visibility)" || true
+    postgres_installed || echo "setup: warning: PostgreSQL is not installed; the cluster test will fail" >&2
+  else
+    echo "setup: postgresql ok"
+  fi
+  local server_version ui_version server_directory ui_directory
+  server_version="$(cluster_setting TEMPORAL_SERVER_VERSION)"
+  ui_version="$(cluster_setting TEMPORAL_UI_VERSION)"
+  server_directory=".tools/temporal-server-$server_version"
+  ui_directory=".tools/temporal-ui-server-$ui_version"
+  if [[ -x "$server_directory/temporal-server" && -x "$ui_directory/temporal-ui-server" ]]; then
+    echo "setup: temporal server $server_version and ui server $ui_version ok (cached)"
+    return
+  fi
+  command -v go >/dev/null || {
+    echo "setup: warning: Go is not installed to build the Temporal server and UI server; the cluster test will fail" >&2
+    return
+  }
+  mkdir -p .tools
+  local started=$SECONDS log_file=.tools/temporal-cluster-build.log
+  echo "setup: building temporal-server $server_version and temporal-ui-server $ui_version from Go source (about 10 minutes on 2 cores; log in $log_file)"
+  # Not fatal here: every other test can still run. The cluster test fails, naming this log.
+  if ! build_temporal_cluster_tools "$server_directory" "$server_version" "$ui_directory" "$ui_version" >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    echo "setup: warning: building the Temporal server or UI server failed (log: $log_file); the cluster test will fail" >&2
+    return
+  fi
+  echo "setup: temporal server and ui server built in $((SECONDS - started)) s"
+}
+
 # --- Debian packages: bubblewrap (render sandbox), chromium (browser tests) ------------------------
 apt_updated=false
 
@@ -371,4 +457,5 @@ setup_bubblewrap
 if [[ "$test_tools" == true ]]; then
   setup_chromium
   setup_llama_tools
+  setup_temporal_cluster
 fi

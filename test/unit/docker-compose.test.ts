@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { readClusterSettings } from '../../infra/cluster-settings.ts';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/definitions.ts';
 import { repositoryRoot } from '../helpers/cli.ts';
 
@@ -9,12 +10,13 @@ interface ComposeService {
   image?: string;
   build?: unknown;
   command?: string[] | string;
-  environment?: Record<string, string>;
+  environment?: Record<string, string | number>;
   env_file?: string[];
   depends_on?: Record<string, { condition: string }>;
   deploy?: { replicas?: number };
   ports?: string[];
   profiles?: string[];
+  healthcheck?: { test: string[] };
 }
 
 // docker-compose cannot run on this machine (no Docker engine), so its structure is checked here.
@@ -31,6 +33,34 @@ describe('docker-compose.yml', async () => {
     expect(services['temporal-ui']?.environment?.['TEMPORAL_ADDRESS']).toBe('temporal:7233');
     expect(services['minio']?.command).toContain('server');
     expect(String(services['minio-setup']?.command)).toMatch(/mc mb .*local\/scigen/);
+  });
+
+  // test/cluster runs the same topology from infra/cluster.env; the compose file must not drift from it.
+  it("uses infra/cluster.env's versions, database account, namespace, history shards and ports", () => {
+    const settings = readClusterSettings();
+    const [major, minor] = settings.TEMPORAL_SERVER_VERSION.split('.');
+    const temporal = services['temporal']!;
+    expect(temporal.image).toBe(`temporalio/auto-setup:${settings.TEMPORAL_SERVER_VERSION}`);
+    expect(services['temporal-search-attributes']?.image).toBe(`temporalio/admin-tools:${major}.${minor}`);
+    expect(services['temporal-ui']?.image).toBe(`temporalio/ui:${settings.TEMPORAL_UI_VERSION}`);
+    expect(temporal.environment).toMatchObject({
+      DB: settings.TEMPORAL_DB_PLUGIN,
+      POSTGRES_USER: settings.POSTGRES_USER,
+      POSTGRES_PWD: settings.POSTGRES_PASSWORD,
+      NUM_HISTORY_SHARDS: settings.TEMPORAL_HISTORY_SHARDS,
+      DEFAULT_NAMESPACE: settings.TEMPORAL_NAMESPACE,
+    });
+    expect(services['postgres']?.environment).toMatchObject({
+      POSTGRES_USER: settings.POSTGRES_USER,
+      POSTGRES_PASSWORD: settings.POSTGRES_PASSWORD,
+    });
+    expect(services['postgres']?.healthcheck?.test).toEqual(['CMD', 'pg_isready', '-U', settings.POSTGRES_USER]);
+    expect(services['temporal-search-attributes']?.environment?.['TEMPORAL_NAMESPACE']).toBe(
+      settings.TEMPORAL_NAMESPACE,
+    );
+    expect(services['workflows-worker']?.environment?.['TEMPORAL_NAMESPACE']).toBe(settings.TEMPORAL_NAMESPACE);
+    expect(temporal.ports).toEqual([`${settings.TEMPORAL_PORT}:7233`]);
+    expect(services['temporal-ui']?.ports).toEqual([`${settings.TEMPORAL_UI_PORT}:8080`]);
   });
 
   it('registers exactly the search attributes the workflows set', () => {
