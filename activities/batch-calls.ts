@@ -15,13 +15,27 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCallOptions, Deferred, DeferredCall } from '../domain/batch.ts';
 import type { Step } from '../domain/types.ts';
-import type { ImageRequest, ImageResponse, ModelRequest, ModelResponse } from '../providers/provider.ts';
+import { STEP_RESPONSE_SCHEMAS } from '../domain/parse-model-output.ts';
+import type {
+  ImageRequest,
+  ImageResponse,
+  ModelRequest,
+  ModelResponse,
+  ResponseSchema,
+} from '../providers/provider.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { batchAnswerKey, batchRequestKey, type ProblemLocation } from '../storage/build-layout.ts';
 
 /** A text request as stored: the ModelRequest without its signal, images base64. */
 export type StoredBatchRequest =
-  | { kind: 'text'; request: Omit<ModelRequest, 'signal' | 'parts'> & { parts: StoredPart[] } }
+  | {
+      kind: 'text';
+      request: Omit<ModelRequest, 'signal' | 'parts' | 'responseSchema'> & {
+        parts: StoredPart[];
+        /** The answer's schema by name (STEP_RESPONSE_SCHEMAS): a zod schema does not survive JSON. */
+        responseSchema?: keyof typeof STEP_RESPONSE_SCHEMAS;
+      };
+    }
   | { kind: 'image'; request: Omit<ImageRequest, 'signal'> };
 
 type StoredPart = { type: 'text'; text: string } | { type: 'image'; mimeType: string; base64: string };
@@ -87,11 +101,12 @@ export async function answerTextCall(
 ): Promise<CallAnswer<ModelResponse>> {
   const scope = scopes.getStore();
   if (!scope) return { response: await ask(), batch: false };
-  const { signal: _signal, ...sendable } = request;
+  const { signal: _signal, responseSchema, ...sendable } = request;
   const stored: StoredBatchRequest = {
     kind: 'text',
     request: {
       ...sendable,
+      ...(responseSchema ? { responseSchema: storedSchemaName(responseSchema) } : {}),
       parts: request.parts.map((part) =>
         part.type === 'text'
           ? part
@@ -120,7 +135,10 @@ export async function answerImageCall(
   if (answer.kind !== 'image') throw new Error(`batch answer ${answer.customId} is text, expected an image`);
   const { image, ...rest } = answer.response;
   return {
-    response: { ...rest, image: image ? { mimeType: image.mimeType, data: Buffer.from(image.base64, 'base64') } : null },
+    response: {
+      ...rest,
+      image: image ? { mimeType: image.mimeType, data: Buffer.from(image.base64, 'base64') } : null,
+    },
     batch: true,
   };
 }
@@ -157,10 +175,14 @@ export function requestOfStored(
   stored: StoredBatchRequest,
 ): { kind: 'text'; request: ModelRequest } | { kind: 'image'; request: ImageRequest } {
   if (stored.kind === 'image') return stored;
+  const { responseSchema, ...request } = stored.request;
   return {
     kind: 'text',
     request: {
-      ...stored.request,
+      ...request,
+      ...(responseSchema
+        ? { responseSchema: { name: responseSchema, schema: STEP_RESPONSE_SCHEMAS[responseSchema] } }
+        : {}),
       parts: stored.request.parts.map((part) =>
         part.type === 'text'
           ? part
@@ -172,6 +194,19 @@ export function requestOfStored(
       ),
     },
   };
+}
+
+/** The name a step's answer schema is stored under; a schema not in STEP_RESPONSE_SCHEMAS cannot be batched. */
+function storedSchemaName(responseSchema: ResponseSchema): keyof typeof STEP_RESPONSE_SCHEMAS {
+  const { name } = responseSchema;
+  if (
+    name in STEP_RESPONSE_SCHEMAS &&
+    STEP_RESPONSE_SCHEMAS[name as keyof typeof STEP_RESPONSE_SCHEMAS] === responseSchema.schema
+  )
+    return name as keyof typeof STEP_RESPONSE_SCHEMAS;
+  throw new Error(
+    `response schema "${name}" is not one of STEP_RESPONSE_SCHEMAS, so it cannot be sent through a batch`,
+  );
 }
 
 /** A failure the batch reported for a request, thrown as the real-time call's failure would be. */

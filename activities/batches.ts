@@ -79,7 +79,9 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
           const stored = JSON.parse(await store.getText(request.requestKey)) as StoredBatchRequest;
           const { kind, request: body } = requestOfStored(stored);
           lines.push(
-            kind === 'text' ? { customId: request.customId, kind, request: body } : { customId: request.customId, kind, request: body },
+            kind === 'text'
+              ? { customId: request.customId, kind, request: body }
+              : { customId: request.customId, kind, request: body },
           );
           if (lines.length % 100 === 0) heartbeat();
         }
@@ -126,7 +128,11 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
         } else if (!result.ok && !result.failure.nonRetryable) {
           note = { customId: request.customId, answered: false, reason: truncate(result.failure.message, 300) };
         } else {
-          await store.put(batchAnswerKey(request.requestKey), JSON.stringify(storedAnswerOf(result)), 'application/json');
+          await store.put(
+            batchAnswerKey(request.requestKey),
+            JSON.stringify(storedAnswerOf(result)),
+            'application/json',
+          );
           note = { customId: request.customId, answered: true };
           answered += 1;
         }

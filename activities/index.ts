@@ -55,8 +55,7 @@ function batchable<Steps extends Record<string, (input: any) => Promise<unknown>
   return Object.fromEntries(
     Object.entries(steps).map(([name, step]) => [
       name,
-      (input: ProblemRef & { batch?: BatchCallOptions }) =>
-        runBatchable(store, input, input.batch, () => step(input)),
+      (input: ProblemRef & { batch?: BatchCallOptions }) => runBatchable(store, input, input.batch, () => step(input)),
     ]),
   ) as Steps;
 }

@@ -141,7 +141,9 @@ export async function callModel(settings: ModelCallSettings, call: ModelCall): P
       system: call.system,
       parts,
       temperature,
-      ...(call.responseSchema && mode !== 'prompt' ? { responseSchema: call.responseSchema, structuredOutput: mode } : {}),
+      ...(call.responseSchema && mode !== 'prompt'
+        ? { responseSchema: call.responseSchema, structuredOutput: mode }
+        : {}),
     };
     try {
       answered = await withHeartbeats(
@@ -234,7 +236,9 @@ export async function callImageModel(settings: ModelCallSettings, call: ImageCal
   try {
     // A generator's own image server has no batch interface: its calls are always real time.
     answered = await withHeartbeats(
-      call.baseUrl === undefined ? answerImageCall(request, ask) : ask().then((response) => ({ response, batch: false })),
+      call.baseUrl === undefined
+        ? answerImageCall(request, ask)
+        : ask().then((response) => ({ response, batch: false })),
     );
   } catch (error) {
     throw withBilledCost(error, settings.prices, call.model);

@@ -93,7 +93,10 @@ program
   .option('--window <n>', 'problems in flight at once (the sliding window)', (value) => Number(value))
   .option('--budget <usd>', 'pause the build once finished problems cost this much', (value) => Number(value))
   .option('--no-preflight', "skip the doctor's check of every step model before the build starts")
-  .option('--batch', "batch mode: model calls go through the provider's batch interface (half the price, answers within 24 h)")
+  .option(
+    '--batch',
+    "batch mode: model calls go through the provider's batch interface (half the price, answers within 24 h)",
+  )
   .addOption(referencesOption())
   .addOption(
     new Option(

@@ -31,7 +31,6 @@ export function isDeferred(value: unknown): value is Deferred {
   return typeof value === 'object' && value !== null && Array.isArray((value as Partial<Deferred>).deferred);
 }
 
-
 const MEBIBYTE = 1024 * 1024;
 
 /**

@@ -115,7 +115,9 @@ export function batchedSteps(
     let realtime = false;
     for (;;) {
       const step: RawStep = (realtime ? realtimeProxies : batchProxies)[name];
-      const result: unknown = await step.executeWithOptions(options, [{ ...input, batch: { seq, ...(realtime ? { realtime } : {}) } }]);
+      const result: unknown = await step.executeWithOptions(options, [
+        { ...input, batch: { seq, ...(realtime ? { realtime } : {}) } },
+      ]);
       if (!isDeferred(result)) return result;
       realtime = !(await answerByBatch(result.deferred));
     }

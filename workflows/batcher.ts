@@ -245,9 +245,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     if (!isCancellation(error)) throw error;
     // `scigen cancel`: what was submitted is cancelled at the provider, so it is not paid for.
     await CancellationScope.nonCancellable(() =>
-      Promise.all(
-        state.batches.map((batch) => batches.cancelBatch({ batchId: batch.batchId }).catch(() => undefined)),
-      ),
+      Promise.all(state.batches.map((batch) => batches.cancelBatch({ batchId: batch.batchId }).catch(() => undefined))),
     );
     throw error;
   }
@@ -264,7 +262,9 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     await Promise.all(
       notes.map(({ workflowId, answers }) =>
         // A problem that is gone (cancelled, or finished another way) has no one waiting.
-        getExternalWorkflowHandle(workflowId).signal(batchAnswersSignal, answers).catch(() => undefined),
+        getExternalWorkflowHandle(workflowId)
+          .signal(batchAnswersSignal, answers)
+          .catch(() => undefined),
       ),
     );
   }
