@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCallOptions, Deferred, DeferredCall } from '../domain/batch.ts';
 import type { Step } from '../domain/types.ts';
-import { STEP_RESPONSE_SCHEMAS } from '../domain/parse-model-output.ts';
+import { ANSWER_SCHEMAS } from '../domain/parse-model-output.ts';
 import type {
   ImageRequest,
   ImageResponse,
@@ -32,8 +32,8 @@ export type StoredBatchRequest =
       kind: 'text';
       request: Omit<ModelRequest, 'signal' | 'parts' | 'responseSchema'> & {
         parts: StoredPart[];
-        /** The answer's schema by name (STEP_RESPONSE_SCHEMAS): a zod schema does not survive JSON. */
-        responseSchema?: keyof typeof STEP_RESPONSE_SCHEMAS;
+        /** The answer's schema as ANSWER_SCHEMAS names it, and the name the API is given: a zod schema does not survive JSON. */
+        responseSchema?: { step: keyof typeof ANSWER_SCHEMAS; name: string };
       };
     }
   | { kind: 'image'; request: Omit<ImageRequest, 'signal'> };
@@ -106,7 +106,7 @@ export async function answerTextCall(
     kind: 'text',
     request: {
       ...sendable,
-      ...(responseSchema ? { responseSchema: storedSchemaName(responseSchema) } : {}),
+      ...(responseSchema ? { responseSchema: storedSchema(responseSchema) } : {}),
       parts: request.parts.map((part) =>
         part.type === 'text'
           ? part
@@ -181,7 +181,7 @@ export function requestOfStored(
     request: {
       ...request,
       ...(responseSchema
-        ? { responseSchema: { name: responseSchema, schema: STEP_RESPONSE_SCHEMAS[responseSchema] } }
+        ? { responseSchema: { name: responseSchema.name, schema: ANSWER_SCHEMAS[responseSchema.step] } }
         : {}),
       parts: stored.request.parts.map((part) =>
         part.type === 'text'
@@ -196,17 +196,14 @@ export function requestOfStored(
   };
 }
 
-/** The name a step's answer schema is stored under; a schema not in STEP_RESPONSE_SCHEMAS cannot be batched. */
-function storedSchemaName(responseSchema: ResponseSchema): keyof typeof STEP_RESPONSE_SCHEMAS {
-  const { name } = responseSchema;
-  if (
-    name in STEP_RESPONSE_SCHEMAS &&
-    STEP_RESPONSE_SCHEMAS[name as keyof typeof STEP_RESPONSE_SCHEMAS] === responseSchema.schema
-  )
-    return name as keyof typeof STEP_RESPONSE_SCHEMAS;
-  throw new Error(
-    `response schema "${name}" is not one of STEP_RESPONSE_SCHEMAS, so it cannot be sent through a batch`,
-  );
+/** How a step's answer schema is stored; a schema not in ANSWER_SCHEMAS cannot go through a batch. */
+function storedSchema(responseSchema: ResponseSchema): { step: keyof typeof ANSWER_SCHEMAS; name: string } {
+  const entry = Object.entries(ANSWER_SCHEMAS).find(([, schema]) => schema === responseSchema.schema);
+  if (!entry)
+    throw new Error(
+      `response schema "${responseSchema.name}" is not one of ANSWER_SCHEMAS, so it cannot go through a batch`,
+    );
+  return { step: entry[0] as keyof typeof ANSWER_SCHEMAS, name: responseSchema.name };
 }
 
 /** A failure the batch reported for a request, thrown as the real-time call's failure would be. */

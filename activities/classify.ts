@@ -1,4 +1,4 @@
-import { STEP_RESPONSE_SCHEMAS, parseClassification } from '../domain/parse-model-output.ts';
+import { ANSWER_SCHEMAS, parseClassification } from '../domain/parse-model-output.ts';
 import { callModel, parseAnswer } from './model-call.ts';
 import { classificationKey } from '../storage/build-layout.ts';
 import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
@@ -30,7 +30,7 @@ export function createClassifyProblem(dependencies: ModelStepDependencies) {
           text: dependencies.prompts.render('classify.user', { question: problem.question, hints: hints.join('\n') }),
         },
       ],
-      responseSchema: { name: 'classification', schema: STEP_RESPONSE_SCHEMAS.classification },
+      responseSchema: { name: 'classification', schema: ANSWER_SCHEMAS.classify },
     });
     const { text, usage } = answer;
     const parsed = parseAnswer('classify', answer, parseClassification);

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { STEP_RESPONSE_SCHEMAS, parseGrade } from '../domain/parse-model-output.ts';
+import { ANSWER_SCHEMAS, parseGrade } from '../domain/parse-model-output.ts';
 import { visualAnswerGradeKey } from '../storage/build-layout.ts';
 import { callModel, parseAnswer } from './model-call.ts';
 import { readStagedProblem, type GeneratorRef, type ModelStepDependencies, type StepOutcome } from './types.ts';
@@ -56,7 +56,7 @@ export function createGradeVisualAnswer(dependencies: ModelStepDependencies) {
           }),
         },
       ],
-      responseSchema: { name: 'grade', schema: STEP_RESPONSE_SCHEMAS.grade },
+      responseSchema: { name: 'grade', schema: ANSWER_SCHEMAS.grade },
     });
     const parsed = parseAnswer('grade', answer, parseGrade);
     const gradeKey = visualAnswerGradeKey(input.imageKey);

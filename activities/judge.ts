@@ -1,4 +1,4 @@
-import { STEP_RESPONSE_SCHEMAS, parseJudgement } from '../domain/parse-model-output.ts';
+import { ANSWER_SCHEMAS, parseJudgement } from '../domain/parse-model-output.ts';
 import type { JudgeReasoning } from '../domain/problem-result.ts';
 import type { JudgeScores } from '../domain/types.ts';
 import { storedImagePart } from '../providers/image.ts';
@@ -40,7 +40,7 @@ export function createJudgeImage(dependencies: ModelStepDependencies) {
         { type: 'text', text: dependencies.prompts.render('judge.user', { question: problem.question }) },
         storedImagePart(image),
       ],
-      responseSchema: { name: 'judgement', schema: STEP_RESPONSE_SCHEMAS.judgement },
+      responseSchema: { name: 'judgement', schema: ANSWER_SCHEMAS.judge },
     });
     const { text, usage } = answer;
     const parsed = parseAnswer('judge', answer, parseJudgement);

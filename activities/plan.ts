@@ -1,4 +1,4 @@
-import { parsePlan, STEP_RESPONSE_SCHEMAS } from '../domain/parse-model-output.ts';
+import { parsePlan, ANSWER_SCHEMAS } from '../domain/parse-model-output.ts';
 import { callModel, parseAnswer } from './model-call.ts';
 import { planKey as planKeyOf } from '../storage/build-layout.ts';
 import { readStagedProblem, type ProblemRef, type StepOutcome, type ModelStepDependencies } from './types.ts';
@@ -25,7 +25,7 @@ export function createPlanDiagram(dependencies: ModelStepDependencies) {
           }),
         },
       ],
-      responseSchema: { name: 'diagram_plan', schema: STEP_RESPONSE_SCHEMAS.diagram_plan },
+      responseSchema: { name: 'diagram_plan', schema: ANSWER_SCHEMAS.plan },
     });
     const { usage } = answer;
     const parsed = parseAnswer('plan', answer, parsePlan);

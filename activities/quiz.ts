@@ -1,4 +1,4 @@
-import { parseQuizzes, STEP_RESPONSE_SCHEMAS } from '../domain/parse-model-output.ts';
+import { parseQuizzes, ANSWER_SCHEMAS } from '../domain/parse-model-output.ts';
 import { screenQuizzes } from '../domain/quiz-screening.ts';
 import type { DroppedQuiz, Quiz } from '../domain/types.ts';
 import { callModel, parseAnswer } from './model-call.ts';
@@ -27,7 +27,7 @@ export function createGenerateQuizzes(dependencies: ModelStepDependencies) {
       problemId: input.problemId,
       system: dependencies.prompts.render('quiz.system'),
       parts: [{ type: 'text', text: dependencies.prompts.render('quiz.user', { question: problem.question }) }],
-      responseSchema: { name: 'quizzes', schema: STEP_RESPONSE_SCHEMAS.quizzes },
+      responseSchema: { name: 'quizzes', schema: ANSWER_SCHEMAS.quiz },
     });
     const { usage } = answer;
     const parsed = parseAnswer('quiz', answer, parseQuizzes);

@@ -515,15 +515,3 @@ export function parseAnswerLetter(
   }
   return { ok: true, value: last[0] };
 }
-
-/**
- * The JSON answers the steps ask for, by the name they are asked under: a request stored for a
- * batch names its schema, and the schema is found here again when the batch is sent.
- */
-export const STEP_RESPONSE_SCHEMAS = {
-  classification: classificationAnswerSchema,
-  diagram_plan: planAnswerSchema,
-  judgement: judgementAnswerSchema,
-  quizzes: quizAnswerSchema,
-  grade: gradeAnswerSchema,
-} as const;

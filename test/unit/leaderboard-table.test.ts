@@ -126,6 +126,23 @@ describe('formatLeaderboard', () => {
     expect(quoted.split('\n')[1]).toBe('b,imgcoder,"Odd, ""quoted""",,,,,,,,,,,0');
   });
 
+  it('shows what a batch-mode generator paid and what real time would have cost', () => {
+    const [first] = ONE_BUILD;
+    const generators = first!.summary.generators.map((generator, index) => ({
+      ...generator,
+      usage:
+        index === 0
+          ? { input_tokens: 10, output_tokens: 5, cost_usd: 0.02, realtime_cost_usd: 0.035, batch_calls: 7 }
+          : generator.usage,
+    }));
+    const batchBuild = [{ ...first!, summary: { ...first!.summary, generators } }];
+    const table = formatLeaderboard(batchBuild);
+    expect(table).toContain("cost of each generator's own steps, batch mode: imgcoder $0.0200 (real time: $0.0350)");
+    expect(formatLeaderboard(ONE_BUILD)).not.toContain('batch mode');
+    const [row] = JSON.parse(formatLeaderboard(batchBuild, { format: 'json' })) as Record<string, unknown>[];
+    expect(row).toMatchObject({ cost_usd: 0.02, realtime_cost_usd: 0.035, batch_calls: 7 });
+  });
+
   it('gives JSON rows with the unrounded values of summary.json', () => {
     const rows = JSON.parse(formatLeaderboard(ONE_BUILD, { format: 'json' })) as Record<string, unknown>[];
     expect(rows).toHaveLength(2);
@@ -145,6 +162,9 @@ describe('formatLeaderboard', () => {
       perfect_image_rate: 0.25,
       ve_accuracy: 2 / 3,
       images: 3,
+      cost_usd: 0,
+      realtime_cost_usd: 0,
+      batch_calls: 0,
       r_inv_quiz_only: null,
       r_inv_mean: null,
       questions: 0,
