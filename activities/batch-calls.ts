@@ -56,6 +56,8 @@ interface BatchScope {
   problem: ProblemLocation;
   options: BatchCallOptions;
   deferred: DeferredCall[];
+  /** Calls still looking for their answer or storing their request. */
+  calls: Set<Promise<unknown>>;
 }
 
 const scopes = new AsyncLocalStorage<BatchScope>();
@@ -77,13 +79,26 @@ export async function runBatchable<R>(
   step: () => Promise<R>,
 ): Promise<R | Deferred> {
   if (!options) return step();
-  const scope: BatchScope = { store, problem, options, deferred: [] };
+  const scope: BatchScope = { store, problem, options, deferred: [], calls: new Set() };
+  let outcome: { ok: true; result: R } | { ok: false; error: unknown };
   try {
-    const result = await scopes.run(scope, step);
-    return scope.deferred.length > 0 ? { deferred: scope.deferred } : result;
+    outcome = { ok: true, result: await scopes.run(scope, step) };
   } catch (error) {
-    if (scope.deferred.length > 0) return { deferred: scope.deferred };
-    throw error;
+    outcome = { ok: false, error };
+  }
+  // A step that stopped at its first deferred call (Promise.all) may have others on their way:
+  // they are let finish storing their requests, so one round sends them all.
+  await settled(scope);
+  if (scope.deferred.length > 0) return { deferred: scope.deferred };
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
+}
+
+async function settled(scope: BatchScope): Promise<void> {
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (scope.calls.size === 0) return;
+    await Promise.allSettled([...scope.calls]);
   }
 }
 
@@ -145,6 +160,21 @@ export async function answerImageCall(
 
 /** The stored answer; null = ask in real time; throws CallDeferred once the request is stored. */
 async function answerFor(
+  scope: BatchScope,
+  step: Step,
+  model: string,
+  stored: StoredBatchRequest,
+): Promise<StoredBatchAnswer | null> {
+  const call = lookUp(scope, step, model, stored);
+  scope.calls.add(call);
+  try {
+    return await call;
+  } finally {
+    scope.calls.delete(call);
+  }
+}
+
+async function lookUp(
   scope: BatchScope,
   step: Step,
   model: string,
