@@ -101,13 +101,16 @@ export async function buildCommand(
 
   const temporal = await openTemporal(config, { startServer: true, log: output.line });
   let workers: RunningWorkers | undefined;
+  let wasInterrupted = false;
   const interrupted = new Promise<never>((_, reject) => {
-    const onSignal = (signal: string) =>
+    const onSignal = (signal: string) => {
+      wasInterrupted = true;
       reject(
         infrastructureFailure(
           `interrupted by ${signal}: the build keeps its state; run the same command again to resume`,
         ),
       );
+    };
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   });
@@ -218,7 +221,10 @@ export async function buildCommand(
     }
   } finally {
     await workers?.shutdown();
-    await temporal.close();
+    // Interrupted, the progress queries and the result's long poll are still in flight: closing
+    // their connection under them makes the client retry on a closed channel and crash from a
+    // timer. The process exits right after (cli/main.ts), which closes everything anyway.
+    if (!wasInterrupted) await temporal.close();
   }
 }
 
