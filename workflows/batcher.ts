@@ -101,10 +101,15 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
   /** Set by a control signal or a new group's first request: the loop looks again at once. */
   let stirred = false;
 
+  /** The custom_ids waiting, so a signal's requests are checked against them at once, not by a scan each. */
+  const waitingIds = new Set(state.pending.map((waiting) => waiting.request.customId));
+
   setHandler(batchRequestSignal, (requests) => {
     for (const request of requests) {
       // The same custom_id again (a problem re-run) replaces the one still waiting.
-      state.pending = state.pending.filter((waiting) => waiting.request.customId !== request.customId);
+      if (waitingIds.has(request.customId))
+        state.pending = state.pending.filter((waiting) => waiting.request.customId !== request.customId);
+      waitingIds.add(request.customId);
       // The first request of a group starts its wait: the loop looks again to set its timer.
       if (!state.pending.some((waiting) => groupOf(waiting.request) === groupOf(request))) stirred = true;
       state.pending.push({ request, atMs: Date.now() });
@@ -137,7 +142,9 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     const groups = new Map<string, PendingRequest[]>();
     for (const waiting of state.pending) {
       const group = groupOf(waiting.request);
-      groups.set(group, [...(groups.get(group) ?? []), waiting]);
+      const members = groups.get(group);
+      if (members) members.push(waiting);
+      else groups.set(group, [waiting]);
     }
     const due: BatchRequest[][] = [];
     for (const group of groups.values()) {
@@ -179,6 +186,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     const submission = `${String(state.submitted).padStart(6, '0')}-${first.kind}-${first.model.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     const submitted = new Set(requests.map((request) => request.customId));
     state.pending = state.pending.filter((waiting) => !submitted.has(waiting.request.customId));
+    for (const customId of submitted) waitingIds.delete(customId);
     let batchId: string;
     try {
       ({ batchId } = await batches.submitBatch.executeWithOptions(
