@@ -20,6 +20,8 @@ export interface FakeBatchPlan {
    * @default 0
    */
   failuresAfterSubmit?: number;
+  /** Submissions return only once this settles (the batch is created at once): a slow upload. */
+  submitted?: Promise<void>;
 }
 
 export interface FakeBatch {
@@ -133,6 +135,7 @@ export function createFakeBatchClient(): FakeBatchClient {
         failuresLeft.set(build, left - 1);
         throw new Error('connection reset after the batch was created');
       }
+      await plans.get(build)?.submitted;
       return { id: batch.id };
     },
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { Runtime, Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createConsoleLogger } from '../../cli/logger.ts';
@@ -364,6 +365,35 @@ describe('the batcher', () => {
     expect(fake.cancelled).toEqual([batch!.id]);
     expect(batch!.status).toBe('cancelled');
     expect(await problem.notes()).toEqual([]);
+  });
+
+  it('cancelled while a batch is being submitted, cancels that batch too once the provider has it', async () => {
+    const buildId = 'cancelled-submitting';
+    let finishUpload = () => {};
+    const upload = new Promise<void>((resolve) => (finishUpload = resolve));
+    fake.plan(buildId, { checksInProgress: Infinity, submitted: upload });
+    const batcher = await startBatcher(batcherInput(buildId, { maxRequests: 1 }));
+    const problem = await startProblem(buildId, 'p1');
+    await batcher.signal(batchRequestSignal, [await problem.request()]);
+    await vi.waitFor(() => expect(fake.batchesOf(buildId)).toHaveLength(1), PATIENCE);
+    const [batch] = fake.batchesOf(buildId);
+
+    await batcher.cancel();
+    // The upload ends only once the batcher has seen the cancellation (a workflow task completed after it).
+    await vi.waitFor(async () => {
+      const types = ((await batcher.fetchHistory()).events ?? []).map((event) => event.eventType);
+      const requested = types.indexOf(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+      expect(requested).toBeGreaterThan(-1);
+      expect(types.slice(requested)).toContain(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+    }, PATIENCE);
+    finishUpload();
+    const error = await batcher.result().then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await vi.waitFor(() => expect(fake.cancelled).toContain(batch!.id), PATIENCE);
+    expect(batch!.status).toBe('cancelled');
   });
 
   it('reports its batches through batchProgress while they wait, run and end', async () => {
