@@ -278,6 +278,30 @@ describe('the batcher', () => {
     expect(attempts).toContain(2);
   });
 
+  it('a long upload heartbeats, so it is not timed out and uploaded again', async () => {
+    const buildId = 'long-upload';
+    let finishUpload = () => {};
+    const upload = new Promise<void>((resolve) => (finishUpload = resolve));
+    fake.plan(buildId, { submitted: upload });
+    const batcher = await startBatcher(batcherInput(buildId, { maxRequests: 1 }));
+    const problem = await startProblem(buildId, 'p1');
+    const request = await problem.request();
+    await batcher.signal(batchRequestSignal, [request]);
+
+    try {
+      await vi.waitFor(async () => {
+        const [submitting] = (await batcher.describe()).raw.pendingActivities ?? [];
+        expect(submitting?.activityType?.name).toBe('submitBatch');
+        expect(submitting?.lastHeartbeatTime).toBeTruthy();
+      }, PATIENCE);
+    } finally {
+      finishUpload();
+    }
+    await vi.waitFor(async () => expect(await problem.notes()).toHaveLength(1), PATIENCE);
+    expect(await problem.notes()).toEqual([{ customId: request.customId, answered: true }]);
+    expect(fake.batchesOf(buildId)).toHaveLength(1);
+  });
+
   it('continues as new past continueAsNewEvents, submitting and answering every request exactly once', async () => {
     const buildId = 'continued';
     const batcher = await startBatcher(batcherInput(buildId, { maxRequests: 2, continueAsNewEvents: 60 }));
