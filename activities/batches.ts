@@ -8,7 +8,7 @@ import type { BatchAnswerNote, BatchRequest } from '../workflows/definitions.ts'
 import type { BatchClient, BatchLine, BatchResult, BatchState } from '../providers/batch.ts';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store.ts';
 import { batchAnswerKey, batchSubmissionKey } from '../storage/build-layout.ts';
-import { heartbeat } from './activity-context.ts';
+import { heartbeat, withHeartbeats } from './activity-context.ts';
 import { requestOfStored, type StoredBatchAnswer, type StoredBatchRequest } from './batch-calls.ts';
 
 export interface SubmitBatchInput {
@@ -72,7 +72,7 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
       if (recorded) return { batchId: recorded.id };
       const submissionKey = `${input.buildId}/${input.submission}`;
       const batches = client();
-      let found = await batches.find(submissionKey);
+      let found = await withHeartbeats(batches.find(submissionKey));
       if (!found) {
         const lines: BatchLine[] = [];
         for (const request of input.requests) {
@@ -85,7 +85,9 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
           );
           if (lines.length % 100 === 0) heartbeat();
         }
-        found = await batches.submit(lines, { submissionKey });
+        // An upload can outlast the heartbeat timeout: timed out, it would be retried, find no batch yet
+        // (the provider creates it once the upload is in) and upload a second one.
+        found = await withHeartbeats(batches.submit(lines, { submissionKey }));
       }
       const record: SubmissionRecord = {
         id: found.id,
@@ -116,7 +118,7 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
       const batches = client();
       const state = await batches.get(input.batchId);
       const results = new Map<string, BatchResult>();
-      for (const result of await batches.results(input.batchId)) results.set(result.customId, result);
+      for (const result of await withHeartbeats(batches.results(input.batchId))) results.set(result.customId, result);
       const notes = new Map<string, BatchAnswerNote[]>();
       let answered = 0;
       for (const [index, request] of record.requests.entries()) {

@@ -8,6 +8,7 @@
 import {
   allHandlersFinished,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -181,6 +182,8 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
   }
 
   async function submit(requests: BatchRequest[]): Promise<void> {
+    // Submissions run out of reach of a cancellation (below), so the loop must not start another after one.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the batcher is cancelled');
     state.submitted += 1;
     const first = requests[0]!;
     const submission = `${String(state.submitted).padStart(6, '0')}-${first.kind}-${first.model.replace(/[^A-Za-z0-9._-]/g, '_')}`;
@@ -189,9 +192,12 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     for (const customId of submitted) waitingIds.delete(customId);
     let batchId: string;
     try {
-      ({ batchId } = await batches.submitBatch.executeWithOptions(
-        { summary: `submit ${requests.length} ${first.model} requests` },
-        [{ buildId: input.buildId, provider: input.provider, submission, requests }],
+      // Not cancelled mid-way: the provider may already hold the batch, and only with its id can a
+      // cancellation cancel it there rather than leave it running (and billed).
+      ({ batchId } = await CancellationScope.nonCancellable(() =>
+        batches.submitBatch.executeWithOptions({ summary: `submit ${requests.length} ${first.model} requests` }, [
+          { buildId: input.buildId, provider: input.provider, submission, requests },
+        ]),
       ));
     } catch (error) {
       if (isCancellation(error)) throw error;
