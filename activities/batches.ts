@@ -116,9 +116,18 @@ export function createBatchActivities(dependencies: { store: ArtifactStore; batc
       const record = await readRecord(batchSubmissionKey(input.buildId, input.provider, input.submission));
       if (!record) throw new Error(`no record of batch ${input.batchId} (${input.submission})`);
       const batches = client();
-      const state = await batches.get(input.batchId);
       const results = new Map<string, BatchResult>();
-      for (const result of await withHeartbeats(batches.results(input.batchId))) results.set(result.customId, result);
+      let state: Pick<BatchState, 'status' | 'errors'>;
+      try {
+        state = await batches.get(input.batchId);
+        for (const result of await withHeartbeats(batches.results(input.batchId))) results.set(result.customId, result);
+      } catch (error) {
+        // Retryable faults are retried; the provider's final word (the batch is unknown to it, say)
+        // sends every request back to its problem with those words.
+        if (!(error instanceof ApplicationFailure && error.nonRetryable)) throw error;
+        state = { status: 'failed', errors: [`the batch could not be read: ${error.message}`] };
+        results.clear();
+      }
       const notes = new Map<string, BatchAnswerNote[]>();
       let answered = 0;
       for (const [index, request] of record.requests.entries()) {

@@ -89,6 +89,14 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     heartbeatTimeout: '1m',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20 },
   });
+  // A submitted batch is the provider's for up to a day: checking on it and reading it go on
+  // through any outage (retryable faults never end them); only the provider's final word does.
+  const watching = proxyActivities<BatchActivities>({
+    taskQueue: input.taskQueue,
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '1m',
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
+  });
   const state: BatcherState = carried ?? {
     pending: [],
     batches: [],
@@ -128,7 +136,8 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
     return {
       provider: input.provider,
       waiting: state.pending.length,
-      submitted: state.submitted,
+      // Submissions the provider took (state.submitted also counts refused ones: it names them).
+      submitted: running + state.done,
       inProgress: running,
       done: state.done,
       requestsInProgress: state.batches.reduce((sum, batch) => sum + batch.requests, 0),
@@ -219,9 +228,17 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
   }
 
   async function check(batch: RunningBatch): Promise<void> {
-    const checked = await batches.checkBatch.executeWithOptions({ summary: `check batch ${batch.batchId}` }, [
-      { batchId: batch.batchId },
-    ]);
+    let checked: { status: string; ended: boolean };
+    try {
+      checked = await watching.checkBatch.executeWithOptions({ summary: `check batch ${batch.batchId}` }, [
+        { batchId: batch.batchId },
+      ]);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // The provider's final word on the batch (it no longer knows it, say): read what can be read;
+      // its requests go back to their problems unanswered, with the provider's words.
+      checked = { status: `unreadable (${failureWords(error)})`, ended: true };
+    }
     batch.status = checked.status;
     const now = Date.now();
     if (!checked.ended) {
@@ -229,7 +246,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
       batch.nextPollAtMs = now + batch.pollDelayMs;
       return;
     }
-    const collected = await batches.collectBatch.executeWithOptions(
+    const collected = await watching.collectBatch.executeWithOptions(
       { summary: `read batch ${batch.batchId} (${checked.status})` },
       [{ buildId: input.buildId, provider: input.provider, submission: batch.submission, batchId: batch.batchId }],
     );
