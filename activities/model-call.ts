@@ -374,7 +374,8 @@ function fitForModel(
 
 const unpricedModels = new Set<string>();
 
-function costOf(
+/** USD for one call's tokens at the model's real-time rates, or its batch rates when `batch`. */
+export function costOf(
   prices: PriceTable,
   requestedModel: string,
   answeringModel: string,

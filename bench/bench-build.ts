@@ -36,6 +36,8 @@ export interface BenchBuildOptions {
   buildId: string;
   windowSize: number;
   configFile: string;
+  /** More `scigen build` options (`--batch`, say). */
+  buildArguments?: string[];
   /** Node options placed before the CLI's script (a CPU profile, say). */
   nodeArguments?: string[];
   /** More variables for the CLI. */
@@ -61,6 +63,7 @@ export function runBenchBuild(options: BenchBuildOptions): ResultPromise<{ all: 
       '--config',
       options.configFile,
       '--no-progress',
+      ...(options.buildArguments ?? []),
     ],
     {
       cwd: repositoryRoot,
