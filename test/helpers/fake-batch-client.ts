@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { BatchClient, BatchLine, BatchResult, BatchState, BatchStatus } from '../../providers/batch.ts';
 
 /** What the fake answers to one request of an ended batch. */
@@ -22,6 +23,8 @@ export interface FakeBatchPlan {
   failuresAfterSubmit?: number;
   /** Submissions return only once this settles (the batch is created at once): a slow upload. */
   submitted?: Promise<void>;
+  /** The provider forgets the batch: checking or reading it fails for good (404). @default false */
+  lost?: boolean;
 }
 
 export interface FakeBatch {
@@ -146,6 +149,12 @@ export function createFakeBatchClient(): FakeBatchClient {
 
     async get(id) {
       const batch = batchOf(id);
+      if (planOf(batch.submissionKey).lost)
+        throw ApplicationFailure.create({
+          type: 'ProviderNotFound',
+          message: `openai 404: no batch ${id}`,
+          nonRetryable: true,
+        });
       if (!ENDED.includes(batch.status)) {
         const plan = planOf(batch.submissionKey);
         batch.checks += 1;

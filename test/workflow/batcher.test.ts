@@ -257,6 +257,22 @@ describe('the batcher', () => {
     expect(await progressOf(batcher)).toMatchObject({ done: 1, requestsAnswered: 2 });
   });
 
+  it('sends the requests of a batch the provider no longer knows back to their problems, with its words', async () => {
+    const buildId = 'lost';
+    fake.plan(buildId, { lost: true });
+    const batcher = await startBatcher(batcherInput(buildId, { maxRequests: 1 }));
+    const problem = await startProblem(buildId, 'p1');
+    const request = await problem.request();
+    await batcher.signal(batchRequestSignal, [request]);
+
+    await vi.waitFor(async () => expect(await problem.notes()).toHaveLength(1), PATIENCE);
+    const [note] = await problem.notes();
+    expect(note).toMatchObject({ customId: request.customId, answered: false });
+    expect(note!.reason).toContain(`openai 404: no batch ${fake.batchesOf(buildId)[0]!.id}`);
+    expect(await readStoredAnswer(store, batchAnswerKey(request.requestKey))).toBeNull();
+    await vi.waitFor(async () => expect(await progressOf(batcher)).toMatchObject({ inProgress: 0, done: 1 }), PATIENCE);
+  });
+
   it('a submission retried after the provider created its batch finds that batch instead of creating another', async () => {
     const buildId = 'retried-submission';
     fake.plan(buildId, { failuresAfterSubmit: 1 });
