@@ -408,7 +408,11 @@ export const configSchema = z
         /** A batch is submitted once it holds this many requests (the provider's own limit cuts it too). @default 1000 */
         maxRequests: z.int().min(1).max(50_000).default(1000),
         /** … or once its oldest request has waited this long. @default 10 */
-        maxWaitMinutes: z.number().positive().max(24 * 60).default(10),
+        maxWaitMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(10),
         /** A request a batch answered with a retryable error (or did not reach) goes into this many later batches, then real time. @default 2 */
         maxResubmits: z.int().min(0).max(20).default(2),
         /** The first status check of a submitted batch after this long; the wait doubles up to maxPollSeconds. @default 30 */
