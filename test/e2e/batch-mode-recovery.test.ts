@@ -78,6 +78,10 @@ describe('batch mode through crashes, expired batches, per-request errors and ca
     expect(batches.length).toBeGreaterThan(batchesAtKill);
     // The batch running at the kill was waited for, not submitted again: its answers were used.
     expect(batches.find((batch) => batch.id === running.id)?.status).toBe('completed');
+    // Each submission of the batcher (its idempotency key, in the batch's metadata) made one batch.
+    const submissions = batches.map((batch) => batch.metadata['scigen_submission']);
+    expect(submissions.every((submission) => submission !== undefined)).toBe(true);
+    expect(new Set(submissions).size).toBe(batches.length);
     // No faults hit a batch here but the script's one 503 (a plan of chem-haber-process), which
     // goes again under its next attempt's custom_id: so every custom_id is in exactly one batch.
     const repeated = [...batchesPerCustomId(batches)].filter(([, count]) => count > 1);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import { STEPS } from '../../domain/types.ts';
+import { batcherWorkflowId } from '../../workflows/definitions.ts';
 import {
   expectSampleVerdicts,
   expectWellFormedBatches,
@@ -29,7 +30,7 @@ describe('scigen build --batch on the bundled samples', () => {
   const cluster = useTestCluster('batch-samples', async () => ({ script: await loadSampleScript() }));
 
   it('OpenAI: the same verdicts and tokens as real time, every request batched under its custom_id, one model per batch, at a lower cost', async () => {
-    const { sandbox, endpoint } = cluster;
+    const { sandbox, endpoint, client } = cluster;
     const config = await writeBatchConfig(sandbox);
     const problemIds = await problemIdsOf(join(samplesDirectory, 'problems.jsonl'));
 
@@ -49,6 +50,10 @@ describe('scigen build --batch on the bundled samples', () => {
       '--no-progress',
     ]);
     expect(batched.exitCode, batched.all).toBe(0);
+    // The build told its batcher to close; it did, before the CLI stopped the workers it needs.
+    expect((await client.workflow.getHandle(batcherWorkflowId('openai-batch', 'openai')).describe()).status.name).toBe(
+      'COMPLETED',
+    );
 
     const realtimeRecords = await readManifest(sandbox, 'openai-realtime');
     const batchRecords = await readManifest(sandbox, 'openai-batch');
@@ -77,7 +82,7 @@ describe('scigen build --batch on the bundled samples', () => {
   }, 600_000);
 
   it('Gemini: the same verdicts as real time through Gemini batch mode, at a lower cost', async () => {
-    const { sandbox, endpoint } = cluster;
+    const { sandbox, endpoint, client } = cluster;
     const config = await writeBatchConfig(sandbox);
     const problemIds = await problemIdsOf(join(samplesDirectory, 'problems.jsonl'));
     endpoint.reset();
@@ -91,6 +96,9 @@ describe('scigen build --batch on the bundled samples', () => {
       },
     );
     expect(result.exitCode, result.all).toBe(0);
+    expect((await client.workflow.getHandle(batcherWorkflowId('gemini-batch', 'gemini')).describe()).status.name).toBe(
+      'COMPLETED',
+    );
 
     const records = await readManifest(sandbox, 'gemini-batch');
     expect(records.map((record) => String(record.id))).toEqual(problemIds);
