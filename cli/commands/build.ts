@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CancelledFailure,
   TerminatedFailure,
+  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -115,6 +117,7 @@ export async function buildCommand(
     process.once('SIGTERM', () => onSignal('SIGTERM'));
   });
   interrupted.catch(() => {});
+  let batcherId: string | null = null;
   try {
     if (runWorkersHere) {
       workers = await runWorkers(config, {
@@ -150,6 +153,7 @@ export async function buildCommand(
       output.line(`build ${buildId} already finished; its summary:`);
     } else {
       const batch = config.build.mode === 'batch' ? batchMode(config, provider, buildId) : null;
+      batcherId = batch?.problems.batcherWorkflowId ?? null;
       const input: DatasetBuildInput = {
         buildId,
         inputPages: Array.from({ length: layout.pageCount }, (_, page) => stagedPageKey(buildId, page)),
@@ -220,12 +224,37 @@ export async function buildCommand(
       );
     }
   } finally {
+    if (workers && batcherId) await waitForBatcherToClose(temporal.client, buildId, batcherId);
     await workers?.shutdown();
     // Interrupted, the progress queries and the result's long poll are still in flight: closing
     // their connection under them makes the client retry on a closed channel and crash from a
     // timer. The process exits right after (cli/main.ts), which closes everything anyway.
     if (!wasInterrupted) await temporal.close();
   }
+}
+
+/** How long a closed build's batcher gets to close before the in-process workers stop. */
+const BATCHER_CLOSE_WAIT_MS = 60_000;
+
+/**
+ * The batcher closes after its build: `close` once the build finished, or cancelling the batches it
+ * submitted once the build was cancelled. Without dedicated workers it runs on this process's
+ * workers, so they stay until it has closed; a build still running (the CLI interrupted) leaves it be.
+ */
+async function waitForBatcherToClose(client: Client, buildId: string, batcherId: string): Promise<void> {
+  const build = await client.workflow
+    .getHandle(buildWorkflowId(buildId))
+    .describe()
+    .catch(() => null);
+  if (build === null || build.status.name === 'RUNNING') return;
+  await Promise.race([
+    client.workflow
+      .getHandle(batcherId)
+      .result()
+      .catch(() => undefined),
+    // Unref'd: a batcher that closed sooner leaves no timer holding the process.
+    delay(BATCHER_CLOSE_WAIT_MS, undefined, { ref: false }),
+  ]);
 }
 
 /**
