@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -176,6 +177,39 @@ describe('batch mode through crashes, expired batches, per-request errors and ca
       records.filter((record) => String(record.id) !== refused),
       expected,
     );
+  }, 600_000);
+
+  it('a call the batch could not answer goes to real time once its resubmits are used up (maxResubmits 0)', async () => {
+    const { sandbox, endpoint } = cluster;
+    const rateLimited = 'phys-incline-block';
+    endpoint.addFaults({ problem: rateLimited, step: 'judge' }, { status: 429, message: 'scripted: slow down' });
+    const noResubmits = join(sandbox.stateDirectory, 'no-resubmits.json');
+    await writeFile(
+      noResubmits,
+      JSON.stringify({ batch: { pollSeconds: 1, maxPollSeconds: 2, maxWaitMinutes: 0.02, maxResubmits: 0 } }),
+    );
+
+    const result = await sandbox.run([
+      'build',
+      SAMPLES,
+      '--build-id',
+      'fallback-batch',
+      '--batch',
+      '--config',
+      noResubmits,
+      '--no-progress',
+    ]);
+    expect(result.exitCode, result.all).toBe(0);
+
+    // One judge request of that problem in a batch (answered 429), then one in real time (answered).
+    const judged = endpoint.requests.filter((request) => request.problem === rateLimited && request.step === 'judge');
+    expect(judged.map((request) => ({ batched: request.batch !== undefined, status: request.status }))).toEqual([
+      { batched: true, status: 429 },
+      { batched: false, status: 200 },
+    ]);
+    const records = await readManifest(sandbox, 'fallback-batch');
+    expect(records.map((record) => String(record.id))).toEqual(problemIds);
+    expectSampleVerdicts(records, expected);
   }, 600_000);
 
   it('status during a batch prints the batch line; cancel ends the build cancelled and cancels the submitted batch', async () => {
