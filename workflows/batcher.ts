@@ -14,6 +14,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   setWorkflowOptions,
   workflowInfo,
@@ -269,6 +270,7 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
         await continueAsNew<typeof batcherWorkflow>(input, state);
       }
       stirred = false;
+      setCurrentDetails(currentDetails());
       const wakeAt = nextWake(now);
       await condition(() => stirred || (!state.paused && hasFullGroup()), Math.max(1, wakeAt - now));
     }
@@ -279,6 +281,16 @@ export async function batcherWorkflow(input: BatcherInput, carried?: BatcherStat
       Promise.all(state.batches.map((batch) => batches.cancelBatch({ batchId: batch.batchId }).catch(() => undefined))),
     );
     throw error;
+  }
+
+  /** What the Temporal UI shows of the batcher: its batches, and what waits for one. */
+  function currentDetails(): string {
+    const running = state.batches.map((batch) => `- ${batch.batchId}: ${batch.requests} requests, ${batch.status}`);
+    return [
+      `**${input.provider} batches** of build ${input.buildId}${state.paused ? ' (paused: nothing new is submitted)' : ''}`,
+      `${state.batches.length} running, ${state.done} done; ${state.requestsAnswered} requests answered, ${state.pending.length} waiting for a batch`,
+      ...running,
+    ].join('\n\n');
   }
 
   /** The next moment something is due: a batch to check, or a group's wait running out. */
