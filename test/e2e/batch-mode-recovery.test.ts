@@ -37,6 +37,8 @@ describe('batch mode through crashes, expired batches, per-request errors and ca
   let expected: Record<string, ExpectedVerdict>;
 
   beforeEach(async () => {
+    // A fresh script: faults a test added stay in the replies otherwise, and reset() re-arms them.
+    cluster.endpoint.setScript(await loadSampleScript());
     cluster.endpoint.reset();
     cluster.endpoint.setBatchDuration(1000);
     config = await writeBatchConfig(cluster.sandbox);
