@@ -1,3 +1,4 @@
+import { BATCH_LIMITS } from '../domain/batch.ts';
 import { ApiError, GenerateContentResponse, GoogleGenAI, JobState } from '@google/genai';
 import type { BatchJob, InlinedRequest, InlinedResponse } from '@google/genai';
 import type { BatchClient, BatchLine, BatchResult, BatchState, BatchStatus } from './batch.ts';
@@ -121,7 +122,7 @@ export function createGeminiBatchClient(options: GeminiBatchClientOptions): Batc
   return {
     provider: 'gemini',
     // Gemini documents no count limit for a batch; 20 MB is its limit for inlined requests.
-    limits: { maxRequests: 50_000, maxBytes: 20 * 1024 * 1024 },
+    limits: BATCH_LIMITS.gemini,
     find,
     async submit(lines, { submissionKey, signal }) {
       batchKindOf(lines);

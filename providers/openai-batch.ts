@@ -1,3 +1,4 @@
+import { BATCH_LIMITS } from '../domain/batch.ts';
 import OpenAI, { APIError, toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
@@ -90,7 +91,7 @@ export function createOpenAiBatchClient(options: OpenAiBatchClientOptions): Batc
 
   return {
     provider: 'openai',
-    limits: { maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 },
+    limits: BATCH_LIMITS.openai,
     find,
     async submit(lines, { submissionKey, signal }) {
       const kind = batchKindOf(lines);
