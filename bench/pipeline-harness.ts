@@ -1,11 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { startScriptedEndpoint } from '../scripted/server.ts';
 import { syntheticProblems, syntheticScript } from '../scripted/synthetic.ts';
 import { problemKey } from '../domain/input.ts';
-import { buildWorkflowId, problemWorkflowId } from '../workflows/definitions.ts';
+import { buildWorkflowId, problemWorkflowId, searchAttributes } from '../workflows/definitions.ts';
 import { readBenchManifest, runBenchBuild, startBenchServer } from './bench-build.ts';
 import { profileHistories, type HistoryProfile } from './history-profile.ts';
 
@@ -20,6 +20,8 @@ export interface ScenarioOptions {
   measureMemory?: boolean;
   /** Read this many rendered problems' histories (and the build's last run) for where the time went. */
   profileProblems?: number;
+  /** Read every problem's close time back from visibility: problems/s over each tenth of the problems. */
+  measureTenths?: boolean;
 }
 
 export interface ScenarioResult {
@@ -38,6 +40,10 @@ export interface ScenarioResult {
   profile: { problems: HistoryProfile; build: HistoryProfile } | null;
   /** CPU milliseconds per problem spent by each part while the build ran (Linux /proc), or null. */
   cpuPerProblem: CpuShares | null;
+  /** Problems/s over each tenth of the problems, in the order they closed (measureTenths), or null. */
+  tenths: number[] | null;
+  /** The dev server's SQLite database (with its write-ahead log) once the build is done. */
+  databaseMegabytes: number;
 }
 
 /**
@@ -140,7 +146,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         total: perProblem(total),
       };
     }
+    const tenths = options.measureTenths ? ratesPerTenth(await problemCloseTimes(client, buildId)) : null;
     return {
+      tenths,
+      databaseMegabytes: await databaseMegabytes(join(directory, 'temporal.db')),
       cpuPerProblem,
       profile,
       name: options.name,
@@ -161,6 +170,44 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await endpoint.close();
     await server.stop();
   }
+}
+
+/** Close times (ms) of the build's problem workflows, from the server's visibility store, in order. */
+async function problemCloseTimes(client: Client, buildId: string): Promise<number[]> {
+  const times: number[] = [];
+  const query = `${searchAttributes.buildId.name} = '${buildId}' AND WorkflowType = 'problemWorkflow' AND ExecutionStatus != 'Running'`;
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+    if (execution.closeTime) times.push(execution.closeTime.getTime());
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/**
+ * Problems/s over each tenth of the problems, in the order they closed. Timed from the first close,
+ * not the build's start, so the start-up (staging, first renders) does not flatter a later tenth.
+ */
+export function ratesPerTenth(closeTimes: number[]): number[] {
+  const rates: number[] = [];
+  let previousIndex = 0;
+  for (let tenth = 1; tenth <= 10; tenth++) {
+    const index = Math.round(((closeTimes.length - 1) * tenth) / 10);
+    if (index === previousIndex) continue;
+    const seconds = (closeTimes[index]! - closeTimes[previousIndex]!) / 1000;
+    rates.push((index - previousIndex) / Math.max(seconds, 0.001));
+    previousIndex = index;
+  }
+  return rates;
+}
+
+async function databaseMegabytes(databaseFile: string): Promise<number> {
+  let bytes = 0;
+  for (const file of [databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`]) {
+    bytes += await stat(file).then(
+      (entry) => entry.size,
+      () => 0,
+    );
+  }
+  return bytes / (1024 * 1024);
 }
 
 /**

@@ -19,6 +19,7 @@ const result = await runScenario({
   windowSize: Number(values.window),
   latencyMs: Number(values['latency-ms']),
   measureMemory: true,
+  measureTenths: true,
 });
 console.log(
   `problems:            ${result.problems} (every ${values['draw-every']}th rendered, the rest skipped at classify)`,
@@ -31,5 +32,14 @@ console.log(`build runs:          ${result.runs} (continue-as-new)`);
 console.log(`history events/run:  max ${result.historyEventsPerRun[0]}, all ${result.historyEventsPerRun.join(' ')}`);
 console.log(
   `peak RSS:            workers (scigen build) ${result.peakResidentMegabytes.workers?.toFixed(0)} MB, Temporal dev server ${result.peakResidentMegabytes.temporalServer?.toFixed(0)} MB`,
+);
+if (result.tenths) {
+  const first = result.tenths[0]!;
+  const last = result.tenths.at(-1)!;
+  console.log(`problems/s by tenth: ${result.tenths.map((rate) => rate.toFixed(2)).join(' ')}`);
+  console.log(`last tenth / first:  ${((last / first) * 100).toFixed(1)}% (target >= 80%)`);
+}
+console.log(
+  `database size:       ${result.databaseMegabytes.toFixed(0)} MB (the dev server's SQLite file and its log)`,
 );
 if (result.cpuPerProblem) console.log(formatCpu(result.cpuPerProblem));
