@@ -73,8 +73,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const inputFile = join(directory, 'problems.jsonl');
     await writeFile(inputFile, problems.map((problem) => JSON.stringify(problem)).join('\n'));
     const configFile = join(directory, 'config.json');
-    // Every problem in the window may be waiting on a model call at once.
-    await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency: Math.max(32, options.windowSize * 2) } }));
+    // Every problem in the window may be waiting on a model call at once (some on several).
+    const llmConcurrency = Math.max(32, options.windowSize * 2);
+    await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency } }));
     const buildId = `bench-${options.name}`;
     const started = performance.now();
     const build = runBenchBuild({
@@ -85,6 +86,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       windowSize: options.windowSize,
       configFile,
       nodeArguments: cpuProfileArguments(),
+      // The scripted endpoint answers every request it holds at once: no server cap below the window's.
+      environment: { SCIGEN_OPENAI_MAX_CONCURRENCY: String(llmConcurrency) },
     });
     const peaks = { workers: 0, temporalServer: 0 };
     const serverPid = await findServerPid(join(directory, 'temporal.db'));
