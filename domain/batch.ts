@@ -1,8 +1,29 @@
 /**
  * What a model step and its problem workflow tell each other in batch mode (activities/batch-calls.ts,
- * workflows/batched-steps.ts). Pure types: imported by workflow code.
+ * workflows/batched-steps.ts), and the custom_id that names a batched request to the provider. Pure
+ * types and functions: imported by workflow code.
  */
-import type { Step } from './types.ts';
+import { STEPS, type Step } from './types.ts';
+
+/** The parts of a batched request's custom_id: the step, its problem, and the problem's count of that step's batched calls. */
+export interface BatchCustomId {
+  step: Step;
+  problemId: string;
+  attempt: number;
+}
+
+/** The custom_id of a batched request (CONTRACT.md): `scigen:<step>:<problem-id>:<attempt>`. */
+export function batchCustomId(request: BatchCustomId): string {
+  return `scigen:${request.step}:${request.problemId}:${request.attempt}`;
+}
+
+/** The parts of a custom_id; the problem id may itself hold colons. Undefined for another shape. */
+export function parseBatchCustomId(customId: string): BatchCustomId | undefined {
+  const match = /^scigen:([a-z-]+):(.+):(\d+)$/.exec(customId);
+  const step = match?.[1];
+  if (!match || !step || !(STEPS as readonly string[]).includes(step)) return undefined;
+  return { step: step as Step, problemId: match[2]!, attempt: Number(match[3]) };
+}
 
 /** What a problem workflow adds to a model step's input in batch mode. */
 export interface BatchCallOptions {

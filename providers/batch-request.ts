@@ -1,19 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { STEPS, type Step } from '../domain/types.ts';
+import { parseBatchCustomId } from '../domain/batch.ts';
+import type { Step } from '../domain/types.ts';
 import type { BatchFailure, BatchKind, BatchLine } from './batch.ts';
-
-/** The custom_id of a batched request (CONTRACT.md): `scigen:<step>:<problem-id>:<attempt>`. */
-export function batchCustomId(request: { step: Step; problemId: string; attempt: number }): string {
-  return `scigen:${request.step}:${request.problemId}:${request.attempt}`;
-}
-
-/** The parts of a custom_id; the problem id may itself hold colons. Undefined for another shape. */
-export function parseBatchCustomId(customId: string): { step: Step; problemId: string; attempt: number } | undefined {
-  const match = /^scigen:([a-z-]+):(.+):(\d+)$/.exec(customId);
-  const step = match?.[1];
-  if (!match || !step || !(STEPS as readonly string[]).includes(step)) return undefined;
-  return { step: step as Step, problemId: match[2]!, attempt: Number(match[3]) };
-}
 
 /**
  * The kind of a batch's lines. Both services take one endpoint per batch, so a mix of kinds is a

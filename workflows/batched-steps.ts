@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import type { LlmActivities } from '../activities/index.ts';
-import { isDeferred, type DeferredCall } from '../domain/batch.ts';
+import { batchCustomId, isDeferred, type DeferredCall } from '../domain/batch.ts';
 import type { Step } from '../domain/types.ts';
 import {
   batchAnswersSignal,
@@ -61,7 +61,7 @@ export function batchedSteps(
   function nextCustomId(step: Step): string {
     const attempt = (attempts.get(step) ?? 0) + 1;
     attempts.set(step, attempt);
-    return `scigen:${step}:${String(problemId)}:${attempt}`;
+    return batchCustomId({ step, problemId: String(problemId), attempt });
   }
 
   /** Sends the calls through batches; false when some are left for real time. */

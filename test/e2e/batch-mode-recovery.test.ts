@@ -21,11 +21,11 @@ const SAMPLES = 'samples/problems.jsonl';
 
 /** Is there, in a batch after `earlier`, a request of the same step and problem with a later attempt? */
 function sentAgainLater(batches: readonly BatchRecord[], earlier: BatchRecord, customId: string): boolean {
-  const { step, problem, attempt } = parseCustomId(customId);
+  const { step, problemId, attempt } = parseCustomId(customId);
   return batches.slice(batches.indexOf(earlier) + 1).some((batch) =>
     batch.customIds.some((later) => {
       const parts = parseCustomId(later);
-      return parts.step === step && parts.problem === problem && parts.attempt > attempt;
+      return parts.step === step && parts.problemId === problemId && parts.attempt > attempt;
     }),
   );
 }

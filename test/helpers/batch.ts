@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
+import { parseBatchCustomId, type BatchCustomId } from '../../domain/batch.ts';
 import type { ManifestRecord } from '../../domain/manifest.ts';
 import type { BuildSummary } from '../../domain/summary.ts';
 import type { BatchRecord } from '../../scripted/batch-jobs.ts';
@@ -9,19 +10,11 @@ import type { ScriptedEndpoint } from '../../scripted/server.ts';
 import { readJsonLines, type CliSandbox } from './cli.ts';
 import type { ExpectedVerdict } from './samples.ts';
 
-/** `scigen:<step>:<problem-id>:<attempt>` (CONTRACT.md). */
-export const CUSTOM_ID = /^scigen:([a-z-]+):(.+):(\d+)$/;
-
-export interface CustomIdParts {
-  step: string;
-  problem: string;
-  attempt: number;
-}
-
-export function parseCustomId(customId: string): CustomIdParts {
-  const match = CUSTOM_ID.exec(customId);
-  if (!match) throw new Error(`custom_id ${customId} is not scigen:<step>:<problem-id>:<attempt>`);
-  return { step: match[1]!, problem: match[2]!, attempt: Number(match[3]) };
+/** The parts of a custom_id scigen wrote; a test failure for any other shape. */
+export function parseCustomId(customId: string): BatchCustomId {
+  const parts = parseBatchCustomId(customId);
+  if (!parts) throw new Error(`custom_id ${customId} is not scigen:<step>:<problem-id>:<attempt>`);
+  return parts;
 }
 
 /**
@@ -77,8 +70,7 @@ export function expectWellFormedBatches(endpoint: ScriptedEndpoint, problemIds: 
   for (const batch of batches) {
     expect(batch.lineCount).toBe(batch.customIds.length);
     for (const customId of batch.customIds) {
-      expect(customId).toMatch(CUSTOM_ID);
-      expect(problemIds).toContain(parseCustomId(customId).problem);
+      expect(problemIds).toContain(parseCustomId(customId).problemId);
     }
     const models = new Set(
       endpoint.requests

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchClient, BatchLine, BatchResult, BatchState } from '../../providers/batch.ts';
 import { batchLineBytes } from '../../providers/batch.ts';
-import { batchCustomId, parseBatchCustomId } from '../../providers/batch-request.ts';
+import { batchCustomId, parseBatchCustomId } from '../../domain/batch.ts';
 import { createGeminiBatchClient } from '../../providers/gemini-batch.ts';
 import { createGeminiProvider } from '../../providers/gemini.ts';
 import { createOpenAiBatchClient } from '../../providers/openai-batch.ts';

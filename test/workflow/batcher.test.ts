@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createConsoleLogger } from '../../cli/logger.ts';
 import { readStoredAnswer, type StoredBatchRequest } from '../../activities/batch-calls.ts';
 import { createBatchActivities } from '../../activities/batches.ts';
-import { batchCustomId } from '../../providers/batch-request.ts';
+import { batchCustomId } from '../../domain/batch.ts';
 import type { ArtifactStore } from '../../storage/artifact-store.ts';
 import { batchAnswerKey, batchRequestKey } from '../../storage/build-layout.ts';
 import type { BatcherInput } from '../../workflows/batcher.ts';
