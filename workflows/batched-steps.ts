@@ -20,24 +20,10 @@ import type { Step } from '../domain/types.ts';
 import {
   batchAnswersSignal,
   batchRequestSignal,
+  STEP_OF_MODEL_ACTIVITY,
   type BatchAnswerNote,
   type ProblemBatchSettings,
 } from './definitions.ts';
-
-/** The step each model activity calls for (the `x-scigen-step` / custom_id step). */
-const STEP_OF: Record<keyof LlmActivities, Step> = {
-  classifyProblem: 'classify',
-  planDiagram: 'plan',
-  writeDiagramCode: 'code',
-  repairDiagramCode: 'repair',
-  refineDiagramCode: 'refine',
-  drawDiagramImage: 'image',
-  judgeImage: 'judge',
-  generateQuizzes: 'quiz',
-  answerQuizzes: 'answer',
-  answerVisualQuestion: 'visual-answer',
-  gradeVisualAnswer: 'grade',
-};
 
 type RawStep = ((input: unknown) => Promise<unknown>) & {
   executeWithOptions(options: Partial<ActivityOptions>, args: [unknown]): Promise<unknown>;
@@ -126,8 +112,8 @@ export function batchedSteps(
   const realtimeProxies = llm as unknown as Record<keyof LlmActivities, RawStep>;
   const batchProxies = onBatchQueue as unknown as Record<keyof LlmActivities, RawStep>;
   const steps = {} as Record<keyof LlmActivities, RawStep>;
-  for (const name of Object.keys(STEP_OF) as (keyof LlmActivities)[]) {
-    if (!batch.steps.includes(STEP_OF[name])) {
+  for (const name of Object.keys(STEP_OF_MODEL_ACTIVITY) as (keyof LlmActivities)[]) {
+    if (!batch.steps.includes(STEP_OF_MODEL_ACTIVITY[name])) {
       steps[name] = realtimeProxies[name];
       continue;
     }

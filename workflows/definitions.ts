@@ -6,6 +6,7 @@ import {
 } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate, workflowInfo } from '@temporalio/workflow';
 import type { BuildProtocol } from '../domain/protocol.ts';
+import type { LlmActivities } from '../activities/index.ts';
 import type { BatcherInput } from './batcher.ts';
 import type { StagedProblemReference } from '../domain/staged-pages.ts';
 import type { FilterPolicy, GeneratorSpec, Problem, ReplacedPrompt, Step, Usage, Verdict } from '../domain/types.ts';
@@ -294,3 +295,18 @@ export function behaviorOnVersionedWorkers(behavior: VersioningBehavior): () => 
   // An unversioned worker has a build id of its own but no deployment name.
   return () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: behavior } : {});
 }
+
+/** The step each model activity calls for (the `x-scigen-step` header, a custom_id's step, `scigen inspect`'s step). */
+export const STEP_OF_MODEL_ACTIVITY: Record<keyof LlmActivities, Step> = {
+  classifyProblem: 'classify',
+  planDiagram: 'plan',
+  writeDiagramCode: 'code',
+  repairDiagramCode: 'repair',
+  refineDiagramCode: 'refine',
+  drawDiagramImage: 'image',
+  judgeImage: 'judge',
+  generateQuizzes: 'quiz',
+  answerQuizzes: 'answer',
+  answerVisualQuestion: 'visual-answer',
+  gradeVisualAnswer: 'grade',
+};

@@ -10,29 +10,20 @@ import { ArtifactNotFoundError } from '../../storage/artifact-store.ts';
 import { isBuildArtifactKey, problemFolder, problemRecordKey } from '../../storage/build-layout.ts';
 import { describeScores } from '../../domain/types.ts';
 import { createStore } from '../../workers/runtime.ts';
-import { problemWorkflowId } from '../../workflows/definitions.ts';
+import { problemWorkflowId, STEP_OF_MODEL_ACTIVITY } from '../../workflows/definitions.ts';
 import { badInput } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { openTemporal, timestampMilliseconds, type TemporalSession } from '../temporal.ts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
+/** The step name `inspect` shows for each activity of a problem's history. */
 const STEP_OF_ACTIVITY: Record<string, string> = {
+  ...STEP_OF_MODEL_ACTIVITY,
   stageProblem: 'stage',
-  classifyProblem: 'classify',
-  planDiagram: 'plan',
-  writeDiagramCode: 'code',
-  repairDiagramCode: 'repair',
-  refineDiagramCode: 'refine',
-  drawDiagramImage: 'image',
   renderDiagram: 'render',
-  judgeImage: 'judge',
-  generateQuizzes: 'quiz',
-  answerQuizzes: 'answer',
   // Histories from before all of an image's quizzes were answered in one activity.
   answerQuiz: 'answer',
-  answerVisualQuestion: 'visual-answer',
-  gradeVisualAnswer: 'grade',
   compareWithReference: 'compare',
   recordProblemResult: 'record',
 };
