@@ -8,8 +8,9 @@ import { formatCpu, formatProfile } from './history-profile.ts';
 import { runScenario } from './pipeline-harness.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
-const scenarios = values.only ? values.only.split(',') : ['a', 'b', 'c'];
-const unknown = scenarios.filter((name) => !['a', 'b', 'c'].includes(name));
+const SCENARIOS = ['a', 'b', 'c'];
+const scenarios = values.only ? values.only.split(',') : SCENARIOS;
+const unknown = scenarios.filter((name) => !SCENARIOS.includes(name));
 if (unknown.length > 0) throw new Error(`--only takes a, b and c (comma-separated), not ${unknown.join(', ')}`);
 
 if (scenarios.includes('a')) await zeroLatencyScenario();
