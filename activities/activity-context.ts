@@ -1,7 +1,11 @@
 import { Context } from '@temporalio/activity';
 
-/** How often a long call reports that its worker is alive; the SDK throttles what it sends. */
-const HEARTBEAT_INTERVAL_MILLISECONDS = 2_000;
+/**
+ * A long call reports that its worker is alive three times per heartbeat timeout, so a late beat or
+ * two still arrives in time; without a timeout, heartbeats only carry cancellation, every 10 s.
+ */
+const BEATS_PER_HEARTBEAT_TIMEOUT = 3;
+const HEARTBEAT_INTERVAL_WITHOUT_TIMEOUT_MILLISECONDS = 10_000;
 
 function currentContext(): Context | undefined {
   try {
@@ -59,11 +63,19 @@ export async function withHeartbeats<T>(work: Promise<T>): Promise<T> {
   const context = currentContext();
   if (!context) return work;
   // No heartbeat at the start: the SDK sends the first one at once, a server write per call that
-  // tells it nothing (the activity just started); a call shorter than the interval sends none.
-  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MILLISECONDS);
+  // tells it nothing (the activity just started, which the server's timeout already counts from);
+  // a call shorter than the interval sends none. Each beat is a history-service write: with 4 s
+  // model calls, a beat every 2 s cost one write per call (bench:pipeline (c)).
+  const timer = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
   try {
     return await work;
   } finally {
     clearInterval(timer);
   }
+}
+
+/** How often `withHeartbeats` beats for an activity with this heartbeat timeout (ms, 0 or absent: none). */
+export function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
+  if (!heartbeatTimeoutMs) return HEARTBEAT_INTERVAL_WITHOUT_TIMEOUT_MILLISECONDS;
+  return Math.max(100, Math.floor(heartbeatTimeoutMs / BEATS_PER_HEARTBEAT_TIMEOUT));
 }

@@ -85,7 +85,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       buildId,
       windowSize: options.windowSize,
       configFile,
-      nodeArguments: cpuProfileArguments(),
+      nodeArguments: buildNodeArguments(),
       // The scripted endpoint answers every request it holds at once: no server cap below the window's.
       environment: { SCIGEN_OPENAI_MAX_CONCURRENCY: String(llmConcurrency) },
     });
@@ -215,11 +215,14 @@ async function databaseMegabytes(databaseFile: string): Promise<number> {
 
 /**
  * SCIGEN_BENCH_CPU_PROFILE=<directory> writes V8 CPU profiles of the `scigen build` process (main
- * thread and workflow threads) there, to open in Chrome's DevTools or to sum by function.
+ * thread and workflow threads) there, to open in Chrome's DevTools or to sum by function;
+ * SCIGEN_BENCH_NODE_ARGUMENTS (space-separated) adds any other Node options to that process, such
+ * as `--heapsnapshot-signal=SIGUSR2` or `--require <a memory probe>`.
  */
-function cpuProfileArguments(): string[] {
+function buildNodeArguments(): string[] {
   const directory = process.env['SCIGEN_BENCH_CPU_PROFILE'];
-  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`] : [];
+  const more = (process.env['SCIGEN_BENCH_NODE_ARGUMENTS'] ?? '').split(' ').filter(Boolean);
+  return [...(directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`] : []), ...more];
 }
 
 async function residentMegabytes(pid: number | null | undefined): Promise<number | null> {

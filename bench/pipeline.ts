@@ -7,17 +7,20 @@ import { parseArgs } from 'node:util';
 import { formatCpu, formatProfile } from './history-profile.ts';
 import { runScenario } from './pipeline-harness.ts';
 
-const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, latency: { type: 'string' } } });
 const SCENARIOS = ['a', 'b', 'c'];
 const scenarios = values.only ? values.only.split(',') : SCENARIOS;
 const unknown = scenarios.filter((name) => !SCENARIOS.includes(name));
 if (unknown.length > 0) throw new Error(`--only takes a, b and c (comma-separated), not ${unknown.join(', ')}`);
+const latencyOverride = values.latency === undefined ? undefined : Number(values.latency);
+if (latencyOverride !== undefined && !(latencyOverride > 0))
+  throw new Error(`--latency takes a model latency in seconds, not ${values.latency}`);
 
 if (scenarios.includes('a')) await zeroLatencyScenario();
 // (b) and (c): with model latency, every problem in the window waits on one model call at a time,
 // so the ideal rate is window / (calls per problem x latency); ten windows' worth of problems each.
-if (scenarios.includes('b')) await latencyScenario('b', 1, 64);
-if (scenarios.includes('c')) await latencyScenario('c', 4, 256);
+if (scenarios.includes('b')) await latencyScenario('b', latencyOverride ?? 1, 64);
+if (scenarios.includes('c')) await latencyScenario('c', latencyOverride ?? 4, 256);
 
 async function zeroLatencyScenario(): Promise<void> {
   const zeroLatency = await runScenario({
