@@ -17,6 +17,7 @@ import {
 } from './errors.ts';
 import type { ProviderErrorContext } from './errors.ts';
 import {
+  requestDeadline,
   requestDeadlineMs,
   scigenHeaders,
   type ImageAspect,
@@ -70,14 +71,15 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     const timeoutMs = requestDeadlineMs(request, options.timeoutMs);
     // The SDK's `timeout` stops waiting once the response headers are in (client.ts fetchWithTimeout
     // clears it there); this deadline also ends a server that sends headers and then stalls the body.
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
+    const deadline = requestDeadline(timeoutMs, request.signal);
     try {
-      return await call({ headers: scigenHeaders(request), signal, timeout: timeoutMs });
+      return await call({ headers: scigenHeaders(request), signal: deadline.signal, timeout: timeoutMs });
     } catch (error) {
       const sort = (unsorted: unknown) => sortOpenAiError(unsorted, errorContext(request));
-      if (deadline.aborted && !request.signal?.aborted) throw sort(new APIConnectionTimeoutError());
+      if (deadline.expired()) throw sort(new APIConnectionTimeoutError());
       throw failureOfRequest(error, request.signal, sort);
+    } finally {
+      deadline.dispose();
     }
   }
 

@@ -124,6 +124,37 @@ export function scigenHeaders(request: { step: Step; problemId: string }): Recor
   return { 'x-scigen-step': request.step, 'x-scigen-problem': request.problemId };
 }
 
+/**
+ * One request's abort signal: aborted by the caller's signal (activity cancellation) or once
+ * `timeoutMs` passes; `dispose` once the request is over. Built from a plain AbortController on
+ * purpose: Node keeps an `AbortSignal.timeout()` or `AbortSignal.any()` signal that has an abort
+ * listener (the OpenAI SDK adds one and never removes it) alive until it aborts, and `any()` over
+ * a timeout signal that was collected first never does, so each request leaked its signals and the
+ * SDK's controller (bench:scale: ~19 per second, the main heap growing without bound).
+ */
+export function requestDeadline(
+  timeoutMs: number,
+  callerSignal?: AbortSignal,
+): { signal: AbortSignal; expired: () => boolean; dispose: () => void } {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    expired: () => expired && !callerSignal?.aborted,
+    dispose: () => {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 /** A request's deadline in milliseconds: the client's, or the request's own when that is shorter. */
 export function requestDeadlineMs(request: ModelRequest | ImageRequest, clientTimeoutMs: number): number {
   const own = 'timeoutMs' in request ? request.timeoutMs : undefined;
