@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { startScriptedEndpoint } from '../scripted/server.ts';
@@ -22,6 +23,8 @@ export interface ScenarioOptions {
   profileProblems?: number;
   /** Read every problem's close time back from visibility: problems/s over each tenth of the problems. */
   measureTenths?: boolean;
+  /** Sample the build process's live heap after a forced full collection (bench/heap-probe.cjs). */
+  measureHeap?: boolean;
 }
 
 export interface ScenarioResult {
@@ -44,6 +47,14 @@ export interface ScenarioResult {
   tenths: number[] | null;
   /** The dev server's SQLite database (with its write-ahead log) once the build is done. */
   databaseMegabytes: number;
+  /** The `scigen build` process's live heap after full collections, every 5 s (measureHeap), or null. */
+  heapSamples: HeapSample[] | null;
+}
+
+export interface HeapSample {
+  ms: number;
+  heapUsedBytes: number;
+  residentBytes: number;
 }
 
 /**
@@ -77,6 +88,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const llmConcurrency = Math.max(32, options.windowSize * 2);
     await writeFile(configFile, JSON.stringify({ workers: { llmConcurrency } }));
     const buildId = `bench-${options.name}`;
+    const heapFile = join(directory, 'heap.jsonl');
+    const heapProbe: { nodeArguments: string[]; environment: Record<string, string> } = options.measureHeap
+      ? {
+          nodeArguments: ['--expose-gc', '--require', fileURLToPath(new URL('./heap-probe.cjs', import.meta.url))],
+          environment: { SCIGEN_BENCH_HEAP_FILE: heapFile },
+        }
+      : { nodeArguments: [], environment: {} };
     const started = performance.now();
     const build = runBenchBuild({
       bench,
@@ -85,9 +103,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       buildId,
       windowSize: options.windowSize,
       configFile,
-      nodeArguments: buildNodeArguments(),
+      nodeArguments: [...heapProbe.nodeArguments, ...buildNodeArguments()],
       // The scripted endpoint answers every request it holds at once: no server cap below the window's.
-      environment: { SCIGEN_OPENAI_MAX_CONCURRENCY: String(llmConcurrency) },
+      environment: { SCIGEN_OPENAI_MAX_CONCURRENCY: String(llmConcurrency), ...heapProbe.environment },
     });
     const peaks = { workers: 0, temporalServer: 0 };
     const serverPid = await findServerPid(join(directory, 'temporal.db'));
@@ -151,6 +169,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     }
     const tenths = options.measureTenths ? ratesPerTenth(await problemCloseTimes(client, buildId)) : null;
     return {
+      heapSamples: options.measureHeap ? await readHeapSamples(heapFile) : null,
       tenths,
       databaseMegabytes: await databaseMegabytes(join(directory, 'temporal.db')),
       cpuPerProblem,
@@ -200,6 +219,40 @@ export function ratesPerTenth(closeTimes: number[]): number[] {
     previousIndex = index;
   }
   return rates;
+}
+
+async function readHeapSamples(file: string): Promise<HeapSample[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as HeapSample);
+}
+
+/**
+ * How the live heap moved over the build: the median of the samples in its second tenth of time
+ * (after start-up) and in its last, and the growth between them per thousand problems, assuming
+ * problems finished evenly in between. Null with too few samples.
+ */
+export function heapTrend(
+  samples: HeapSample[],
+  problems: number,
+): { earlyMegabytes: number; lateMegabytes: number; growthKilobytesPerThousandProblems: number } | null {
+  if (samples.length < 20) return null;
+  const first = samples[0]!.ms;
+  const span = samples.at(-1)!.ms - first;
+  const within = (from: number, to: number) =>
+    samples.filter((sample) => sample.ms - first >= from * span && sample.ms - first <= to * span);
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const early = median(within(0.1, 0.2).map((sample) => sample.heapUsedBytes));
+  const late = median(within(0.9, 1).map((sample) => sample.heapUsedBytes));
+  // From the middle of the second tenth to the middle of the last: 0.8 of the build.
+  const problemsBetween = problems * 0.8;
+  return {
+    earlyMegabytes: early / 2 ** 20,
+    lateMegabytes: late / 2 ** 20,
+    growthKilobytesPerThousandProblems: ((late - early) / 1024 / problemsBetween) * 1000,
+  };
 }
 
 async function databaseMegabytes(databaseFile: string): Promise<number> {

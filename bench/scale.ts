@@ -2,7 +2,7 @@
 // workers' process and the Temporal server, history events per run (continue-as-new keeps each small).
 import { parseArgs } from 'node:util';
 import { formatCpu } from './history-profile.ts';
-import { runScenario } from './pipeline-harness.ts';
+import { heapTrend, runScenario } from './pipeline-harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -10,6 +10,8 @@ const { values } = parseArgs({
     'draw-every': { type: 'string', default: '10' },
     window: { type: 'string', default: '64' },
     'latency-ms': { type: 'string', default: '0' },
+    // Collects garbage in the build process every 5 s to read its live heap: a little slower.
+    heap: { type: 'boolean', default: false },
   },
 });
 const result = await runScenario({
@@ -20,6 +22,7 @@ const result = await runScenario({
   latencyMs: Number(values['latency-ms']),
   measureMemory: true,
   measureTenths: true,
+  measureHeap: values.heap,
 });
 console.log(
   `problems:            ${result.problems} (every ${values['draw-every']}th rendered, the rest skipped at classify)`,
@@ -43,3 +46,11 @@ console.log(
   `database size:       ${result.databaseMegabytes.toFixed(0)} MB (the dev server's SQLite file and its log)`,
 );
 if (result.cpuPerProblem) console.log(formatCpu(result.cpuPerProblem));
+if (result.heapSamples) {
+  const trend = heapTrend(result.heapSamples, result.problems);
+  console.log(
+    trend
+      ? `live heap (main):    ${trend.earlyMegabytes.toFixed(1)} MB in the second tenth of the build, ${trend.lateMegabytes.toFixed(1)} MB in the last (${trend.growthKilobytesPerThousandProblems.toFixed(0)} KB per 1000 problems)`
+      : `live heap (main):    too few samples (${result.heapSamples.length}) for a trend`,
+  );
+}
