@@ -74,7 +74,7 @@ export async function withHeartbeats<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-/** How often `withHeartbeats` beats for an activity with this heartbeat timeout (ms, 0 or absent: none). */
+/** How often `withHeartbeats` beats for an activity with this heartbeat timeout (ms; 0 or absent when it has none). */
 export function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
   if (!heartbeatTimeoutMs) return HEARTBEAT_INTERVAL_WITHOUT_TIMEOUT_MILLISECONDS;
   return Math.max(100, Math.floor(heartbeatTimeoutMs / BEATS_PER_HEARTBEAT_TIMEOUT));
