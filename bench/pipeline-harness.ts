@@ -54,7 +54,6 @@ export interface ScenarioResult {
 export interface HeapSample {
   ms: number;
   heapUsedBytes: number;
-  residentBytes: number;
 }
 
 /**
@@ -270,7 +269,8 @@ async function databaseMegabytes(databaseFile: string): Promise<number> {
  * SCIGEN_BENCH_CPU_PROFILE=<directory> writes V8 CPU profiles of the `scigen build` process (main
  * thread and workflow threads) there, to open in Chrome's DevTools or to sum by function;
  * SCIGEN_BENCH_NODE_ARGUMENTS (space-separated) adds any other Node options to that process, such
- * as `--heapsnapshot-signal=SIGUSR2` or `--require <a memory probe>`.
+ * as `--heapsnapshot-signal=SIGWINCH` (not SIGUSR2: the Temporal SDK's runtime shuts the workers
+ * down on it).
  */
 function buildNodeArguments(): string[] {
   const directory = process.env['SCIGEN_BENCH_CPU_PROFILE'];

@@ -25,7 +25,6 @@ describe('bench:scale live-heap trend', () => {
     Array.from({ length: 101 }, (_, index) => ({
       ms: 1_000_000 + index * 1000,
       heapUsedBytes: heapMb(index) * MB,
-      residentBytes: 500 * MB,
     }));
 
   it('reads the growth per thousand problems between the second and the last tenth', () => {
